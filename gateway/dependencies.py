@@ -1,0 +1,75 @@
+"""Dependency providers of the gateway: who is calling, and how often."""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Request
+
+from lianxin.auth import CONTEXT_KEY, Principal, decode, jwt_secret
+from lianxin.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated
+from gateway.ratelimit import TokenBucket
+
+
+class Authenticator:
+    def __init__(self, worker_ctx, secret: str):  # noqa: ANN001
+        self.worker_ctx = worker_ctx
+        self.secret = secret
+
+    def authenticate(self, request: Request, roles: tuple[str, ...] | None) -> tuple[Principal, str]:
+        """The caller and the center the request acts for; passes the token on to services."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("请先登录（缺少 Bearer 身份令牌）", code="TOKEN_MISSING")
+        principal = decode(token.strip(), self.secret)
+        if roles is not None and principal.role not in roles:
+            raise Forbidden(f"角色 {principal.role} 无权执行此操作", code="ROLE_FORBIDDEN")
+        center = principal.center
+        if center is None:
+            # Multi-center tokens (department, ops) name the center per request.
+            center = request.args.get("center")
+            if not center:
+                raise InvalidInput("请用 ?center= 指定服务中心", fields={"center": ["必填项"]})
+            if not principal.may_act_for(center):
+                raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        self.worker_ctx.data[CONTEXT_KEY] = token.strip()
+        return principal, center
+
+
+class Auth(DependencyProvider):
+    """Bearer-JWT authentication for the gateway's routes."""
+
+    def setup(self) -> None:
+        self.secret = jwt_secret()
+        self.authenticators: WeakKeyDictionary = WeakKeyDictionary()
+
+    def get_dependency(self, worker_ctx) -> Authenticator:  # noqa: ANN001
+        return Authenticator(worker_ctx, self.secret)
+
+
+class Throttle(DependencyProvider):
+    """Per-client throttle of public endpoints (config ``PUBLIC_RATE`` per second, ``PUBLIC_BURST``).
+
+    The client is the peer address, or the first ``X-Forwarded-For`` hop when
+    ``TRUST_FORWARDED_FOR`` is set (behind a reverse proxy).
+    """
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.bucket = TokenBucket(float(config.get("PUBLIC_RATE", 1)), int(config.get("PUBLIC_BURST", 10)))
+        self.trust_forwarded = bool(config.get("TRUST_FORWARDED_FOR", False))
+
+    def get_dependency(self, worker_ctx) -> Throttle:  # noqa: ANN001
+        return self
+
+    def client(self, request: Request) -> str:
+        if self.trust_forwarded and request.headers.get("X-Forwarded-For"):
+            return request.headers["X-Forwarded-For"].split(",")[0].strip()
+        return request.remote_addr or "unknown"
+
+    def check(self, request: Request) -> None:
+        wait = self.bucket.retry_after(self.client(request))
+        if wait:
+            raise RateLimited(f"提交过于频繁，请 {wait} 秒后再试", extra={"retry_after": wait})

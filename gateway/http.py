@@ -1,0 +1,97 @@
+"""HTTP plumbing of the gateway: JSON in, JSON or problem+json out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from lianxin.errors import LianxinError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+JSON = "application/json"
+PROBLEM_BASE = "https://lianxin.cn/problems/"
+
+#: Error kind → HTTP status: the one table that maps errors to HTTP.
+STATUS = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "forbidden": 403,
+    "unauthenticated": 401,
+    "rate_limited": 429,
+    "error": 400,
+}
+
+TITLES = {
+    400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "找不到资源", 405: "不支持的请求方法",
+    409: "数据冲突", 413: "请求内容过大", 415: "不支持的内容类型", 422: "输入有误",
+    429: "请求过于频繁", 500: "服务器内部错误", 502: "后端服务出错", 503: "服务暂不可用",
+    504: "后端服务超时",
+}
+
+
+class HttpProblem(Exception):
+    """An HTTP-level refusal raised inside the gateway (bad JSON, body too large ...)."""
+
+    def __init__(self, status: int, detail: str, code: str, fields: dict | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.code = status, detail, code
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status,
+                    mimetype=JSON, headers=headers)
+
+
+def problem(status: int, detail: str, code: str, fields: dict | None = None,
+            headers: dict[str, str] | None = None, instance: str | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code.lower().replace("_", "-"),
+        "title": TITLES.get(status, "请求无法处理"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if fields:
+        body["errors"] = fields
+    if instance:
+        body["instance"] = instance
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM,
+                    headers=headers)
+
+
+def problem_from_error(exc: LianxinError, instance: str | None = None) -> Response:
+    status = STATUS.get(exc.kind, 400)
+    headers = {}
+    if status == 429 and "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="lianxin"'
+    return problem(status, exc.detail, exc.code, exc.fields, headers, instance)
+
+
+def read_json(request: Request, max_bytes: int) -> Any:
+    """The request's JSON body, refusing what is too large, not JSON, or malformed."""
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise HttpProblem(413, f"请求内容不能超过 {max_bytes // 1024} KB", "BODY_TOO_LARGE")
+    mimetype = request.mimetype or ""
+    if mimetype and mimetype != JSON and not mimetype.endswith("+json"):
+        raise HttpProblem(415, "请以 application/json 提交", "UNSUPPORTED_MEDIA_TYPE")
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise HttpProblem(413, f"请求内容不能超过 {max_bytes // 1024} KB", "BODY_TOO_LARGE")
+    if not raw.strip():
+        raise HttpProblem(400, "请求内容为空，应为 JSON 对象", "EMPTY_BODY")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpProblem(400, f"JSON 格式错误：{exc}", "MALFORMED_JSON") from None

@@ -1,0 +1,130 @@
+"""Bearer JWTs naming a role and the center(s) the holder may act for.
+
+The gateway authenticates each request and passes the raw token on in the
+nameko context data (``authorization``); every service checks it again with
+:class:`Caller`, so a service never trusts a center id it was merely given.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
+
+import jwt
+from nameko.extensions import DependencyProvider
+
+from lianxin.config import var_dir
+from lianxin.errors import Forbidden, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+ROLES = ("resident", "volunteer", "staff", "admin", "department", "ops")
+#: Roles that act across every center they are granted; ``ops`` sees all centers.
+ALL_CENTERS = "*"
+ISSUER = "lianxin"
+ALGORITHM = "HS256"
+CONTEXT_KEY = "authorization"
+
+
+def jwt_secret() -> str:
+    """``LIANXIN_JWT_SECRET``; on a developer machine, a generated secret kept in ``var/``."""
+    secret = os.environ.get("LIANXIN_JWT_SECRET")
+    if secret:
+        return secret
+    path = var_dir() / "dev-jwt-secret"
+    if not path.exists():
+        log.warning("LIANXIN_JWT_SECRET is not set: generating a development secret in %s", path)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: subject, role and the centers granted."""
+
+    sub: str
+    role: str
+    centers: tuple[str, ...] = field(default_factory=tuple)
+
+    def may_act_for(self, center_id: str) -> bool:
+        return ALL_CENTERS in self.centers or center_id in self.centers
+
+    @property
+    def center(self) -> str | None:
+        """The one center of a single-center token (most users)."""
+        return self.centers[0] if len(self.centers) == 1 and self.centers[0] != ALL_CENTERS else None
+
+
+def issue(*, sub: str, role: str, centers: list[str] | tuple[str, ...], ttl: int = 8 * 3600,
+          secret: str | None = None) -> str:
+    """Sign a token for ``role`` over ``centers``."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if not centers:
+        raise ValueError("a token names at least one center")
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": sub, "role": role, "centers": list(centers),
+              "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret or jwt_secret(), algorithm=ALGORITHM)
+
+
+def decode(token: str, secret: str | None = None) -> Principal:
+    """Verify a token; raises :class:`Unauthenticated` with a reason people can read."""
+    try:
+        claims = jwt.decode(token, secret or jwt_secret(), algorithms=[ALGORITHM], issuer=ISSUER,
+                            options={"require": ["exp", "sub", "role", "centers"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID", extra={"reason": str(exc)}) from None
+    role, centers = claims["role"], claims["centers"]
+    if role not in ROLES or not isinstance(centers, list) or not all(isinstance(c, str) for c in centers):
+        raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
+    return Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers))
+
+
+class Caller(DependencyProvider):
+    """Injects a checker of the calling principal (from the token in the context data)::
+
+        @rpc
+        def list_tickets(self, center_id, query):
+            self.caller.require(center_id, roles=("staff", "admin"))
+    """
+
+    def __init__(self) -> None:
+        self.cache: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self) -> None:
+        self.secret = jwt_secret()
+
+    def get_dependency(self, worker_ctx) -> CallerCheck:  # noqa: ANN001
+        return CallerCheck(worker_ctx.data.get(CONTEXT_KEY), self.secret)
+
+
+class CallerCheck:
+    def __init__(self, token: str | None, secret: str):
+        self._token = token
+        self._secret = secret
+        self._principal: Principal | None = None
+
+    @property
+    def principal(self) -> Principal | None:
+        if self._principal is None and self._token:
+            self._principal = decode(self._token, self._secret)
+        return self._principal
+
+    def require(self, center_id: str, roles: tuple[str, ...] | None = None) -> Principal:
+        """The principal, if it may act for ``center_id`` in one of ``roles``; else an error."""
+        principal = self.principal
+        if principal is None:
+            raise Unauthenticated()
+        if not principal.may_act_for(center_id):
+            raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        if roles is not None and principal.role not in roles:
+            raise Forbidden(f"角色 {principal.role} 无权执行此操作", code="ROLE_FORBIDDEN")
+        return principal

@@ -1,0 +1,160 @@
+"""The ``lianxin`` command: run, migrate, seed, token, dead-letters."""
+
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # eventlet announces its retirement
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # before anything opens a socket, as `nameko run` does
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+import click  # noqa: E402
+
+from lianxin import logs  # noqa: E402
+from lianxin.services import SERVICES, WITH_DATABASE  # noqa: E402
+
+log = logging.getLogger("lianxin")
+
+DEFAULT_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI") or DEFAULT_AMQP
+
+
+@click.group()
+@click.option("--log-level", default=lambda: os.environ.get("LOG_LEVEL", "INFO"), show_default="INFO")
+def main(log_level: str) -> None:
+    """连心桥 Lianxin: software for township Party-mass service centers."""
+    logs.configure(log_level)
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option("--seed/--no-seed", default=False, help="Load the demo center once the services are up.")
+def run(targets: tuple[str, ...], seed: bool) -> None:
+    """Run services in this process: TARGETS are names or module:Class (default: all five)."""
+    from lianxin import runner
+
+    chosen = list(targets) or list(SERVICES)
+
+    def started(containers: list) -> None:
+        gateway = next((c for c in containers if c.service_name == "gateway"), None)
+        if gateway is not None:
+            address = gateway.config["WEB_SERVER_ADDRESS"]
+            click.echo(f"连心桥 Lianxin is running: http://{address}/  "
+                       f"(API http://{address}/api/v1/openapi.json, health http://{address}/healthz)")
+        if seed:
+            _seed(progress=True)
+
+    try:
+        runner.run(chosen, on_started=started)
+    except runner.BrokerUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+def migrate(services: tuple[str, ...]) -> None:
+    """Apply every service's database migrations (or just SERVICES)."""
+    from lianxin import migrate as kit_migrate
+
+    for name in services or WITH_DATABASE:
+        if name not in WITH_DATABASE:
+            raise click.BadParameter(f"{name}: one of {', '.join(WITH_DATABASE)}")
+        kit_migrate.upgrade(name)
+        click.echo(f"migrated {name}")
+
+
+@main.command()
+def seed() -> None:
+    """Create the demo center yanminghu (雁鸣湖镇镇区社区党群服务中心) and its data."""
+    _seed(progress=True)
+
+
+def _seed(progress: bool) -> None:
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ClusterRpcProxy
+    from tqdm import tqdm
+
+    from lianxin import auth
+    from lianxin import seed as demo
+    from lianxin.errors import from_remote
+
+    ops = auth.issue(sub="lianxin-seed", role="ops", centers=[auth.ALL_CENTERS], ttl=600)
+    admin = auth.issue(sub="lianxin-seed", role="admin", centers=[demo.DEMO_CENTER], ttl=600)
+    config = {"AMQP_URI": amqp_uri()}
+    with ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: ops}, timeout=30) as as_ops, \
+            ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: admin}, timeout=30) as as_admin:
+
+        def call(service: str, method: str, args: tuple) -> object:
+            proxy = as_ops if method == "create_center" else as_admin
+            try:
+                return getattr(getattr(proxy, service), method)(*args)
+            except RemoteError as exc:
+                raise (from_remote(exc) or exc) from None
+
+        bar = (lambda plan: tqdm(plan, desc="载入演示数据", unit="项")) if progress else iter
+        counts = demo.run(call, today=datetime.now(UTC), progress=bar)
+    click.echo(f"演示中心 {demo.DEMO_CENTER}：新建 {counts['created']} 项，已存在 {counts['skipped']} 项")
+
+
+@main.command()
+@click.option("--center", "centers", multiple=True, required=True,
+              help="Center id (repeatable; * for every center, ops only).")
+@click.option("--role", required=True, type=click.Choice(["resident", "volunteer", "staff", "admin",
+                                                          "department", "ops"]))
+@click.option("--sub", default=None, help="Subject (person id); default: <role>-cli.")
+@click.option("--ttl", default=8 * 3600, show_default=True, help="Seconds the token is valid.")
+def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int) -> None:
+    """Print a bearer JWT for ROLE at the center(s)."""
+    from lianxin import auth
+    from lianxin.contracts.schema import CENTER_ID_RE
+
+    import re
+
+    for center in centers:
+        if center != auth.ALL_CENTERS and not re.match(CENTER_ID_RE, center):
+            raise click.BadParameter(f"{center!r} is not a center id", param_hint="--center")
+        if center == auth.ALL_CENTERS and role != "ops":
+            raise click.BadParameter("only ops may hold every center", param_hint="--center")
+    click.echo(auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl))
+
+
+@main.command("dead-letters")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.option("--replay", is_flag=True, help="Move them back onto their original exchange.")
+def dead_letters(limit: int, as_json: bool, replay: bool) -> None:
+    """List dead-lettered messages with the reason each could not be processed."""
+    from lianxin import deadletters
+
+    uri = amqp_uri()
+    if replay:
+        click.echo(f"replayed {deadletters.replay(uri, limit)} message(s)")
+        return
+    items = deadletters.peek(uri, limit)
+    if as_json:
+        for item in items:
+            click.echo(json.dumps(item, ensure_ascii=False, default=str))
+        return
+    if not items:
+        click.echo("no dead letters")
+        return
+    for item in items:
+        click.echo(f"{item.get('failed-at', '?')}  {item.get('service', '?')}  "
+                   f"{item.get('event-type', '-')}  {item.get('event-id', '-')}\n"
+                   f"    queue:  {item.get('queue', '?')}\n    reason: {item.get('reason', '?')}")
+    click.echo(f"{len(items)} dead letter(s)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

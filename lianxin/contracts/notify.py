@@ -1,0 +1,58 @@
+"""The notify service's contract: directory and in-app notifications (RPC payloads).
+
+Notify publishes no events yet; it consumes the other services' events.
+"""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from lianxin.auth import ROLES
+from lianxin.contracts.schema import BaseSchema, Page
+
+PHONE_RE = r"^1[3-9]\d{9}$"
+
+
+class ContactCreate(BaseSchema):
+    person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    role = fields.Str(required=True, validate=validate.OneOf(ROLES))
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(PHONE_RE))
+    email = fields.Email(load_default=None, allow_none=True)
+    wechat_openid = fields.Str(load_default=None, allow_none=True,
+                               validate=validate.Length(min=4, max=64))
+
+
+class ContactRead(BaseSchema):
+    person_id = fields.Str()
+    name = fields.Str()
+    role = fields.Str()
+    phone = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    wechat_openid = fields.Str(allow_none=True)
+
+
+class NotificationRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    audience = fields.Str()
+    person_id = fields.Str(allow_none=True)
+    kind = fields.Str()
+    title = fields.Str()
+    body = fields.Str()
+    ref_type = fields.Str(allow_none=True)
+    ref_id = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+    read_at = fields.AwareDateTime(allow_none=True)
+
+
+class NotificationQuery(Page):
+    unread = fields.Bool(load_default=False)
+
+
+class NotificationList(BaseSchema):
+    items = fields.List(fields.Nested(NotificationRead))
+    total = fields.Int()
+    unread = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()

@@ -1,0 +1,67 @@
+"""Base schema for everything the API and the bus carry: Chinese field messages, strict keys."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from lianxin.errors import validation_error
+
+# What residents and staff read is Chinese: marshmallow's stock messages, translated once.
+fields.Field.default_error_messages.update({
+    "required": "必填项",
+    "null": "不能为空",
+    "validator_failed": "取值无效",
+})
+fields.String.default_error_messages["invalid"] = "应为文本"
+fields.Integer.default_error_messages["invalid"] = "应为整数"
+fields.Number.default_error_messages["invalid"] = "应为数字"
+fields.Float.default_error_messages.update({"invalid": "应为数字", "special": "应为有限数字"})
+fields.Boolean.default_error_messages["invalid"] = "应为 true 或 false"
+fields.DateTime.default_error_messages["invalid"] = "时间格式无效（应为 ISO 8601）"
+fields.AwareDateTime.default_error_messages["invalid_awareness"] = "时间须带时区"
+fields.Date.default_error_messages["invalid"] = "日期格式无效（应为 YYYY-MM-DD）"
+fields.UUID.default_error_messages["invalid_uuid"] = "编号格式无效"
+fields.List.default_error_messages["invalid"] = "应为列表"
+fields.Dict.default_error_messages["invalid"] = "应为对象"
+fields.Email.default_error_messages["invalid"] = "邮箱地址无效"
+fields.Url.default_error_messages["invalid"] = "网址无效"
+Schema._default_error_messages = {**Schema._default_error_messages,
+                                  "unknown": "未知字段", "type": "应为 JSON 对象"}
+validate.Length.message_min = "长度不能少于 {min}"
+validate.Length.message_max = "长度不能超过 {max}"
+validate.Length.message_all = "长度应在 {min} 到 {max} 之间"
+validate.Range.message_min = "应{min_op} {{min}}"
+validate.Range.message_max = "应{max_op} {{max}}"
+validate.Range.message_all = "应{min_op} {{min}} 且{max_op} {{max}}"
+validate.Range.message_gte = "不小于"
+validate.Range.message_gt = "大于"
+validate.Range.message_lte = "不大于"
+validate.Range.message_lt = "小于"
+validate.OneOf.default_message = "应为以下之一：{choices}"
+validate.Regexp.default_message = "格式无效"
+
+CENTER_ID_RE = r"^[a-z][a-z0-9-]{1,39}$"
+CODE_RE = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class BaseSchema(Schema):
+    """Unknown keys are an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+def load(schema: Schema, data: object) -> dict:
+    """Load ``data`` or raise :class:`lianxin.errors.InvalidInput` with field messages."""
+    try:
+        return schema.load(data)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise validation_error(exc.messages) from None
+
+
+class Page(BaseSchema):
+    """Pagination every list takes."""
+
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=1_000_000))

@@ -1,0 +1,168 @@
+"""Database access for services: engines, sessions, and the nameko provider.
+
+SQLite (the embedded default) runs with WAL and a busy timeout; transactions
+must stay short because the sqlite3 driver blocks the whole eventlet hub while
+it waits. PostgreSQL runs through psycopg2 with psycogreen's wait callback, so
+a query yields to other green threads instead of stalling the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+#: nameko's default worker pool; the connection pool must never be smaller.
+DEFAULT_MAX_WORKERS = 10
+
+
+def _green_psycopg2() -> None:
+    """Make psycopg2 cooperate with eventlet (idempotent)."""
+    from psycogreen.eventlet import patch_psycopg
+
+    patch_psycopg()
+
+
+def make_engine(url: str, *, pool_size: int = DEFAULT_MAX_WORKERS + 4, echo: bool = False) -> Engine:
+    """Build an engine for ``url`` tuned for green threads."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+            connect_args={"timeout": 5, "check_same_thread": False},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg2":
+            raise ValueError(
+                f"use postgresql+psycopg2:// (got {parsed.drivername}): psycopg2 is the driver "
+                "proven green under eventlet here"
+            )
+        _green_psycopg2()
+        return create_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 2,
+            pool_pre_ping=True, pool_recycle=1800,
+        )
+    return create_engine(url, echo=echo)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored in UTC, always returned timezone-aware (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every time is stored in UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: a committed object is dumped as it is, never reloaded.
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@contextlib.contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+class Database(DependencyProvider):
+    """A SQLAlchemy session per worker, from the container's ``DB_URL``.
+
+    The engine is built in ``setup()`` (never at bind time); each worker gets a
+    fresh session that is closed (and rolled back if left open) in teardown::
+
+        class TicketsService:
+            name = "tickets"
+            db = Database(Base.metadata)
+
+            @rpc
+            def create_ticket(self, center_id, payload):
+                ticket = domain.create(db_session=self.db, ...)
+                self.db.commit()
+    """
+
+    def __init__(self, metadata: MetaData, url_key: str = "DB_URL"):
+        self.metadata = metadata
+        self.url_key = url_key
+        self.sessions: WeakKeyDictionary = WeakKeyDictionary()
+        self.engine: Engine | None = None
+        self.Session: sessionmaker[Session] | None = None
+
+    def setup(self) -> None:
+        url = self.container.config[self.url_key]
+        workers = int(self.container.config.get("max_workers", DEFAULT_MAX_WORKERS))
+        self.engine = make_engine(url, pool_size=workers + 4)
+        self.Session = make_session_factory(self.engine)
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def session_for(self, worker_ctx) -> Session:  # noqa: ANN001
+        """The worker's session, created on first use."""
+        session = self.sessions.get(worker_ctx)
+        if session is None:
+            assert self.Session is not None, "Database used before setup()"
+            session = self.sessions[worker_ctx] = self.Session()
+        return session
+
+    def get_dependency(self, worker_ctx) -> Session:  # noqa: ANN001
+        return self.session_for(worker_ctx)
+
+    def worker_teardown(self, worker_ctx) -> None:  # noqa: ANN001
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+    def scope(self) -> contextlib.AbstractContextManager[Session]:
+        """A short transaction outside any worker (relay, timers, checks)."""
+        assert self.Session is not None, "Database used before setup()"
+        return session_scope(self.Session)

@@ -1,0 +1,111 @@
+"""The dead-letter queue: messages that could not be processed, with the reason.
+
+A consumer that cannot process a message (it is not JSON, it breaks its
+contract, or its handler kept failing) publishes the original body here with
+headers naming the reason, the service and queue, and acknowledges the
+original — so the message is never lost and never blocks its queue. Ops read
+the queue with ``lianxin dead-letters``; a fixed message can be replayed onto
+its original exchange.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import kombu
+
+EXCHANGE = "lianxin.dead-letters"
+QUEUE = "lianxin.dead-letters"
+H = "x-lianxin-"
+
+
+def _declare(channel) -> None:  # noqa: ANN001
+    channel.exchange_declare(EXCHANGE, "fanout", durable=True, auto_delete=False)
+    channel.queue_declare(QUEUE, durable=True, auto_delete=False)
+    channel.queue_bind(QUEUE, EXCHANGE, routing_key="")
+
+
+def publish(amqp_uri: str, *, body: bytes, content_type: str | None, reason: str, service: str,
+            queue: str, exchange: str = "", routing_key: str = "",
+            event_type: str | None = None, event_id: str | None = None,
+            center_id: str | None = None) -> None:
+    """Dead-letter one message, waiting for the broker's confirm."""
+    headers = {
+        f"{H}reason": reason[:2000],
+        f"{H}service": service,
+        f"{H}queue": queue,
+        f"{H}exchange": exchange,
+        f"{H}routing-key": routing_key,
+        f"{H}failed-at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    for key, value in (("event-type", event_type), ("event-id", event_id), ("center", center_id)):
+        if value:
+            headers[f"{H}{key}"] = str(value)
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True},
+                          connect_timeout=5) as conn:
+        channel = conn.channel()
+        _declare(channel)
+        producer = kombu.Producer(channel)
+        producer.publish(body, exchange=EXCHANGE, routing_key="",
+                         content_type=content_type or "application/octet-stream",
+                         content_encoding="binary", headers=headers, delivery_mode=2,
+                         retry=True, retry_policy={"max_retries": 3})
+
+
+def _describe(message) -> dict[str, Any]:  # noqa: ANN001
+    headers = message.headers or {}
+    raw = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        body = raw.decode("utf-8", errors="replace")
+    out = {key[len(H):]: value for key, value in headers.items() if key.startswith(H)}
+    out["body"] = body
+    out["content_type"] = message.content_type
+    return out
+
+
+def peek(amqp_uri: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Read up to ``limit`` dead letters without removing them."""
+    items = []
+    with kombu.Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        _declare(channel)
+        queue = kombu.Queue(QUEUE, channel=channel)
+        while len(items) < limit:
+            message = queue.get(no_ack=False, accept=None)
+            if message is None:
+                break
+            items.append(_describe(message))
+        # Closing the channel with the messages unacknowledged puts them back.
+        channel.close()
+    return items
+
+
+def replay(amqp_uri: str, limit: int = 100) -> int:
+    """Move up to ``limit`` dead letters back onto their original exchange; returns how many."""
+    moved = 0
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True},
+                          connect_timeout=5) as conn:
+        channel = conn.channel()
+        _declare(channel)
+        queue = kombu.Queue(QUEUE, channel=channel)
+        producer = kombu.Producer(channel)
+        while moved < limit:
+            message = queue.get(no_ack=False, accept=None)
+            if message is None:
+                break
+            headers = message.headers or {}
+            exchange = headers.get(f"{H}exchange")
+            if not exchange:
+                message.reject(requeue=True)
+                break
+            producer.publish(message.body, exchange=exchange,
+                             routing_key=headers.get(f"{H}routing-key", ""),
+                             content_type=message.content_type, content_encoding="binary",
+                             delivery_mode=2)
+            message.ack()
+            moved += 1
+    return moved

@@ -1,0 +1,301 @@
+"""Transactional outbox: events written with the change, published by a relay.
+
+A service writes an event with ``self.outbox.add(...)`` inside the same database
+transaction as the change it describes. After the commit the :class:`Outbox`
+relay (a managed green thread in the service container) publishes unsent rows
+to the service's nameko event exchange (``<service>.events``, routing key = the
+event type, exactly what ``@event_handler`` binds to) with pipelined publisher
+confirms, then marks them sent. With the broker down, requests still commit and
+rows wait; the relay retries with capped exponential backoff.
+
+Delivery is at least once: a crash between confirm and mark publishes a row
+again, which idempotent consumers ignore. Several replicas can relay the same
+table on PostgreSQL (``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import amqp
+import kombu
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (
+    JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, func, insert,
+    select, text, update,
+)
+from sqlalchemy.orm import Session
+from tenacity import wait_exponential
+
+from lianxin import metrics as kit_metrics
+from lianxin.contracts import EventType, make_event
+from lianxin.db import Database, UTCDateTime
+
+log = logging.getLogger(__name__)
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def kit_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Declare the kit's tables in a service's metadata: ``outbox`` and ``processed_events``."""
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("center_id", String(40), nullable=False),
+        Column("type", String(120), nullable=False),
+        Column("body", JSON, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("sent_at", UTCDateTime),
+        Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"),
+              sqlite_where=text("sent_at IS NULL")),
+    )
+    processed = Table(
+        "processed_events", metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("handler", String(120), primary_key=True),
+        Column("center_id", String(40), nullable=False),
+        Column("processed_at", UTCDateTime, nullable=False),
+    )
+    return outbox, processed
+
+
+def find_database(container) -> Database:  # noqa: ANN001
+    """The service's :class:`Database` provider (exactly one per service)."""
+    found = [d for d in container.dependencies if isinstance(d, Database)]
+    if len(found) != 1:
+        raise RuntimeError(f"{container.service_name} needs exactly one Database provider")
+    return found[0]
+
+
+class OutboxWriter:
+    """What a worker sees as ``self.outbox``: adds events to its own transaction."""
+
+    def __init__(self, session: Session, table: Table):
+        self._session = session
+        self._table = table
+
+    def add(self, etype: EventType, *, center_id: str, subject: str, data: dict[str, Any]) -> dict:
+        """Write an event into the worker's current transaction; returns the envelope."""
+        body = make_event(etype, center_id=center_id, subject=subject, data=data)
+        self._session.execute(insert(self._table).values(
+            event_id=body["id"], center_id=center_id, type=str(etype), body=body,
+            created_at=datetime.now(UTC),
+        ))
+        self._session.info["lianxin_outbox"] = True
+        return body
+
+
+class Publisher:
+    """Publishes envelopes to an event exchange, many in flight, waiting for all confirms."""
+
+    def __init__(self, amqp_uri: str, exchange: str, confirm_timeout: float = 10.0):
+        self.amqp_uri = amqp_uri
+        self.exchange = exchange
+        self.confirm_timeout = confirm_timeout
+        self._conn: kombu.Connection | None = None
+        self._channel = None
+        self._tag = 0
+        self._acked: set[int] = set()
+        self._nacked: set[int] = set()
+
+    def _ensure(self) -> None:
+        if self._conn is not None and self._conn.connected:
+            return
+        self.close()
+        conn = kombu.Connection(self.amqp_uri, connect_timeout=5)
+        conn.connect()
+        channel = conn.channel()
+        channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        self._conn, self._channel, self._tag = conn, channel, 0
+        self._acked.clear()
+        self._nacked.clear()
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._acked.update(range(1, delivery_tag + 1))
+        else:
+            self._acked.add(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool, *_: Any) -> None:
+        if multiple:
+            self._nacked.update(range(1, delivery_tag + 1))
+        else:
+            self._nacked.add(delivery_tag)
+
+    def publish(self, bodies: list[dict[str, Any]]) -> list[bool]:
+        """Publish ``bodies``; returns, per body, whether the broker confirmed it."""
+        self._ensure()
+        tags = []
+        for body in bodies:
+            msg = amqp.Message(
+                json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+                content_type="application/json", content_encoding="utf-8",
+                delivery_mode=2, message_id=body["id"], type=body["type"],
+                timestamp=int(time.time()),
+                application_headers={"cloudEvents:specversion": body["specversion"],
+                                      "cloudEvents:type": body["type"],
+                                      "cloudEvents:centerid": body["centerid"]},
+            )
+            self._channel.basic_publish(msg, exchange=self.exchange, routing_key=body["type"])
+            self._tag += 1
+            tags.append(self._tag)
+        deadline = time.monotonic() + self.confirm_timeout
+        while any(t not in self._acked and t not in self._nacked for t in tags):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("publisher confirms did not arrive in time")
+            self._conn.drain_events(timeout=remaining)
+        result = [t in self._acked for t in tags]
+        self._acked.difference_update(tags)
+        self._nacked.difference_update(tags)
+        return result
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.release()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+        self._conn = self._channel = None
+
+
+class Outbox(DependencyProvider):
+    """Gives workers an :class:`OutboxWriter` and runs the relay for the service.
+
+    Config: ``AMQP_URI``; ``OUTBOX_BATCH`` (rows per publish, default 200);
+    ``OUTBOX_POLL_SECONDS`` (idle poll, default 1)::
+
+        class TicketsService:
+            db = Database()
+            outbox = Outbox(outbox_table)
+
+            @rpc
+            def create_ticket(self, ...):
+                ...
+                self.outbox.add(TICKET_CREATED, center_id=..., subject=ticket.id, data=...)
+                self.db.commit()   # the event is committed with the ticket
+    """
+
+    def __init__(self, table: Table):
+        self.table = table
+        self._wake = threading.Event()
+        self._running = False
+
+    def setup(self) -> None:
+        self.db = find_database(self.container)
+        config = self.container.config
+        self.batch = int(config.get("OUTBOX_BATCH", 200))
+        self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1))
+        self.exchange = f"{self.container.service_name}.events"
+        self.publisher = Publisher(config["AMQP_URI"], self.exchange)
+        self.metrics = kit_metrics.for_service(self.container.service_name)
+        self._backoff = wait_exponential(multiplier=0.5, min=0.5, max=30)
+
+    def start(self) -> None:
+        from sqlalchemy import event
+
+        event.listen(self.db.Session, "after_commit", self._after_commit)
+        self._running = True
+        self.container.spawn_managed_thread(self._relay_forever, identifier="outbox-relay")
+
+    def stop(self) -> None:
+        self._running = False
+        self._wake.set()
+        self.publisher.close()
+
+    kill = stop
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop("lianxin_outbox", False):
+            self._wake.set()
+
+    def get_dependency(self, worker_ctx) -> OutboxWriter:  # noqa: ANN001
+        return OutboxWriter(self.db.session_for(worker_ctx), self.table)
+
+    def _relay_forever(self) -> None:
+        failures = 0
+        last_gauge = 0.0
+        while self._running:
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if not self._running:
+                break
+            try:
+                while self._running and self.relay_once() == self.batch:
+                    pass
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - the relay must survive anything
+                failures += 1
+                delay = self._backoff.__call__(_RetryState(failures))
+                log.warning("outbox relay of %s failed (%s); retrying in %.1fs",
+                            self.container.service_name, exc, delay)
+                self.publisher.close()
+                time.sleep(delay)
+            if time.monotonic() - last_gauge >= self.poll:
+                last_gauge = time.monotonic()
+                try:
+                    self.update_gauges()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("outbox gauges of %s failed: %s", self.container.service_name, exc)
+
+    def relay_once(self) -> int:
+        """Publish one batch of unsent rows; returns how many were published."""
+        t = self.table
+        session = self.db.Session()
+        try:
+            rows = session.execute(
+                select(t.c.id, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id)
+                .limit(self.batch).with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                session.rollback()
+                return 0
+            if session.bind.dialect.name == "sqlite":
+                # Don't hold a WAL snapshot through the network wait: the later write
+                # would fail with SQLITE_BUSY_SNAPSHOT once another commit lands.
+                session.commit()
+            confirmed = self.publisher.publish([r.body for r in rows])
+            done = [r.id for r, ok in zip(rows, confirmed, strict=True) if ok]
+            if done:
+                session.execute(update(t).where(t.c.id.in_(done)).values(sent_at=datetime.now(UTC)))
+            session.commit()
+            self.metrics.outbox_published.labels(self.container.service_name).inc(len(done))
+            if len(done) != len(rows):
+                raise RuntimeError(f"broker refused {len(rows) - len(done)} events")
+            return len(rows)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def update_gauges(self) -> None:
+        t = self.table
+        with self.db.scope() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(t.c.created_at)).where(t.c.sent_at.is_(None))
+            ).one()
+        service = self.container.service_name
+        self.metrics.outbox_backlog.labels(service).set(count)
+        age = 0.0
+        if oldest is not None:
+            if oldest.tzinfo is None:  # an aggregate bypasses the column type
+                oldest = oldest.replace(tzinfo=UTC)
+            age = (datetime.now(UTC) - oldest).total_seconds()
+        self.metrics.outbox_age.labels(service).set(age)
+
+
+class _RetryState:
+    """The little of tenacity's RetryCallState that ``wait_exponential`` reads."""
+
+    def __init__(self, attempt_number: int):
+        self.attempt_number = attempt_number

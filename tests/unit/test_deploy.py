@@ -1,0 +1,1042 @@
+"""The deployment files agree with each other and with the code.
+
+docker-compose.yml and deploy/ (Dockerfile, RabbitMQ, PostgreSQL, Prometheus,
+Grafana, Kubernetes) name modules, classes, subcommands, environment variables,
+ports, paths and metrics. Each test checks one kind of name against the place
+that defines it, so a renamed class, a dropped variable or a typo in a metric
+fails here rather than in a container. No broker, no Docker, no network.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import importlib
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DEPLOY = ROOT / "deploy"
+DOCKERFILE = DEPLOY / "Dockerfile"
+PROMETHEUS_FILE = DEPLOY / "prometheus" / "prometheus.yml"
+ALERTS_FILE = DEPLOY / "prometheus" / "alerts.yml"
+GRAFANA = DEPLOY / "grafana"
+K8S = DEPLOY / "k8s"
+
+#: compose service (= nameko service name) -> (env prefix, metrics port)
+APP_SERVICES = {
+    "gateway": ("GATEWAY", 9100),
+    "tickets": ("TICKETS", 9101),
+    "volunteers": ("VOLUNTEERS", 9102),
+    "events": ("EVENTS", 9103),
+    "notify": ("NOTIFY", 9104),
+}
+DB_SERVICES = ("tickets", "volunteers", "events", "notify")
+GATEWAY_HTTP_PORT = 8000
+
+#: The metric names of the contract (lianxin/metrics.py and the services).
+CONTRACT_METRICS = {
+    "lianxin_entrypoint_calls_total",
+    "lianxin_entrypoint_latency_seconds",
+    "lianxin_outbox_backlog",
+    "lianxin_outbox_oldest_age_seconds",
+    "lianxin_events_deduplicated_total",
+    "lianxin_dead_letters_total",
+    "lianxin_tickets_open",
+}
+HISTOGRAMS = {"lianxin_entrypoint_latency_seconds"}
+KNOWN_METRICS = (
+    CONTRACT_METRICS
+    | {h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
+    | {"up"}
+)
+
+DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+#: Variables consumed by Python or pip themselves, not by Lianxin's code.
+INTERPRETER_ENV = re.compile(r"^(PYTHON|PIP_)")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN")
+CREDENTIAL_VARS = re.compile(r"^(AMQP_URI|LIANXIN_JWT_SECRET|[A-Z]+_DB_URL)$")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _load_yaml(path: Path) -> Any:
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        pytest.fail(f"{path.relative_to(ROOT)} is not valid YAML: {exc}")
+
+
+@functools.cache
+def compose() -> dict[str, Any]:
+    doc = _load_yaml(COMPOSE_FILE)
+    assert isinstance(doc, dict) and isinstance(doc.get("services"), dict), (
+        "docker-compose.yml has no `services:` mapping"
+    )
+    return doc
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+def command(service: dict[str, Any]) -> list[str]:
+    cmd = service.get("command") or []
+    return shlex.split(cmd) if isinstance(cmd, str) else [str(part) for part in cmd]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def lianxin_services() -> dict[str, dict[str, Any]]:
+    """Compose services that run the ``lianxin`` command (the app image)."""
+    return {name: svc for name, svc in services().items() if command(svc)[:1] == ["lianxin"]}
+
+
+def run_services() -> dict[str, dict[str, Any]]:
+    """Long-running app services: ``lianxin run MODULE:CLASS``."""
+    return {name: svc for name, svc in lianxin_services().items() if command(svc)[1:2] == ["run"]}
+
+
+def run_specs(cmd: list[str]) -> list[str]:
+    return [arg for arg in cmd[2:] if not arg.startswith("-")]
+
+
+def container_port(mapping: Any) -> int:
+    """The container side of a compose `ports:` entry (short or long syntax)."""
+    if isinstance(mapping, dict):
+        return int(mapping["target"])
+    return int(str(mapping).split("/")[0].rsplit(":", 1)[-1])
+
+
+def service_ports(name: str) -> set[int]:
+    """Every port a compose service listens on, as far as the file tells."""
+    svc = services()[name]
+    ports = {int(str(p).split("/")[0]) for p in svc.get("expose") or []}
+    ports |= {container_port(p) for p in svc.get("ports") or []}
+    for key, value in environment(svc).items():
+        if key.endswith("_METRICS_PORT") and value.isdigit():
+            ports.add(int(value))
+        if key == "GATEWAY_ADDRESS" and ":" in value:
+            ports.add(int(value.rsplit(":", 1)[1]))
+    return ports
+
+
+def metrics_port(name: str) -> int:
+    prefix, _ = APP_SERVICES[name]
+    value = environment(services()[name]).get(f"{prefix}_METRICS_PORT", "")
+    assert value.isdigit(), f"compose service {name!r} must set {prefix}_METRICS_PORT to a number"
+    return int(value)
+
+
+def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host path, container path) of every bind mount of a service."""
+    mounts = []
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            if volume.get("type") == "bind":
+                mounts.append((volume["source"], volume["target"]))
+            continue
+        parts = str(volume).split(":")
+        if len(parts) >= 2 and parts[0].startswith((".", "/")):
+            mounts.append((parts[0], parts[1]))
+    return mounts
+
+
+def mounted_host_path(service_name: str, container_path: str) -> Path | None:
+    """The host path a container path of a compose service comes from (file or dir mounts)."""
+    for host, target in bind_mounts(services()[service_name]):
+        target = target.rstrip("/")
+        if container_path == target or container_path.startswith(target + "/"):
+            return (ROOT / host).resolve() / container_path[len(target) :].lstrip("/")
+    return None
+
+
+def service_with_image(prefix: str) -> str:
+    found = [n for n, s in services().items() if str(s.get("image", "")).startswith(prefix)]
+    assert found, f"docker-compose.yml has no service with an image {prefix}*"
+    return found[0]
+
+
+def image_repository(image: str) -> str:
+    """``registry/name:tag`` -> ``registry/name`` (compose ``${...}`` tags allowed)."""
+    image = re.sub(r"@sha256:.*$", "", image)
+    match = re.match(r"^(.*?)(:[^/:]*|:\$\{.*\})?$", image)
+    return match.group(1) if match else image
+
+
+@functools.cache
+def code_text() -> str:
+    """The text where the code reads its settings: service configs and the kit."""
+    files = [
+        *sorted(ROOT.glob("services/*/config.yml")),
+        *sorted(ROOT.glob("gateway/config.yml")),
+        *sorted(ROOT.glob("lianxin/**/*.py")),
+    ]
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+def reads_env(name: str, text: str) -> bool:
+    quoted = re.escape(name)
+    return bool(re.search(rf"\$\{{{quoted}[:}}]|[\"']{quoted}[\"']", text))
+
+
+# ---------------------------------------------------------------- PromQL
+
+
+_PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """Metric names in a PromQL (or Grafana templating) expression."""
+    label_values = re.fullmatch(r"\s*label_values\((.*),\s*\w+\s*\)\s*", expr)
+    if label_values:
+        expr = label_values.group(1)
+    elif re.fullmatch(r"\s*label_values\(\s*\w+\s*\)\s*", expr):
+        return set()
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", " ", text)  # ranges and subqueries
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\boffset\s+-?\w+", " ", text)
+    text = re.sub(r"\$\{[^}]*\}|\$\w+", " ", text)  # Grafana variables
+    names = set()
+    for match in re.finditer(r"(?<![\w.:])([A-Za-z_:][\w:]*)(\s*\()?", text):
+        word, is_call = match.group(1), match.group(2)
+        if not is_call and word.lower() not in _PROMQL_WORDS:
+            names.add(word)
+    return names
+
+
+def unknown_metrics(expr: str) -> set[str]:
+    return {
+        n
+        for n in promql_metric_names(expr)
+        if n not in KNOWN_METRICS and not n.startswith("rabbitmq_")
+    }
+
+
+def test_promql_name_extraction_sees_metrics_and_ignores_the_rest():
+    expr = (
+        "histogram_quantile(0.95, sum by (service, le) (rate("
+        'lianxin_entrypoint_latency_seconds_bucket{service=~"$service", outcome="x_y"}'
+        "[$__rate_interval]))) > 1e3 and on(service) group_left(center) "
+        'absent(up{job="tickets"}) offset 5m or bogus_metric'
+    )
+    assert promql_metric_names(expr) == {
+        "lianxin_entrypoint_latency_seconds_bucket",
+        "up",
+        "bogus_metric",
+    }
+    assert promql_metric_names("label_values(lianxin_tickets_open, center)") == {
+        "lianxin_tickets_open"
+    }
+
+
+# ---------------------------------------------------------------- compose
+
+
+def test_compose_declares_the_whole_stack():
+    expected = {"rabbitmq", "postgres", "migrate", *APP_SERVICES, "prometheus", "grafana"}
+    missing = expected - set(services())
+    assert not missing, f"docker-compose.yml lacks service(s) {sorted(missing)}"
+    assert set(run_services()) == set(APP_SERVICES), (
+        f"services running `lianxin run` are {sorted(run_services())}, "
+        f"expected exactly {sorted(APP_SERVICES)} (one container per service)"
+    )
+    assert services()["rabbitmq"].get("image", "").startswith("rabbitmq:3.13-management")
+    assert services()["postgres"].get("image", "").startswith("postgres:16")
+
+
+def test_every_service_has_an_image_or_a_build_that_exists():
+    for name, svc in services().items():
+        assert svc.get("image") or svc.get("build"), (
+            f"compose service {name!r} has no image or build"
+        )
+        build = svc.get("build")
+        if build is None:
+            continue
+        context = build if isinstance(build, str) else build.get("context", ".")
+        context_dir = (ROOT / context).resolve()
+        assert context_dir.is_dir(), f"compose service {name!r}: build context {context!r} missing"
+        dockerfile = (
+            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        )
+        assert (context_dir / dockerfile).is_file(), (
+            f"compose service {name!r}: Dockerfile {dockerfile!r} not found in {context!r}"
+        )
+
+
+def test_app_containers_share_one_image():
+    images = {
+        name: (svc.get("image"), json.dumps(svc.get("build"), sort_keys=True))
+        for name, svc in lianxin_services().items()
+    }
+    assert len(set(images.values())) == 1, f"app services differ in image/build: {images}"
+
+
+def test_dockerfile_builds_the_contract_image():
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    instructions = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert instructions[0] == "FROM python:3.11-slim", (
+        f"deploy/Dockerfile starts {instructions[0]!r}"
+    )
+    users = [i.split()[1] for i in instructions if i.startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}, (
+        "deploy/Dockerfile must switch to a non-root USER"
+    )
+    assert any(
+        re.search(r"pip install --no-cache-dir -c constraints\.txt \.(\s|$)", i)
+        for i in instructions
+    ), "deploy/Dockerfile must `pip install --no-cache-dir -c constraints.txt .`"
+    cmd = [i for i in instructions if i.startswith("CMD ")]
+    assert cmd and json.loads(cmd[-1][4:]) == ["lianxin", "run"], (
+        f'deploy/Dockerfile default CMD must be ["lianxin", "run"], got {cmd}'
+    )
+
+
+def dockerfile_copy_sources() -> list[list[str]]:
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    sources = []
+    for line in text.splitlines():
+        parts = shlex.split(line.strip()) if line.strip().startswith(("COPY ", "ADD ")) else []
+        args = [p for p in parts[1:] if not p.startswith("--")]
+        if parts and not any(p.startswith("--from") for p in parts):
+            sources.append(args[:-1])
+    return sources
+
+
+def test_dockerfile_copies_the_packages_and_files_that_exist():
+    copied = [src for group in dockerfile_copy_sources() for src in group]
+    for package in ("lianxin", "services", "gateway", "pyproject.toml", "constraints.txt"):
+        assert package in copied, f"deploy/Dockerfile does not COPY {package}"
+    for group in dockerfile_copy_sources():
+        present = [src for src in group if list(ROOT.glob(src))]
+        missing = [src for src in group if "*" not in src and src not in present]
+        assert not missing, f"deploy/Dockerfile copies {missing}, which do not exist in the repo"
+        assert present, f"deploy/Dockerfile: nothing matches COPY {group}"
+
+
+def test_dockerignore_keeps_what_the_dockerfile_copies():
+    ignore = DOCKERFILE.with_name("Dockerfile.dockerignore")
+    if not ignore.exists():
+        pytest.skip("no deploy/Dockerfile.dockerignore")
+    patterns = [
+        p.strip()
+        for p in ignore.read_text(encoding="utf-8").splitlines()
+        if p.strip() and not p.startswith("#") and not p.startswith("!")
+    ]
+    for src in (s for group in dockerfile_copy_sources() for s in group):
+        hits = [
+            p
+            for p in patterns
+            if fnmatch.fnmatch(src, p) or fnmatch.fnmatch(src, p.removeprefix("**/"))
+        ]
+        assert not hits, (
+            f"deploy/Dockerfile.dockerignore pattern(s) {hits} exclude COPY source {src!r}"
+        )
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_run_command_names_an_importable_service_class(name):
+    svc = services().get(name)
+    assert svc is not None, f"docker-compose.yml has no service {name!r}"
+    specs = run_specs(command(svc))
+    assert len(specs) == 1, (
+        f"compose service {name!r} should run exactly one MODULE:CLASS, got {specs}"
+    )
+    module_name, _, class_name = specs[0].partition(":")
+    assert module_name and class_name, f"compose service {name!r}: {specs[0]!r} is not MODULE:CLASS"
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        pytest.fail(
+            f"compose service {name!r} runs {specs[0]!r}, but {module_name} does not import: {exc}"
+        )
+    cls = getattr(module, class_name, None)
+    assert isinstance(cls, type), (
+        f"compose service {name!r} runs {specs[0]!r}: no class {class_name} in {module_name}"
+    )
+    assert getattr(cls, "name", None) == name, (
+        f"{specs[0]} has nameko name {getattr(cls, 'name', None)!r}; the compose service, "
+        f"Prometheus job and metrics `service` label all say {name!r}"
+    )
+
+
+def lianxin_subcommands_used() -> dict[str, set[str]]:
+    """subcommand -> where it is used (compose, Dockerfile, k8s)."""
+    used: dict[str, set[str]] = {}
+    for name, svc in lianxin_services().items():
+        used.setdefault(command(svc)[1], set()).add(f"docker-compose.yml:{name}")
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("CMD "):
+            cmd = json.loads(line[4:])
+            used.setdefault(cmd[1], set()).add("deploy/Dockerfile CMD")
+    for where, container in k8s_containers():
+        cmd = container.get("command") or []
+        if cmd[:1] == ["lianxin"]:
+            used.setdefault(cmd[1], set()).add(where)
+    return used
+
+
+def test_lianxin_subcommands_used_by_deploy_files_exist():
+    import click
+
+    from lianxin.cli import main
+
+    assert isinstance(main, click.Group), "lianxin.cli.main must be a click group"
+    for subcommand, where in lianxin_subcommands_used().items():
+        assert subcommand in main.commands, (
+            f"`lianxin {subcommand}` (used in {sorted(where)}) is not a subcommand; "
+            f"lianxin has {sorted(main.commands)}"
+        )
+
+
+def test_environment_given_to_app_containers_is_read_by_the_code():
+    text = code_text()
+    assert text.strip(), "no services/*/config.yml, gateway/config.yml or lianxin/**/*.py to read"
+    given: dict[str, set[str]] = {}
+    for name, svc in lianxin_services().items():
+        for var in environment(svc):
+            given.setdefault(var, set()).add(f"docker-compose.yml:{name}")
+    for line in DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ").splitlines():
+        if line.startswith("ENV "):
+            for token in shlex.split(line[4:]):
+                var = token.split("=", 1)[0]
+                if not INTERPRETER_ENV.match(var):
+                    given.setdefault(var, set()).add("deploy/Dockerfile")
+    for where, container in k8s_containers():
+        for var in k8s_env_names(container):
+            given.setdefault(var, set()).add(where)
+    unread = {var: sorted(where) for var, where in given.items() if not reads_env(var, text)}
+    assert not unread, (
+        f"environment variables set for app containers but read nowhere in the code "
+        f'(config.yml `${{NAME` or a quoted "NAME" in lianxin/): {unread}'
+    )
+
+
+def test_app_containers_get_the_contract_environment():
+    for name, svc in run_services().items():
+        env = environment(svc)
+        prefix, port = APP_SERVICES[name]
+        assert "@rabbitmq:5672" in env.get("AMQP_URI", ""), (
+            f"{name}: AMQP_URI must point at rabbitmq:5672"
+        )
+        assert env.get("AMQP_URI", "").startswith("pyamqp://"), (
+            f"{name}: AMQP_URI must be pyamqp://"
+        )
+        assert env.get("LIANXIN_JWT_SECRET", "").startswith("${LIANXIN_JWT_SECRET:?"), (
+            f"{name}: LIANXIN_JWT_SECRET must be ${{LIANXIN_JWT_SECRET:?...}} (required, no default)"
+        )
+        assert env.get("METRICS_BIND") == "0.0.0.0", (
+            f"{name}: METRICS_BIND must be 0.0.0.0 in a container"
+        )
+        assert metrics_port(name) == port, f"{name}: {prefix}_METRICS_PORT should be {port}"
+        db_urls = {k for k in env if k.endswith("_DB_URL")}
+        own = {f"{prefix}_DB_URL"} if name in DB_SERVICES else set()
+        assert db_urls == own, (
+            f"{name} gets database URL(s) {sorted(db_urls)}, expected {sorted(own)}"
+        )
+        if name == "gateway":
+            assert env.get("GATEWAY_ADDRESS") == f"0.0.0.0:{GATEWAY_HTTP_PORT}", (
+                "gateway: GATEWAY_ADDRESS must be 0.0.0.0:8000 in a container"
+            )
+    migrate_urls = {k for k in environment(services()["migrate"]) if k.endswith("_DB_URL")}
+    assert migrate_urls == {f"{APP_SERVICES[s][0]}_DB_URL" for s in DB_SERVICES}, (
+        f"migrate must get every service's database URL, gets {sorted(migrate_urls)}"
+    )
+
+
+def test_database_urls_point_at_the_service_database_on_postgres():
+    for name, svc in lianxin_services().items():
+        for key, url in environment(svc).items():
+            if not key.endswith("_DB_URL"):
+                continue
+            database = key.removesuffix("_DB_URL").lower()
+            pattern = (
+                r"postgresql\+psycopg2://lianxin:\$\{POSTGRES_PASSWORD:\?[^}]*\}"
+                rf"@postgres:5432/{database}"
+            )
+            assert re.fullmatch(pattern, url), f"{name}: {key}={url!r} does not match {pattern}"
+
+
+def test_secrets_are_required_from_the_environment_never_written_down():
+    for name, svc in services().items():
+        for key, value in environment(svc).items():
+            if SECRET_NAME.search(key):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), (
+                    f"{name}: {key} must be ${{VAR:?message}} (no literal, no default), got {value!r}"
+                )
+            for default in re.findall(r"\$\{(\w*(?:PASSWORD|SECRET)\w*)(:-|-)", value):
+                pytest.fail(f"{name}: {key} gives secret {default[0]} a default")
+
+
+def test_depends_on_names_real_services_with_valid_conditions():
+    names = set(services())
+    for name, svc in services().items():
+        depends = svc.get("depends_on") or {}
+        if isinstance(depends, list):
+            depends = {target: {"condition": "service_started"} for target in depends}
+        for target, spec in depends.items():
+            assert target in names, f"{name} depends on unknown service {target!r}"
+            condition = (spec or {}).get("condition", "service_started")
+            assert condition in DEPENDS_CONDITIONS, (
+                f"{name} -> {target}: unknown condition {condition!r}"
+            )
+            if condition == "service_healthy":
+                assert services()[target].get("healthcheck"), (
+                    f"{name} waits for {target} healthy, but {target} has no healthcheck"
+                )
+            if condition == "service_completed_successfully":
+                assert services()[target].get("restart", "no") in ("no", "on-failure", False), (
+                    f"{name} waits for {target} to complete, but {target} restarts forever"
+                )
+
+
+def conditions(name: str) -> dict[str, str]:
+    depends = services()[name].get("depends_on") or {}
+    if isinstance(depends, list):
+        return dict.fromkeys(depends, "service_started")
+    return {t: (s or {}).get("condition", "service_started") for t, s in depends.items()}
+
+
+def test_start_order_follows_the_contract():
+    assert conditions("migrate") == {"postgres": "service_healthy"}, (
+        f"migrate must wait for postgres healthy only, waits for {conditions('migrate')}"
+    )
+    for name, svc in lianxin_services().items():
+        env, deps = environment(svc), conditions(name)
+        if "AMQP_URI" in env:
+            assert deps.get("rabbitmq") == "service_healthy", (
+                f"{name} must wait for rabbitmq healthy"
+            )
+        if name != "migrate" and any(k.endswith("_DB_URL") for k in env):
+            assert deps.get("migrate") == "service_completed_successfully", (
+                f"{name} uses a database, so it must wait for migrate to complete"
+            )
+            assert deps.get("postgres") == "service_healthy", (
+                f"{name} must wait for postgres healthy"
+            )
+
+
+def test_depends_on_has_no_cycle():
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"depends_on cycle: {' -> '.join(path + (name,))}"
+        for target in conditions(name):
+            visit(target, path + (name,))
+
+    for name in services():
+        visit(name, ())
+
+
+def test_mounted_host_paths_exist():
+    for name, svc in services().items():
+        for host, target in bind_mounts(svc):
+            assert (ROOT / host).exists(), (
+                f"{name} mounts {host} at {target}, but {host} does not exist"
+            )
+
+
+def healthcheck_test(name: str) -> str:
+    check = services()[name].get("healthcheck") or {}
+    test = check.get("test")
+    assert test and not check.get("disable"), f"compose service {name!r} has no healthcheck"
+    return test if isinstance(test, str) else " ".join(test)
+
+
+def test_broker_and_database_have_healthchecks():
+    assert "rabbitmq-diagnostics" in healthcheck_test("rabbitmq") and "ping" in healthcheck_test(
+        "rabbitmq"
+    )
+    assert "pg_isready" in healthcheck_test("postgres")
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_healthcheck_probes_the_service_own_port(name):
+    test = healthcheck_test(name)
+    assert "python" in test and "urllib" in test, (
+        f"{name}: the healthcheck must use python's urllib (python:3.11-slim has no curl/wget)"
+    )
+    urls = re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/[\w/]*)", test)
+    assert len(urls) == 1, f"{name}: healthcheck should request one local URL, found {urls}"
+    port, path = int(urls[0][0]), urls[0][1]
+    expected = (
+        (GATEWAY_HTTP_PORT, "/healthz") if name == "gateway" else (metrics_port(name), "/metrics")
+    )
+    assert (port, path) == expected, (
+        f"{name}: healthcheck requests :{port}{path}, expected :{expected[0]}{expected[1]}"
+    )
+
+
+def test_gateway_publishes_its_http_port():
+    published = {container_port(p) for p in services()["gateway"].get("ports") or []}
+    assert GATEWAY_HTTP_PORT in published, (
+        f"gateway must publish port {GATEWAY_HTTP_PORT}, publishes {published}"
+    )
+
+
+def test_postgres_init_script_creates_one_database_per_service():
+    scripts = []
+    for host, target in bind_mounts(services()["postgres"]):
+        if target.rstrip("/").startswith("/docker-entrypoint-initdb.d"):
+            path = ROOT / host
+            scripts += [path] if path.is_file() else sorted(path.glob("*.s[qh]*"))
+    assert scripts, "postgres mounts no init script under /docker-entrypoint-initdb.d"
+    text = "\n".join(s.read_text(encoding="utf-8") for s in scripts)
+    text = re.sub(r"--[^\n]*|#[^\n]*", "", text)  # SQL / shell comments
+    created = set(re.findall(r"CREATE DATABASE\s+\"?(\w+)\"?", text, flags=re.IGNORECASE))
+    assert created == set(DB_SERVICES), (
+        f"init script creates {sorted(created)}, expected {sorted(DB_SERVICES)}"
+    )
+    owner = environment(services()["postgres"]).get("POSTGRES_USER")
+    assert owner == "lianxin", f"postgres POSTGRES_USER should be lianxin, is {owner!r}"
+    owners = set(re.findall(r"OWNER\s+\"?(\w+)", text, flags=re.IGNORECASE))
+    assert owners == {owner}, f"databases should be owned by {owner}, init script says {owners}"
+
+
+def test_rabbitmq_enables_management_and_prometheus_plugins():
+    path = mounted_host_path("rabbitmq", "/etc/rabbitmq/enabled_plugins")
+    assert path is not None and path.is_file(), (
+        "rabbitmq must mount deploy/rabbitmq/enabled_plugins"
+    )
+    text = path.read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"\[\s*[\w\s,]*\]\s*\.", text), (
+        f"enabled_plugins is not an Erlang list term: {text!r}"
+    )
+    plugins = {p.strip() for p in text.strip("[]. \n").split(",")}
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= plugins, f"enabled plugins: {plugins}"
+    for _host, target in bind_mounts(services()["rabbitmq"]):
+        if target.startswith("/etc/rabbitmq/conf.d/"):
+            assert target.endswith(".conf"), (
+                f"rabbitmq only loads conf.d/*.conf, {target} is ignored"
+            )
+
+
+# ---------------------------------------------------------------- Prometheus
+
+
+@functools.cache
+def prometheus_config() -> dict[str, Any]:
+    return _load_yaml(PROMETHEUS_FILE)
+
+
+def scrape_targets() -> list[tuple[str, str, int]]:
+    """(job, host, port) of every static or DNS scrape target."""
+    targets = []
+    for job in prometheus_config().get("scrape_configs") or []:
+        for static in job.get("static_configs") or []:
+            for target in static.get("targets") or []:
+                host, _, port = target.rpartition(":")
+                targets.append((job["job_name"], host, int(port)))
+        for dns in job.get("dns_sd_configs") or []:
+            assert dns.get("type", "SRV") == "A", f"job {job['job_name']}: use type A with a port"
+            targets += [(job["job_name"], host, int(dns["port"])) for host in dns["names"]]
+    return targets
+
+
+def test_prometheus_targets_are_compose_services_on_ports_they_serve():
+    prometheus = service_with_image("prom/prometheus")
+    targets = scrape_targets()
+    assert targets, "deploy/prometheus/prometheus.yml has no scrape targets"
+    jobs = [job["job_name"] for job in prometheus_config()["scrape_configs"]]
+    assert len(jobs) == len(set(jobs)), f"duplicate job names in prometheus.yml: {jobs}"
+    for job, host, port in targets:
+        service = prometheus if host == "localhost" else host
+        assert service in services(), (
+            f"job {job!r} scrapes {host}:{port}: no compose service {host!r}"
+        )
+        assert port in service_ports(service), (
+            f"job {job!r} scrapes {host}:{port}, but {service} serves {sorted(service_ports(service))}"
+        )
+
+
+def test_prometheus_scrapes_every_app_service_and_the_broker():
+    scraped = {(job, host, port) for job, host, port in scrape_targets()}
+    for name in APP_SERVICES:
+        assert (name, name, metrics_port(name)) in scraped, (
+            f"prometheus.yml needs job {name!r} scraping {name}:{metrics_port(name)}"
+        )
+    assert any(host == "rabbitmq" and port == 15692 for _, host, port in scraped), (
+        "prometheus.yml should scrape rabbitmq:15692 (rabbitmq_prometheus)"
+    )
+
+
+def test_prometheus_reads_the_mounted_config_and_rules():
+    prometheus = service_with_image("prom/prometheus")
+    flags = dict(arg.split("=", 1) for arg in command(services()[prometheus]) if "=" in arg)
+    config = flags.get("--config.file", "/etc/prometheus/prometheus.yml")
+    assert mounted_host_path(prometheus, config) == PROMETHEUS_FILE.resolve(), (
+        f"{prometheus} reads {config}, which is not mounted from deploy/prometheus/prometheus.yml"
+    )
+    rule_files = prometheus_config().get("rule_files") or []
+    assert rule_files, "prometheus.yml loads no rule_files"
+    for rule_file in rule_files:
+        host = mounted_host_path(prometheus, rule_file)
+        assert host is not None and host.is_file(), (
+            f"rule file {rule_file} is not mounted from an existing file"
+        )
+    assert ALERTS_FILE.resolve() in {mounted_host_path(prometheus, r) for r in rule_files}, (
+        "prometheus.yml does not load deploy/prometheus/alerts.yml"
+    )
+
+
+@functools.cache
+def alert_rules() -> list[dict[str, Any]]:
+    doc = _load_yaml(ALERTS_FILE)
+    assert isinstance(doc, dict) and doc.get("groups"), "alerts.yml has no `groups:`"
+    return [rule for group in doc["groups"] for rule in group.get("rules") or []]
+
+
+def test_alert_rules_are_well_formed():
+    names = [rule.get("alert") for rule in alert_rules()]
+    assert all(names), "every rule in alerts.yml must be an alert with a name"
+    assert len(names) == len(set(names)), f"duplicate alert names: {names}"
+    for rule in alert_rules():
+        alert = rule["alert"]
+        assert isinstance(rule.get("expr"), str) and rule["expr"].strip(), f"alert {alert}: no expr"
+        assert rule["expr"].count("(") == rule["expr"].count(")"), (
+            f"alert {alert}: unbalanced parentheses"
+        )
+        assert re.fullmatch(r"(\d+[smhdwy])+", str(rule.get("for", "0s"))), (
+            f"alert {alert}: bad `for`"
+        )
+        assert (rule.get("labels") or {}).get("severity") in {"critical", "warning", "info"}, (
+            f"alert {alert}: labels.severity must be critical, warning or info"
+        )
+        assert (rule.get("annotations") or {}).get("summary"), (
+            f"alert {alert}: no annotations.summary"
+        )
+
+
+def test_alert_expressions_use_known_metrics_only():
+    for rule in alert_rules():
+        unknown = unknown_metrics(rule["expr"])
+        assert not unknown, (
+            f"alert {rule['alert']} uses unknown metric(s) {sorted(unknown)}; "
+            f"known: {sorted(KNOWN_METRICS)} and rabbitmq_*"
+        )
+
+
+def test_alerts_cover_targets_outbox_dead_letters_and_errors():
+    used = set().union(*(promql_metric_names(rule["expr"]) for rule in alert_rules()))
+    for needed in (
+        "up",
+        "lianxin_outbox_oldest_age_seconds",
+        "lianxin_outbox_backlog",
+        "lianxin_dead_letters_total",
+        "lianxin_entrypoint_calls_total",
+    ):
+        assert needed in used, f"no alert in alerts.yml watches {needed}"
+
+
+# ---------------------------------------------------------------- Grafana
+
+
+def grafana_service() -> str:
+    return service_with_image("grafana/grafana")
+
+
+@functools.cache
+def datasource_uids() -> set[str]:
+    uids = set()
+    for path in sorted((GRAFANA / "provisioning" / "datasources").glob("*.y*ml")):
+        for source in _load_yaml(path).get("datasources") or []:
+            uids.add(source.get("uid"))
+            url = re.fullmatch(r"https?://([\w.-]+):(\d+)/?", source.get("url", ""))
+            assert url, f"{path.name}: datasource {source.get('name')} url {source.get('url')!r}"
+            host, port = url.group(1), int(url.group(2))
+            assert host in services() and port in service_ports(host), (
+                f"{path.name}: datasource url {source['url']} is not a compose service port"
+            )
+    assert uids, "deploy/grafana/provisioning/datasources provisions no datasource"
+    return uids
+
+
+def test_grafana_mounts_provisioning_and_dashboards():
+    grafana = grafana_service()
+    provisioning = mounted_host_path(grafana, "/etc/grafana/provisioning")
+    assert provisioning == (GRAFANA / "provisioning").resolve(), (
+        "grafana must mount deploy/grafana/provisioning at /etc/grafana/provisioning"
+    )
+    assert datasource_uids()
+    providers = [
+        p
+        for path in sorted((GRAFANA / "provisioning" / "dashboards").glob("*.y*ml"))
+        for p in _load_yaml(path).get("providers") or []
+    ]
+    assert providers, "deploy/grafana/provisioning/dashboards has no dashboard provider"
+    for provider in providers:
+        path = provider.get("options", {}).get("path", "")
+        host = mounted_host_path(grafana, path)
+        assert host is not None and list(host.glob("*.json")), (
+            f"dashboard provider {provider.get('name')} reads {path}, which holds no mounted dashboard"
+        )
+
+
+def dashboards() -> list[Path]:
+    found = sorted((GRAFANA / "dashboards").glob("*.json"))
+    assert found, "deploy/grafana/dashboards holds no dashboard"
+    return found
+
+
+def all_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for panel in panels for p in [panel, *all_panels(panel.get("panels") or [])]]
+
+
+def test_dashboards_parse_and_query_known_metrics():
+    for path in dashboards():
+        try:
+            dash = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            pytest.fail(f"{path.name} is not valid JSON: {exc}")
+        assert dash.get("uid") and dash.get("title"), f"{path.name}: dashboard needs uid and title"
+        panels = all_panels(dash.get("panels") or [])
+        ids = [p.get("id") for p in panels]
+        assert len(ids) == len(set(ids)), f"{path.name}: duplicate panel ids"
+        queried = 0
+        for panel in panels:
+            uid = (panel.get("datasource") or {}).get("uid")
+            assert panel["type"] == "row" or uid in datasource_uids(), (
+                f"{path.name}: panel {panel.get('title')!r} uses datasource {uid!r}, "
+                f"provisioned: {sorted(datasource_uids())}"
+            )
+            for target in panel.get("targets") or []:
+                queried += 1
+                unknown = unknown_metrics(target.get("expr", ""))
+                assert not unknown, (
+                    f"{path.name}: panel {panel.get('title')!r} queries unknown metric(s) {sorted(unknown)}"
+                )
+        assert queried, f"{path.name}: no panel queries anything"
+        for variable in (dash.get("templating") or {}).get("list") or []:
+            query = variable.get("query")
+            query = query.get("query", "") if isinstance(query, dict) else str(query or "")
+            unknown = unknown_metrics(query)
+            assert not unknown, (
+                f"{path.name}: variable ${variable.get('name')} queries {sorted(unknown)}"
+            )
+
+
+def deploy_metric_names() -> set[str]:
+    names = set().union(*(promql_metric_names(rule["expr"]) for rule in alert_rules()))
+    for path in dashboards():
+        for panel in all_panels(json.loads(path.read_text(encoding="utf-8")).get("panels") or []):
+            for target in panel.get("targets") or []:
+                names |= promql_metric_names(target.get("expr", ""))
+    return {n for n in names if n.startswith("lianxin_")}
+
+
+def test_metrics_used_by_alerts_and_dashboards_are_defined_in_the_code():
+    files = [
+        *ROOT.glob("lianxin/**/*.py"),
+        *ROOT.glob("services/**/*.py"),
+        *ROOT.glob("gateway/**/*.py"),
+    ]
+    text = "\n".join(f.read_text(encoding="utf-8") for f in files)
+    for name in sorted(deploy_metric_names()):
+        base = re.sub(r"_(total|bucket|sum|count|created)$", "", name)
+        if base in HISTOGRAMS or name in HISTOGRAMS:
+            base = next(h for h in HISTOGRAMS if name.startswith(h))
+        assert re.search(rf"[\"']{re.escape(base)}(_total)?[\"']", text), (
+            f"{name} is used in deploy/ (alerts or dashboard) but no code defines metric {base!r}"
+        )
+
+
+# ---------------------------------------------------------------- Kubernetes
+
+
+@functools.cache
+def k8s_documents() -> list[tuple[str, dict[str, Any]]]:
+    files = sorted(K8S.glob("*.yaml"))
+    assert files, "deploy/k8s has no manifests"
+    docs = []
+    for path in files:
+        try:
+            loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        except yaml.YAMLError as exc:
+            pytest.fail(f"deploy/k8s/{path.name} is not valid YAML: {exc}")
+        docs += [(path.name, doc) for doc in loaded if doc]
+    return docs
+
+
+def k8s_objects(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(f, d) for f, d in k8s_documents() if d.get("kind") == kind]
+
+
+def k8s_containers() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for kind in ("Deployment", "Job"):
+        for file, doc in k8s_objects(kind):
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                found.append((f"deploy/k8s/{file}:{kind}/{doc['metadata']['name']}", container))
+    return found
+
+
+def k8s_env_names(container: dict[str, Any]) -> set[str]:
+    names = {item["name"] for item in container.get("env") or []}
+    maps = {d["metadata"]["name"]: d.get("data") or {} for _, d in k8s_objects("ConfigMap")}
+    for source in container.get("envFrom") or []:
+        ref = source.get("configMapRef")
+        if ref:
+            assert ref["name"] in maps, (
+                f"envFrom names ConfigMap {ref['name']!r}, not in deploy/k8s"
+            )
+            names |= set(maps[ref["name"]])
+    return names
+
+
+def test_k8s_manifests_are_kubernetes_objects_listed_by_kustomization():
+    kustomizations = []
+    for file, doc in k8s_documents():
+        if doc.get("kind") == "Kustomization":
+            kustomizations.append(doc)
+            continue
+        assert doc.get("apiVersion") and doc.get("kind") and doc.get("metadata", {}).get("name"), (
+            f"deploy/k8s/{file}: a document lacks apiVersion, kind or metadata.name"
+        )
+    for kustomization in kustomizations:
+        listed = set(kustomization.get("resources") or [])
+        for resource in listed:
+            assert (K8S / resource).is_file(), f"kustomization.yaml lists missing {resource}"
+        unlisted = {p.name for p in K8S.glob("*.yaml")} - listed - {"kustomization.yaml"}
+        assert not unlisted, f"kustomization.yaml does not list {sorted(unlisted)}"
+
+
+def test_k8s_workloads_match_compose_commands_images_and_environment():
+    compose_image = image_repository(next(iter(lianxin_services().values()))["image"])
+    covered = set()
+    for where, container in k8s_containers():
+        name = container["name"]
+        assert name in lianxin_services(), (
+            f"{where}: container {name!r} has no compose service of that name"
+        )
+        svc = services()[name]
+        covered.add(name)
+        assert container.get("command") == command(svc), (
+            f"{where}: command {container.get('command')} differs from compose {command(svc)}"
+        )
+        assert image_repository(container["image"]) == compose_image, (
+            f"{where}: image {container['image']!r}, compose builds {compose_image!r}"
+        )
+        assert k8s_env_names(container) == set(environment(svc)), (
+            f"{where}: environment {sorted(k8s_env_names(container))} differs from compose "
+            f"{sorted(environment(svc))}"
+        )
+        literal = {
+            item["name"]: item["value"] for item in container.get("env") or [] if "value" in item
+        }
+        for var, value in literal.items():
+            compose_value = environment(svc)[var]
+            if "${" not in compose_value:
+                assert str(value) == compose_value, (
+                    f"{where}: {var}={value!r}, compose says {compose_value!r}"
+                )
+    missing = (set(run_services()) | {"migrate"}) - covered
+    assert not missing, f"deploy/k8s has no workload for {sorted(missing)}"
+    jobs = {
+        c["name"]
+        for f, d in k8s_objects("Job")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert "migrate" in jobs, "migrations must run as a Job in deploy/k8s, not from each replica"
+
+
+def test_k8s_credentials_come_from_secrets():
+    maps = {d["metadata"]["name"] for _, d in k8s_objects("ConfigMap")}
+    for where, container in k8s_containers():
+        for item in container.get("env") or []:
+            source = item.get("valueFrom") or {}
+            if CREDENTIAL_VARS.match(item["name"]) or SECRET_NAME.search(item["name"]):
+                assert "secretKeyRef" in source, f"{where}: {item['name']} must come from a Secret"
+                assert source["secretKeyRef"]["key"] == item["name"], (
+                    f"{where}: {item['name']} reads Secret key {source['secretKeyRef']['key']!r}"
+                )
+            if "configMapKeyRef" in source:
+                assert source["configMapKeyRef"]["name"] in maps, (
+                    f"{where}: ConfigMap {source['configMapKeyRef']['name']!r} is not in deploy/k8s"
+                )
+    for _, config_map in k8s_objects("ConfigMap"):
+        leaked = [
+            k
+            for k in config_map.get("data") or {}
+            if CREDENTIAL_VARS.match(k) or SECRET_NAME.search(k)
+        ]
+        assert not leaked, f"ConfigMap {config_map['metadata']['name']} holds credentials {leaked}"
+    assert not k8s_objects("Secret"), "deploy/k8s must not commit a Secret; create it out of band"
+
+
+def test_k8s_ports_probes_and_services_line_up():
+    deployments = {d["metadata"]["name"]: d for _, d in k8s_objects("Deployment")}
+    assert set(deployments) == set(APP_SERVICES), (
+        f"Deployments {sorted(deployments)} != {sorted(APP_SERVICES)}"
+    )
+    k8s_services = {d["metadata"]["name"]: d for _, d in k8s_objects("Service")}
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]
+        labels = pod["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= labels.items(), (
+            f"Deployment {name}: selector does not match pod labels"
+        )
+        (container,) = pod["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports") or []}
+        port = metrics_port(name)
+        assert ports.get("metrics") == port, (
+            f"Deployment {name}: metrics containerPort should be {port}"
+        )
+        assert str(pod["metadata"].get("annotations", {}).get("prometheus.io/port")) == str(port), (
+            f"Deployment {name}: prometheus.io/port annotation should be {port}"
+        )
+        if name == "gateway":
+            assert ports.get("http") == GATEWAY_HTTP_PORT, (
+                "Deployment gateway: http containerPort should be 8000"
+            )
+        for probe in ("readinessProbe", "livenessProbe"):
+            probe_port = container.get(probe, {}).get("httpGet", {}).get("port")
+            assert probe_port in ports or probe_port in ports.values(), (
+                f"Deployment {name}: {probe} uses port {probe_port!r}, container has {ports}"
+            )
+        service = k8s_services.get(name)
+        assert service is not None, f"Deployment {name} has no Service"
+        assert service["spec"]["selector"].items() <= labels.items(), (
+            f"Service {name} selects no pod of it"
+        )
+        for service_port in service["spec"]["ports"]:
+            target = service_port.get("targetPort", service_port["port"])
+            assert target in ports or target in ports.values(), (
+                f"Service {name}: targetPort {target!r} is not a container port {ports}"
+            )
