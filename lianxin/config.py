@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<default>[^}]*))?\}")
+# A default may hold one level of braces: ${TICKETS_DB_URL:sqlite:///{var}/tickets.db}
+_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}")
 
 #: Root of the checkout / installed tree: the parent of the ``lianxin`` package.
 ROOT = Path(__file__).resolve().parent.parent
