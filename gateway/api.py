@@ -25,10 +25,10 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from gateway.http import HttpProblem, json_response, problem, problem_from_error, read_json
 from lianxin.auth import Principal
 from lianxin.contracts.schema import load
 from lianxin.errors import InvalidInput, LianxinError, from_remote
-from gateway.http import HttpProblem, json_response, problem, problem_from_error, read_json
 
 log = logging.getLogger(__name__)
 

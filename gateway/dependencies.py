@@ -7,9 +7,9 @@ from weakref import WeakKeyDictionary
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
+from gateway.ratelimit import TokenBucket
 from lianxin.auth import CONTEXT_KEY, Principal, decode, jwt_secret
 from lianxin.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated
-from gateway.ratelimit import TokenBucket
 
 
 class Authenticator:

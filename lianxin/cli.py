@@ -116,10 +116,10 @@ def _seed(progress: bool) -> None:
 @click.option("--ttl", default=8 * 3600, show_default=True, help="Seconds the token is valid.")
 def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int) -> None:
     """Print a bearer JWT for ROLE at the center(s)."""
+    import re
+
     from lianxin import auth
     from lianxin.contracts.schema import CENTER_ID_RE
-
-    import re
 
     for center in centers:
         if center != auth.ALL_CENTERS and not re.match(CENTER_ID_RE, center):

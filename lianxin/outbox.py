@@ -26,8 +26,19 @@ import amqp
 import kombu
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
-    JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, func, insert,
-    select, text, update,
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.orm import Session
 from tenacity import wait_exponential
@@ -171,7 +182,8 @@ class Publisher:
 class Outbox(DependencyProvider):
     """Gives workers an :class:`OutboxWriter` and runs the relay for the service.
 
-    Config: ``AMQP_URI``; ``OUTBOX_BATCH`` (rows per publish, default 200);
+    Config: ``AMQP_URI`` (or ``OUTBOX_AMQP_URI`` to publish through another endpoint of
+    the broker); ``OUTBOX_BATCH`` (rows per publish, default 200);
     ``OUTBOX_POLL_SECONDS`` (idle poll, default 1)::
 
         class TicketsService:
@@ -196,7 +208,7 @@ class Outbox(DependencyProvider):
         self.batch = int(config.get("OUTBOX_BATCH", 200))
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1))
         self.exchange = f"{self.container.service_name}.events"
-        self.publisher = Publisher(config["AMQP_URI"], self.exchange)
+        self.publisher = Publisher(config.get("OUTBOX_AMQP_URI") or config["AMQP_URI"], self.exchange)
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self._backoff = wait_exponential(multiplier=0.5, min=0.5, max=30)
 

@@ -97,30 +97,60 @@ def activities(today: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
-    """(label, service, method, args) for every RPC the seed makes, center first."""
+# One generator per service, so each service's demo data is kept in one place.
+# Each yields (label, service, method, args) for the RPCs the seed makes.
+
+def tickets_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
     yield "服务中心", "tickets", "create_center", (CENTER,)
     for c in CATEGORIES:
         yield f"诉求类别 {c['name']}", "tickets", "add_category", (DEMO_CENTER, c)
+
+
+def events_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
     for r in ROOMS:
         yield f"功能室 {r['name']}", "events", "add_room", (DEMO_CENTER, r)
     for p in PROGRAMMES:
         yield f"项目 {p['name']}", "events", "add_programme", (DEMO_CENTER, p)
+
+
+def notify_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
     for s in STAFF:
         yield f"工作人员 {s['name']}", "notify", "upsert_contact", (DEMO_CENTER, s)
+
+
+def volunteers_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
     for v in VOLUNTEERS:
         yield f"志愿者 {v['name']}", "volunteers", "register_volunteer", (DEMO_CENTER, v)
 
 
+def new_center_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
+    """Data without a natural key (activities ...): added only when the center is new."""
+    for activity in activities(today):
+        yield f"活动 {activity['title']}", "events", "create_activity", (DEMO_CENTER, activity)
+
+
+def steps(today: datetime) -> list[tuple[str, str, str, tuple]]:
+    """Every idempotent step, the center first."""
+    return [*tickets_steps(today), *events_steps(today), *notify_steps(today),
+            *volunteers_steps(today)]
+
+
 def run(call: Callable[[str, str, tuple], Any], *, today: datetime,
-        progress: Callable[[Iterator], Iterator] = iter) -> dict[str, int]:
-    """Apply the seed through ``call(service, method, args)``; returns counts created/skipped."""
+        progress: Callable[[list], Iterator] = iter) -> dict[str, int]:
+    """Apply the seed through ``call(service, method, args)``; returns counts created/skipped.
+
+    ``progress`` wraps the plan (e.g. a tqdm bar); items are (label, service, method, args).
+    """
     from lianxin.errors import Conflict
 
     created = skipped = 0
-    plan = list(steps(today))
     center_new = True
-    for label, service, method, args in progress(plan):
+    base = steps(today)
+    plan = base + list(new_center_steps(today))
+    for index, (_label, service, method, args) in enumerate(progress(plan)):
+        if index >= len(base) and not center_new:
+            skipped += 1
+            continue
         try:
             call(service, method, args)
             created += 1
@@ -128,8 +158,4 @@ def run(call: Callable[[str, str, tuple], Any], *, today: datetime,
             skipped += 1
             if method == "create_center":
                 center_new = False
-    if center_new:  # activities have no natural key: add them with a new center only
-        for activity in activities(today):
-            call("events", "create_activity", (DEMO_CENTER, activity))
-            created += 1
     return {"created": created, "skipped": skipped}

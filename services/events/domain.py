@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 from lianxin.contracts.events import ACTIVITY_PUBLISHED
 from lianxin.errors import InvalidInput
 from lianxin.outbox import OutboxWriter
-from services.events.exceptions import InvalidProgramme, InvalidRoom, ProgrammeConflict, RoomConflict
+from services.events.exceptions import (
+    InvalidProgramme,
+    InvalidRoom,
+    ProgrammeConflict,
+    RoomConflict,
+)
 from services.events.models import Activity, Programme, Room
 
 

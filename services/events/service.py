@@ -8,8 +8,14 @@ from nameko.rpc import rpc
 
 from lianxin.auth import Caller
 from lianxin.contracts.events import (
-    ActivityCreate, ActivityList, ActivityQuery, ActivityRead, ProgrammeCreate, ProgrammeRead,
-    RoomCreate, RoomRead,
+    ActivityCreate,
+    ActivityList,
+    ActivityQuery,
+    ActivityRead,
+    ProgrammeCreate,
+    ProgrammeRead,
+    RoomCreate,
+    RoomRead,
 )
 from lianxin.contracts.schema import load
 from lianxin.db import Database

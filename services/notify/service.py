@@ -9,7 +9,13 @@ from nameko.rpc import rpc
 from lianxin.auth import Caller
 from lianxin.consumer import event_handler
 from lianxin.contracts import tickets
-from lianxin.contracts.notify import ContactCreate, ContactRead, NotificationList, NotificationQuery, NotificationRead
+from lianxin.contracts.notify import (
+    ContactCreate,
+    ContactRead,
+    NotificationList,
+    NotificationQuery,
+    NotificationRead,
+)
 from lianxin.contracts.schema import load
 from lianxin.db import Database
 from lianxin.errors import EXPECTED

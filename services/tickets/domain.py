@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session
 from lianxin.contracts.tickets import TICKET_CREATED
 from lianxin.outbox import OutboxWriter
 from services.tickets.exceptions import (
-    CategoryConflict, CenterConflict, CenterNotFound, InvalidCategory, TicketNotFound,
+    CategoryConflict,
+    CenterConflict,
+    CenterNotFound,
+    InvalidCategory,
+    TicketNotFound,
 )
 from services.tickets.models import Category, Center, Ticket
 

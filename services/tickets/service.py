@@ -9,7 +9,13 @@ from nameko.rpc import rpc
 from lianxin.auth import Caller
 from lianxin.contracts.schema import load
 from lianxin.contracts.tickets import (
-    CategoryCreate, CategoryRead, CenterCreate, CenterRead, TicketCreate, TicketList, TicketQuery,
+    CategoryCreate,
+    CategoryRead,
+    CenterCreate,
+    CenterRead,
+    TicketCreate,
+    TicketList,
+    TicketQuery,
     TicketRead,
 )
 from lianxin.db import Database

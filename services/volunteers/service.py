@@ -8,7 +8,12 @@ from nameko.rpc import rpc
 
 from lianxin.auth import Caller
 from lianxin.contracts.schema import load
-from lianxin.contracts.volunteers import VolunteerCreate, VolunteerList, VolunteerQuery, VolunteerRead
+from lianxin.contracts.volunteers import (
+    VolunteerCreate,
+    VolunteerList,
+    VolunteerQuery,
+    VolunteerRead,
+)
 from lianxin.db import Database
 from lianxin.errors import EXPECTED
 from lianxin.health import HealthCheck

@@ -65,7 +65,7 @@ KNOWN_METRICS = (
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 #: Variables consumed by Python or pip themselves, not by Lianxin's code.
 INTERPRETER_ENV = re.compile(r"^(PYTHON|PIP_)")
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN")
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN")
 CREDENTIAL_VARS = re.compile(r"^(AMQP_URI|LIANXIN_JWT_SECRET|[A-Z]+_DB_URL)$")
 
 

@@ -1,0 +1,123 @@
+"""Fixtures every level of the suite shares, written once.
+
+eventlet is monkey-patched first (as ``nameko run`` does): broker tests hang otherwise.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-" + "x" * 40
+os.environ.setdefault("LIANXIN_JWT_SECRET", TEST_SECRET)
+PG_ADMIN_URL = os.environ.get("LIANXIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+DEMO = "yanminghu"
+
+
+@pytest.fixture(autouse=True)
+def _var_dir(tmp_path, monkeypatch):
+    """Every test keeps its SQLite files and dev secrets in its own folder."""
+    monkeypatch.setenv("LIANXIN_VAR_DIR", str(tmp_path / "var"))
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def token():
+    """``token(role, center="yanminghu", sub=None)`` → a signed bearer JWT."""
+    from lianxin import auth
+
+    def make(role: str, center: str | list[str] = DEMO, sub: str | None = None) -> str:
+        centers = [center] if isinstance(center, str) else center
+        return auth.issue(sub=sub or f"{role}-1", role=role, centers=centers)
+
+    return make
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """``sqlite_url(name)`` → a fresh SQLite file URL."""
+    return lambda name: f"sqlite:///{tmp_path / 'db' / name}.db"
+
+
+@pytest.fixture
+def pg_database():
+    """``pg_database()`` → URL of a new, empty PostgreSQL database (dropped afterwards)."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    created = []
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+
+    def make() -> str:
+        name = f"lianxin_test_{uuid.uuid4().hex[:10]}"
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg2", database=name)
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    with admin.cursor() as cur:
+        for name in created:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def migrated():
+    """``migrated(service, url)`` → ``url`` with the service's real migrations applied."""
+    from lianxin import migrate
+
+    def apply(service: str, url: str) -> str:
+        migrate.upgrade(service, url)
+        return url
+
+    return apply
+
+
+@pytest.fixture
+def service_config(rabbit_config, sqlite_url, migrated):
+    """``service_config(name, db_url=None, **overrides)`` → the container config of a service,
+    on the test's own vhost and (by default) a migrated SQLite database."""
+    from lianxin.services import WITH_DATABASE, config_for
+
+    def make(name: str, db_url: str | None = None, **overrides) -> dict:
+        config = config_for(name, {"AMQP_URI": rabbit_config["AMQP_URI"], "METRICS_PORT": 0,
+                                   "OUTBOX_POLL_SECONDS": 0.2})
+        if name in WITH_DATABASE:
+            config["DB_URL"] = migrated(name, db_url or sqlite_url(name))
+        config.update(overrides)
+        return config
+
+    return make
+
+
+@pytest.fixture
+def rpc(rabbit_config):
+    """``rpc(token)`` → a ClusterRpcProxy calling as the token's holder (closed afterwards)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from lianxin.auth import CONTEXT_KEY
+
+    opened = []
+
+    def make(bearer: str | None = None):
+        data = {CONTEXT_KEY: bearer} if bearer else {}
+        proxy = ClusterRpcProxy({"AMQP_URI": rabbit_config["AMQP_URI"]}, context_data=data,
+                                timeout=15)
+        opened.append(proxy)
+        return proxy.start()
+
+    yield make
+    for proxy in opened:
+        proxy.stop()
