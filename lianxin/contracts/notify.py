@@ -56,3 +56,35 @@ class NotificationList(BaseSchema):
     unread = fields.Int()
     limit = fields.Int()
     offset = fields.Int()
+
+
+#: Kinds of scheduled message other services may ask for, with the data each template uses.
+SCHEDULED_KINDS = {
+    "reminder.shift_day_before": ("shift_title", "starts_at", "place"),
+    "reminder.shift_today": ("shift_title", "starts_at", "place"),
+    "reminder.activity_hour_before": ("activity_title", "starts_at", "place"),
+}
+
+
+class ScheduledMessageCreate(BaseSchema):
+    """A message another service wants sent at ``send_at`` (e.g. a shift reminder).
+
+    ``key`` makes the request idempotent and is what ``cancel_scheduled`` names,
+    e.g. ``shift:<shift id>:<person id>:day_before``. ``data`` holds template
+    variables (titles, times, places), never contact data.
+    """
+
+    key = fields.Str(required=True, validate=validate.Length(min=3, max=200))
+    person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    kind = fields.Str(required=True, validate=validate.OneOf(list(SCHEDULED_KINDS)))
+    send_at = fields.AwareDateTime(required=True)
+    data = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
+
+
+class ScheduledMessageRead(BaseSchema):
+    id = fields.Str()
+    key = fields.Str()
+    person_id = fields.Str()
+    kind = fields.Str()
+    send_at = fields.AwareDateTime()
+    state = fields.Str()  # scheduled | sent | cancelled | failed
