@@ -113,3 +113,77 @@ ACTIVITY_PUBLISHED = event_type(
     for drafts; a later change or cancellation has its own event type.
     """,
 )
+
+
+# -- registrations, changes, rooms: the events notify and departments rely on ----------------
+
+class _RegistrationFact(BaseSchema):
+    """Who registered for which activity, and what a message about it needs to say."""
+
+    registration_id = fields.Str(required=True)
+    activity_id = fields.Str(required=True)
+    #: The registering resident's person id (notify's directory key).
+    person_id = fields.Str(required=True)
+    party_size = fields.Int(required=True, validate=validate.Range(min=1))
+    activity_title = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    place = fields.Str(required=True)
+
+
+class ActivityChangedData(BaseSchema):
+    activity_id = fields.Str(required=True)
+    title = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    place = fields.Str(required=True)
+    changes = fields.List(fields.Str(), required=True)
+    #: Everyone holding or waiting for a place (person ids), to be told.
+    person_ids = fields.List(fields.Str(), required=True)
+
+
+class ActivityCancelledData(BaseSchema):
+    activity_id = fields.Str(required=True)
+    title = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    reason = fields.Str(required=True, allow_none=True)
+    person_ids = fields.List(fields.Str(), required=True)
+
+
+class RoomBookingData(BaseSchema):
+    booking_id = fields.Str(required=True)
+    room = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    activity_id = fields.Str(required=True, allow_none=True)
+    purpose = fields.Str(required=True)
+
+
+ACTIVITY_CHANGED = event_type(
+    "cn.lianxin.events.activity.changed.v1", ActivityChangedData,
+    """A published activity's time, place or capacity changed; registrants are told.""")
+ACTIVITY_CANCELLED = event_type(
+    "cn.lianxin.events.activity.cancelled.v1", ActivityCancelledData,
+    """An activity was cancelled; everyone registered or waitlisted is told.""")
+REGISTRATION_CONFIRMED = event_type(
+    "cn.lianxin.events.registration.confirmed.v1", _RegistrationFact,
+    """A resident (with ``party_size`` people in all) holds places for an activity. Notify
+    confirms it and schedules the reminder one hour before. Not sent while approval is pending.""")
+REGISTRATION_WAITLISTED = event_type(
+    "cn.lianxin.events.registration.waitlisted.v1", _RegistrationFact,
+    """A registration arrived with the activity full: it is on the waitlist.""")
+REGISTRATION_PROMOTED = event_type(
+    "cn.lianxin.events.registration.promoted.v1", _RegistrationFact,
+    """Places freed up and a waitlisted registration now holds them.""")
+REGISTRATION_CANCELLED = event_type(
+    "cn.lianxin.events.registration.cancelled.v1", _RegistrationFact,
+    """A registration was cancelled (by the resident or staff); its reminder is withdrawn.""")
+CHECKED_IN = event_type(
+    "cn.lianxin.events.registration.checked_in.v1", _RegistrationFact,
+    """Attendance at the door: counted as ``party_size`` person-times.""")
+ROOM_BOOKED = event_type(
+    "cn.lianxin.events.room.booked.v1", RoomBookingData,
+    """A function room was booked (for an activity or another use) and, if the room needs it,
+    approved.""")
+ROOM_RELEASED = event_type(
+    "cn.lianxin.events.room.released.v1", RoomBookingData,
+    """A room booking was cancelled or its activity cancelled; the slot is free again.""")

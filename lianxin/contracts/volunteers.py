@@ -64,3 +64,92 @@ VOLUNTEER_REGISTERED = event_type(
     skills; name and contact data stay with the services that own them.
     """,
 )
+
+
+# -- shifts, sign-ups, attendance: the events notify and departments rely on -----------------
+# (RPC payload schemas for these live above them as the volunteers service grows.)
+
+class _SignupFact(BaseSchema):
+    """Which volunteer, which shift, and what a reminder needs to say."""
+
+    shift_id = fields.Str(required=True)
+    volunteer_id = fields.Str(required=True)
+    #: The volunteer's person id in notify's directory (None if not in the directory).
+    person_id = fields.Str(required=True, allow_none=True)
+    shift_title = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    place = fields.Str(required=True)
+
+
+class ShiftPublishedData(BaseSchema):
+    shift_id = fields.Str(required=True)
+    title = fields.Str(required=True)
+    kind = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    place = fields.Str(required=True)
+    capacity = fields.Int(required=True)
+    required_skills = fields.List(fields.Str(), required=True)
+    beneficiary_id = fields.Str(required=True, allow_none=True)
+
+
+class SignupCancelledData(_SignupFact):
+    reason = fields.Str(required=True, allow_none=True)
+
+
+class CheckedOutData(_SignupFact):
+    checked_in_at = fields.AwareDateTime(required=True)
+    checked_out_at = fields.AwareDateTime(required=True)
+    hours = fields.Float(required=True)
+
+
+class HoursApprovedData(BaseSchema):
+    volunteer_id = fields.Str(required=True)
+    person_id = fields.Str(required=True, allow_none=True)
+    shift_id = fields.Str(required=True, allow_none=True)
+    hours = fields.Float(required=True)
+    approver_id = fields.Str(required=True)
+
+
+class MilestoneReachedData(BaseSchema):
+    volunteer_id = fields.Str(required=True)
+    person_id = fields.Str(required=True, allow_none=True)
+    milestone_hours = fields.Int(required=True)
+    total_hours = fields.Float(required=True)
+
+
+SHIFT_PUBLISHED = event_type(
+    "cn.lianxin.volunteers.shift.published.v1", ShiftPublishedData,
+    """A service task (visit a beneficiary, clean a home, accompany to a clinic, staff an
+    activity) was published and volunteers may sign up.""")
+SIGNUP_CONFIRMED = event_type(
+    "cn.lianxin.volunteers.signup.confirmed.v1", _SignupFact,
+    """A volunteer holds a place on a shift (signed up within capacity). Notify confirms it and
+    schedules the reminders (the day before, and on the day).""")
+SIGNUP_WAITLISTED = event_type(
+    "cn.lianxin.volunteers.signup.waitlisted.v1", _SignupFact,
+    """A sign-up arrived with the shift full: the volunteer is on its waitlist.""")
+SIGNUP_PROMOTED = event_type(
+    "cn.lianxin.volunteers.signup.promoted.v1", _SignupFact,
+    """A place freed up and a waitlisted volunteer now holds it (sent instead of confirmed).""")
+SIGNUP_CANCELLED = event_type(
+    "cn.lianxin.volunteers.signup.cancelled.v1", SignupCancelledData,
+    """A volunteer's sign-up (confirmed or waitlisted) was cancelled; reminders are withdrawn.""")
+CHECKED_IN = event_type(
+    "cn.lianxin.volunteers.attendance.checked_in.v1", _SignupFact,
+    """A volunteer checked in to a shift (by themselves or a social worker).""")
+CHECKED_OUT = event_type(
+    "cn.lianxin.volunteers.attendance.checked_out.v1", CheckedOutData,
+    """A volunteer checked out; ``hours`` are computed, pending approval.""")
+NO_SHOW = event_type(
+    "cn.lianxin.volunteers.attendance.no_show.v1", _SignupFact,
+    """A confirmed volunteer did not come to the shift.""")
+HOURS_APPROVED = event_type(
+    "cn.lianxin.volunteers.hours.approved.v1", HoursApprovedData,
+    """A social worker approved service hours (from attendance or a correction request);
+    they now count in the verified totals.""")
+MILESTONE_REACHED = event_type(
+    "cn.lianxin.volunteers.milestone.reached.v1", MilestoneReachedData,
+    """A volunteer's verified hours crossed a milestone (e.g. 50 / 100 / 500 h); a certificate
+    is available.""")
