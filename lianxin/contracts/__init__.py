@@ -106,7 +106,10 @@ def make_event(etype: EventType, *, center_id: str, subject: str, data: dict[str
                event_id: str | None = None, time: datetime | None = None) -> dict[str, Any]:
     """Build a validated envelope; raises ``ValueError`` if the data breaks the contract."""
     schema = etype.schema()
-    dumped = schema.dump(data)
+    try:
+        dumped = schema.dump(data)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f"{etype} data breaks its contract: {exc}") from None
     unknown = set(data) - set(dumped)
     errors = schema.validate(dumped)
     if errors or unknown:

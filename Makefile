@@ -1,0 +1,40 @@
+# Lianxin (连心桥) — the two commands a new machine needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup migrate seed lint bench clean services
+
+run: setup migrate ## install, migrate, start all five services + gateway, load the demo center
+	$(BIN)/lianxin run --seed
+
+test: setup services ## install, start RabbitMQ/PostgreSQL if needed, run unit + integration + e2e tests
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11 ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+migrate: setup
+	$(BIN)/lianxin migrate
+
+seed: setup
+	$(BIN)/lianxin seed
+
+services: ## start RabbitMQ (with management) and PostgreSQL when they are not running
+	bash scripts/ensure-services.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup services
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Make sure what Lianxin needs is running on this machine: RabbitMQ (with the management
+# plugin, which the tests use to create a vhost per test) and PostgreSQL. Starts them when
+# they are installed but stopped; fails loudly, saying what to do, when it cannot.
+#   --check-rabbitmq   only check that RabbitMQ answers (what `make run` needs)
+set -u
+
+AMQP_PORT=${AMQP_PORT:-5672}
+PG_PORT=${PG_PORT:-5432}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {  # port seconds
+  for _ in $(seq 1 "$2"); do port_open "$1" && return 0; sleep 1; done
+  return 1
+}
+
+fail() { echo "ERROR: $*" >&2; exit 1; }
+
+ensure_rabbitmq() {
+  if ! port_open "$AMQP_PORT"; then
+    command -v rabbitmq-server >/dev/null \
+      || fail "RabbitMQ is not running on 127.0.0.1:$AMQP_PORT and is not installed (apt-get install rabbitmq-server)."
+    echo "starting RabbitMQ (rabbitmq-server -detached) ..."
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+    wait_port "$AMQP_PORT" 90 || fail "RabbitMQ did not come up on port $AMQP_PORT; see /var/log/rabbitmq/."
+  fi
+}
+
+ensure_management() {
+  if ! port_open 15672; then
+    command -v rabbitmq-plugins >/dev/null \
+      || fail "the RabbitMQ management API (port 15672) is needed by the tests; enable rabbitmq_management."
+    echo "enabling the RabbitMQ management plugin ..."
+    rabbitmq-plugins enable rabbitmq_management >/dev/null \
+      || fail "could not enable rabbitmq_management (rabbitmq-plugins enable rabbitmq_management)."
+    wait_port 15672 60 || fail "the RabbitMQ management API did not come up on port 15672."
+  fi
+}
+
+ensure_postgres() {
+  if ! port_open "$PG_PORT"; then
+    command -v pg_ctlcluster >/dev/null \
+      || fail "PostgreSQL is not running on 127.0.0.1:$PG_PORT and pg_ctlcluster is not installed."
+    echo "starting PostgreSQL ..."
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start \
+      || fail "could not start PostgreSQL (pg_ctlcluster ... main start)."
+    wait_port "$PG_PORT" 60 || fail "PostgreSQL did not come up on port $PG_PORT."
+  fi
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1 \
+    || fail "PostgreSQL answers on $PG_PORT but user postgres cannot log in (trust auth expected for tests)."
+}
+
+if [ "${1:-}" = "--check-rabbitmq" ]; then
+  port_open "$AMQP_PORT" || fail "RabbitMQ is not reachable on 127.0.0.1:$AMQP_PORT.
+Start it with:  rabbitmq-server -detached   (or set AMQP_URI to a running broker)"
+  exit 0
+fi
+
+ensure_rabbitmq
+ensure_management
+ensure_postgres
+echo "RabbitMQ and PostgreSQL are up."

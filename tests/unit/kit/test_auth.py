@@ -1,0 +1,70 @@
+import time
+
+import jwt
+import pytest
+
+from lianxin import auth
+from lianxin.errors import Forbidden, Unauthenticated
+
+
+def test_token_names_role_and_centers():
+    principal = auth.decode(auth.issue(sub="duty-1", role="staff", centers=["yanminghu"]))
+    assert principal == auth.Principal(sub="duty-1", role="staff", centers=("yanminghu",))
+    assert principal.center == "yanminghu"
+    assert principal.may_act_for("yanminghu") and not principal.may_act_for("fenghuangtai")
+
+
+def test_ops_token_may_act_for_every_center():
+    principal = auth.decode(auth.issue(sub="ops", role="ops", centers=["*"]))
+    assert principal.may_act_for("anywhere") and principal.center is None
+
+
+@pytest.mark.parametrize("token", [
+    "not-a-jwt",
+    jwt.encode({"sub": "x", "role": "staff", "centers": ["a"], "exp": int(time.time()) + 60,
+                "iss": "lianxin"}, "another-secret", algorithm="HS256"),
+    jwt.encode({"sub": "x", "role": "mayor", "centers": ["a"], "exp": int(time.time()) + 60,
+                "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
+    jwt.encode({"sub": "x", "role": "staff", "exp": int(time.time()) + 60, "iss": "lianxin"},
+               auth.jwt_secret(), algorithm="HS256"),
+])
+def test_forged_or_malformed_tokens_are_refused(token):
+    with pytest.raises(Unauthenticated) as err:
+        auth.decode(token)
+    assert err.value.code == "TOKEN_INVALID"
+
+
+def test_expired_token_says_so():
+    token = auth.issue(sub="x", role="staff", centers=["a"], ttl=-10)
+    with pytest.raises(Unauthenticated) as err:
+        auth.decode(token)
+    assert err.value.code == "TOKEN_EXPIRED"
+
+
+def test_unknown_role_cannot_be_issued():
+    with pytest.raises(ValueError):
+        auth.issue(sub="x", role="mayor", centers=["a"])
+
+
+def test_caller_check_refuses_another_center_and_wrong_role():
+    check = auth.CallerCheck(auth.issue(sub="r", role="resident", centers=["yanminghu"]),
+                             auth.jwt_secret())
+    assert check.require("yanminghu").sub == "r"
+    with pytest.raises(Forbidden) as err:
+        check.require("fenghuangtai")
+    assert err.value.code == "CENTER_FORBIDDEN"
+    with pytest.raises(Forbidden) as err:
+        check.require("yanminghu", roles=("staff",))
+    assert err.value.code == "ROLE_FORBIDDEN"
+
+
+def test_caller_without_token_is_unauthenticated():
+    with pytest.raises(Unauthenticated):
+        auth.CallerCheck(None, auth.jwt_secret()).require("yanminghu")
+
+
+def test_development_secret_is_generated_once_and_kept(monkeypatch, tmp_path):
+    monkeypatch.delenv("LIANXIN_JWT_SECRET")
+    first = auth.jwt_secret()
+    assert len(first) > 40 and auth.jwt_secret() == first
+    assert oct((tmp_path / "var" / "dev-jwt-secret").stat().st_mode)[-3:] == "600"

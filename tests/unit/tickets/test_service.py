@@ -1,0 +1,72 @@
+"""TicketsService entrypoints without a broker: who may do what, and what they get back."""
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from lianxin import auth
+from lianxin.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from lianxin.outbox import OutboxWriter
+from services.tickets.models import outbox_table
+from services.tickets.service import TicketsService
+
+
+@pytest.fixture
+def service(db, token):
+    def make(bearer=None):
+        return worker_factory(TicketsService, db=db, outbox=OutboxWriter(db, outbox_table),
+                              caller=auth.CallerCheck(bearer, auth.jwt_secret()))
+    return make
+
+
+PAYLOAD = {"category": "sanitation", "description": "路灯坏了三天了"}
+
+
+def test_web_intake_is_public(service):
+    ticket = service().create_ticket("yanminghu", PAYLOAD)
+    assert ticket["channel"] == "web" and ticket["state"] == "reported"
+    assert ticket["reporter_id"] is None
+
+
+def test_resident_report_remembers_the_reporter_and_only_they_can_see_it(service, token):
+    mine = service(token("resident", sub="res-1")).create_ticket("yanminghu", PAYLOAD)
+    assert mine["reporter_id"] == "res-1"
+    assert service(token("resident", sub="res-1")).get_ticket("yanminghu", mine["id"])["id"] == mine["id"]
+    with pytest.raises(NotFound):
+        service(token("resident", sub="res-2")).get_ticket("yanminghu", mine["id"])
+
+
+def test_hotline_and_walk_in_are_for_staff(service, token):
+    with pytest.raises(Unauthenticated):
+        service().create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})
+    with pytest.raises(Forbidden):
+        service(token("resident")).create_ticket("yanminghu", {**PAYLOAD, "channel": "walk_in"})
+    assert service(token("staff")).create_ticket(
+        "yanminghu", {**PAYLOAD, "channel": "walk_in"})["channel"] == "walk_in"
+
+
+def test_staff_of_another_center_cannot_act_here(service, token):
+    with pytest.raises(Forbidden):
+        service(token("staff", center="fenghuangtai")).list_tickets("yanminghu")
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"description": "缺少类别"}, "category"),
+    ({**PAYLOAD, "description": "x" * 4001}, "description"),
+    ({**PAYLOAD, "lat": 91}, "lat"),
+    ({**PAYLOAD, "long": "east"}, "long"),
+    ({**PAYLOAD, "phone": "13800000000"}, "phone"),
+    ({**PAYLOAD, "channel": "carrier-pigeon"}, "channel"),
+])
+def test_bad_input_names_the_field(service, payload, field):
+    with pytest.raises(InvalidInput) as err:
+        service().create_ticket("yanminghu", payload)
+    assert field in err.value.fields
+
+
+def test_list_is_for_staff_and_paginated(service, token):
+    for _ in range(3):
+        service().create_ticket("yanminghu", PAYLOAD)
+    page = service(token("staff")).list_tickets("yanminghu", {"limit": 2})
+    assert page["total"] == 3 and len(page["items"]) == 2
+    with pytest.raises(Forbidden):
+        service(token("resident")).list_tickets("yanminghu")
