@@ -27,3 +27,57 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
             return value
         eventlet.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+class TcpProxy:
+    """A TCP proxy on 127.0.0.1 that a test can cut and restore, to take the broker away
+    from one client (e.g. the outbox relay) while everything else keeps working."""
+
+    def __init__(self, target_port: int, port: int | None = None):
+        self.target_port = target_port
+        self.port = port or free_port()
+        self._server = None
+        self._threads: list = []
+        self._sockets: list = []
+
+    def start(self) -> TcpProxy:
+        server = eventlet.listen(("127.0.0.1", self.port))
+        self._server = server
+        self._threads.append(eventlet.spawn(self._accept, server))
+        return self
+
+    def stop(self) -> None:
+        for thread in self._threads:
+            thread.kill()
+        for sock in [self._server, *self._sockets]:
+            try:
+                if sock is not None:
+                    sock.close()
+            except OSError:
+                pass
+        self._threads, self._sockets, self._server = [], [], None
+
+    def _accept(self, server) -> None:  # noqa: ANN001
+        while True:
+            client, _ = server.accept()
+            upstream = eventlet.connect(("127.0.0.1", self.target_port))
+            self._sockets += [client, upstream]
+            self._threads.append(eventlet.spawn(self._pipe, client, upstream))
+            self._threads.append(eventlet.spawn(self._pipe, upstream, client))
+
+    @staticmethod
+    def _pipe(source, sink) -> None:  # noqa: ANN001
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
