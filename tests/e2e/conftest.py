@@ -1,0 +1,70 @@
+"""The whole system, started the way the README says (`make run`), driven only over HTTP."""
+
+import os
+import random
+import signal
+import string
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from lianxin.testing import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class System:
+    def __init__(self, base: str, env: dict, log: Path):
+        self.base, self.env, self.log = base, env, log
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def get(self, path, token=None, **kw):
+        return requests.get(self.url(path), headers=self._auth(token), timeout=10, **kw)
+
+    def post(self, path, json=None, token=None, **kw):
+        return requests.post(self.url(path), json=json, headers=self._auth(token), timeout=10, **kw)
+
+    @staticmethod
+    def _auth(token):
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@pytest.fixture(scope="session")
+def system(rabbit_manager, tmp_path_factory):
+    vhost = "e2e_" + "".join(random.choices(string.ascii_lowercase, k=8))
+    rabbit_manager.create_vhost(vhost)
+    rabbit_manager.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
+    var = tmp_path_factory.mktemp("var")
+    port = free_port()
+    env = {**os.environ, "LIANXIN_VAR_DIR": str(var),
+           "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
+           "GATEWAY_ADDRESS": f"127.0.0.1:{port}", "PUBLIC_BURST": "5", "PUBLIC_RATE": "0.2"}
+    for name in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY"):
+        env[f"{name}_METRICS_PORT"] = str(free_port())
+    log = var / "system.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    seeded = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        seeded = "演示中心 yanminghu" in log.read_text(errors="replace")
+        if seeded:
+            break
+        time.sleep(0.3)
+    if not seeded:
+        os.killpg(proc.pid, signal.SIGTERM)
+        pytest.fail(f"`make run` did not come up; its output:\n{log.read_text(errors='replace')[-4000:]}")
+    yield System(base, env, log)
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    rabbit_manager.delete_vhost(vhost)
