@@ -92,7 +92,7 @@ class UTCDateTime(TypeDecorator):
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: a committed object is dumped as it is, never reloaded.
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Errors of the tickets service; each maps to an HTTP status through its kit base class."""
 
-from lianxin.errors import Conflict, InvalidInput, NotFound
+from lianxin.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class CenterNotFound(NotFound):
@@ -11,6 +11,11 @@ class CenterNotFound(NotFound):
 class CenterConflict(Conflict):
     code = "CENTER_EXISTS"
     default_detail = "服务中心已存在"
+
+
+class CategoryNotFound(NotFound):
+    code = "CATEGORY_NOT_FOUND"
+    default_detail = "诉求类别不存在"
 
 
 class CategoryConflict(Conflict):
@@ -26,3 +31,40 @@ class InvalidCategory(InvalidInput):
 class TicketNotFound(NotFound):
     code = "TICKET_NOT_FOUND"
     default_detail = "工单不存在"
+
+
+class InvalidTransition(Conflict):
+    """An action the ticket's state does not allow (or one already done)."""
+
+    code = "INVALID_TRANSITION"
+    default_detail = "当前状态下不能执行此操作"
+
+
+class ReopenWindowClosed(Conflict):
+    code = "REOPEN_WINDOW_CLOSED"
+    default_detail = "办结已超过 15 天，不能再重新打开，请重新反映诉求"
+
+
+class NotYourTicket(Forbidden):
+    code = "NOT_YOUR_TICKET"
+    default_detail = "只能操作本人反映的诉求"
+
+
+class MeetingNotFound(NotFound):
+    code = "MEETING_NOT_FOUND"
+    default_detail = "该月没有联席会议"
+
+
+class AgendaItemNotFound(NotFound):
+    code = "AGENDA_ITEM_NOT_FOUND"
+    default_detail = "议题不存在"
+
+
+class AgendaItemDecided(Conflict):
+    code = "AGENDA_ITEM_DECIDED"
+    default_detail = "该议题已有决定"
+
+
+class InvalidApiKey(Forbidden):
+    code = "INVALID_API_KEY"
+    default_detail = "API 密钥无效"

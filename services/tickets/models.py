@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lianxin.db import UTCDateTime
-from lianxin.outbox import kit_tables
+from lianxin.outbox import ID, kit_tables
 
 
 class Base(DeclarativeBase):
@@ -16,6 +29,9 @@ class Base(DeclarativeBase):
 
 
 outbox_table, processed_table = kit_tables(Base.metadata)
+
+#: States in which a ticket still needs someone to act.
+OPEN_STATES = ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated")
 
 
 class Center(Base):
@@ -27,21 +43,37 @@ class Center(Base):
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(40), default="Asia/Shanghai")
+    #: The party a category without a routing rule goes to.
+    fallback_party: Mapped[str] = mapped_column(String(30), default="village_committee")
+    #: Route to the party automatically when the cadre on duty acknowledges.
+    auto_assign: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Day of the month of the joint meeting (党建联席会), 1–28.
+    meeting_day: Mapped[int] = mapped_column(Integer, default=25)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Category(Base):
-    """What a resident's issue is about, and which of the four parties handles it."""
+    """What a resident's issue is about: its Open311 service, routing rule and SLA."""
 
     __tablename__ = "categories"
-    __table_args__ = (ForeignKeyConstraint(["center_id"], ["centers.id"]),)
+    __table_args__ = (
+        ForeignKeyConstraint(["center_id"], ["centers.id"]),
+        UniqueConstraint("center_id", "service_code", name="uq_categories_service_code"),
+    )
 
     center_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
-    party: Mapped[str] = mapped_column(String(30))
+    #: The routing rule: category → party (None: the center's fallback party).
+    party: Mapped[str | None] = mapped_column(String(30), nullable=True)
     ack_minutes: Mapped[int] = mapped_column(Integer, default=10)
     resolve_hours: Mapped[int] = mapped_column(Integer, default=72)
+    service_code: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Open311 attribute definitions asked at intake.
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Ticket(Base):
@@ -50,9 +82,19 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         ForeignKeyConstraint(["center_id", "category"], ["categories.center_id", "categories.code"]),
-        # The staff board: a center's tickets in one state, by deadline.
-        Index("ix_tickets_board", "center_id", "state", "resolve_due_at"),
+        # The staff board: a center's open tickets by their next deadline.
+        Index("ix_tickets_board", "center_id", "due_at",
+              postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
+        Index("ix_tickets_board_party", "center_id", "party", "due_at",
+              postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
+        Index("ix_tickets_center_state", "center_id", "state"),
         Index("ix_tickets_center_created", "center_id", "created_at"),
+        # The SLA timer's scans.
+        Index("ix_tickets_ack_watch", "ack_due_at",
+              postgresql_where=text("state = 'reported'"), sqlite_where=text("state = 'reported'")),
+        Index("ix_tickets_resolve_watch", "resolve_due_at",
+              postgresql_where=text("resolve_breached = false AND due_at IS NOT NULL"),
+              sqlite_where=text("resolve_breached = 0 AND due_at IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -65,7 +107,119 @@ class Ticket(Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     long: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    media_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: The reporter as a person id of notify's directory (their contact data lives there).
     reporter_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Lets a reporter without an account follow and rate the ticket.
+    follow_code: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The next deadline while open (acknowledge, then resolve); None once resolved.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    primary_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    ack_breach_level: Mapped[int] = mapped_column(Integer, default=0)
+    resolve_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TicketLog(Base):
+    """The audit trail: every transition, who made it, when and why (the ticket's timeline)."""
+
+    __tablename__ = "ticket_log"
+    __table_args__ = (Index("ix_ticket_log_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    party: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rating(Base):
+    """A resident's rating at a return visit (回访): the satisfaction rate counts these."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_center_at", "center_id", "rated_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    party: Mapped[str] = mapped_column(String(30))
+    category: Mapped[str] = mapped_column(String(40))
+    rating: Mapped[str] = mapped_column(String(30))
+    via: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DutyShift(Base):
+    """Who is the cadre on duty (值班干部) when."""
+
+    __tablename__ = "duty_roster"
+    __table_args__ = (Index("ix_duty_center_time", "center_id", "starts_at", "ends_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(40))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JointMeeting(Base):
+    """The monthly joint meeting of the four parties (党建联席会)."""
+
+    __tablename__ = "joint_meetings"
+    __table_args__ = (UniqueConstraint("center_id", "month", name="uq_joint_meetings_month"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    month: Mapped[str] = mapped_column(String(7))
+    meeting_date: Mapped[date] = mapped_column(Date)
+
+
+class AgendaItem(Base):
+    """An escalated ticket on a meeting's agenda, and the meeting's decision on it."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (Index("ix_agenda_meeting", "meeting_id"),
+                      Index("ix_agenda_ticket", "ticket_id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    meeting_id: Mapped[str] = mapped_column(String(36))
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: None until decided: resolved | assigned | carried_over.
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiKey(Base):
+    """An Open311 client's key (only its SHA-256 is kept)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

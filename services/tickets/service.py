@@ -6,32 +6,42 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from lianxin.auth import Caller
+from lianxin.auth import Caller, Principal
+from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import load
-from lianxin.contracts.tickets import (
-    CategoryCreate,
-    CategoryRead,
-    CenterCreate,
-    CenterRead,
-    TicketCreate,
-    TicketList,
-    TicketQuery,
-    TicketRead,
-)
 from lianxin.db import Database
-from lianxin.errors import EXPECTED
+from lianxin.errors import EXPECTED, Forbidden, InvalidInput
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
+from lianxin.timer import timer
 from services.tickets import domain
-from services.tickets.models import Base, outbox_table
+from services.tickets.exceptions import NotYourTicket, TicketNotFound
+from services.tickets.models import Base, Ticket, outbox_table
 
 STAFF = ("staff", "admin")
+ADMIN = ("admin", "ops")
+READERS = ("staff", "admin", "department", "ops")
 
-_center_create, _center_read = CenterCreate(), CenterRead()
-_category_create, _category_read = CategoryCreate(), CategoryRead(many=True)
-_ticket_create, _ticket_read, _ticket_query, _ticket_list = (
-    TicketCreate(), TicketRead(), TicketQuery(), TicketList())
+#: action → (payload schema, roles that may do it)
+ACTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "acknowledge": (tk.Note, STAFF),
+    "assign": (tk.AssignIn, STAFF),
+    "start": (tk.Note, STAFF),
+    "return": (tk.ReasonIn, STAFF),
+    "resolve": (tk.ResolveIn, STAFF),
+    "escalate": (tk.ReasonIn, STAFF),
+    "merge": (tk.MergeIn, STAFF),
+    "close": (tk.ReasonIn, STAFF),
+    "reopen": (tk.ReasonIn, (*STAFF, "resident")),
+    "rate": (tk.RatingIn, (*STAFF, "resident")),
+}
+
+_ticket_read, _receipt = tk.TicketRead(), tk.TicketReceipt()
+
+
+def _actor(principal: Principal | None) -> domain.Actor:
+    return domain.Actor(principal.sub, principal.role) if principal else domain.Actor(None, "public")
 
 
 class TicketsService(HealthCheck):
@@ -46,64 +56,291 @@ class TicketsService(HealthCheck):
 
     @rpc(expected_exceptions=EXPECTED)
     def create_center(self, payload: dict[str, Any]) -> dict[str, Any]:
-        data = load(_center_create, payload)
+        data = load(tk.CenterCreate(), payload)
         self.caller.require(data["id"], roles=("ops",))
         center = domain.create_center(db_session=self.db, data=data)
         self.db.commit()
-        return _center_read.dump(center)
+        return tk.CenterRead().dump(center)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_center(self, center_id: str) -> dict[str, Any]:
         """Public: whether a center exists and what it is called."""
-        return _center_read.dump(domain.require_center(db_session=self.db, center_id=center_id))
+        return tk.CenterRead().dump(domain.require_center(db_session=self.db, center_id=center_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_center(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.caller.require(center_id, roles=ADMIN)
+        center = domain.update_center(db_session=self.db, center_id=center_id,
+                                      data=load(tk.CenterSettings(), payload))
+        self.db.commit()
+        return tk.CenterRead().dump(center)
 
     # -- categories ------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def add_category(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=("admin", "ops"))
+        self.caller.require(center_id, roles=ADMIN)
         category = domain.add_category(db_session=self.db, center_id=center_id,
-                                       data=load(_category_create, payload))
+                                       data=load(tk.CategoryCreate(), payload))
         self.db.commit()
-        return CategoryRead().dump(category)
+        return tk.CategoryRead().dump(category)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_categories(self, center_id: str) -> list[dict[str, Any]]:
-        """Public: the categories a resident may choose from."""
-        domain.require_center(db_session=self.db, center_id=center_id)
-        return _category_read.dump(domain.list_categories(db_session=self.db, center_id=center_id))
+    def update_category(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.caller.require(center_id, roles=ADMIN)
+        category = domain.update_category(db_session=self.db, center_id=center_id, code=code,
+                                          data=load(tk.CategoryUpdate(), payload))
+        self.db.commit()
+        return tk.CategoryRead().dump(category)
 
-    # -- tickets ---------------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def list_categories(self, center_id: str, include_inactive: bool = False) -> list[dict[str, Any]]:
+        """Public: the categories a resident may choose from (admins may see retired ones)."""
+        domain.require_center(db_session=self.db, center_id=center_id)
+        if include_inactive:
+            self.caller.require(center_id, roles=ADMIN)
+        return tk.CategoryRead(many=True).dump(domain.list_categories(
+            db_session=self.db, center_id=center_id, active_only=not include_inactive))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_service(self, center_id: str, service_code: str) -> dict[str, Any]:
+        """Public: one category by its Open311 service code."""
+        domain.require_center(db_session=self.db, center_id=center_id)
+        category = domain.category_by_service_code(db_session=self.db, center_id=center_id,
+                                                   service_code=service_code)
+        if category is None or not category.active:
+            raise domain.CategoryNotFound()
+        return tk.CategoryRead().dump(category)
+
+    # -- duty roster -----------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_duty_shift(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.caller.require(center_id, roles=ADMIN)
+        shift = domain.add_duty_shift(db_session=self.db, center_id=center_id,
+                                      data=load(tk.DutyShiftCreate(), payload))
+        self.db.commit()
+        return tk.DutyShiftRead().dump(shift)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_duty(self, center_id: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.caller.require(center_id, roles=STAFF)
+        q = load(tk.DutyQuery(), query or {})
+        return tk.DutyShiftRead(many=True).dump(domain.list_duty(
+            db_session=self.db, center_id=center_id, start=q["start"], end=q["end"]))
+
+    # -- intake ----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def create_ticket(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Take in an issue. ``web`` intake is public; the other channels are staff's."""
-        data = load(_ticket_create, payload)
+        data = load(tk.TicketCreate(), payload)
         reporter_id = None
         if data["channel"] == "web":
             principal = self.caller.principal
             if principal is not None:
                 self.caller.require(center_id)
                 reporter_id = principal.sub if principal.role == "resident" else None
+        elif data["channel"] == "open311":
+            raise InvalidInput(fields={"channel": ["Open311 请求须经 /open311/v2 提交"]})
         else:
             self.caller.require(center_id, roles=STAFF)
+            reporter_id = data.get("reporter_id")
         ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
                                       data=data, reporter_id=reporter_id)
+        self.db.commit()
+        return _receipt.dump(ticket)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def open311_create(self, center_id: str, api_key: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+        """Intake from an Open311 client holding an API key of the center."""
+        domain.require_center(db_session=self.db, center_id=center_id)
+        domain.check_api_key(db_session=self.db, center_id=center_id, key=api_key)
+        data = load(tk.TicketCreate(), {**payload, "channel": "open311"})
+        ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
+                                      data=data, reporter_id=data.get("reporter_id"))
+        self.db.commit()
+        return _receipt.dump(ticket)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_api_key(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.caller.require(center_id, roles=ADMIN)
+        data = load(tk.ApiKeyCreate(), payload)
+        key = domain.create_api_key(db_session=self.db, center_id=center_id, name=data["name"])
+        self.db.commit()
+        return {"center_id": center_id, "name": data["name"], "api_key": key}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _visible(self, center_id: str, ticket_id: str, lock: bool = False) -> tuple[Ticket, Principal]:
+        principal = self.caller.require(center_id, roles=(*READERS, "resident"))
+        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id,
+                                   lock=lock)
+        if principal.role == "resident" and ticket.reporter_id != principal.sub:
+            raise TicketNotFound()
+        return ticket, principal
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_ticket(self, center_id: str, ticket_id: str) -> dict[str, Any]:
+        return _ticket_read.dump(self._visible(center_id, ticket_id)[0])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_public_ticket(self, center_id: str, ticket_id: str, follow_code: str) -> dict[str, Any]:
+        """A reporter without an account follows their ticket with its code."""
+        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id)
+        if not follow_code or follow_code != ticket.follow_code:
+            raise TicketNotFound()
+        return {**_ticket_read.dump(ticket), "timeline": tk.TimelineEntry(many=True).dump(
+            domain.timeline(db_session=self.db, ticket=ticket))}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ticket_timeline(self, center_id: str, ticket_id: str) -> list[dict[str, Any]]:
+        ticket, _ = self._visible(center_id, ticket_id)
+        return tk.TimelineEntry(many=True).dump(domain.timeline(db_session=self.db, ticket=ticket))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_tickets(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Staff see the center's tickets; a resident sees their own."""
+        principal = self.caller.require(center_id, roles=(*READERS, "resident"))
+        q = load(tk.TicketQuery(), query or {})
+        items, total = domain.list_tickets(
+            db_session=self.db, center_id=center_id, query=q,
+            reporter_id=principal.sub if principal.role == "resident" else None)
+        return tk.TicketList().dump({"items": items, "total": total, "limit": q["limit"],
+                                     "offset": q["offset"]})
+
+    @rpc(expected_exceptions=EXPECTED)
+    def board(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.caller.require(center_id, roles=STAFF)
+        q = load(tk.BoardQuery(), query or {})
+        return tk.Board().dump(domain.board(db_session=self.db, center_id=center_id, query=q))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def search_tickets(self, center_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Public (Open311 GET requests.json): ids, service code, dates, open/closed."""
+        domain.require_center(db_session=self.db, center_id=center_id)
+        from sqlalchemy import select
+
+        where = [Ticket.center_id == center_id, Ticket.state != "merged"]
+        if query.get("ids"):
+            where.append(Ticket.id.in_(query["ids"][:100]))
+        if query.get("category"):
+            where.append(Ticket.category == query["category"])
+        if query.get("start"):
+            where.append(Ticket.created_at >= query["start"])
+        if query.get("end"):
+            where.append(Ticket.created_at < query["end"])
+        if query.get("status") == "open":
+            where.append(Ticket.due_at.is_not(None))
+        elif query.get("status") == "closed":
+            where.append(Ticket.due_at.is_(None))
+        tickets = self.db.scalars(select(Ticket).where(*where).order_by(Ticket.created_at.desc())
+                                  .limit(int(query.get("limit", 1000)))).all()
+        return tk.TicketRead(many=True).dump(tickets)
+
+    # -- the workflow ----------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def transition_ticket(self, center_id: str, ticket_id: str, action: str,
+                          payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Acknowledge, assign, start, return, resolve, escalate, merge, close, reopen or rate."""
+        if action not in ACTIONS:
+            raise InvalidInput(fields={"action": [f"未知操作，应为：{', '.join(ACTIONS)}"]})
+        schema, roles = ACTIONS[action]
+        principal = self.caller.require(center_id, roles=roles)
+        data = load(schema(), payload or {})
+        ticket, _ = self._visible(center_id, ticket_id, lock=True)
+        actor = _actor(principal)
+        if principal.role == "resident" and ticket.reporter_id != principal.sub:
+            raise NotYourTicket()
+        self._apply(ticket, action, actor, data, principal)
         self.db.commit()
         return _ticket_read.dump(ticket)
 
     @rpc(expected_exceptions=EXPECTED)
-    def get_ticket(self, center_id: str, ticket_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, roles=(*STAFF, "resident"))
-        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id)
-        if principal.role == "resident" and ticket.reporter_id != principal.sub:
-            raise domain.TicketNotFound()
+    def rate_public_ticket(self, center_id: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The return visit for a reporter without an account: rated with the follow code."""
+        data = load(tk.PublicRatingIn(), payload)
+        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id,
+                                   lock=True)
+        if data.pop("follow_code") != ticket.follow_code:
+            raise TicketNotFound()
+        domain.rate(db_session=self.db, outbox=self.outbox, ticket=ticket,
+                    actor=domain.Actor(ticket.reporter_id, "reporter"), data=data)
+        self.db.commit()
         return _ticket_read.dump(ticket)
 
+    def _apply(self, ticket: Ticket, action: str, actor: domain.Actor, data: dict[str, Any],
+               principal: Principal) -> None:
+        common = {"db_session": self.db, "ticket": ticket, "actor": actor}
+        if action == "acknowledge":
+            domain.acknowledge(outbox=self.outbox, note=data.get("note"), **common)
+        elif action == "assign":
+            domain.assign(outbox=self.outbox, party=data["party"], reason=data.get("reason"), **common)
+        elif action == "start":
+            domain.start(**common)
+        elif action == "return":
+            domain.return_ticket(outbox=self.outbox, reason=data["reason"], **common)
+        elif action == "resolve":
+            domain.resolve(outbox=self.outbox, answer=data["answer"], **common)
+        elif action == "escalate":
+            domain.escalate(outbox=self.outbox, reason=data["reason"], **common)
+        elif action == "merge":
+            primary = domain.get_ticket(db_session=self.db, center_id=ticket.center_id,
+                                        ticket_id=data["primary_id"])
+            domain.merge(outbox=self.outbox, primary=primary, **common)
+        elif action == "close":
+            domain.close(outbox=self.outbox, reason=data["reason"], **common)
+        elif action == "reopen":
+            # Staff reopen on the resident's behalf (e.g. a call to the hotline): same 15-day rule.
+            domain.reopen(outbox=self.outbox, reason=data["reason"], by="resident", **common)
+        elif action == "rate":
+            if principal.role != "resident" and data.get("via") == "web":
+                raise Forbidden("工作人员代为登记回访评价时，请注明回访方式（phone / visit / sms）",
+                                code="RATING_VIA_REQUIRED")
+            domain.rate(outbox=self.outbox, data=data, **common)
+
+    # -- joint meeting ---------------------------------------------------------------------
+
     @rpc(expected_exceptions=EXPECTED)
-    def list_tickets(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, roles=STAFF)
-        q = load(_ticket_query, query or {})
-        items, total = domain.list_tickets(db_session=self.db, center_id=center_id, query=q)
-        return _ticket_list.dump({"items": items, "total": total, "limit": q["limit"],
-                                  "offset": q["offset"]})
+    def list_meetings(self, center_id: str) -> list[dict[str, Any]]:
+        self.caller.require(center_id, roles=READERS)
+        meetings = domain.list_meetings(db_session=self.db, center_id=center_id)
+        return [{"id": m.id, "month": m.month, "meeting_date": m.meeting_date.isoformat()}
+                for m in meetings]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_meeting(self, center_id: str, month: str) -> dict[str, Any]:
+        self.caller.require(center_id, roles=READERS)
+        meeting, items = domain.get_meeting(db_session=self.db, center_id=center_id, month=month)
+        return tk.MeetingRead().dump({"id": meeting.id, "month": meeting.month,
+                                      "meeting_date": meeting.meeting_date, "items": items})
+
+    @rpc(expected_exceptions=EXPECTED)
+    def decide_agenda_item(self, center_id: str, item_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        principal = self.caller.require(center_id, roles=STAFF)
+        item = domain.decide(db_session=self.db, outbox=self.outbox, center_id=center_id,
+                             item_id=item_id, actor=_actor(principal),
+                             data=load(tk.DecisionIn(), payload))
+        self.db.commit()
+        item.ticket = self.db.get(Ticket, item.ticket_id)
+        return tk.AgendaItemRead().dump(item)
+
+    # -- satisfaction and SLA --------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def satisfaction(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.caller.require(center_id, roles=READERS)
+        q = load(tk.SatisfactionQuery(), query or {})
+        rows = domain.satisfaction(db_session=self.db, center_id=center_id, group_by=q["group_by"],
+                                   start=q["start"], end=q["end"])
+        return tk.Satisfaction().dump({"group_by": q["group_by"], "rows": rows})
+
+    @timer("SLA_CHECK_SECONDS", default=30)
+    def check_sla(self) -> None:
+        """Announce every missed deadline once (the kit's outbox carries it to notify)."""
+        found = domain.check_sla(db_session=self.db, outbox=self.outbox)
+        self.db.commit()
+        if found:
+            self.metrics.counter("lianxin_tickets_sla_breaches", "SLA breaches announced",
+                                 ["service"]).labels(self.name).inc(found)

@@ -63,10 +63,13 @@ def test_bad_input_names_the_field(service, payload, field):
     assert field in err.value.fields
 
 
-def test_list_is_for_staff_and_paginated(service, token):
+def test_staff_list_everything_paginated_and_residents_only_their_own(service, token):
     for _ in range(3):
         service().create_ticket("yanminghu", PAYLOAD)
+    mine = service(token("resident", sub="res-1")).create_ticket("yanminghu", PAYLOAD)
     page = service(token("staff")).list_tickets("yanminghu", {"limit": 2})
-    assert page["total"] == 3 and len(page["items"]) == 2
+    assert page["total"] == 4 and len(page["items"]) == 2
+    own = service(token("resident", sub="res-1")).list_tickets("yanminghu")
+    assert [t["id"] for t in own["items"]] == [mine["id"]]
     with pytest.raises(Forbidden):
-        service(token("resident")).list_tickets("yanminghu")
+        service(token("volunteer")).list_tickets("yanminghu")
