@@ -25,7 +25,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from gateway.http import HttpProblem, json_response, problem, problem_from_error, read_json
+from gateway.http import HttpProblem, json_response, problem, read_json, render_error
 from lianxin.auth import Principal
 from lianxin.contracts.schema import load
 from lianxin.errors import InvalidInput, LianxinError, from_remote
@@ -73,8 +73,12 @@ class RpcTimeout(Exception):
 def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, ...] | None,
           body: type[Schema] | None = None, query: type[Schema] | None = None,
           response: type[Schema] | None = None, many: bool = False, status: int = 200,
-          description: str = "") -> Callable:
-    """Declare a REST route (see the module doc). ``roles=PUBLIC`` needs no token."""
+          description: str = "", render: Callable[..., Response] = problem) -> Callable:
+    """Declare a REST route (see the module doc). ``roles=PUBLIC`` needs no token.
+
+    ``render(status, detail, code, fields, headers, instance)`` answers errors: RFC 9457
+    problem+json by default; Open311 routes pass their own format.
+    """
 
     def decorate(fn: Callable) -> Callable:
         spec = Route(method, path, fn.__name__, summary, tag, roles, body, query, response, many,
@@ -102,27 +106,27 @@ def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, .
                     return result
                 return json_response(result, status)
             except HttpProblem as exc:
-                return problem(exc.status, exc.detail, exc.code, exc.fields, exc.headers,
-                               request.path)
+                return render(exc.status, exc.detail, exc.code, exc.fields, exc.headers,
+                              request.path)
             except LianxinError as exc:
-                return problem_from_error(exc, request.path)
+                return render_error(render, exc, request.path)
             except RemoteError as exc:
                 mapped = from_remote(exc)
                 if mapped is not None:
-                    return problem_from_error(mapped, request.path)
+                    return render_error(render, mapped, request.path)
                 log.error("remote error on %s %s: %s", method, path, exc)
-                return problem(502, "后端服务处理出错，请稍后再试", "UPSTREAM_ERROR",
-                               instance=request.path)
+                return render(502, "后端服务处理出错，请稍后再试", "UPSTREAM_ERROR", None, None,
+                              request.path)
             except UnknownService as exc:
                 log.error("service unavailable on %s %s: %s", method, path, exc)
-                return problem(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE",
-                               instance=request.path)
+                return render(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE", None, None,
+                              request.path)
             except RpcTimeout:
-                return problem(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT",
-                               instance=request.path)
+                return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None,
+                              request.path)
             except Exception:  # noqa: BLE001 - never a bare 500 page
                 log.exception("unhandled error on %s %s", method, path)
-                return problem(500, "服务器内部错误", "INTERNAL_ERROR", instance=request.path)
+                return render(500, "服务器内部错误", "INTERNAL_ERROR", None, None, request.path)
 
         return http(method, path)(handler)
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from weakref import WeakKeyDictionary
+import time
 
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
 from gateway.ratelimit import TokenBucket
-from lianxin.auth import CONTEXT_KEY, Principal, decode, jwt_secret
+from lianxin.auth import CONTEXT_KEY, Principal, decode, issue, jwt_secret
 from lianxin.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated
 
 
 class Authenticator:
-    def __init__(self, worker_ctx, secret: str):  # noqa: ANN001
+    def __init__(self, worker_ctx, secret: str, service_token):  # noqa: ANN001
         self.worker_ctx = worker_ctx
         self.secret = secret
+        self._service_token = service_token
+
+    def as_service(self, center_id: str) -> None:
+        """Make this worker's next RPCs as the gateway itself (e.g. handing a public
+        reporter's contact to notify), with a short-lived staff token for that center."""
+        self.worker_ctx.data[CONTEXT_KEY] = self._service_token(center_id)
 
     def authenticate(self, request: Request, roles: tuple[str, ...] | None) -> tuple[Principal, str]:
         """The caller and the center the request acts for; passes the token on to services."""
@@ -43,10 +49,18 @@ class Auth(DependencyProvider):
 
     def setup(self) -> None:
         self.secret = jwt_secret()
-        self.authenticators: WeakKeyDictionary = WeakKeyDictionary()
+        self._tokens: dict[str, tuple[float, str]] = {}
+
+    def service_token(self, center_id: str) -> str:
+        expires, token = self._tokens.get(center_id, (0.0, ""))
+        if expires - time.time() < 600:
+            token = issue(sub="gateway", role="staff", centers=[center_id], ttl=3600,
+                          secret=self.secret)
+            self._tokens[center_id] = (time.time() + 3600, token)
+        return token
 
     def get_dependency(self, worker_ctx) -> Authenticator:  # noqa: ANN001
-        return Authenticator(worker_ctx, self.secret)
+        return Authenticator(worker_ctx, self.secret, self.service_token)
 
 
 class Throttle(DependencyProvider):

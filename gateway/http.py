@@ -68,14 +68,15 @@ def problem(status: int, detail: str, code: str, fields: dict | None = None,
                     headers=headers)
 
 
-def problem_from_error(exc: LianxinError, instance: str | None = None) -> Response:
+def render_error(render, exc: LianxinError, instance: str | None = None) -> Response:  # noqa: ANN001
+    """Answer a kit error with ``render`` (problem+json, Open311 ...), status from its kind."""
     status = STATUS.get(exc.kind, 400)
     headers = {}
     if status == 429 and "retry_after" in exc.extra:
         headers["Retry-After"] = str(exc.extra["retry_after"])
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="lianxin"'
-    return problem(status, exc.detail, exc.code, exc.fields, headers, instance)
+    return render(status, exc.detail, exc.code, exc.fields, headers, instance)
 
 
 def read_json(request: Request, max_bytes: int) -> Any:

@@ -12,6 +12,7 @@ from gateway.dependencies import Auth, Throttle
 from gateway.http import json_response, problem
 from gateway.routes.activities import ActivityRoutes
 from gateway.routes.notifications import NotificationRoutes
+from gateway.routes.open311 import Open311Routes
 from gateway.routes.tickets import TicketRoutes
 from gateway.routes.volunteers import VolunteerRoutes
 from lianxin import metrics as kit_metrics
@@ -20,7 +21,8 @@ from lianxin.metrics import Metrics
 BACKENDS = ("tickets", "volunteers", "events", "notify")
 
 
-class GatewayService(TicketRoutes, VolunteerRoutes, ActivityRoutes, NotificationRoutes):
+class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoutes,
+                     NotificationRoutes):
     name = "gateway"
 
     auth = Auth()

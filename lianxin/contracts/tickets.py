@@ -205,6 +205,18 @@ class TicketQuery(Page):
     party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
 
 
+class TicketSearch(BaseSchema):
+    """The Open311 GET requests.json filters."""
+
+    ids = fields.List(fields.Str(validate=validate.Length(max=36)), load_default=None,
+                      validate=validate.Length(max=100))
+    category = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
+    status = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(["open", "closed"]))
+    start = fields.AwareDateTime(load_default=None, allow_none=True)
+    end = fields.AwareDateTime(load_default=None, allow_none=True)
+    limit = fields.Int(load_default=1000, validate=validate.Range(min=1, max=1000))
+
+
 class TicketList(BaseSchema):
     items = fields.List(fields.Nested(TicketRead))
     total = fields.Int()

@@ -308,6 +308,25 @@ def list_tickets(*, db_session: Session, center_id: str, query: dict[str, Any],
     return list(items), total
 
 
+def search_tickets(*, db_session: Session, center_id: str, query: dict[str, Any]) -> list[Ticket]:
+    """Tickets by ids, category, creation window and open/closed (merged ones left out)."""
+    where = [Ticket.center_id == center_id, Ticket.state != "merged"]
+    if query.get("ids"):
+        where.append(Ticket.id.in_(query["ids"]))
+    if query.get("category"):
+        where.append(Ticket.category == query["category"])
+    if query.get("start"):
+        where.append(Ticket.created_at >= query["start"])
+    if query.get("end"):
+        where.append(Ticket.created_at < query["end"])
+    if query.get("status") == "open":
+        where.append(Ticket.due_at.is_not(None))
+    elif query.get("status") == "closed":
+        where.append(Ticket.due_at.is_(None))
+    return list(db_session.scalars(select(Ticket).where(*where)
+                                   .order_by(Ticket.created_at.desc()).limit(query["limit"])))
+
+
 def board(*, db_session: Session, center_id: str, query: dict[str, Any]) -> dict[str, Any]:
     """The staff board: open tickets, most urgent deadline first; and counts by state."""
     where = [Ticket.center_id == center_id, Ticket.due_at.is_not(None)]

@@ -219,23 +219,8 @@ class TicketsService(HealthCheck):
     def search_tickets(self, center_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Public (Open311 GET requests.json): ids, service code, dates, open/closed."""
         domain.require_center(db_session=self.db, center_id=center_id)
-        from sqlalchemy import select
-
-        where = [Ticket.center_id == center_id, Ticket.state != "merged"]
-        if query.get("ids"):
-            where.append(Ticket.id.in_(query["ids"][:100]))
-        if query.get("category"):
-            where.append(Ticket.category == query["category"])
-        if query.get("start"):
-            where.append(Ticket.created_at >= query["start"])
-        if query.get("end"):
-            where.append(Ticket.created_at < query["end"])
-        if query.get("status") == "open":
-            where.append(Ticket.due_at.is_not(None))
-        elif query.get("status") == "closed":
-            where.append(Ticket.due_at.is_(None))
-        tickets = self.db.scalars(select(Ticket).where(*where).order_by(Ticket.created_at.desc())
-                                  .limit(int(query.get("limit", 1000)))).all()
+        tickets = domain.search_tickets(db_session=self.db, center_id=center_id,
+                                        query=load(tk.TicketSearch(), query))
         return tk.TicketRead(many=True).dump(tickets)
 
     # -- the workflow ----------------------------------------------------------------------

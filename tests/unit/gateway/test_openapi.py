@@ -27,6 +27,6 @@ def test_public_intake_needs_no_token_and_documents_the_center_field():
     doc = openapi()
     op = doc["paths"]["/api/v1/public/tickets"]["post"]
     assert "security" not in op
-    schema = doc["components"]["schemas"]["PublicTicketCreate"]
+    schema = doc["components"]["schemas"]["PublicIntake"]
     assert {"center_id", "category", "description"} <= set(schema["required"])
     assert schema["properties"]["description"]["maxLength"] == 4000
