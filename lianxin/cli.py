@@ -1,4 +1,4 @@
-"""The ``lianxin`` command: run, migrate, seed, token, dead-letters."""
+"""The ``lianxin`` command: run, migrate, seed, token, apikey, dead-letters."""
 
 from __future__ import annotations
 
@@ -127,6 +127,28 @@ def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int) -> Non
         if center == auth.ALL_CENTERS and role != "ops":
             raise click.BadParameter("only ops may hold every center", param_hint="--center")
     click.echo(auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl))
+
+
+@main.command()
+@click.option("--center", required=True, help="The center (Open311 jurisdiction_id).")
+@click.option("--name", required=True, help="Who the key is for, e.g. the county hotline.")
+def apikey(center: str, name: str) -> None:
+    """Create an Open311 API key for a client of CENTER and print it (shown only once)."""
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from lianxin import auth
+    from lianxin.errors import from_remote
+
+    token = auth.issue(sub="lianxin-cli", role="ops", centers=[auth.ALL_CENTERS], ttl=300)
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, context_data={auth.CONTEXT_KEY: token},
+                         timeout=30) as rpc:
+        try:
+            created = rpc.tickets.create_api_key(center, {"name": name})
+        except RemoteError as exc:
+            error = from_remote(exc)
+            raise click.ClickException(error.detail if error else str(exc)) from None
+    click.echo(created["api_key"])
 
 
 @main.command("dead-letters")

@@ -3,6 +3,7 @@ joint meeting, satisfaction and the center's configuration."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import BaseSchema, load
 
 READERS = ("staff", "admin", "department")
+log = logging.getLogger(__name__)
 
 
 class ReporterContact(BaseSchema):
@@ -49,7 +51,10 @@ class ContactMixin:
         self.auth.as_service(center_id)
         payload = {"person_id": person_id, "name": contact.get("name") or "居民", "role": "resident",
                    "phone": contact.get("phone"), "email": contact.get("email")}
-        self.notify_rpc.upsert_contact.call_async(center_id, payload)
+        try:
+            self.notify_rpc.upsert_contact.call_async(center_id, payload)
+        except Exception as exc:  # noqa: BLE001 - the ticket stands; the return visit goes by staff
+            log.error("could not hand reporter %s's contact to notify: %s", person_id, exc)
 
 
 class TicketRoutes(ContactMixin):
