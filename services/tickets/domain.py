@@ -328,12 +328,16 @@ def search_tickets(*, db_session: Session, center_id: str, query: dict[str, Any]
 
 
 def board(*, db_session: Session, center_id: str, query: dict[str, Any]) -> dict[str, Any]:
-    """The staff board: open tickets, most urgent deadline first; and counts by state."""
+    """The staff board: open tickets, most urgent deadline first; and counts by state.
+
+    Rows are read as plain tuples (no ORM identity map): the board is read-only and hot.
+    """
     where = [Ticket.center_id == center_id, Ticket.due_at.is_not(None)]
     for key in ("state", "category", "party"):
         if query.get(key):
             where.append(getattr(Ticket, key) == query[key])
-    items = db_session.scalars(select(Ticket).where(*where).order_by(Ticket.due_at, Ticket.id)
+    items = db_session.execute(select(*Ticket.__table__.c).where(*where)
+                               .order_by(Ticket.due_at, Ticket.id)
                                .limit(query["limit"]).offset(query["offset"])).all()
     counts = dict(db_session.execute(
         select(Ticket.state, func.count()).where(Ticket.center_id == center_id,
@@ -342,7 +346,7 @@ def board(*, db_session: Session, center_id: str, query: dict[str, Any]) -> dict
     filtered = any(query.get(k) for k in ("state", "category", "party"))
     total = (db_session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0) \
         if filtered else sum(counts.values())
-    return {"items": list(items), "total": total, "counts": {s: counts.get(s, 0) for s in OPEN_STATES},
+    return {"items": items, "total": total, "counts": {s: counts.get(s, 0) for s in OPEN_STATES},
             "limit": query["limit"], "offset": query["offset"]}
 
 

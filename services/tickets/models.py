@@ -83,9 +83,13 @@ class Ticket(Base):
     __table_args__ = (
         ForeignKeyConstraint(["center_id", "category"], ["categories.center_id", "categories.code"]),
         # The staff board: a center's open tickets by their next deadline.
-        Index("ix_tickets_board", "center_id", "due_at",
+        # (… due_at, id) matches the board's ORDER BY exactly: no sort, LIMIT stops early.
+        Index("ix_tickets_board", "center_id", "due_at", "id",
               postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
-        Index("ix_tickets_board_party", "center_id", "party", "due_at",
+        Index("ix_tickets_board_party", "center_id", "party", "due_at", "id",
+              postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
+        # The board's counts by state: an index-only scan of the center's open tickets.
+        Index("ix_tickets_open_state", "center_id", "state",
               postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
         Index("ix_tickets_center_state", "center_id", "state"),
         Index("ix_tickets_center_created", "center_id", "created_at"),

@@ -1,8 +1,8 @@
 """initial tickets schema
 
-Revision ID: ff933d5ddce0
+Revision ID: ad8d2fca705a
 Revises: 
-Create Date: 2026-11-27 19:37:14.750263
+Create Date: 2026-11-27 19:43:34.930646
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import lianxin.db
 
 
 # revision identifiers, used by Alembic.
-revision: str = 'ff933d5ddce0'
+revision: str = 'ad8d2fca705a'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -183,10 +183,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_ack_watch', ['ack_due_at'], unique=False, postgresql_where=sa.text("state = 'reported'"), sqlite_where=sa.text("state = 'reported'"))
-        batch_op.create_index('ix_tickets_board', ['center_id', 'due_at'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
-        batch_op.create_index('ix_tickets_board_party', ['center_id', 'party', 'due_at'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
+        batch_op.create_index('ix_tickets_board', ['center_id', 'due_at', 'id'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
+        batch_op.create_index('ix_tickets_board_party', ['center_id', 'party', 'due_at', 'id'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
         batch_op.create_index('ix_tickets_center_created', ['center_id', 'created_at'], unique=False)
         batch_op.create_index('ix_tickets_center_state', ['center_id', 'state'], unique=False)
+        batch_op.create_index('ix_tickets_open_state', ['center_id', 'state'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_tickets_primary_id'), ['primary_id'], unique=False)
         batch_op.create_index('ix_tickets_resolve_watch', ['resolve_due_at'], unique=False, postgresql_where=sa.text('resolve_breached = false AND due_at IS NOT NULL'), sqlite_where=sa.text('resolve_breached = 0 AND due_at IS NOT NULL'))
 
@@ -199,6 +200,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_resolve_watch', postgresql_where=sa.text('resolve_breached = false AND due_at IS NOT NULL'), sqlite_where=sa.text('resolve_breached = 0 AND due_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_tickets_primary_id'))
+        batch_op.drop_index('ix_tickets_open_state', postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
         batch_op.drop_index('ix_tickets_center_state')
         batch_op.drop_index('ix_tickets_center_created')
         batch_op.drop_index('ix_tickets_board_party', postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
