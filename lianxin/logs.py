@@ -48,3 +48,5 @@ def configure(level: str = "INFO", stream=sys.stderr) -> None:  # noqa: ANN001
     logging.getLogger("nameko").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("nameko.containers").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # py-amqp warns about confirms arriving while nameko closes a publish channel: harmless.
+    logging.getLogger("amqp").setLevel(logging.ERROR)

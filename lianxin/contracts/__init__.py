@@ -38,6 +38,8 @@ class EventType(str):
     schema: type[Schema]
     doc: str
     service: str
+    #: A reusable instance of ``schema``.
+    codec: Schema
 
     def __new__(cls, value: str, schema: type[Schema], doc: str) -> EventType:
         match = TYPE_PATTERN.match(value)
@@ -45,6 +47,7 @@ class EventType(str):
             raise ValueError(f"event type {value!r} is not cn.lianxin.<service>.<noun>.<verb>.v<N>")
         obj = super().__new__(cls, value)
         obj.schema = schema
+        obj.codec = schema()
         obj.doc = doc.strip()
         obj.service = match["service"]
         return obj
@@ -105,7 +108,7 @@ def rfc3339(moment: datetime) -> str:
 def make_event(etype: EventType, *, center_id: str, subject: str, data: dict[str, Any],
                event_id: str | None = None, time: datetime | None = None) -> dict[str, Any]:
     """Build a validated envelope; raises ``ValueError`` if the data breaks the contract."""
-    schema = etype.schema()
+    schema = etype.codec
     try:
         dumped = schema.dump(data)
     except (AttributeError, TypeError, ValueError) as exc:
@@ -148,7 +151,7 @@ def parse_event(body: Any, expected: str | None = None) -> dict[str, Any]:
     if not body["source"].startswith(f"/centers/{body['centerid']}/"):
         raise InvalidEvent("source does not name the event's centerid")
     try:
-        data = etype.schema().load(body["data"])
+        data = etype.codec.load(body["data"])
     except ValidationError as exc:
         raise InvalidEvent(f"data: {exc.messages}") from None
     return {**body, "data": data}

@@ -2,9 +2,21 @@
 
 "events" is the service; its entity is the *activity* (活动). "event" alone means
 a message on the bus.
+
+Who may do what (checked by the service, again after the gateway):
+
+* residents see published activities, register themselves (with family members),
+  cancel their own registrations and request room bookings (always approved by staff);
+* staff publish, change and cancel activities, register residents on their behalf,
+  approve registrations and room bookings, and read attendance;
+* staff, admins and volunteers at the door check registrants in;
+* admins configure rooms and programmes, and approve bookings of rooms that need it.
 """
 
 from __future__ import annotations
+
+import re
+from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -12,7 +24,32 @@ from lianxin.contracts import event_type
 from lianxin.contracts.schema import CODE_RE, BaseSchema, Page
 
 AUDIENCES = {"children": "儿童", "elderly": "老年人", "families": "家庭", "all": "全体居民"}
+ACTIVITY_STATES = ("draft", "published", "cancelled", "completed")
+REGISTRATION_STATES = ("pending", "confirmed", "waitlisted", "cancelled", "rejected")
+BOOKING_STATES = ("pending", "confirmed", "rejected", "cancelled")
+STATS_GROUPS = ("programme", "audience", "month", "activity")
+#: The code a registrant shows at the door (no 0/O, 1/I, 2/Z, 5/S, 8/B: read aloud easily).
+CHECKIN_CODE_RE = r"^[A-Z3-9]{6}$"
+ISO_WEEK_RE = r"^(?P<year>\d{4})-W(?P<week>\d{2})$"
+MAX_ACTIVITY_SECONDS = 7 * 24 * 3600
+MAX_BOOKING_SECONDS = 24 * 3600
 
+
+def _text(min_: int, max_: int, **kwargs) -> fields.Str:  # noqa: ANN003
+    return fields.Str(validate=validate.Length(min=min_, max=max_), **kwargs)
+
+
+def parse_week(value: str) -> tuple[int, int]:
+    """``2026-W49`` → (2026, 49); ``ValueError`` for a week that does not exist."""
+    match = re.match(ISO_WEEK_RE, value)
+    if not match:
+        raise ValueError(value)
+    year, week = int(match["year"]), int(match["week"])
+    date.fromisocalendar(year, week, 1)  # raises for W00, W54, W53 of a 52-week year
+    return year, week
+
+
+# -- rooms and programmes --------------------------------------------------------------------
 
 class RoomCreate(BaseSchema):
     code = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
@@ -20,6 +57,18 @@ class RoomCreate(BaseSchema):
     capacity = fields.Int(required=True, validate=validate.Range(min=1, max=2000))
     equipment = fields.List(fields.Str(validate=validate.Length(max=40)), load_default=list)
     needs_approval = fields.Bool(load_default=False)
+
+
+class RoomUpdate(BaseSchema):
+    name = fields.Str(validate=validate.Length(min=1, max=40))
+    capacity = fields.Int(validate=validate.Range(min=1, max=2000))
+    equipment = fields.List(fields.Str(validate=validate.Length(max=40)))
+    needs_approval = fields.Bool()
+
+    @validates_schema
+    def _something(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if not data:
+            raise ValidationError("没有要修改的内容", "_schema")
 
 
 class RoomRead(BaseSchema):
@@ -44,7 +93,17 @@ class ProgrammeRead(BaseSchema):
     audience = fields.Str()
 
 
+# -- activities ------------------------------------------------------------------------------
+
 class ActivityCreate(BaseSchema):
+    """A new activity: in one of the center's rooms (the room is booked) or at a place.
+
+    Registration is open from ``registration_opens_at`` (default: at once) until
+    ``registration_closes_at`` (default: the start). ``max_party_size`` counts the
+    registrant and the family members they bring. ``publish: false`` keeps it a
+    draft only staff see (its room is held all the same).
+    """
+
     title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     description = fields.Str(load_default="", validate=validate.Length(max=4000))
     programme = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
@@ -54,15 +113,58 @@ class ActivityCreate(BaseSchema):
     room = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
     place = fields.Str(load_default="", validate=validate.Length(max=200))
     capacity = fields.Int(required=True, validate=validate.Range(min=1, max=5000))
+    registration_opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    registration_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    needs_approval = fields.Bool(load_default=False)
+    max_party_size = fields.Int(load_default=5, validate=validate.Range(min=1, max=20))
+    publish = fields.Bool(load_default=True)
 
     @validates_schema
     def _times(self, data, **_kwargs):  # noqa: ANN001, ANN202
-        if data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("结束时间须晚于开始时间", "ends_at")
-        if (data["ends_at"] - data["starts_at"]).total_seconds() > 7 * 24 * 3600:
-            raise ValidationError("活动时长不能超过 7 天", "ends_at")
-        if not data.get("room") and not data.get("place"):
-            raise ValidationError("须指定功能室或活动地点", "place")
+        check_activity(data)
+
+
+def check_activity(data: dict) -> None:
+    """The rules every activity's times and place obey (at creation and after a change)."""
+    if data["ends_at"] <= data["starts_at"]:
+        raise ValidationError("结束时间须晚于开始时间", "ends_at")
+    if (data["ends_at"] - data["starts_at"]).total_seconds() > MAX_ACTIVITY_SECONDS:
+        raise ValidationError("活动时长不能超过 7 天", "ends_at")
+    if not data.get("room") and not data.get("place"):
+        raise ValidationError("须指定功能室或活动地点", "place")
+    opens, closes = data.get("registration_opens_at"), data.get("registration_closes_at")
+    if closes is not None and closes > data["starts_at"]:
+        raise ValidationError("报名截止时间不能晚于活动开始时间", "registration_closes_at")
+    if opens is not None and opens >= (closes or data["starts_at"]):
+        raise ValidationError("报名开始时间须早于报名截止时间", "registration_opens_at")
+
+
+class ActivityUpdate(BaseSchema):
+    """A change to an activity: only the keys given change. Registrants are told of changes
+    to the title, time, place or capacity (``activity.changed``)."""
+
+    title = fields.Str(validate=validate.Length(min=2, max=100))
+    description = fields.Str(validate=validate.Length(max=4000))
+    programme = fields.Str(allow_none=True, validate=validate.Regexp(CODE_RE))
+    audience = fields.Str(validate=validate.OneOf(list(AUDIENCES)))
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    room = fields.Str(allow_none=True, validate=validate.Regexp(CODE_RE))
+    place = fields.Str(validate=validate.Length(max=200))
+    capacity = fields.Int(validate=validate.Range(min=1, max=5000))
+    registration_opens_at = fields.AwareDateTime(allow_none=True)
+    registration_closes_at = fields.AwareDateTime(allow_none=True)
+    needs_approval = fields.Bool()
+    max_party_size = fields.Int(validate=validate.Range(min=1, max=20))
+
+    @validates_schema
+    def _something(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if not data:
+            raise ValidationError("没有要修改的内容", "_schema")
+
+
+class ActivityCancel(BaseSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=2, max=200))
 
 
 class ActivityRead(BaseSchema):
@@ -75,14 +177,40 @@ class ActivityRead(BaseSchema):
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     room = fields.Str(allow_none=True)
+    #: The room's name, if the activity is in a room.
+    room_name = fields.Str(allow_none=True)
     place = fields.Str()
     capacity = fields.Int()
     state = fields.Str()
     created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime(allow_none=True)
+    registration_opens_at = fields.AwareDateTime(allow_none=True)
+    #: When registration closes (the start unless set earlier).
+    registration_closes_at = fields.AwareDateTime()
+    needs_approval = fields.Bool()
+    max_party_size = fields.Int()
+    #: People holding places (registrants and their family members).
+    places_taken = fields.Int()
+    places_left = fields.Int()
+    #: People on the waitlist / awaiting approval.
+    waitlisted = fields.Int()
+    pending = fields.Int()
+    #: Attendance so far: people checked in plus walk-ins (人次).
+    person_times = fields.Int()
+    walk_ins = fields.Int()
+    booking_id = fields.Str(allow_none=True)
+    #: The room booking's state: ``pending`` while a room that needs approval awaits it.
+    booking_state = fields.Str(allow_none=True)
+    #: Incremented with every change registrants are told of (the iCalendar SEQUENCE).
+    sequence = fields.Int()
+    cancel_reason = fields.Str(allow_none=True)
 
 
 class ActivityQuery(Page):
     programme = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
+    audience = fields.Str(load_default=None, validate=validate.OneOf(list(AUDIENCES)))
+    state = fields.Str(load_default=None, validate=validate.OneOf(ACTIVITY_STATES))
+    room = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
     start = fields.AwareDateTime(load_default=None)
     end = fields.AwareDateTime(load_default=None)
 
@@ -94,6 +222,246 @@ class ActivityList(BaseSchema):
     offset = fields.Int()
 
 
+class ActivityRecordItem(BaseSchema):
+    """An activity already held, with its attendance from the paper sign-in sheet (补录)."""
+
+    title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
+    description = fields.Str(load_default="", validate=validate.Length(max=4000))
+    programme = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
+    audience = fields.Str(load_default="all", validate=validate.OneOf(list(AUDIENCES)))
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    room = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
+    place = fields.Str(load_default="", validate=validate.Length(max=200))
+    attendance = fields.Int(required=True, validate=validate.Range(min=1, max=5000))
+
+    @validates_schema
+    def _times(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        check_activity(data)
+
+
+class ActivityRecords(BaseSchema):
+    items = fields.List(fields.Nested(ActivityRecordItem), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+
+class ActivityRecordsRead(BaseSchema):
+    created = fields.Int()
+    person_times = fields.Int()
+    ids = fields.List(fields.Str())
+
+
+class WalkIns(BaseSchema):
+    """People who came without registering, counted at the door."""
+
+    count = fields.Int(required=True, validate=validate.Range(min=1, max=2000))
+
+
+# -- registrations ---------------------------------------------------------------------------
+
+class RegistrationCreate(BaseSchema):
+    """A registration: the registrant and the family ``members`` they bring (names), each
+    counted against capacity. Staff registering a resident (phone, walk-in) name their
+    ``person_id``; a resident always registers as themselves."""
+
+    members = fields.List(fields.Str(validate=validate.Length(min=1, max=40)), load_default=list,
+                          validate=validate.Length(max=19))
+    note = fields.Str(load_default="", validate=validate.Length(max=200))
+    person_id = fields.Str(load_default=None, allow_none=True,
+                           validate=validate.Length(min=1, max=64))
+
+
+class RegistrationRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    activity_id = fields.Str()
+    person_id = fields.Str()
+    members = fields.List(fields.Str())
+    party_size = fields.Int()
+    state = fields.Str()
+    #: 1 for the first on the waitlist; None unless waitlisted.
+    position = fields.Int(allow_none=True)
+    #: What the registrant shows at the door.
+    code = fields.Str()
+    note = fields.Str()
+    created_at = fields.AwareDateTime()
+    confirmed_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    reason = fields.Str(allow_none=True)
+    checked_in_at = fields.AwareDateTime(allow_none=True)
+    attended = fields.Int()
+
+
+class RegistrationQuery(Page):
+    state = fields.Str(load_default=None, validate=validate.OneOf(REGISTRATION_STATES))
+    #: Staff only: one resident's registrations.
+    person_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
+    activity_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=36))
+
+
+class RegistrationList(BaseSchema):
+    items = fields.List(fields.Nested(RegistrationRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+class RegistrationCancel(BaseSchema):
+    reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class Rejection(BaseSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+
+
+class CheckIn(BaseSchema):
+    """Check a registration in at the door: by its id (staff's list) or the registrant's code.
+    ``attended`` is how many of the party came (default: all)."""
+
+    registration_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=36))
+    code = fields.Str(load_default=None, validate=validate.Regexp(CHECKIN_CODE_RE))
+    attended = fields.Int(load_default=None, validate=validate.Range(min=1, max=20))
+
+    @validates_schema
+    def _one_key(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if bool(data.get("registration_id")) == bool(data.get("code")):
+            raise ValidationError("须提供报名编号或签到码之一", "code")
+
+
+# -- attendance and the calendar --------------------------------------------------------------
+
+class AttendanceQuery(BaseSchema):
+    """Dates are days in Asia/Shanghai, both included; default: the last 365 days."""
+
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    group_by = fields.Str(load_default="programme", validate=validate.OneOf(STATS_GROUPS))
+    programme = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
+    audience = fields.Str(load_default=None, validate=validate.OneOf(list(AUDIENCES)))
+
+    @validates_schema
+    def _range(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ValidationError("结束日期不能早于开始日期", "to")
+        if data.get("from_") and data.get("to") and (data["to"] - data["from_"]).days > 3 * 366:
+            raise ValidationError("统计区间不能超过 3 年", "to")
+
+
+class AttendanceGroup(BaseSchema):
+    key = fields.Str()
+    label = fields.Str()
+    activities = fields.Int()
+    person_times = fields.Int()
+
+
+class AttendanceStats(BaseSchema):
+    group_by = fields.Str()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    activities = fields.Int()
+    person_times = fields.Int()
+    groups = fields.List(fields.Nested(AttendanceGroup))
+
+
+def _valid_week(value: str) -> None:
+    try:
+        parse_week(value)
+    except ValueError:
+        raise ValidationError("周应为 ISO 周，如 2026-W49") from None
+
+
+class CalendarQuery(BaseSchema):
+    week = fields.Str(load_default=None, validate=_valid_week)
+    room = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
+
+
+class CalendarEntry(BaseSchema):
+    #: ``activity`` or ``booking`` (a room booked for another use).
+    kind = fields.Str()
+    id = fields.Str()
+    title = fields.Str()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    room = fields.Str(allow_none=True)
+    room_name = fields.Str(allow_none=True)
+    place = fields.Str()
+    state = fields.Str()
+    audience = fields.Str(allow_none=True)
+    programme = fields.Str(allow_none=True)
+
+
+class CalendarRead(BaseSchema):
+    week = fields.Str()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    items = fields.List(fields.Nested(CalendarEntry))
+
+
+# -- room bookings ---------------------------------------------------------------------------
+
+class BookingCreate(BaseSchema):
+    """A room booked for a use other than an activity; ``repeat_weeks`` > 1 books the same
+    slot every week (all or nothing)."""
+
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    purpose = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+    attendees = fields.Int(load_default=None, allow_none=True,
+                           validate=validate.Range(min=1, max=2000))
+    repeat_weeks = fields.Int(load_default=1, validate=validate.Range(min=1, max=52))
+
+    @validates_schema
+    def _times(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("结束时间须晚于开始时间", "ends_at")
+        if (data["ends_at"] - data["starts_at"]).total_seconds() > MAX_BOOKING_SECONDS:
+            raise ValidationError("一次预约不能超过 24 小时", "ends_at")
+
+
+class BookingRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    room = fields.Str()
+    room_name = fields.Str()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    purpose = fields.Str()
+    attendees = fields.Int(allow_none=True)
+    activity_id = fields.Str(allow_none=True)
+    #: Shared by the bookings of one weekly series.
+    series_id = fields.Str(allow_none=True)
+    state = fields.Str()
+    booked_by = fields.Str()
+    created_at = fields.AwareDateTime()
+    decided_by = fields.Str(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    reason = fields.Str(allow_none=True)
+
+
+class BookingQuery(Page):
+    state = fields.Str(load_default=None, validate=validate.OneOf(BOOKING_STATES))
+    room = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
+    start = fields.AwareDateTime(load_default=None)
+    end = fields.AwareDateTime(load_default=None)
+
+
+class BookingList(BaseSchema):
+    items = fields.List(fields.Nested(BookingRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+class BookingCancel(BaseSchema):
+    #: Also cancel the later bookings of the same weekly series.
+    series = fields.Bool(load_default=False)
+    reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+# -- events ----------------------------------------------------------------------------------
+# Fields added after a type was first published are optional (never required, no default),
+# so events and golden samples of the first shape stay valid.
+
 class ActivityPublishedData(BaseSchema):
     activity_id = fields.Str(required=True)
     programme = fields.Str(required=True, allow_none=True)
@@ -103,14 +471,20 @@ class ActivityPublishedData(BaseSchema):
     ends_at = fields.AwareDateTime(required=True)
     room = fields.Str(required=True, allow_none=True)
     capacity = fields.Int(required=True)
+    #: Where it happens, as people read it (the room's name or the outside place).
+    place = fields.Str()
+    needs_approval = fields.Bool()
+    registration_closes_at = fields.AwareDateTime()
 
 
 ACTIVITY_PUBLISHED = event_type(
     "cn.lianxin.events.activity.published.v1", ActivityPublishedData,
     """An activity was published and residents may now see it (and, later, register).
 
-    Sent once per activity, when it is created in the published state. Not sent
-    for drafts; a later change or cancellation has its own event type.
+    Sent once per activity, when it is created in the published state or a draft is
+    published. Not sent for drafts, nor for past activities recorded afterwards
+    (those send ``attendance.recorded``); a later change or cancellation has its own
+    event type.
     """,
 )
 
@@ -128,6 +502,25 @@ class _RegistrationFact(BaseSchema):
     activity_title = fields.Str(required=True)
     starts_at = fields.AwareDateTime(required=True)
     place = fields.Str(required=True)
+    ends_at = fields.AwareDateTime()
+    #: The room's code when the activity is in one of the center's rooms.
+    room = fields.Str(allow_none=True)
+
+
+class RegistrationCancelledData(_RegistrationFact):
+    reason = fields.Str(allow_none=True)
+    #: ``resident`` (self-cancelled), ``staff``, or ``activity`` (the whole activity was
+    #: cancelled: activity.cancelled already tells the person; only withdraw the reminder).
+    by = fields.Str(validate=validate.OneOf(["resident", "staff", "activity"]))
+
+
+class RegistrationRejectedData(_RegistrationFact):
+    reason = fields.Str(required=True)
+
+
+class CheckedInData(_RegistrationFact):
+    #: How many of the party came (at most ``party_size``).
+    person_times = fields.Int(validate=validate.Range(min=1))
 
 
 class ActivityChangedData(BaseSchema):
@@ -139,6 +532,8 @@ class ActivityChangedData(BaseSchema):
     changes = fields.List(fields.Str(), required=True)
     #: Everyone holding or waiting for a place (person ids), to be told.
     person_ids = fields.List(fields.Str(), required=True)
+    room = fields.Str(allow_none=True)
+    capacity = fields.Int()
 
 
 class ActivityCancelledData(BaseSchema):
@@ -147,6 +542,7 @@ class ActivityCancelledData(BaseSchema):
     starts_at = fields.AwareDateTime(required=True)
     reason = fields.Str(required=True, allow_none=True)
     person_ids = fields.List(fields.Str(), required=True)
+    place = fields.Str()
 
 
 class RoomBookingData(BaseSchema):
@@ -156,34 +552,82 @@ class RoomBookingData(BaseSchema):
     ends_at = fields.AwareDateTime(required=True)
     activity_id = fields.Str(required=True, allow_none=True)
     purpose = fields.Str(required=True)
+    room_name = fields.Str()
+    #: Who asked for the room (a person id).
+    booked_by = fields.Str()
+    series_id = fields.Str(allow_none=True)
+    reason = fields.Str(allow_none=True)
+
+
+class AttendanceRecordedData(BaseSchema):
+    activity_id = fields.Str(required=True)
+    programme = fields.Str(required=True, allow_none=True)
+    audience = fields.Str(required=True, validate=validate.OneOf(list(AUDIENCES)))
+    title = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    #: Person-times added by this record.
+    person_times = fields.Int(required=True, validate=validate.Range(min=1))
+    source = fields.Str(required=True, validate=validate.OneOf(["walk_in", "record"]))
 
 
 ACTIVITY_CHANGED = event_type(
     "cn.lianxin.events.activity.changed.v1", ActivityChangedData,
-    """A published activity's time, place or capacity changed; registrants are told.""")
+    """A published activity's title, time, place or capacity changed; registrants are told.
+    ``changes`` names the fields (title, starts_at, ends_at, room, place, capacity) and the
+    data carries the new values: a reminder scheduled for the old time must move to the new
+    ``starts_at``. Not sent for drafts or for description-only edits.""")
 ACTIVITY_CANCELLED = event_type(
     "cn.lianxin.events.activity.cancelled.v1", ActivityCancelledData,
-    """An activity was cancelled; everyone registered or waitlisted is told.""")
+    """An activity was cancelled; everyone registered or waitlisted is told. Each of their
+    registrations also gets registration.cancelled with ``by: activity`` (to withdraw
+    reminders, not to send a second message). Not sent when a draft is discarded.""")
 REGISTRATION_CONFIRMED = event_type(
     "cn.lianxin.events.registration.confirmed.v1", _RegistrationFact,
     """A resident (with ``party_size`` people in all) holds places for an activity. Notify
-    confirms it and schedules the reminder one hour before. Not sent while approval is pending.""")
+    confirms it and schedules the reminder one hour before. Sent on registration within
+    capacity and on staff approval. Not sent while approval is pending, nor for a promotion
+    from the waitlist (registration.promoted).""")
 REGISTRATION_WAITLISTED = event_type(
     "cn.lianxin.events.registration.waitlisted.v1", _RegistrationFact,
-    """A registration arrived with the activity full: it is on the waitlist.""")
+    """A registration arrived with the activity full (or was approved with it full): it is on
+    the waitlist, promoted automatically when places free up.""")
 REGISTRATION_PROMOTED = event_type(
     "cn.lianxin.events.registration.promoted.v1", _RegistrationFact,
-    """Places freed up and a waitlisted registration now holds them.""")
+    """Places freed up (a cancellation or more capacity) and a waitlisted registration now
+    holds them. Sent instead of registration.confirmed; notify schedules the reminder.""")
 REGISTRATION_CANCELLED = event_type(
-    "cn.lianxin.events.registration.cancelled.v1", _RegistrationFact,
-    """A registration was cancelled (by the resident or staff); its reminder is withdrawn.""")
+    "cn.lianxin.events.registration.cancelled.v1", RegistrationCancelledData,
+    """A registration was cancelled (by the resident, by staff, or with its activity); its
+    reminder is withdrawn. Sent for confirmed, waitlisted and pending registrations alike.""")
+REGISTRATION_PENDING = event_type(
+    "cn.lianxin.events.registration.pending.v1", _RegistrationFact,
+    """A registration for an activity that needs approval awaits staff's decision; it holds
+    no places yet. Followed by registration.confirmed / waitlisted, or rejected.""")
+REGISTRATION_REJECTED = event_type(
+    "cn.lianxin.events.registration.rejected.v1", RegistrationRejectedData,
+    """Staff declined a pending registration, with a reason the resident is told.""")
 CHECKED_IN = event_type(
-    "cn.lianxin.events.registration.checked_in.v1", _RegistrationFact,
-    """Attendance at the door: counted as ``party_size`` person-times.""")
+    "cn.lianxin.events.registration.checked_in.v1", CheckedInData,
+    """Attendance at the door: counted as ``person_times`` person-times (``party_size`` when
+    absent). Sent once per registration.""")
+ATTENDANCE_RECORDED = event_type(
+    "cn.lianxin.events.attendance.recorded.v1", AttendanceRecordedData,
+    """Person-times counted without a registration: walk-ins at the door (``walk_in``) or
+    an activity held before and recorded afterwards from its sign-in sheet (``record``).
+    Check-ins of registrations are counted by registration.checked_in instead.""")
 ROOM_BOOKED = event_type(
     "cn.lianxin.events.room.booked.v1", RoomBookingData,
     """A function room was booked (for an activity or another use) and, if the room needs it,
-    approved.""")
+    approved. One event per booking, so a weekly series sends one per week.""")
+ROOM_REQUESTED = event_type(
+    "cn.lianxin.events.room.requested.v1", RoomBookingData,
+    """A room booking awaits approval (a resident's request, or a room that needs an admin's
+    approval); the slot is held meanwhile. Followed by room.booked or room.rejected.""")
+ROOM_REJECTED = event_type(
+    "cn.lianxin.events.room.rejected.v1", RoomBookingData,
+    """A pending room booking was declined (``reason``); the slot is free again.""")
 ROOM_RELEASED = event_type(
     "cn.lianxin.events.room.released.v1", RoomBookingData,
-    """A room booking was cancelled or its activity cancelled; the slot is free again.""")
+    """A room booking was cancelled, or its activity cancelled or moved: the slot is free
+    again. Sent for every booking that held the slot (booked or requested); a declined
+    request sends room.rejected instead.""")

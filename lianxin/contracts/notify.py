@@ -1,43 +1,103 @@
-"""The notify service's contract: directory and in-app notifications (RPC payloads).
+"""The notify service's contract: directory, inbox, templates, preferences, deliveries,
+scheduled messages and department subscriptions (RPC payloads).
 
-Notify publishes no events yet; it consumes the other services' events.
+Notify publishes no events; it consumes every other service's events, tells people
+(templates per message type and channel) and forwards the events to departments'
+webhooks. Contact data (phone, e-mail, WeChat openid, webhook address) lives only here.
 """
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+import fnmatch
+import re
+
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from lianxin.auth import ROLES
-from lianxin.contracts.schema import BaseSchema, Page
+from lianxin.contracts.schema import CENTER_ID_RE, BaseSchema, Page
+from lianxin.contracts.tickets import PARTIES
 
 PHONE_RE = r"^1[3-9]\d{9}$"
+HHMM_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
 
+#: Every channel a message can take. ``in_app`` is the inbox and always on.
+CHANNELS = ("in_app", "sms", "wechat", "email", "webhook")
+#: Channels that reach a person outside the app (preferences and quiet hours apply to them).
+PUSH_CHANNELS = ("sms", "wechat", "email", "webhook")
+MESSAGE_TYPE_RE = r"^[a-z_]+(\.[a-z_]+){1,3}$"
+
+_http_url = validate.URL(schemes={"http", "https"}, require_tld=False, error="网址无效（应为 http 或 https 地址）")
+
+
+# -- directory -------------------------------------------------------------------------------
 
 class ContactCreate(BaseSchema):
+    """A person's entry in the directory (created, or replaced when it exists)."""
+
     person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     role = fields.Str(required=True, validate=validate.OneOf(ROLES))
-    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(PHONE_RE))
+    #: For party handlers: the party they work for (物业/社工/业委会/村支两委).
+    party = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(PARTIES))
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"))
     email = fields.Email(load_default=None, allow_none=True)
     wechat_openid = fields.Str(load_default=None, allow_none=True,
                                validate=validate.Length(min=4, max=64))
+    #: An organisation's system that takes messages by HTTP POST (e.g. a property company's).
+    webhook_url = fields.Str(load_default=None, allow_none=True,
+                             validate=[validate.Length(max=500), _http_url])
+
+
+class ContactUpdate(BaseSchema):
+    """Change some of a person's contact data; a field set to null is cleared."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=40))
+    role = fields.Str(validate=validate.OneOf(ROLES))
+    party = fields.Str(allow_none=True, validate=validate.OneOf(PARTIES))
+    phone = fields.Str(allow_none=True, validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"))
+    email = fields.Email(allow_none=True)
+    wechat_openid = fields.Str(allow_none=True, validate=validate.Length(min=4, max=64))
+    webhook_url = fields.Str(allow_none=True, validate=[validate.Length(max=500), _http_url])
 
 
 class ContactRead(BaseSchema):
     person_id = fields.Str()
     name = fields.Str()
     role = fields.Str()
+    party = fields.Str(allow_none=True)
     phone = fields.Str(allow_none=True)
     email = fields.Str(allow_none=True)
     wechat_openid = fields.Str(allow_none=True)
+    webhook_url = fields.Str(allow_none=True)
+    updated_at = fields.AwareDateTime()
 
+
+class ContactQuery(Page):
+    role = fields.Str(load_default=None, validate=validate.OneOf(ROLES))
+    party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
+
+
+class ContactList(BaseSchema):
+    items = fields.List(fields.Nested(ContactRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- inbox -----------------------------------------------------------------------------------
 
 class NotificationRead(BaseSchema):
+    """One message in a person's in-app inbox, with that person's own read state."""
+
     id = fields.Str()
     center_id = fields.Str()
+    #: ``person`` for a message to this person; a role (``staff``) for the role's shared inbox.
     audience = fields.Str()
     person_id = fields.Str(allow_none=True)
+    #: The event type that caused it (or ``scheduled`` for a scheduled message).
     kind = fields.Str()
+    message_type = fields.Str()
+    critical = fields.Bool()
     title = fields.Str()
     body = fields.Str()
     ref_type = fields.Str(allow_none=True)
@@ -58,12 +118,149 @@ class NotificationList(BaseSchema):
     offset = fields.Int()
 
 
+class UnreadCount(BaseSchema):
+    unread = fields.Int()
+
+
+class MarkedRead(BaseSchema):
+    marked = fields.Int()
+
+
+# -- message types and templates -------------------------------------------------------------
+
+class MessageTypeRead(BaseSchema):
+    type = fields.Str()
+    name = fields.Str()
+    critical = fields.Bool()
+    default_channels = fields.List(fields.Str())
+    variables = fields.List(fields.Str())
+
+
+class TemplateSave(BaseSchema):
+    """A center's own wording of a message type on a channel (Jinja2 syntax: ``{{ place }}``)."""
+
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class TemplateRead(BaseSchema):
+    message_type = fields.Str()
+    channel = fields.Str()
+    title = fields.Str()
+    body = fields.Str()
+    #: True when the center has its own wording; False for the built-in default.
+    overridden = fields.Bool()
+    updated_at = fields.AwareDateTime(allow_none=True)
+
+
+class TemplatePreview(BaseSchema):
+    """Render a template (the saved one, or ``title``/``body`` given) against sample data."""
+
+    message_type = fields.Str(required=True, validate=validate.Regexp(MESSAGE_TYPE_RE))
+    channel = fields.Str(load_default="in_app", validate=validate.OneOf(CHANNELS))
+    title = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    body = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    data = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=None, allow_none=True)
+
+
+class RenderedRead(BaseSchema):
+    title = fields.Str()
+    body = fields.Str()
+
+
+# -- preferences -----------------------------------------------------------------------------
+
+class PreferenceSet(BaseSchema):
+    """How a person wants one message type (or ``*``, every type): channels, or muted."""
+
+    channels = fields.List(fields.Str(validate=validate.OneOf(PUSH_CHANNELS)), load_default=None,
+                           allow_none=True, validate=validate.Length(max=len(PUSH_CHANNELS)))
+    muted = fields.Bool(load_default=False)
+
+
+class PreferenceRead(BaseSchema):
+    message_type = fields.Str()
+    channels = fields.List(fields.Str(), allow_none=True)
+    muted = fields.Bool()
+    #: Critical types (an SLA breach) are never muted nor deferred, whatever is set.
+    critical = fields.Bool()
+
+
+class QuietHoursSet(BaseSchema):
+    """Hours (Asia/Shanghai) when push messages wait; e.g. 22:00–07:00. Critical ones don't."""
+
+    start = fields.Str(required=True, validate=validate.Regexp(HHMM_RE, error="时间格式应为 HH:MM"))
+    end = fields.Str(required=True, validate=validate.Regexp(HHMM_RE, error="时间格式应为 HH:MM"))
+    enabled = fields.Bool(load_default=True)
+
+    @validates_schema
+    def _not_empty(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if data.get("start") == data.get("end"):
+            raise ValidationError("开始与结束时间不能相同", "end")
+
+
+class QuietHoursRead(BaseSchema):
+    start = fields.Str()
+    end = fields.Str()
+    enabled = fields.Bool()
+    timezone = fields.Str()
+
+
+class PreferencesRead(BaseSchema):
+    person_id = fields.Str()
+    quiet_hours = fields.Nested(QuietHoursRead)
+    items = fields.List(fields.Nested(PreferenceRead))
+
+
+# -- deliveries ------------------------------------------------------------------------------
+
+DELIVERY_STATES = ("pending", "sending", "sent", "failed")
+
+
+class DeliveryRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    #: The event id that caused it, or ``sched:<id>:<time>`` for a scheduled message.
+    source_id = fields.Str()
+    event_type = fields.Str(allow_none=True)
+    message_type = fields.Str()
+    person_id = fields.Str(allow_none=True)
+    audience = fields.Str(allow_none=True)
+    channel = fields.Str()
+    critical = fields.Bool()
+    state = fields.Str()
+    attempts = fields.Int()
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    deferred_until = fields.AwareDateTime(allow_none=True)
+    last_error = fields.Str(allow_none=True)
+    title = fields.Str()
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class DeliveryQuery(Page):
+    person_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
+    event_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
+    channel = fields.Str(load_default=None, validate=validate.OneOf(CHANNELS))
+    state = fields.Str(load_default=None, validate=validate.OneOf(DELIVERY_STATES))
+
+
+class DeliveryList(BaseSchema):
+    items = fields.List(fields.Nested(DeliveryRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- scheduled messages ----------------------------------------------------------------------
+
 #: Kinds of scheduled message other services may ask for, with the data each template uses.
 SCHEDULED_KINDS = {
     "reminder.shift_day_before": ("shift_title", "starts_at", "place"),
     "reminder.shift_today": ("shift_title", "starts_at", "place"),
     "reminder.activity_hour_before": ("activity_title", "starts_at", "place"),
 }
+SCHEDULED_STATES = ("scheduled", "sent", "cancelled", "failed")
 
 
 class ScheduledMessageCreate(BaseSchema):
@@ -71,14 +268,23 @@ class ScheduledMessageCreate(BaseSchema):
 
     ``key`` makes the request idempotent and is what ``cancel_scheduled`` names,
     e.g. ``shift:<shift id>:<person id>:day_before``. ``data`` holds template
-    variables (titles, times, places), never contact data.
+    variables (titles, times, places), never contact data. Asking again with the
+    same key moves the message (new time, new data) unless it was already sent then.
     """
 
-    key = fields.Str(required=True, validate=validate.Length(min=3, max=200))
+    key = fields.Str(required=True, validate=[validate.Length(min=3, max=200),
+                                              validate.Regexp(r"^[\w.:@-]+$", error="只能包含字母、数字和 . : @ - _")])
     person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.Str(required=True, validate=validate.OneOf(list(SCHEDULED_KINDS)))
     send_at = fields.AwareDateTime(required=True)
     data = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
+
+    @validates_schema
+    def _data_for_kind(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        needed = SCHEDULED_KINDS.get(data.get("kind"), ())
+        missing = [k for k in needed if k not in (data.get("data") or {})]
+        if missing:
+            raise ValidationError(f"缺少模板数据：{', '.join(missing)}", "data")
 
 
 class ScheduledMessageRead(BaseSchema):
@@ -88,3 +294,148 @@ class ScheduledMessageRead(BaseSchema):
     kind = fields.Str()
     send_at = fields.AwareDateTime()
     state = fields.Str()  # scheduled | sent | cancelled | failed
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class ScheduledQuery(Page):
+    person_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
+    state = fields.Str(load_default=None, validate=validate.OneOf(SCHEDULED_STATES))
+
+
+class ScheduledList(BaseSchema):
+    items = fields.List(fields.Nested(ScheduledMessageRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- department subscriptions ----------------------------------------------------------------
+
+TYPE_PATTERN_RE = re.compile(r"^cn\.lianxin(\.[a-z_]+){0,3}(\.v\d+|\.\*)$|^cn\.lianxin\.\*$")
+
+
+def matching_types(pattern: str) -> list[str]:
+    """The declared event types a subscription pattern (``cn.lianxin.tickets.*``) selects."""
+    from lianxin.contracts import load_catalogue
+
+    return sorted(t for t in load_catalogue() if fnmatch.fnmatchcase(t, pattern))
+
+
+def _check_types(patterns: list[str]) -> None:
+    for pattern in patterns:
+        if not TYPE_PATTERN_RE.match(pattern):
+            raise ValidationError(f"事件类型模式无效：{pattern}（应为完整类型，或以 .* 结尾，如 cn.lianxin.tickets.*）")
+        if not matching_types(pattern):
+            raise ValidationError(f"没有与 {pattern} 匹配的事件类型")
+
+
+class SubscriptionCreate(BaseSchema):
+    """A department's webhook: which event types, of which centers, to which URL."""
+
+    url = fields.Str(required=True, validate=[validate.Length(max=500), _http_url])
+    types = fields.List(fields.Str(validate=validate.Length(min=3, max=120)), required=True,
+                        validate=validate.Length(min=1, max=50))
+    centers = fields.List(fields.Str(validate=validate.Regexp(CENTER_ID_RE)), required=True,
+                          validate=validate.Length(min=1, max=200))
+    description = fields.Str(load_default="", validate=validate.Length(max=200))
+
+    @validates("types")
+    def _types(self, value, **_kwargs):  # noqa: ANN001, ANN202
+        _check_types(value)
+
+
+class SubscriptionUpdate(BaseSchema):
+    url = fields.Str(validate=[validate.Length(max=500), _http_url])
+    types = fields.List(fields.Str(validate=validate.Length(min=3, max=120)),
+                        validate=validate.Length(min=1, max=50))
+    centers = fields.List(fields.Str(validate=validate.Regexp(CENTER_ID_RE)),
+                          validate=validate.Length(min=1, max=200))
+    description = fields.Str(validate=validate.Length(max=200))
+    #: true re-enables a disabled subscription (after a 410 or by hand); false disables it.
+    active = fields.Bool()
+
+    @validates("types")
+    def _types(self, value, **_kwargs):  # noqa: ANN001, ANN202
+        _check_types(value)
+
+
+class SubscriptionRead(BaseSchema):
+    id = fields.Str()
+    owner = fields.Str()
+    url = fields.Str()
+    types = fields.List(fields.Str())
+    centers = fields.List(fields.Str())
+    description = fields.Str()
+    state = fields.Str()  # active | disabled
+    disabled_reason = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class SubscriptionCreated(SubscriptionRead):
+    #: ``whsec_`` + base64: the key of the Standard Webhooks signature. Shown only here.
+    secret = fields.Str()
+
+
+class SecretRotated(BaseSchema):
+    id = fields.Str()
+    secret = fields.Str()
+    #: Until then deliveries are signed with the old secret too (two signatures).
+    previous_valid_until = fields.AwareDateTime()
+
+
+class SubscriptionList(BaseSchema):
+    items = fields.List(fields.Nested(SubscriptionRead))
+    total = fields.Int()
+
+
+class ReplayRequest(BaseSchema):
+    """Send again every event of the subscription's types and centers in [start, end)."""
+
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _range(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        if "start" in data and "end" in data:
+            if data["end"] <= data["start"]:
+                raise ValidationError("结束时间须晚于开始时间", "end")
+            if (data["end"] - data["start"]).days > 31:
+                raise ValidationError("一次最多重放 31 天", "end")
+
+
+class ReplayRead(BaseSchema):
+    replay_id = fields.Str()
+    events = fields.Int()
+
+
+WEBHOOK_STATES = ("pending", "sending", "delivered", "failed", "cancelled")
+
+
+class WebhookDeliveryRead(BaseSchema):
+    #: Also the ``webhook-id`` header: the same on every retry of this delivery.
+    id = fields.Str()
+    subscription_id = fields.Str()
+    center_id = fields.Str()
+    event_id = fields.Str()
+    event_type = fields.Str()
+    replay_id = fields.Str(allow_none=True)
+    state = fields.Str()
+    attempts = fields.Int()
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    last_status = fields.Int(allow_none=True)
+    last_error = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+    delivered_at = fields.AwareDateTime(allow_none=True)
+
+
+class WebhookDeliveryQuery(Page):
+    state = fields.Str(load_default=None, validate=validate.OneOf(WEBHOOK_STATES))
+    event_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
+
+
+class WebhookDeliveryList(BaseSchema):
+    items = fields.List(fields.Nested(WebhookDeliveryRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()

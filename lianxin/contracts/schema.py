@@ -52,10 +52,24 @@ class BaseSchema(Schema):
         ordered = True
 
 
-def load(schema: Schema, data: object) -> dict:
-    """Load ``data`` or raise :class:`lianxin.errors.InvalidInput` with field messages."""
+_INSTANCES: dict[type[Schema], Schema] = {}
+
+
+def instance(schema: type[Schema] | Schema) -> Schema:
+    """One reusable instance per schema class (building a schema costs more than using it)."""
+    if isinstance(schema, Schema):
+        return schema
+    found = _INSTANCES.get(schema)
+    if found is None:
+        found = _INSTANCES[schema] = schema()
+    return found
+
+
+def load(schema: type[Schema] | Schema, data: object) -> dict:
+    """Load ``data`` with a schema (class or instance) or raise
+    :class:`lianxin.errors.InvalidInput` with field messages."""
     try:
-        return schema.load(data)  # type: ignore[arg-type]
+        return instance(schema).load(data)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise validation_error(exc.messages) from None
 

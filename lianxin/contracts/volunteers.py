@@ -1,8 +1,19 @@
-"""The volunteers service's contract: RPC payloads and events."""
+"""The volunteers service's contract: RPC payloads and events.
+
+RPC schemas are shared by the service (which validates every call) and the
+gateway (which validates before spending an RPC and documents them in OpenAPI).
+
+Wherever a payload or a path names a volunteer, a beneficiary or a shift, it may
+use the record's id or its natural key in the center: a volunteer's ``person_id``
+(the directory id their token carries as ``sub``), a beneficiary's ``file_no``
+(档案编号), a shift's ``ref``. Imports and the demo seed rely on that.
+"""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import timedelta
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts import event_type
 from lianxin.contracts.schema import CODE_RE, BaseSchema, Page
@@ -19,6 +30,71 @@ SKILLS = {
     "first_aid": "急救",
 }
 
+#: Who a beneficiary (帮扶对象) is.
+BENEFICIARY_CATEGORIES = {
+    "elderly_alone": "独居（孤寡）老人",
+    "disabled": "残疾人",
+    "family_difficulty": "困难家庭",
+}
+#: The care a beneficiary needs (帮扶内容).
+CARE_NEEDS = {
+    "life_care": "生活照料",
+    "emotional_support": "精神慰藉",
+    "health": "健康维护",
+}
+GENDERS = {"male": "男", "female": "女"}
+
+#: Kinds of service task (班次) a social worker publishes.
+SHIFT_KINDS = {
+    "visit": "入户探访",
+    "cleaning": "打扫卫生",
+    "escort": "陪同就医",
+    "activity": "活动协助",
+    "other": "其他服务",
+}
+SHIFT_STATES = ("open", "cancelled")
+#: The longest shift that may be published.
+MAX_SHIFT = timedelta(hours=24)
+
+#: A sign-up's life: confirmed or waitlisted → checked_in → completed; or cancelled / no_show.
+SIGNUP_STATES = ("confirmed", "waitlisted", "checked_in", "completed", "no_show", "cancelled")
+HOURS_STATES = ("pending", "approved", "rejected", "superseded")
+CORRECTION_STATES = ("pending", "approved", "rejected")
+
+#: Training records: courses, exchange visits to other centers (参观交流), supervised practice.
+TRAINING_KINDS = {
+    "course": "培训课程",
+    "exchange_visit": "参观交流",
+    "practice": "实践督导",
+}
+
+#: Verified-hour milestones that earn a certificate (志愿服务证书).
+MILESTONES = (50, 100, 500, 1000)
+
+_REF = validate.Length(min=1, max=64)
+_TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
+_TASK = fields.Str(validate=validate.Length(min=1, max=40))
+
+
+def _skills(**kwargs) -> fields.List:  # noqa: ANN003
+    return fields.List(fields.Str(validate=validate.OneOf(list(SKILLS))),
+                       validate=validate.Length(max=len(SKILLS)), **kwargs)
+
+
+# -- volunteers ------------------------------------------------------------------------------
+
+class AvailabilitySlot(BaseSchema):
+    """When a volunteer is usually free: a weekday (1 = Monday) and a time window."""
+
+    weekday = fields.Int(required=True, validate=validate.Range(min=1, max=7))
+    start = fields.Str(required=True, validate=validate.Regexp(_TIME_OF_DAY, error="应为 HH:MM"))
+    end = fields.Str(required=True, validate=validate.Regexp(_TIME_OF_DAY, error="应为 HH:MM"))
+
+    @validates_schema
+    def _window(self, data: dict, **_kwargs) -> None:
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise ValidationError("结束时间应晚于开始时间", "end")
+
 
 class VolunteerCreate(BaseSchema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
@@ -27,6 +103,20 @@ class VolunteerCreate(BaseSchema):
     person_id = fields.Str(load_default=None, allow_none=True,
                            validate=validate.Length(min=1, max=64))
     party_member = fields.Bool(load_default=False)
+    availability = fields.List(fields.Nested(AvailabilitySlot), load_default=list,
+                               validate=validate.Length(max=21))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class VolunteerUpdate(BaseSchema):
+    """Change a volunteer's profile; only the keys given change."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=40))
+    skills = _skills()
+    party_member = fields.Bool()
+    availability = fields.List(fields.Nested(AvailabilitySlot), validate=validate.Length(max=21))
+    note = fields.Str(validate=validate.Length(max=500))
+    status = fields.Str(validate=validate.OneOf(["active", "inactive"]))
 
 
 class VolunteerRead(BaseSchema):
@@ -38,10 +128,15 @@ class VolunteerRead(BaseSchema):
     party_member = fields.Bool()
     status = fields.Str()
     registered_at = fields.AwareDateTime()
+    availability = fields.List(fields.Nested(AvailabilitySlot))
+    note = fields.Str()
+    #: Verified (approved) service hours.
+    verified_hours = fields.Float()
 
 
 class VolunteerQuery(Page):
     skill = fields.Str(load_default=None, validate=validate.OneOf(list(SKILLS)))
+    status = fields.Str(load_default=None, validate=validate.OneOf(["active", "inactive"]))
 
 
 class VolunteerList(BaseSchema):
@@ -51,9 +146,527 @@ class VolunteerList(BaseSchema):
     offset = fields.Int()
 
 
+class MilestoneRead(BaseSchema):
+    milestone_hours = fields.Int()
+    reached_at = fields.AwareDateTime()
+    total_hours = fields.Float()
+    certificate_no = fields.Str()
+
+
+class VolunteerTotals(BaseSchema):
+    """A volunteer's record: hours, shifts, attendance and the milestones reached."""
+
+    verified_hours = fields.Float()
+    pending_hours = fields.Float()
+    #: Approved service records (person-times).
+    participations = fields.Int()
+    shifts_completed = fields.Int()
+    no_shows = fields.Int()
+    #: Confirmed places given up less than 24 h before the start.
+    late_cancellations = fields.Int()
+    #: attended / (attended + no-shows + late cancellations); null with no record yet.
+    reliability = fields.Float(allow_none=True)
+    milestones = fields.List(fields.Nested(MilestoneRead))
+    next_milestone = fields.Int(allow_none=True)
+
+
+class TrainingBrief(BaseSchema):
+    id = fields.Str()
+    kind = fields.Str()
+    title = fields.Str()
+    occurred_on = fields.Date()
+    places = fields.List(fields.Str())
+    hours = fields.Float()
+    programme = fields.Str(allow_none=True)
+
+
+class VolunteerDetail(VolunteerRead):
+    totals = fields.Nested(VolunteerTotals)
+    trainings = fields.List(fields.Nested(TrainingBrief))
+
+
+class CertificateFile(BaseSchema):
+    """A certificate as the RPC returns it; the gateway serves the decoded bytes."""
+
+    filename = fields.Str()
+    content_type = fields.Str()
+    data_base64 = fields.Str()
+
+
+# -- training records ------------------------------------------------------------------------
+
+class TrainingCreate(BaseSchema):
+    """A course or exchange visit (e.g. 益路成长 visiting 凤凰台街道 / 银莺社区 / 南刘庄社区) and
+    who took part."""
+
+    kind = fields.Str(required=True, validate=validate.OneOf(list(TRAINING_KINDS)))
+    title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
+    occurred_on = fields.Date(required=True)
+    places = fields.List(fields.Str(validate=validate.Length(min=1, max=100)), load_default=list,
+                         validate=validate.Length(max=20))
+    hours = fields.Float(load_default=0, validate=validate.Range(min=0, max=200))
+    programme = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
+    note = fields.Str(load_default="", validate=validate.Length(max=1000))
+    volunteer_ids = fields.List(fields.Str(validate=_REF), required=True,
+                                validate=validate.Length(min=1, max=500))
+    #: The client's own key: a second create with the same ref is a conflict.
+    ref = fields.Str(load_default=None, allow_none=True, validate=_REF)
+
+
+class TrainingRead(TrainingBrief):
+    center_id = fields.Str()
+    note = fields.Str()
+    ref = fields.Str(allow_none=True)
+    volunteer_ids = fields.List(fields.Str())
+    created_at = fields.AwareDateTime()
+
+
+class TrainingList(BaseSchema):
+    items = fields.List(fields.Nested(TrainingRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- beneficiaries ---------------------------------------------------------------------------
+
+class Guardian(BaseSchema):
+    """A beneficiary's guardian (监护人); phone numbers live in notify's directory (person_id)."""
+
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    relation = fields.Str(load_default="", validate=validate.Length(max=20))
+    person_id = fields.Str(load_default=None, allow_none=True, validate=_REF)
+
+
+class BeneficiaryCreate(BaseSchema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    category = fields.Str(required=True, validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
+    care_needs = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
+                             required=True, validate=validate.Length(min=1, max=len(CARE_NEEDS)))
+    address = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+    gender = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(list(GENDERS)))
+    birth_year = fields.Int(load_default=None, allow_none=True,
+                            validate=validate.Range(min=1900, max=2100))
+    guardian = fields.Nested(Guardian, load_default=None, allow_none=True)
+    notes = fields.Str(load_default="", validate=validate.Length(max=2000))
+    #: The register's file number (档案编号), unique in the center.
+    file_no = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+
+
+class BeneficiaryUpdate(BaseSchema):
+    """Change a beneficiary's record; only the keys given change."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=40))
+    category = fields.Str(validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
+    care_needs = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
+                             validate=validate.Length(min=1, max=len(CARE_NEEDS)))
+    address = fields.Str(validate=validate.Length(min=2, max=200))
+    gender = fields.Str(allow_none=True, validate=validate.OneOf(list(GENDERS)))
+    birth_year = fields.Int(allow_none=True, validate=validate.Range(min=1900, max=2100))
+    guardian = fields.Nested(Guardian, allow_none=True)
+    notes = fields.Str(validate=validate.Length(max=2000))
+    status = fields.Str(validate=validate.OneOf(["active", "closed"]))
+
+
+class BeneficiaryRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    file_no = fields.Str(allow_none=True)
+    name = fields.Str()
+    category = fields.Str()
+    care_needs = fields.List(fields.Str())
+    address = fields.Str()
+    gender = fields.Str(allow_none=True)
+    birth_year = fields.Int(allow_none=True)
+    age = fields.Int(allow_none=True)
+    guardian = fields.Nested(Guardian, allow_none=True)
+    notes = fields.Str()
+    status = fields.Str()
+    registered_at = fields.AwareDateTime()
+    visits = fields.Int()
+    last_visit_at = fields.AwareDateTime(allow_none=True)
+
+
+class BeneficiaryQuery(Page):
+    category = fields.Str(load_default=None, validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
+    care_need = fields.Str(load_default=None, validate=validate.OneOf(list(CARE_NEEDS)))
+    status = fields.Str(load_default=None, validate=validate.OneOf(["active", "closed"]))
+    #: Part of the name or address.
+    q = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
+
+
+class BeneficiaryList(BaseSchema):
+    items = fields.List(fields.Nested(BeneficiaryRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+class BeneficiaryImport(BaseSchema):
+    """A register brought over from paper (台账): every item needs its ``file_no``; items whose
+    file number exists already are skipped."""
+
+    items = fields.List(fields.Nested(BeneficiaryCreate), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _file_numbers(self, data: dict, **_kwargs) -> None:
+        missing = {i: {"file_no": ["导入时必填"]} for i, item in enumerate(data.get("items", []))
+                   if not item.get("file_no")}
+        if missing:
+            raise ValidationError(missing, "items")
+
+
+class ImportResult(BaseSchema):
+    created = fields.Int()
+    skipped = fields.Int()
+
+
+# -- shifts ----------------------------------------------------------------------------------
+
+class ShiftCreate(BaseSchema):
+    """A service task with a time window (at most 24 h), a place, places and required skills."""
+
+    title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
+    kind = fields.Str(required=True, validate=validate.OneOf(list(SHIFT_KINDS)))
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    place = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+    capacity = fields.Int(required=True, validate=validate.Range(min=1, max=500))
+    required_skills = _skills(load_default=list)
+    beneficiary_id = fields.Str(load_default=None, allow_none=True, validate=_REF)
+    tasks = fields.List(_TASK, load_default=list, validate=validate.Length(max=20))
+    description = fields.Str(load_default="", validate=validate.Length(max=2000))
+    programme = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
+    ref = fields.Str(load_default=None, allow_none=True, validate=_REF)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _window(self, data: dict, **_kwargs) -> None:
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts is None or ends is None:
+            return
+        if ends <= starts:
+            raise ValidationError("结束时间应晚于开始时间", "ends_at")
+        if ends - starts > MAX_SHIFT:
+            raise ValidationError("班次不能超过 24 小时", "ends_at")
+
+
+class ShiftUpdate(BaseSchema):
+    """What may change on a published shift: more or fewer places, the description, the tasks.
+    Times and place stay (reminders were sent with them): cancel and publish anew instead."""
+
+    capacity = fields.Int(validate=validate.Range(min=1, max=500))
+    description = fields.Str(validate=validate.Length(max=2000))
+    tasks = fields.List(_TASK, validate=validate.Length(max=20))
+
+
+class ShiftCancel(BaseSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+
+
+class ShiftRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    ref = fields.Str(allow_none=True)
+    title = fields.Str()
+    kind = fields.Str()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    place = fields.Str()
+    capacity = fields.Int()
+    required_skills = fields.List(fields.Str())
+    beneficiary_id = fields.Str(allow_none=True)
+    tasks = fields.List(fields.Str())
+    description = fields.Str()
+    programme = fields.Str(allow_none=True)
+    status = fields.Str()
+    cancel_reason = fields.Str(allow_none=True)
+    confirmed = fields.Int()
+    waitlisted = fields.Int()
+    created_at = fields.AwareDateTime()
+
+
+class ShiftQuery(Page):
+    starts_from = fields.AwareDateTime(load_default=None)
+    starts_before = fields.AwareDateTime(load_default=None)
+    kind = fields.Str(load_default=None, validate=validate.OneOf(list(SHIFT_KINDS)))
+    status = fields.Str(load_default=None, validate=validate.OneOf(SHIFT_STATES))
+    beneficiary_id = fields.Str(load_default=None, validate=_REF)
+    #: Only shifts with a free place.
+    available = fields.Bool(load_default=False)
+
+
+class ShiftList(BaseSchema):
+    items = fields.List(fields.Nested(ShiftRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- sign-ups and attendance -----------------------------------------------------------------
+
+class SignupCreate(BaseSchema):
+    """A volunteer signs up themselves (``{}``); staff name the volunteer."""
+
+    volunteer_id = fields.Str(load_default=None, allow_none=True, validate=_REF)
+
+
+class SignupCancel(BaseSchema):
+    reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class AttendanceMark(BaseSchema):
+    """Check-in or check-out: volunteers mark themselves, now; staff name the volunteer and may
+    give the time it happened (``at``)."""
+
+    volunteer_id = fields.Str(load_default=None, allow_none=True, validate=_REF)
+    at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class NoShowMark(BaseSchema):
+    volunteer_id = fields.Str(required=True, validate=_REF)
+
+
+class SignupRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    shift_id = fields.Str()
+    shift_title = fields.Str(attribute="shift.title")
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    place = fields.Str(attribute="shift.place")
+    volunteer_id = fields.Str()
+    volunteer_name = fields.Str(attribute="volunteer.name")
+    status = fields.Str()
+    #: 1 for the next in line; null unless waitlisted.
+    waitlist_position = fields.Int(allow_none=True)
+    promoted = fields.Bool()
+    queued_at = fields.AwareDateTime()
+    confirmed_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    cancel_reason = fields.Str(allow_none=True)
+    checked_in_at = fields.AwareDateTime(allow_none=True)
+    checked_out_at = fields.AwareDateTime(allow_none=True)
+    hours = fields.Float(allow_none=True)
+    hours_status = fields.Str(allow_none=True)
+
+
+class SignupQuery(Page):
+    status = fields.Str(load_default=None, validate=validate.OneOf(SIGNUP_STATES))
+
+
+class SignupList(BaseSchema):
+    items = fields.List(fields.Nested(SignupRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- the hours ledger ------------------------------------------------------------------------
+
+class HourEntryRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    volunteer_id = fields.Str()
+    volunteer_name = fields.Str(attribute="volunteer.name")
+    source = fields.Str()
+    shift_id = fields.Str(allow_none=True)
+    signup_id = fields.Str(allow_none=True)
+    visit_id = fields.Str(allow_none=True)
+    correction_id = fields.Str(allow_none=True)
+    served_at = fields.AwareDateTime()
+    hours = fields.Float()
+    status = fields.Str()
+    decided_by = fields.Str(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    note = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class HourQuery(Page):
+    status = fields.Str(load_default=None, validate=validate.OneOf(HOURS_STATES))
+    volunteer_id = fields.Str(load_default=None, validate=_REF)
+    shift_id = fields.Str(load_default=None, validate=_REF)
+
+
+class HourList(BaseSchema):
+    items = fields.List(fields.Nested(HourEntryRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+class HoursDecision(BaseSchema):
+    note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class HoursReject(BaseSchema):
+    note = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+
+
+class CorrectionCreate(BaseSchema):
+    """Ask a social worker to correct a sign-up's check-in / check-out (forgot to check out,
+    phone out of battery, marked absent by mistake)."""
+
+    signup_id = fields.Str(required=True, validate=_REF)
+    checked_in_at = fields.AwareDateTime(required=True)
+    checked_out_at = fields.AwareDateTime(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=2, max=500))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _window(self, data: dict, **_kwargs) -> None:
+        started, ended = data.get("checked_in_at"), data.get("checked_out_at")
+        if started is None or ended is None:
+            return
+        if ended <= started:
+            raise ValidationError("签退时间应晚于签到时间", "checked_out_at")
+        if ended - started > MAX_SHIFT:
+            raise ValidationError("一次服务不能超过 24 小时", "checked_out_at")
+
+
+class CorrectionRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    signup_id = fields.Str()
+    shift_id = fields.Str(attribute="signup.shift_id")
+    volunteer_id = fields.Str()
+    checked_in_at = fields.AwareDateTime()
+    checked_out_at = fields.AwareDateTime()
+    hours = fields.Float()
+    reason = fields.Str()
+    status = fields.Str()
+    requested_by = fields.Str()
+    created_at = fields.AwareDateTime()
+    decided_by = fields.Str(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    decision_note = fields.Str(allow_none=True)
+
+
+class CorrectionQuery(Page):
+    status = fields.Str(load_default=None, validate=validate.OneOf(CORRECTION_STATES))
+    volunteer_id = fields.Str(load_default=None, validate=_REF)
+
+
+class CorrectionList(BaseSchema):
+    items = fields.List(fields.Nested(CorrectionRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- the visit log ---------------------------------------------------------------------------
+
+class VisitVolunteer(BaseSchema):
+    volunteer_id = fields.Str(required=True, validate=_REF)
+    hours = fields.Float(required=True, validate=validate.Range(min=0.1, max=24))
+
+
+class VisitCreate(BaseSchema):
+    """A visit to a beneficiary recorded by a social worker: who came, when, what was done.
+
+    Each volunteer's hours are approved by the recording social worker (they count at once)."""
+
+    visited_at = fields.AwareDateTime(required=True)
+    volunteers = fields.List(fields.Nested(VisitVolunteer), required=True,
+                             validate=validate.Length(min=1, max=50))
+    tasks = fields.List(_TASK, load_default=list, validate=validate.Length(max=20))
+    care_types = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
+                             load_default=list, validate=validate.Length(max=len(CARE_NEEDS)))
+    notes = fields.Str(load_default="", validate=validate.Length(max=2000))
+    ref = fields.Str(load_default=None, allow_none=True, validate=_REF)
+
+    @validates_schema
+    def _distinct(self, data: dict, **_kwargs) -> None:
+        ids = [v["volunteer_id"] for v in data.get("volunteers", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("同一志愿者不能重复登记", "volunteers")
+
+
+class VisitImportItem(VisitCreate):
+    beneficiary_id = fields.Str(required=True, validate=_REF)
+
+
+class VisitImport(BaseSchema):
+    """A service ledger brought over from paper (服务台账): every item needs its ``ref``; items
+    whose ref exists already are skipped."""
+
+    items = fields.List(fields.Nested(VisitImportItem), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _refs(self, data: dict, **_kwargs) -> None:
+        missing = {i: {"ref": ["导入时必填"]} for i, item in enumerate(data.get("items", []))
+                   if not item.get("ref")}
+        if missing:
+            raise ValidationError(missing, "items")
+
+
+class VisitParticipant(BaseSchema):
+    volunteer_id = fields.Str()
+    volunteer_name = fields.Str(attribute="volunteer.name")
+    hours = fields.Float()
+
+
+class VisitRead(BaseSchema):
+    id = fields.Str()
+    center_id = fields.Str()
+    beneficiary_id = fields.Str()
+    shift_id = fields.Str(allow_none=True)
+    visited_at = fields.AwareDateTime()
+    volunteers = fields.List(fields.Nested(VisitParticipant), attribute="participants")
+    tasks = fields.List(fields.Str())
+    care_types = fields.List(fields.Str())
+    notes = fields.Str()
+    recorded_by = fields.Str()
+    ref = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class VisitList(BaseSchema):
+    items = fields.List(fields.Nested(VisitRead))
+    total = fields.Int()
+    limit = fields.Int()
+    offset = fields.Int()
+
+
+# -- totals ----------------------------------------------------------------------------------
+
+class StatsQuery(BaseSchema):
+    """A period in the center's calendar (Asia/Shanghai), both days included; open ends allowed."""
+
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+
+    @validates_schema
+    def _order(self, data: dict, **_kwargs) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError("结束日期不能早于开始日期", "to")
+
+
+class CenterStats(BaseSchema):
+    date_from = fields.Date(allow_none=True, data_key="from")
+    date_to = fields.Date(allow_none=True, data_key="to")
+    #: Approved service hours (累计志愿服务时长).
+    verified_hours = fields.Float()
+    #: Approved service records, one per volunteer per service (参与服务人次).
+    participations = fields.Int()
+    #: Distinct beneficiaries visited (服务对象人数).
+    beneficiaries_served = fields.Int()
+    #: Visits to beneficiaries (服务人次).
+    service_person_times = fields.Int()
+    volunteers_active = fields.Int()
+    shifts_held = fields.Int()
+    no_shows = fields.Int()
+    pending_hours = fields.Float()
+
+
+# -- events ----------------------------------------------------------------------------------
+
 class VolunteerRegisteredData(BaseSchema):
     volunteer_id = fields.Str(required=True)
     skills = fields.List(fields.Str(validate=validate.Regexp(CODE_RE)), required=True)
+    #: The volunteer's person id in notify's directory (added: absent in older events).
+    person_id = fields.Str(allow_none=True)
 
 
 VOLUNTEER_REGISTERED = event_type(
@@ -66,8 +679,20 @@ VOLUNTEER_REGISTERED = event_type(
 )
 
 
+class VolunteerUpdatedData(BaseSchema):
+    volunteer_id = fields.Str(required=True)
+    person_id = fields.Str(required=True, allow_none=True)
+    skills = fields.List(fields.Str(validate=validate.Regexp(CODE_RE)), required=True)
+    status = fields.Str(required=True, validate=validate.OneOf(["active", "inactive"]))
+
+
+VOLUNTEER_UPDATED = event_type(
+    "cn.lianxin.volunteers.volunteer.updated.v1", VolunteerUpdatedData,
+    """A volunteer's profile changed (skills, availability, status ...). Carries the skills and
+    status after the change. Not sent when nothing changed.""")
+
+
 # -- shifts, sign-ups, attendance: the events notify and departments rely on -----------------
-# (RPC payload schemas for these live above them as the volunteers service grows.)
 
 class _SignupFact(BaseSchema):
     """Which volunteer, which shift, and what a reminder needs to say."""
@@ -80,6 +705,8 @@ class _SignupFact(BaseSchema):
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     place = fields.Str(required=True)
+    #: The sign-up (added: absent in older events).
+    signup_id = fields.Str(allow_none=True)
 
 
 class ShiftPublishedData(BaseSchema):
@@ -92,6 +719,13 @@ class ShiftPublishedData(BaseSchema):
     capacity = fields.Int(required=True)
     required_skills = fields.List(fields.Str(), required=True)
     beneficiary_id = fields.Str(required=True, allow_none=True)
+
+
+class ShiftCancelledData(BaseSchema):
+    shift_id = fields.Str(required=True)
+    title = fields.Str(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    reason = fields.Str(required=True)
 
 
 class SignupCancelledData(_SignupFact):
@@ -110,6 +744,37 @@ class HoursApprovedData(BaseSchema):
     shift_id = fields.Str(required=True, allow_none=True)
     hours = fields.Float(required=True)
     approver_id = fields.Str(required=True)
+    #: Added (absent in older events): the ledger entry, where it came from, the correction it
+    #: settles if any, and the volunteer's verified hours after this approval.
+    entry_id = fields.Str(allow_none=True)
+    source = fields.Str(allow_none=True,
+                        validate=validate.OneOf(["attendance", "correction", "visit"]))
+    correction_id = fields.Str(allow_none=True)
+    total_hours = fields.Float(allow_none=True)
+
+
+class HoursRejectedData(BaseSchema):
+    entry_id = fields.Str(required=True)
+    volunteer_id = fields.Str(required=True)
+    person_id = fields.Str(required=True, allow_none=True)
+    shift_id = fields.Str(required=True, allow_none=True)
+    hours = fields.Float(required=True)
+    approver_id = fields.Str(required=True)
+    reason = fields.Str(required=True)
+
+
+class CorrectionRequestedData(BaseSchema):
+    correction_id = fields.Str(required=True)
+    signup_id = fields.Str(required=True)
+    shift_id = fields.Str(required=True)
+    volunteer_id = fields.Str(required=True)
+    person_id = fields.Str(required=True, allow_none=True)
+    hours = fields.Float(required=True)
+
+
+class CorrectionRejectedData(CorrectionRequestedData):
+    approver_id = fields.Str(required=True)
+    reason = fields.Str(required=True)
 
 
 class MilestoneReachedData(BaseSchema):
@@ -119,10 +784,37 @@ class MilestoneReachedData(BaseSchema):
     total_hours = fields.Float(required=True)
 
 
+class TrainingRecordedData(BaseSchema):
+    training_id = fields.Str(required=True)
+    kind = fields.Str(required=True, validate=validate.OneOf(list(TRAINING_KINDS)))
+    title = fields.Str(required=True)
+    occurred_on = fields.Date(required=True)
+    volunteer_ids = fields.List(fields.Str(), required=True)
+
+
+class BeneficiaryRegisteredData(BaseSchema):
+    beneficiary_id = fields.Str(required=True)
+    category = fields.Str(required=True, validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
+    care_needs = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))), required=True)
+
+
+class VisitRecordedData(BaseSchema):
+    visit_id = fields.Str(required=True)
+    beneficiary_id = fields.Str(required=True)
+    shift_id = fields.Str(required=True, allow_none=True)
+    visited_at = fields.AwareDateTime(required=True)
+    volunteer_ids = fields.List(fields.Str(), required=True)
+    care_types = fields.List(fields.Str(), required=True)
+
+
 SHIFT_PUBLISHED = event_type(
     "cn.lianxin.volunteers.shift.published.v1", ShiftPublishedData,
     """A service task (visit a beneficiary, clean a home, accompany to a clinic, staff an
     activity) was published and volunteers may sign up.""")
+SHIFT_CANCELLED = event_type(
+    "cn.lianxin.volunteers.shift.cancelled.v1", ShiftCancelledData,
+    """A social worker called a shift off. Each sign-up it held is announced as
+    signup.cancelled too (so reminders are withdrawn per volunteer).""")
 SIGNUP_CONFIRMED = event_type(
     "cn.lianxin.volunteers.signup.confirmed.v1", _SignupFact,
     """A volunteer holds a place on a shift (signed up within capacity). Notify confirms it and
@@ -149,7 +841,31 @@ HOURS_APPROVED = event_type(
     "cn.lianxin.volunteers.hours.approved.v1", HoursApprovedData,
     """A social worker approved service hours (from attendance or a correction request);
     they now count in the verified totals.""")
+HOURS_REJECTED = event_type(
+    "cn.lianxin.volunteers.hours.rejected.v1", HoursRejectedData,
+    """A social worker refused hours pending approval, with the reason; they do not count.""")
+CORRECTION_REQUESTED = event_type(
+    "cn.lianxin.volunteers.correction.requested.v1", CorrectionRequestedData,
+    """A volunteer (or a social worker for them) asked for a sign-up's check-in / check-out to
+    be corrected; a social worker decides. Approval is announced as hours.approved (with
+    ``correction_id``).""")
+CORRECTION_REJECTED = event_type(
+    "cn.lianxin.volunteers.correction.rejected.v1", CorrectionRejectedData,
+    """A social worker refused a correction request, with the reason.""")
 MILESTONE_REACHED = event_type(
     "cn.lianxin.volunteers.milestone.reached.v1", MilestoneReachedData,
     """A volunteer's verified hours crossed a milestone (e.g. 50 / 100 / 500 h); a certificate
     is available.""")
+TRAINING_RECORDED = event_type(
+    "cn.lianxin.volunteers.training.recorded.v1", TrainingRecordedData,
+    """A training (course, exchange visit, supervised practice) and who took part were added to
+    the volunteers' training records.""")
+BENEFICIARY_REGISTERED = event_type(
+    "cn.lianxin.volunteers.beneficiary.registered.v1", BeneficiaryRegisteredData,
+    """A person was added to the beneficiary register (帮扶对象). Carries only the id, the
+    category and the care needs: names, addresses and guardians never leave the service.""")
+VISIT_RECORDED = event_type(
+    "cn.lianxin.volunteers.visit.recorded.v1", VisitRecordedData,
+    """A visit to a beneficiary went into the visit log: recorded by a social worker, or by the
+    first check-out of a shift for that beneficiary (later check-outs join the same visit and
+    send no new event).""")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -129,6 +130,7 @@ def update_center(*, db_session: Session, center_id: str, data: dict[str, Any]) 
     center = require_center(db_session=db_session, center_id=center_id)
     for key, value in data.items():
         setattr(center, key, value)
+    forget_routing(center_id)
     return center
 
 
@@ -146,6 +148,7 @@ def add_category(*, db_session: Session, center_id: str, data: dict[str, Any]) -
     category = Category(center_id=center_id, active=True, **data)
     db_session.add(category)
     db_session.flush()
+    forget_routing(center_id)
     return category
 
 
@@ -169,6 +172,7 @@ def update_category(*, db_session: Session, center_id: str, code: str,
     category = get_category(db_session=db_session, center_id=center_id, code=code)
     for key, value in data.items():
         setattr(category, key, value)
+    forget_routing(center_id)
     return category
 
 
@@ -243,21 +247,70 @@ def _check_attributes(category: Category, given: dict[str, Any]) -> dict[str, An
     return {k: v for k, v in given.items() if v not in (None, "", [])}
 
 
+@dataclass(frozen=True)
+class Routing:
+    """What intake needs to know about a category, with its center's fallback party."""
+
+    code: str
+    name: str
+    party: str
+    ack_minutes: int
+    resolve_hours: int
+    attributes: tuple
+    active: bool
+
+    @property
+    def questions(self) -> Category:
+        return Category(code=self.code, attributes=list(self.attributes))
+
+
+#: Intake reads a category on every report; categories change rarely. Entries live
+#: ``ROUTING_TTL`` seconds (a change made through another replica shows up within that)
+#: and this process's own changes drop them at once.
+ROUTING_TTL = 30.0
+_routing: dict[tuple[str, str, str], tuple[float, Routing | None]] = {}
+
+
+def forget_routing(center_id: str) -> None:
+    for key in [k for k in _routing if k[1] == center_id]:
+        _routing.pop(key, None)
+
+
+def routing(*, db_session: Session, center_id: str, code: str) -> Routing | None:
+    """The category's routing (cached), or None if the center has no such category."""
+    key = (str(db_session.get_bind().url), center_id, code)  # per database
+    hit = _routing.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    row = db_session.execute(
+        select(Category.code, Category.name, Category.party, Category.ack_minutes,
+               Category.resolve_hours, Category.attributes, Category.active, Center.fallback_party)
+        .join(Center, Center.id == Category.center_id)
+        .where(Category.center_id == center_id, Category.code == code)).first()
+    found = None if row is None else Routing(
+        row.code, row.name, row.party or row.fallback_party, row.ack_minutes, row.resolve_hours,
+        tuple(row.attributes or ()), row.active)
+    if len(_routing) > 10_000:
+        _routing.clear()
+    _routing[key] = (time.monotonic() + ROUTING_TTL, found)
+    return found
+
+
 def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
                   data: dict[str, Any], reporter_id: str | None,
                   now: datetime | None = None) -> Ticket:
     """Take in a resident's issue: route it by category, set its deadlines, announce it."""
-    category = db_session.get(Category, (center_id, data["category"]))
+    category = routing(db_session=db_session, center_id=center_id, code=data["category"])
     if category is None or not category.active:
         # Tell an unknown center apart from an unknown category: both are the caller's error.
         require_center(db_session=db_session, center_id=center_id)
         raise InvalidCategory(fields={"category": ["该服务中心没有此诉求类别"]})
-    center = db_session.get(Center, center_id)
-    attributes = _check_attributes(category, data.get("attributes") or {})
+    attributes = _check_attributes(category.questions, data.get("attributes") or {}) \
+        if category.attributes or data.get("attributes") else {}
     now = now or now_utc()
     ticket = Ticket(
         id=str(uuid.uuid4()), center_id=center_id, category=category.code,
-        party=route(center, category), state="reported", channel=data.get("channel", "web"),
+        party=category.party, state="reported", channel=data.get("channel", "web"),
         description=data["description"], address=data.get("address") or "",
         lat=data.get("lat"), long=data.get("long"), attributes=attributes,
         media_url=data.get("media_url"), reporter_id=reporter_id,

@@ -56,7 +56,7 @@ class TicketsService(HealthCheck):
 
     @rpc(expected_exceptions=EXPECTED)
     def create_center(self, payload: dict[str, Any]) -> dict[str, Any]:
-        data = load(tk.CenterCreate(), payload)
+        data = load(tk.CenterCreate, payload)
         self.caller.require(data["id"], roles=("ops",))
         center = domain.create_center(db_session=self.db, data=data)
         self.db.commit()
@@ -71,7 +71,7 @@ class TicketsService(HealthCheck):
     def update_center(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.caller.require(center_id, roles=ADMIN)
         center = domain.update_center(db_session=self.db, center_id=center_id,
-                                      data=load(tk.CenterSettings(), payload))
+                                      data=load(tk.CenterSettings, payload))
         self.db.commit()
         return tk.CenterRead().dump(center)
 
@@ -81,7 +81,7 @@ class TicketsService(HealthCheck):
     def add_category(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.caller.require(center_id, roles=ADMIN)
         category = domain.add_category(db_session=self.db, center_id=center_id,
-                                       data=load(tk.CategoryCreate(), payload))
+                                       data=load(tk.CategoryCreate, payload))
         self.db.commit()
         return tk.CategoryRead().dump(category)
 
@@ -89,7 +89,7 @@ class TicketsService(HealthCheck):
     def update_category(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.caller.require(center_id, roles=ADMIN)
         category = domain.update_category(db_session=self.db, center_id=center_id, code=code,
-                                          data=load(tk.CategoryUpdate(), payload))
+                                          data=load(tk.CategoryUpdate, payload))
         self.db.commit()
         return tk.CategoryRead().dump(category)
 
@@ -118,14 +118,14 @@ class TicketsService(HealthCheck):
     def add_duty_shift(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.caller.require(center_id, roles=ADMIN)
         shift = domain.add_duty_shift(db_session=self.db, center_id=center_id,
-                                      data=load(tk.DutyShiftCreate(), payload))
+                                      data=load(tk.DutyShiftCreate, payload))
         self.db.commit()
         return tk.DutyShiftRead().dump(shift)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_duty(self, center_id: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         self.caller.require(center_id, roles=STAFF)
-        q = load(tk.DutyQuery(), query or {})
+        q = load(tk.DutyQuery, query or {})
         return tk.DutyShiftRead(many=True).dump(domain.list_duty(
             db_session=self.db, center_id=center_id, start=q["start"], end=q["end"]))
 
@@ -134,7 +134,7 @@ class TicketsService(HealthCheck):
     @rpc(expected_exceptions=EXPECTED)
     def create_ticket(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Take in an issue. ``web`` intake is public; the other channels are staff's."""
-        data = load(tk.TicketCreate(), payload)
+        data = load(tk.TicketCreate, payload)
         reporter_id = None
         if data["channel"] == "web":
             principal = self.caller.principal
@@ -156,7 +156,7 @@ class TicketsService(HealthCheck):
         """Intake from an Open311 client holding an API key of the center."""
         domain.require_center(db_session=self.db, center_id=center_id)
         domain.check_api_key(db_session=self.db, center_id=center_id, key=api_key)
-        data = load(tk.TicketCreate(), {**payload, "channel": "open311"})
+        data = load(tk.TicketCreate, {**payload, "channel": "open311"})
         ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
                                       data=data, reporter_id=data.get("reporter_id"))
         self.db.commit()
@@ -165,7 +165,7 @@ class TicketsService(HealthCheck):
     @rpc(expected_exceptions=EXPECTED)
     def create_api_key(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.caller.require(center_id, roles=ADMIN)
-        data = load(tk.ApiKeyCreate(), payload)
+        data = load(tk.ApiKeyCreate, payload)
         key = domain.create_api_key(db_session=self.db, center_id=center_id, name=data["name"])
         self.db.commit()
         return {"center_id": center_id, "name": data["name"], "api_key": key}
@@ -202,7 +202,7 @@ class TicketsService(HealthCheck):
     def list_tickets(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """Staff see the center's tickets; a resident sees their own."""
         principal = self.caller.require(center_id, roles=(*READERS, "resident"))
-        q = load(tk.TicketQuery(), query or {})
+        q = load(tk.TicketQuery, query or {})
         items, total = domain.list_tickets(
             db_session=self.db, center_id=center_id, query=q,
             reporter_id=principal.sub if principal.role == "resident" else None)
@@ -212,7 +212,7 @@ class TicketsService(HealthCheck):
     @rpc(expected_exceptions=EXPECTED)
     def board(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         self.caller.require(center_id, roles=STAFF)
-        q = load(tk.BoardQuery(), query or {})
+        q = load(tk.BoardQuery, query or {})
         return tk.Board().dump(domain.board(db_session=self.db, center_id=center_id, query=q))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -220,7 +220,7 @@ class TicketsService(HealthCheck):
         """Public (Open311 GET requests.json): ids, service code, dates, open/closed."""
         domain.require_center(db_session=self.db, center_id=center_id)
         tickets = domain.search_tickets(db_session=self.db, center_id=center_id,
-                                        query=load(tk.TicketSearch(), query))
+                                        query=load(tk.TicketSearch, query))
         return tk.TicketRead(many=True).dump(tickets)
 
     # -- the workflow ----------------------------------------------------------------------
@@ -233,7 +233,7 @@ class TicketsService(HealthCheck):
             raise InvalidInput(fields={"action": [f"未知操作，应为：{', '.join(ACTIONS)}"]})
         schema, roles = ACTIONS[action]
         principal = self.caller.require(center_id, roles=roles)
-        data = load(schema(), payload or {})
+        data = load(schema, payload or {})
         ticket, _ = self._visible(center_id, ticket_id, lock=True)
         actor = _actor(principal)
         if principal.role == "resident" and ticket.reporter_id != principal.sub:
@@ -245,7 +245,7 @@ class TicketsService(HealthCheck):
     @rpc(expected_exceptions=EXPECTED)
     def rate_public_ticket(self, center_id: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The return visit for a reporter without an account: rated with the follow code."""
-        data = load(tk.PublicRatingIn(), payload)
+        data = load(tk.PublicRatingIn, payload)
         ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id,
                                    lock=True)
         if data.pop("follow_code") != ticket.follow_code:
@@ -306,7 +306,7 @@ class TicketsService(HealthCheck):
         principal = self.caller.require(center_id, roles=STAFF)
         item = domain.decide(db_session=self.db, outbox=self.outbox, center_id=center_id,
                              item_id=item_id, actor=_actor(principal),
-                             data=load(tk.DecisionIn(), payload))
+                             data=load(tk.DecisionIn, payload))
         self.db.commit()
         item.ticket = self.db.get(Ticket, item.ticket_id)
         return tk.AgendaItemRead().dump(item)
@@ -316,7 +316,7 @@ class TicketsService(HealthCheck):
     @rpc(expected_exceptions=EXPECTED)
     def satisfaction(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         self.caller.require(center_id, roles=READERS)
-        q = load(tk.SatisfactionQuery(), query or {})
+        q = load(tk.SatisfactionQuery, query or {})
         rows = domain.satisfaction(db_session=self.db, center_id=center_id, group_by=q["group_by"],
                                    start=q["start"], end=q["end"])
         return tk.Satisfaction().dump({"group_by": q["group_by"], "rows": rows})
