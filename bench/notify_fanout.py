@@ -34,7 +34,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import MANAGEMENT, free_port, start  # noqa: E402
+from bench.intake import MANAGEMENT, start  # noqa: E402
 
 
 def count(db: Path, sql: str) -> int:
@@ -42,8 +42,8 @@ def count(db: Path, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
-def wait_until(predicate, timeout: float) -> float:  # noqa: ANN001
-    began = time.monotonic()
+def wait_until(predicate, began: float, timeout: float) -> float:  # noqa: ANN001
+    """Seconds from ``began`` until ``predicate()`` holds (nan if it never did)."""
     while time.monotonic() - began < timeout:
         if predicate():
             return time.monotonic() - began
@@ -52,9 +52,12 @@ def wait_until(predicate, timeout: float) -> float:  # noqa: ANN001
 
 
 def main() -> None:
+    import logging
+
     import eventlet
 
     eventlet.monkey_patch()
+    logging.basicConfig(level=logging.ERROR)
     from lianxin import auth
     from lianxin.contracts import make_event
     from lianxin.contracts import tickets as tk
@@ -121,19 +124,21 @@ def main() -> None:
             publisher.publish(bodies[i:i + 100])
         publisher.close()
         n = args.events
-        handled = wait_until(lambda: count(db, "SELECT count(*) FROM deliveries WHERE channel='in_app'") >= n, 300)
+        handled = wait_until(lambda: count(db, "SELECT count(*) FROM deliveries WHERE channel='in_app'") >= n, began, 300)
         emailed = wait_until(lambda: count(db, "SELECT count(*) FROM deliveries WHERE channel='email' "
-                                               "AND state='sent'") >= n, 300)
-        hooked = wait_until(lambda: sum(len(r.requests) for r in receivers) >= n * args.subscribers, 300)
+                                               "AND state='sent'") >= n, began, 300)
+        hooked = wait_until(lambda: sum(len(r.requests) for r in receivers) >= n * args.subscribers, began, 300)
         total = time.monotonic() - began
         slow_taken = len(hanging.requests)
         print(f"events published: {n} (one ticket.created each), subscribers: {args.subscribers} + 1 hanging")
         print(f"events handled      {n / handled:8.1f} /s  (all in {handled:.1f} s)")
-        print(f"e-mails sent        {n / emailed:8.1f} /s  (sandbox channel; all in {emailed:.1f} s)")
+        print(f"e-mails sent        {n / emailed:8.1f} /s  (sandbox channel, all in {emailed:.1f} s)")
         print(f"webhooks delivered  {n * args.subscribers / hooked:8.1f} /s  "
-              f"(healthy subscribers, all in {hooked:.1f} s of {total:.1f} s)")
-        print(f"hanging subscriber: {slow_taken} request(s) started, "
-              f"{count(db, 'SELECT count(*) FROM webhook_deliveries w JOIN subscriptions s ON s.id = w.subscription_id WHERE s.url LIKE ' + repr('%' + str(hanging.port) + '%') + ' AND w.state IN (' + repr('pending') + ',' + repr('sending') + ')')} waiting")
+              f"(healthy subscribers, all in {hooked:.1f} s; run {total:.1f} s)")
+        waiting = count(db, "SELECT count(*) FROM webhook_deliveries w JOIN subscriptions s "
+                            "ON s.id = w.subscription_id WHERE w.state IN ('pending', 'sending') "
+                            f"AND s.url = '{hanging.url}'")
+        print(f"hanging subscriber: {slow_taken} request(s) started, {waiting} deliveries waiting")
     finally:
         for proc in procs:
             try:

@@ -75,21 +75,166 @@ PROGRAMMES = [
 # Staff of the center: the cadre on duty, the social workers (专业社工 6 名), the admin.
 STAFF = [
     {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff", "phone": "13800000001",
-     "email": "duty@yanminghu.example.cn"},
-    {"person_id": "sw-1", "name": "赵晓雯", "role": "staff", "phone": "13800000011"},
-    {"person_id": "sw-2", "name": "陈静", "role": "staff", "phone": "13800000012"},
-    {"person_id": "sw-3", "name": "周鹏", "role": "staff", "phone": "13800000013"},
+     "email": "duty@yanminghu.example.cn", "wechat_openid": "oLXduty0000000001"},
+    {"person_id": "sw-1", "name": "赵晓雯", "role": "staff", "party": "social_work",
+     "phone": "13800000011", "email": "zhaoxiaowen@yanminghu.example.cn"},
+    {"person_id": "sw-2", "name": "陈静", "role": "staff", "party": "social_work", "phone": "13800000012"},
+    {"person_id": "sw-3", "name": "周鹏", "role": "staff", "party": "social_work", "phone": "13800000013"},
+    # The other three of the four parties (四方联动), each with a handler who receives dispatches.
+    {"person_id": "wy-1", "name": "刘经理", "role": "staff", "party": "property", "phone": "13800000021",
+     "email": "service@jinpai-wuye.example.cn"},
+    {"person_id": "yw-1", "name": "孙建国", "role": "staff", "party": "owners_committee",
+     "phone": "13800000031"},
+    {"person_id": "cw-1", "name": "孙迎彬", "role": "staff", "party": "village_committee",
+     "phone": "13800000041"},
     {"person_id": "admin-1", "name": "王主任", "role": "admin", "phone": "13800000099",
      "email": "admin@yanminghu.example.cn"},
 ]
 
+# The center's volunteers: party members and residents (社区党员发挥模范带头作用).
 VOLUNTEERS = [
-    {"name": "张志强", "skills": ["cleaning", "life_care"], "party_member": True, "person_id": "vol-1"},
-    {"name": "刘慧", "skills": ["emotional_support", "health"], "party_member": False, "person_id": "vol-2"},
-    {"name": "孙晓光", "skills": ["escort", "first_aid"], "party_member": True, "person_id": "vol-3"},
+    {"name": "张志强", "skills": ["cleaning", "life_care"], "party_member": True, "person_id": "vol-1",
+     "availability": [{"weekday": 2, "start": "08:00", "end": "12:00"},
+                      {"weekday": 6, "start": "08:00", "end": "17:00"}],
+     "note": "党员志愿者骨干，参加过益路成长参观交流"},
+    {"name": "刘慧", "skills": ["emotional_support", "health"], "party_member": False, "person_id": "vol-2",
+     "availability": [{"weekday": 4, "start": "14:00", "end": "18:00"}]},
+    {"name": "孙晓光", "skills": ["escort", "first_aid"], "party_member": True, "person_id": "vol-3",
+     "availability": [{"weekday": 1, "start": "08:00", "end": "12:00"},
+                      {"weekday": 7, "start": "08:00", "end": "12:00"}]},
     {"name": "马丽", "skills": ["children", "activity"], "party_member": False, "person_id": "vol-4"},
     {"name": "郑红", "skills": ["activity", "life_care"], "party_member": True, "person_id": "vol-5"},
+    {"name": "李建华", "skills": ["cleaning", "life_care"], "party_member": True, "person_id": "vol-6"},
+    {"name": "王秀梅", "skills": ["emotional_support", "life_care"], "party_member": False, "person_id": "vol-7"},
+    {"name": "赵磊", "skills": ["escort", "cleaning"], "party_member": False, "person_id": "vol-8"},
+    {"name": "陈晓燕", "skills": ["health", "first_aid"], "party_member": True, "person_id": "vol-9"},
+    {"name": "杨帆", "skills": ["children", "activity"], "party_member": False, "person_id": "vol-10"},
+    {"name": "黄海燕", "skills": ["emotional_support", "activity"], "party_member": False, "person_id": "vol-11"},
+    {"name": "周国庆", "skills": ["cleaning", "escort"], "party_member": True, "person_id": "vol-12"},
+    {"name": "吴桂兰", "skills": ["life_care", "emotional_support"], "party_member": False, "person_id": "vol-13"},
+    {"name": "徐文博", "skills": ["children", "first_aid"], "party_member": False, "person_id": "vol-14"},
+    {"name": "朱丽娟", "skills": ["health", "life_care"], "party_member": True, "person_id": "vol-15"},
+    {"name": "胡志刚", "skills": ["cleaning", "activity"], "party_member": False, "person_id": "vol-16"},
+    {"name": "郭敏", "skills": ["emotional_support", "children"], "party_member": False, "person_id": "vol-17"},
+    {"name": "何雪", "skills": ["health", "activity"], "party_member": False, "person_id": "vol-18"},
+    {"name": "高振东", "skills": ["escort", "life_care"], "party_member": True, "person_id": "vol-19"},
+    {"name": "林小雨", "skills": ["children", "emotional_support"], "party_member": False, "person_id": "vol-20"},
 ]
+#: Volunteers' phones go to notify's directory (the only owner of contact data).
+VOLUNTEER_PHONES = {v["person_id"]: f"1390000{i + 1:04d}" for i, v in enumerate(VOLUNTEERS)}
+
+_COMMUNITIES = ("雁鸣湖镇东村社区", "雁鸣湖镇太平庄社区", "雁鸣湖镇东漳社区")
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林郑"
+_GIVEN = ("桂兰", "秀英", "玉梅", "凤英", "淑珍", "桂芝", "建国", "德胜", "守义", "长顺", "金花",
+          "春生", "秀兰", "玉兰", "国强", "文明", "有才", "桂英", "凤兰", "振华", "保全", "素珍",
+          "庆丰", "翠花")
+_CATEGORY_CYCLE = ("elderly_alone",) * 4 + ("disabled", "family_difficulty")
+_CARE = {"elderly_alone": ["life_care", "emotional_support"], "disabled": ["life_care", "health"],
+         "family_difficulty": ["emotional_support"]}
+_TASKS = {"elderly_alone": ["打扫卫生", "整理房间", "陪同聊天"],
+          "disabled": ["康复陪护", "代购生活用品"],
+          "family_difficulty": ["政策咨询", "学业辅导"]}
+
+# The beneficiary register (帮扶对象) named in the report, then the rest of the 120余 served.
+BENEFICIARIES = [
+    {"file_no": "YM-001", "name": "刘敬州", "category": "elderly_alone", "gender": "male",
+     "birth_year": 1944, "care_needs": ["life_care", "emotional_support"],
+     "address": "雁鸣湖镇东村社区 6 号楼 1 单元 101 室",
+     "guardian": {"name": "刘建军", "relation": "儿子（在外务工）"},
+     "notes": "82 岁独居老人。志愿者上门打扫卫生、整理客厅、收拾杂物、赠送绿植后，生活态度积极乐观，"
+              "已成为党群服务中心活动的常客。"},
+    {"file_no": "YM-002", "name": "王素芳", "category": "elderly_alone", "gender": "female",
+     "birth_year": 1947, "care_needs": ["emotional_support", "health"],
+     "address": "雁鸣湖镇东村社区 2 号楼 3 单元 202 室",
+     "guardian": {"name": "王振华", "relation": "侄子"},
+     "notes": "搬迁安置后独自居住，喜欢唱老歌；需定期探访、测量血压。"},
+    *({"file_no": f"YM-{i + 1:03d}",
+       "name": _SURNAMES[i % 20] + _GIVEN[(i // 20 * 5 + i % 20) % 24],
+       "category": _CATEGORY_CYCLE[i % 6], "care_needs": _CARE[_CATEGORY_CYCLE[i % 6]],
+       "birth_year": None if i % 6 == 5 else (1935 + i % 25 if i % 6 < 4 else 1960 + i % 30),
+       "address": f"{_COMMUNITIES[i % 3]} {i % 12 + 1} 号楼 {i % 3 + 1} 单元 "
+                  f"{100 * (i % 6 + 1) + i % 4 + 1} 室"}
+      for i in range(2, 122)),
+]
+
+
+def service_ledger(today: datetime) -> list[dict[str, Any]]:
+    """The paper service ledger behind the report's figures: 122 visits to 122 people (服务120余
+    人次), 245 volunteer attendances (参与服务245人次), 500 verified hours (累计500小时)."""
+    backbone = (0, 0, 1, 2, 4)  # 张志强 twice as often as the other backbone volunteers
+    visits, slot = [], 0
+    for i, person in enumerate(BENEFICIARIES):
+        people = [backbone[i % 5], 5 + (i * 7) % 15] + ([3] if i == 0 else [])
+        team = []
+        for index in people:
+            # Mostly two-hour visits; every twelfth attendance ran half an hour longer.
+            hours = 2.5 if slot % 12 == 0 and slot < 240 else 2.0
+            team.append({"volunteer_id": VOLUNTEERS[index]["person_id"], "hours": hours})
+            slot += 1
+        day = (today - timedelta(days=3 + (i * 3) // 2)).astimezone(SHANGHAI)
+        tasks = (["打扫卫生", "整理客厅", "收拾杂物", "赠送绿植"] if i == 0
+                 else _TASKS[person["category"]])
+        visits.append({
+            "ref": f"ledger-{i + 1:03d}", "beneficiary_id": person["file_no"],
+            "visited_at": day.replace(hour=9 if i % 2 else 15, minute=0, second=0,
+                                      microsecond=0).isoformat(),
+            "volunteers": team, "tasks": tasks, "care_types": person["care_needs"],
+            "notes": "帮困扶弱同创幸福生活 邻里守望共建和谐家园"})
+    return visits
+
+
+def trainings(today: datetime) -> list[dict[str, Any]]:
+    """益路成长: the exchange visit of 11月29日 and a first-aid course."""
+    local = today.astimezone(SHANGHAI).date()
+    visit_year = local.year if (local.month, local.day) >= (11, 29) else local.year - 1
+    backbone = [v["person_id"] for v in VOLUNTEERS if v["party_member"]][:6]
+    return [
+        {"ref": f"yilu-exchange-{visit_year}", "kind": "exchange_visit",
+         "title": "“同携手 创未来”党员志愿者及志愿者骨干参观交流", "programme": "yilu_growth",
+         "occurred_on": f"{visit_year}-11-29", "hours": 6,
+         "places": ["凤凰台街道党群服务中心", "银莺社区党群服务中心", "南刘庄社区党群服务中心"],
+         "note": "就社区志愿者队伍组建、培育、激励等方面相互交流，取长补短。",
+         "volunteer_ids": backbone},
+        {"ref": "yilu-course-first-aid", "kind": "course", "title": "急救知识与居家安全培训",
+         "programme": "yilu_growth", "hours": 3,
+         "occurred_on": (local - timedelta(days=20)).isoformat(),
+         "places": ["学雷锋志愿服务站"],
+         "volunteer_ids": [v["person_id"] for v in VOLUNTEERS[:12]]},
+    ]
+
+
+def shifts(today: datetime) -> list[dict[str, Any]]:
+    """Next week's service tasks, each with a natural key (ref)."""
+    def at(days: int, hour: int, minute: int = 0) -> str:
+        day = (today + timedelta(days=days)).astimezone(SHANGHAI)
+        return day.replace(hour=hour, minute=minute, second=0, microsecond=0).isoformat()
+
+    return [
+        {"ref": "demo-liu-cleaning", "title": "独居老人刘敬州家打扫卫生", "kind": "cleaning",
+         "starts_at": at(3, 9), "ends_at": at(3, 11), "beneficiary_id": "YM-001",
+         "place": "雁鸣湖镇东村社区 6 号楼 1 单元 101 室", "capacity": 3,
+         "required_skills": ["cleaning"], "tasks": ["打扫卫生", "整理客厅", "收拾杂物", "赠送绿植"],
+         "description": "社工志愿者协同行动，帮老人打扫整理，带一盆绿植。"},
+        {"ref": "demo-wang-visit", "title": "探访王素芳老人", "kind": "visit",
+         "starts_at": at(4, 15), "ends_at": at(4, 16, 30), "beneficiary_id": "YM-002",
+         "place": "雁鸣湖镇东村社区 2 号楼 3 单元 202 室", "capacity": 2,
+         "required_skills": ["emotional_support"], "tasks": ["陪同聊天", "测量血压"],
+         "description": "精神慰藉与健康维护：陪老人聊天唱歌，测量血压并记录。"},
+        {"ref": "demo-escort-clinic", "title": "陪同独居老人到镇卫生院体检", "kind": "escort",
+         "starts_at": at(6, 8, 30), "ends_at": at(6, 11), "beneficiary_id": "YM-003",
+         "place": "雁鸣湖镇卫生院", "capacity": 1, "required_skills": ["escort"],
+         "tasks": ["陪同就医", "取报告"]},
+        {"ref": "demo-activity-helpers", "title": "“趣味益智 健康生活”老年活动协助",
+         "kind": "activity", "starts_at": at(2, 9), "ends_at": at(2, 11, 30),
+         "place": "文体活动室", "capacity": 6, "required_skills": ["activity"],
+         "programme": "yuedong_elderly", "tasks": ["布置场地", "引导签到", "游戏协助"]},
+    ]
+
+
+#: Who has signed up for next week's shifts already (shift ref, person id).
+SIGNUPS = [("demo-liu-cleaning", "vol-1"), ("demo-liu-cleaning", "vol-6"),
+           ("demo-wang-visit", "vol-2"), ("demo-escort-clinic", "vol-3"),
+           ("demo-activity-helpers", "vol-4"), ("demo-activity-helpers", "vol-5")]
 
 
 def activities(today: datetime) -> list[dict[str, Any]]:
@@ -215,7 +360,7 @@ HISTORY_RATINGS = ["satisfied"] * 131 + ["basically_satisfied"] * 66 + ["dissati
 
 HISTORY = [
     ("sanitation", "东村社区3号楼门口垃圾两天没人清运", "已安排保洁当天清运，并增加巡查频次"),
-    ("repairs", "太平庄社区5号楼路灯不亮", "已更换灯具，恢复照明"),
+    ("repairs", "太平庄社区5号楼路灯不亮", "已更换灯具，恢复照明", {"facility": "light"}),
     ("elderly_care", "独居老人刘敬州家中需要打扫整理", "社工与志愿者上门打扫卫生、整理客厅"),
     ("estate_rules", "小区内乱停车堵住消防通道", "业委会重新划定停车位并张贴公约"),
     ("neighbour_dispute", "楼上漏水影响楼下，两家协商不成", "村支两委组织双方调解，维修费用分担达成一致"),
@@ -235,11 +380,12 @@ def duty_roster(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
 
 
 def _handled_ticket(index: int, rating: str) -> Callable[[Callable], None]:
-    category, description, answer = HISTORY[index % len(HISTORY)]
+    category, description, answer, *questions = HISTORY[index % len(HISTORY)]
 
     def run_one(call: Callable[[str, str, tuple], Any]) -> None:
         ticket = call("tickets", "create_ticket", (DEMO_CENTER, {
-            "category": category, "description": description, "channel": "walk_in"}))
+            "category": category, "description": description, "channel": "walk_in",
+            "attributes": questions[0] if questions else {}}))
         call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "acknowledge", {}))
         call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "resolve", {"answer": answer}))
         call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "rate",
@@ -252,11 +398,12 @@ def _handled_ticket(index: int, rating: str) -> Callable[[Callable], None]:
 
 def _open_tickets(call: Callable[[str, str, tuple], Any]) -> None:
     """Today's board: a few issues in every state, one on the joint meeting's agenda."""
-    def new(category: str, text: str) -> str:
+    def new(category: str, text: str, **answers: str) -> str:
         return call("tickets", "create_ticket", (DEMO_CENTER, {
-            "category": category, "description": text, "channel": "hotline"}))["id"]
+            "category": category, "description": text, "channel": "hotline",
+            "attributes": answers}))["id"]
 
-    new("repairs", "东村社区2号楼电梯异响")
+    new("repairs", "东村社区2号楼电梯异响", facility="lift")
     acked = new("sanitation", "菜市场门口污水外溢")
     call("tickets", "transition_ticket", (DEMO_CENTER, acked, "acknowledge", {}))
     escalated = new("estate_rules", "新建小区停车位不足，居民要求增设停车场")
@@ -282,11 +429,33 @@ def events_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
 def notify_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
     for s in STAFF:
         yield f"工作人员 {s['name']}", "notify", "upsert_contact", (DEMO_CENTER, s)
+    # Volunteers are told of their sign-ups and reminded of their shifts: demo numbers only.
+    for n, v in enumerate(VOLUNTEERS, start=1):
+        contact = {"person_id": v["person_id"], "name": v["name"], "role": "volunteer",
+                   "phone": f"139000000{n:02d}", "wechat_openid": f"oLXvolunteer{n:05d}"}
+        yield f"志愿者通讯录 {v['name']}", "notify", "upsert_contact", (DEMO_CENTER, contact)
 
 
 def volunteers_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
+    """Volunteers (and their phones, in notify), the beneficiary register, training records,
+    the service ledger behind the report's 500 h / 245 / 120余, and next week's shifts."""
     for v in VOLUNTEERS:
         yield f"志愿者 {v['name']}", "volunteers", "register_volunteer", (DEMO_CENTER, v)
+        yield f"志愿者联系方式 {v['name']}", "notify", "upsert_contact", (DEMO_CENTER, {
+            "person_id": v["person_id"], "name": v["name"], "role": "volunteer",
+            "phone": VOLUNTEER_PHONES[v["person_id"]]})
+    yield (f"帮扶对象名册 {len(BENEFICIARIES)} 人", "volunteers", "import_beneficiaries",
+           (DEMO_CENTER, {"items": BENEFICIARIES}))
+    for t in trainings(today):
+        yield f"培训记录 {t['title']}", "volunteers", "record_training", (DEMO_CENTER, t)
+    ledger = service_ledger(today)
+    yield (f"服务台账 {len(ledger)} 次", "volunteers", "import_visits",
+           (DEMO_CENTER, {"items": ledger}))
+    for s in shifts(today):
+        yield f"班次 {s['title']}", "volunteers", "publish_shift", (DEMO_CENTER, s)
+    for ref, person_id in SIGNUPS:
+        yield (f"报名 {ref} {person_id}", "volunteers", "sign_up",
+               (DEMO_CENTER, ref, {"volunteer_id": person_id}))
 
 
 def new_center_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:

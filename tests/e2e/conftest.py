@@ -54,8 +54,9 @@ def system(rabbit_manager, tmp_path_factory):
     deadline = time.monotonic() + 120
     seeded = False
     while time.monotonic() < deadline and proc.poll() is None:
-        seeded = "演示中心 yanminghu" in log.read_text(errors="replace")
-        if seeded:
+        output = log.read_text(errors="replace")
+        seeded = "演示中心 yanminghu" in output
+        if seeded or "Traceback" in output:
             break
         time.sleep(0.3)
     if not seeded:

@@ -19,7 +19,7 @@ def test_health_says_every_service_answers(system):
 
 
 def test_posted_ticket_reaches_the_staff_notification(system, token):
-    staff = token("staff")
+    staff = token("staff", sub="staff-duty-1")  # the seeded cadre on duty
     created = system.post("/api/v1/tickets", {**TICKET, "channel": "hotline"}, staff)
     assert created.status_code == 201, created.text
     ticket = created.json()

@@ -1,0 +1,269 @@
+"""Sending what is due, without ever putting a worker to sleep.
+
+The service's timers call :class:`Dispatcher` every half second: it *claims* due rows
+(``pending`` with ``next_attempt_at`` past, or ``sending`` whose lease ran out because a
+sender died) with ``FOR UPDATE SKIP LOCKED``, commits, and hands each to a bounded green
+pool — one pool for people's messages, another for department webhooks — then returns.
+Each send has a hard deadline; its outcome (sent, retried later with backoff, failed with
+the reason) is written by the green thread that sent it. Department deliveries are taken
+at most ``WEBHOOK_PER_SUBSCRIPTION`` at a time per subscription, so a slow or failing
+endpoint holds a few slots at most and never delays the other subscribers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import eventlet
+import requests
+from nameko.extensions import DependencyProvider
+from sqlalchemy import func, select
+
+from lianxin import metrics as kit_metrics
+from lianxin.logs import mask_phone
+from lianxin.outbox import find_database
+from services.notify import channels as channel_mod
+from services.notify import domain, subscriptions
+from services.notify.channels import DeliveryError, Outgoing
+from services.notify.domain import ADDRESS, Outcome, Settings, now_utc
+from services.notify.models import Contact, Delivery, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_CHANNEL = "subscription"  # the metrics' channel label of department webhooks
+ADDRESS_NAMES = {"sms": "手机号", "wechat": "微信 openid", "email": "邮箱", "webhook": "接收地址"}
+
+
+class Dispatcher(DependencyProvider):
+    """Claims due deliveries and sends them from bounded green pools (see the module doc).
+
+    Config: ``DISPATCH_POOL`` (people's messages in flight, default 20), ``WEBHOOK_POOL``
+    (department deliveries in flight, 20), ``WEBHOOK_PER_SUBSCRIPTION`` (2),
+    ``SEND_CONNECT_TIMEOUT`` / ``SEND_READ_TIMEOUT`` (3 s / 5 s), and the channels' own
+    settings (``channels.from_config``)::
+
+        @timer(interval=0.5)
+        def send_due(self):
+            self.dispatcher.dispatch_people()
+    """
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.db = find_database(self.container)
+        self.settings = Settings.from_config(config)
+        self.channels = channel_mod.from_config(config)
+        self.timeout = (float(config.get("SEND_CONNECT_TIMEOUT", 3)), float(config.get("SEND_READ_TIMEOUT", 5)))
+        self.deadline = sum(self.timeout) + 1
+        self.lease = timedelta(seconds=self.deadline * 2 + 30)
+        self.people = eventlet.GreenPool(int(config.get("DISPATCH_POOL", 20)))
+        self.hooks = eventlet.GreenPool(int(config.get("WEBHOOK_POOL", 20)))
+        self.per_subscription = int(config.get("WEBHOOK_PER_SUBSCRIPTION", 2))
+        self.inflight: Counter[str] = Counter()
+        self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=50, pool_maxsize=self.hooks.size)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+        service = self.container.service_name
+        self.service = service
+        metrics = kit_metrics.for_service(service)
+        self.deliveries = metrics.counter(
+            "lianxin_notify_deliveries_total",
+            "Deliveries by channel and outcome (queued, deferred, sent, retried, failed; "
+            "department webhooks: channel=subscription, delivered/gone)",
+            ["service", "center", "channel", "outcome"])
+        self.send_seconds = metrics.histogram("lianxin_notify_send_seconds",
+                                              "Time to hand one message to its channel",
+                                              ["service", "channel"])
+        self.backlog = metrics.gauge("lianxin_notify_backlog", "Deliveries waiting to be sent",
+                                     ["service", "channel"])
+        self._running = False
+        # One claimer per kind at a time: a tick, or a sender that just finished and refills.
+        self._claiming = {"people": False, "hooks": False}
+
+    def start(self) -> None:
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+        with eventlet.Timeout(self.deadline + 1, False):
+            self.people.waitall()
+            self.hooks.waitall()
+
+    def kill(self) -> None:
+        self._running = False
+
+    def get_dependency(self, worker_ctx) -> Dispatcher:  # noqa: ANN001
+        return self
+
+    def count(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            self.deliveries.labels(self.service, o.center_id, o.channel, o.outcome).inc()
+
+    # -- people --------------------------------------------------------------------------
+
+    def _exclusive(self, kind: str, claim) -> int:  # noqa: ANN001
+        if not self._running or self._claiming[kind]:
+            return 0
+        self._claiming[kind] = True
+        try:
+            return claim()
+        finally:
+            self._claiming[kind] = False
+
+    def _refill(self, dispatch) -> None:  # noqa: ANN001
+        """A sender finished: claim more at once instead of waiting for the next tick."""
+        def run() -> None:
+            try:
+                dispatch()
+            except Exception as exc:  # noqa: BLE001 - the next tick tries again
+                log.warning("refilling the send pool failed: %s", exc)
+
+        if self._running:
+            eventlet.spawn_n(run)
+
+    def dispatch_people(self) -> int:
+        """Claim as many due deliveries as the pool has room for and start sending them."""
+        return self._exclusive("people", self._claim_people)
+
+    def _claim_people(self) -> int:
+        free = self.people.free()
+        if free <= 0:
+            return 0
+        now = now_utc()
+        with self.db.scope() as session:
+            rows = domain.claim_due(db_session=session, now=now, limit=free, lease=self.lease)
+            jobs = self._jobs(session, rows)
+        for job in jobs:
+            self.people.spawn_n(self._send, job)
+        return len(jobs)
+
+    def _jobs(self, session, rows: list[Delivery]) -> list[dict[str, Any]]:  # noqa: ANN001
+        wanted = {(r.center_id, r.person_id) for r in rows if r.person_id}
+        contacts = {}
+        if wanted:
+            centers = {c for c, _ in wanted}
+            people = {p for _, p in wanted}
+            for c in session.scalars(select(Contact).where(Contact.center_id.in_(centers),
+                                                           Contact.person_id.in_(people))):
+                contacts[(c.center_id, c.person_id)] = c
+        jobs = []
+        for r in rows:
+            contact = contacts.get((r.center_id, r.person_id))
+            address = getattr(contact, ADDRESS.get(r.channel, ""), None) if contact else None
+            job = {"id": r.id, "channel": r.channel, "error": None, "message": None}
+            if r.channel not in self.channels:
+                job["error"] = f"渠道 {r.channel} 不可用"
+            elif not address:
+                job["error"] = f"通讯录中没有该联系人的{ADDRESS_NAMES.get(r.channel, '地址')}"
+            else:
+                job["message"] = Outgoing(delivery_id=r.id, center_id=r.center_id, channel=r.channel,
+                                          message_type=r.message_type, title=r.title, body=r.body,
+                                          address=address, recipient_name=contact.name,
+                                          critical=r.critical)
+            jobs.append(job)
+        return jobs
+
+    def _send(self, job: dict[str, Any]) -> None:
+        error, permanent = job["error"], True
+        if error is None:
+            began = time.perf_counter()
+            try:
+                with eventlet.Timeout(self.deadline):
+                    self.channels[job["channel"]].send(job["message"])
+            except DeliveryError as exc:
+                error, permanent = exc.reason, exc.permanent
+            except eventlet.Timeout:
+                error, permanent = f"发送超时（{self.deadline:.0f} 秒）", False
+            except Exception as exc:  # noqa: BLE001 - a provider bug must not lose the message
+                log.exception("channel %s failed on delivery %s", job["channel"], job["id"])
+                error, permanent = f"{type(exc).__name__}: {exc}", False
+            self.send_seconds.labels(self.service, job["channel"]).observe(time.perf_counter() - began)
+        if error is not None:
+            log.warning("delivery %s on %s failed: %s", job["id"], job["channel"], mask_phone(error))
+        try:
+            with self.db.scope() as session:
+                outcome = domain.record_attempt(db_session=session, delivery_id=job["id"], error=error,
+                                                permanent=permanent, now=now_utc(), settings=self.settings)
+        except Exception as exc:  # noqa: BLE001 - the lease expires and it is tried again
+            log.error("could not record delivery %s: %s", job["id"], exc)
+            return
+        if outcome is not None:
+            self.count([outcome])
+        self._refill(self.dispatch_people)
+
+    # -- department webhooks -------------------------------------------------------------
+
+    def dispatch_webhooks(self) -> int:
+        """Claim due department deliveries (a few per subscription) and start posting them."""
+        return self._exclusive("hooks", self._claim_webhooks)
+
+    def _claim_webhooks(self) -> int:
+        free = self.hooks.free()
+        if free <= 0:
+            return 0
+        now = now_utc()
+        with self.db.scope() as session:
+            jobs = subscriptions.claim_due(db_session=session, now=now, limit=free, lease=self.lease,
+                                           per_subscription=self.per_subscription,
+                                           inflight={k: v for k, v in self.inflight.items() if v})
+        for job in jobs:
+            self.inflight[job["subscription_id"]] += 1
+            self.hooks.spawn_n(self._post, job)
+        return len(jobs)
+
+    def _post(self, job: dict[str, Any]) -> None:
+        try:
+            status, error = self.post_signed(job)
+            with self.db.scope() as session:
+                outcome = subscriptions.record_attempt(db_session=session, delivery_id=job["id"],
+                                                       status=status, error=error, now=now_utc(),
+                                                       settings=self.settings)
+            if outcome is not None:
+                self.deliveries.labels(self.service, job["center_id"], WEBHOOK_CHANNEL, outcome).inc()
+        except Exception as exc:  # noqa: BLE001 - the lease expires and it is tried again
+            log.error("webhook delivery %s could not be recorded: %s", job["id"], exc)
+        finally:
+            self.inflight[job["subscription_id"]] -= 1
+        self._refill(self.dispatch_webhooks)
+
+    def post_signed(self, job: dict[str, Any]) -> tuple[int | None, str | None]:
+        """POST one CloudEvent in structured mode with Standard Webhooks headers."""
+        body = json.dumps(job["body"], ensure_ascii=False, separators=(",", ":"))
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": subscriptions.CONTENT_TYPE,
+            "User-Agent": channel_mod.USER_AGENT,
+            "webhook-id": job["id"],
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": subscriptions.sign(job["secrets"], job["id"], timestamp, body),
+        }
+        began = time.perf_counter()
+        try:
+            with eventlet.Timeout(self.deadline):
+                response = self.http.post(job["url"], data=body.encode("utf-8"), headers=headers,
+                                          timeout=self.timeout, allow_redirects=False)
+                response.close()
+                return response.status_code, None
+        except eventlet.Timeout:
+            return None, f"超时：接收方 {self.deadline:.0f} 秒内未应答"
+        except requests.RequestException as exc:
+            return None, f"网络错误：{type(exc).__name__}"
+        finally:
+            self.send_seconds.labels(self.service, WEBHOOK_CHANNEL).observe(time.perf_counter() - began)
+
+    # -- gauges --------------------------------------------------------------------------
+
+    def update_gauges(self) -> None:
+        with self.db.scope() as session:
+            waiting = dict(session.execute(select(Delivery.channel, func.count()).where(
+                Delivery.state.in_(("pending", "sending"))).group_by(Delivery.channel)).all())
+            hooks = session.scalar(select(func.count()).select_from(WebhookDelivery).where(
+                WebhookDelivery.state.in_(("pending", "sending")))) or 0
+        for channel in ("sms", "wechat", "email", "webhook"):
+            self.backlog.labels(self.service, channel).set(waiting.get(channel, 0))
+        self.backlog.labels(self.service, WEBHOOK_CHANNEL).set(hooks)

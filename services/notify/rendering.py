@@ -1,0 +1,93 @@
+"""Rendering message templates: Jinja2, sandboxed, strict about unknown variables.
+
+A template an admin saves is rendered against the message type's sample data at save
+time, so a typo (``{{ plcae }}``), a syntax error or an unsafe expression is refused
+then, with the reason — never discovered when a message should go out.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class RenderError(Exception):
+    """A template that does not render; ``str()`` says why, in Chinese."""
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+    return None
+
+
+def local_time(value: Any, fmt: str = "%m月%d日 %H:%M") -> str:
+    """A moment as people read it: Asia/Shanghai, minutes (``11月28日 09:30``)."""
+    moment = _as_datetime(value)
+    if moment is None:
+        if isinstance(value, date):
+            return value.strftime("%m月%d日")
+        return str(value)
+    return moment.astimezone(SHANGHAI).strftime(fmt)
+
+
+def local_hm(value: Any) -> str:
+    """Only the clock time, Asia/Shanghai (``11:00``)."""
+    return local_time(value, "%H:%M")
+
+
+def local_date(value: Any) -> str:
+    return local_time(value, "%Y年%m月%d日")
+
+
+def _env() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    env.filters.update(local_time=local_time, local_hm=local_hm, local_date=local_date)
+    return env
+
+
+ENV = _env()
+
+
+@functools.lru_cache(maxsize=2048)
+def compiled(source: str) -> Template:
+    """A template string compiled once (templates are few; messages are many)."""
+    return ENV.from_string(source)
+
+
+def render(source: str, context: dict[str, Any]) -> str:
+    """Render one template string; raises :class:`RenderError` with a readable reason."""
+    try:
+        return compiled(source).render(context).strip()
+    except TemplateError as exc:
+        raise RenderError(describe(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
+        raise RenderError(f"模板渲染出错：{exc}") from None
+
+
+def describe(exc: TemplateError) -> str:
+    """A template error in words an admin can act on."""
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    if isinstance(exc, TemplateSyntaxError):
+        return f"模板语法错误（第 {exc.lineno} 行）：{exc.message}"
+    if isinstance(exc, UndefinedError):
+        return f"模板使用了不存在的变量：{exc.message}"
+    if isinstance(exc, SecurityError):
+        return f"模板包含不允许的操作：{exc}"
+    return f"模板无法渲染：{exc}"

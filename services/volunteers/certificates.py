@@ -1,0 +1,131 @@
+"""Service-hour certificates (志愿服务证书) as a one-page Chinese PDF.
+
+reportlab draws the text in the Adobe CID font ``STSong-Light`` (宋体): every
+PDF reader knows it, so nothing needs a font file here and the PDF stays small.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FONT = "STSong-Light"
+RED = HexColor("#B22222")
+GOLD = HexColor("#C8A04A")
+INK = HexColor("#222222")
+CN_DIGITS = "〇一二三四五六七八九"
+
+pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+@dataclass(frozen=True)
+class Certificate:
+    volunteer_name: str
+    center_name: str
+    milestone_hours: int
+    total_hours: float
+    reached_at: datetime
+    certificate_no: str
+
+
+def chinese_date(moment: datetime) -> str:
+    """二〇二六年十一月二十九日, as certificates are dated."""
+    local = moment.astimezone(SHANGHAI)
+    year = "".join(CN_DIGITS[int(d)] for d in str(local.year))
+    return f"{year}年{_cn_number(local.month)}月{_cn_number(local.day)}日"
+
+
+def _cn_number(n: int) -> str:
+    tens, units = divmod(n, 10)
+    if tens == 0:
+        return CN_DIGITS[units]
+    head = "" if tens == 1 else CN_DIGITS[tens]
+    return f"{head}十{CN_DIGITS[units] if units else ''}"
+
+
+def _centered(canvas: Canvas, text: str, y: float, size: float, color=INK) -> None:  # noqa: ANN001
+    canvas.setFillColor(color)
+    canvas.setFont(FONT, size)
+    canvas.drawCentredString(canvas._pagesize[0] / 2, y, text)
+
+
+#: Punctuation that may not begin a line (禁则): it pulls the previous character down with it.
+NO_LINE_START = set("，。、；：！？）」』》〉”’")
+
+
+def _wrap(text: str, size: float, width: float) -> list[str]:
+    """Break Chinese text into lines that fit ``width``; no line begins with closing punctuation."""
+    lines, line = [], ""
+    for char in text:
+        if not line or pdfmetrics.stringWidth(line + char, FONT, size) <= width:
+            line += char
+            continue
+        carry = char
+        while carry[0] in NO_LINE_START and len(line) > 1:
+            line, carry = line[:-1], line[-1] + carry
+        lines.append(line)
+        line = carry
+    return [*lines, line] if line else lines
+
+
+def render_pdf(cert: Certificate) -> bytes:
+    """The certificate as PDF bytes (A4 landscape)."""
+    buffer = io.BytesIO()
+    width, height = landscape(A4)
+    canvas = Canvas(buffer, pagesize=(width, height), invariant=True, pageCompression=1)
+    canvas.setTitle(f"志愿服务证书 {cert.volunteer_name} {cert.milestone_hours}小时")
+    canvas.setAuthor(cert.center_name)
+    canvas.setSubject("志愿服务时长证书")
+
+    # Borders: a red frame with a thin gold line inside.
+    canvas.setStrokeColor(RED)
+    canvas.setLineWidth(6)
+    canvas.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(1.5)
+    canvas.rect(17 * mm, 17 * mm, width - 34 * mm, height - 34 * mm)
+
+    _centered(canvas, "志愿服务证书", height - 52 * mm, 40, RED)
+    _centered(canvas, f"（累计服务 {cert.milestone_hours} 小时）", height - 66 * mm, 16, GOLD)
+
+    body = (f"兹证明 {cert.volunteer_name} 同志在{cert.center_name}积极参加志愿服务，"
+            f"经审核累计志愿服务时长达 {cert.milestone_hours} 小时"
+            f"（截至获证时累计 {cert.total_hours:g} 小时），热心公益，奉献社区。"
+            "特发此证，以资鼓励。")
+    size, left = 18, 40 * mm
+    lines = _wrap(body, size, width - 2 * left - 2 * size)
+    canvas.setFillColor(INK)
+    canvas.setFont(FONT, size)
+    y = height - 92 * mm
+    for index, line in enumerate(lines):
+        indent = 2 * size if index == 0 else 0  # the first line is indented two characters
+        canvas.drawString(left + indent, y, line)
+        y -= size * 1.9
+
+    # Issuer and date, bottom right (the center stamps its seal over them when it prints).
+    right = width - 45 * mm
+    canvas.setFont(FONT, 16)
+    canvas.drawRightString(right, 52 * mm, cert.center_name)
+    canvas.drawRightString(right, 42 * mm, chinese_date(cert.reached_at))
+
+    canvas.setFillColor(INK)
+    canvas.setFont(FONT, 10)
+    canvas.drawString(25 * mm, 24 * mm, f"证书编号：{cert.certificate_no}")
+    canvas.drawRightString(width - 25 * mm, 24 * mm, "服务时长经社工审核，可在连心桥系统中查验")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def filename(cert: Certificate) -> str:
+    return f"志愿服务证书-{cert.volunteer_name}-{cert.milestone_hours}小时.pdf"

@@ -1,0 +1,203 @@
+"""Department subscriptions: patterns, signatures, fan-out, fairness, 410, replay."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from lianxin.auth import Principal
+from lianxin.contracts import events as ev
+from lianxin.contracts import notify as nt
+from lianxin.contracts import tickets as tk
+from lianxin.contracts.schema import load
+from lianxin.errors import InvalidInput
+from services.notify import subscriptions as subs
+from services.notify.exceptions import SubscriptionForbidden, SubscriptionNotFound
+from services.notify.models import WebhookDelivery
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+CIVIL = Principal(sub="civil-affairs", role="department", centers=("yanminghu", "fenghuang"))
+
+
+def ticket_created(event, center="yanminghu"):
+    return event(tk.TICKET_CREATED, {
+        "ticket_id": "t-1", "category": "sanitation", "category_name": "环境卫生", "party": "property",
+        "channel": "web", "summary": "垃圾", "ack_due_at": NOW, "resolve_due_at": NOW}, center=center)
+
+
+def activity_cancelled(event):
+    return event(ev.ACTIVITY_CANCELLED, {"activity_id": "a-1", "title": "趣味益智", "starts_at": NOW,
+                                          "reason": None, "person_ids": ["res-1"]})
+
+
+def subscribe(db, types=("cn.lianxin.tickets.*",), centers=("yanminghu",), who=CIVIL, url="http://127.0.0.1:9/hook"):
+    sub = subs.create_subscription(db_session=db, principal=who, now=NOW, data={
+        "url": url, "types": list(types), "centers": list(centers), "description": "民政局"})
+    db.commit()
+    return sub
+
+
+def receive(db, e, now=NOW):
+    body = subs.archive_event(db_session=db, event=e, now=now)
+    count = subs.fan_out(db_session=db, event=body, now=now)
+    db.commit()
+    return count
+
+
+# -- the contract ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pattern", ["cn.lianxin.tickets.*", "cn.lianxin.*", "cn.lianxin.tickets.ticket.*",
+                                     "cn.lianxin.tickets.ticket.created.v1"])
+def test_type_patterns_that_select_declared_types_are_accepted(pattern):
+    data = load(nt.SubscriptionCreate(), {"url": "https://mz.example.gov.cn/hooks", "types": [pattern],
+                                          "centers": ["yanminghu"]})
+    assert nt.matching_types(data["types"][0])
+
+
+@pytest.mark.parametrize("pattern", ["cn.lianxin.parking.*", "tickets.*", "cn.lianxin.tickets.ticket.created",
+                                     "*", "cn.lianxin.tickets.ticket.created.v9"])
+def test_unknown_event_type_patterns_are_refused_with_the_reason(pattern):
+    with pytest.raises(InvalidInput) as caught:
+        load(nt.SubscriptionCreate(), {"url": "https://x.cn/h", "types": [pattern], "centers": ["yanminghu"]})
+    assert "types" in caught.value.fields
+
+
+@pytest.mark.parametrize("url", ["ftp://x.cn/h", "not a url", "http://"])
+def test_invalid_urls_are_refused(url):
+    with pytest.raises(InvalidInput) as caught:
+        load(nt.SubscriptionCreate(), {"url": url, "types": ["cn.lianxin.*"], "centers": ["yanminghu"]})
+    assert "url" in caught.value.fields
+
+
+# -- signatures ------------------------------------------------------------------------------
+
+def test_signature_verifies_with_the_standard_webhooks_library():
+    secret = subs.new_secret()
+    assert secret.startswith("whsec_")
+    body = json.dumps({"specversion": "1.0", "data": {"summary": "垃圾没清运"}}, ensure_ascii=False)
+    timestamp = int(datetime.now(UTC).timestamp())
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp),
+               "webhook-signature": subs.sign([secret], "msg_1", timestamp, body)}
+    assert Webhook(secret).verify(body.encode(), headers)["data"]["summary"] == "垃圾没清运"
+
+
+def test_during_rotation_both_secrets_sign(db):
+    sub = subscribe(db)
+    old = sub.secret
+    sub, until = subs.rotate_secret(db_session=db, principal=CIVIL, subscription_id=sub.id)
+    now = datetime.now(UTC)
+    secrets = subs.signing_secrets(sub, now)
+    assert secrets == [sub.secret, old] and until > now
+    signature = subs.sign(secrets, "msg_2", 1700000000, "{}")
+    assert len(signature.split(" ")) == 2
+    assert subs.signing_secrets(sub, until + timedelta(seconds=1)) == [sub.secret]
+
+
+# -- scope -----------------------------------------------------------------------------------
+
+def test_a_department_subscribes_only_to_centers_its_token_grants(db):
+    with pytest.raises(SubscriptionForbidden):
+        subscribe(db, centers=("yanminghu", "baisha"))
+
+
+def test_a_department_sees_only_its_own_subscriptions(db):
+    sub = subscribe(db)
+    health = Principal(sub="health-bureau", role="department", centers=("yanminghu",))
+    assert subs.list_subscriptions(db_session=db, principal=health) == []
+    with pytest.raises(SubscriptionNotFound):
+        subs.get_subscription(db_session=db, principal=health, subscription_id=sub.id)
+    ops = Principal(sub="ops-1", role="ops", centers=("*",))
+    assert [s.id for s in subs.list_subscriptions(db_session=db, principal=ops)] == [sub.id]
+
+
+# -- fan-out ---------------------------------------------------------------------------------
+
+def test_events_reach_matching_subscriptions_once(db, event):
+    tickets_sub = subscribe(db)
+    subscribe(db, types=("cn.lianxin.events.*",))
+    other_center = subscribe(db, centers=("fenghuang",))
+    e = ticket_created(event)
+    assert receive(db, e) == 1
+    assert receive(db, e) == 0  # redelivered: nothing new
+    [row] = db.scalars(select(WebhookDelivery)).all()
+    assert row.subscription_id == tickets_sub.id and row.id.startswith("msg_")
+    assert receive(db, activity_cancelled(event)) == 1
+    assert receive(db, ticket_created(event, center="fenghuang")) == 1
+    assert {r.subscription_id for r in db.scalars(select(WebhookDelivery))} >= {other_center.id}
+
+
+def test_the_delivered_body_is_the_envelope_as_published(db, event):
+    subscribe(db)
+    e = ticket_created(event)
+    receive(db, e)
+    [job] = subs.claim_due(db_session=db, now=NOW, limit=10, lease=timedelta(minutes=1),
+                           per_subscription=2, inflight={})
+    assert job["body"]["id"] == e["id"] and job["body"]["specversion"] == "1.0"
+    assert job["body"]["data"]["ack_due_at"].startswith("2026-11-27T03:00:00")
+
+
+def test_a_slow_subscriber_holds_only_its_own_share_of_the_pool(db, event):
+    slow = subscribe(db, url="http://127.0.0.1:9/slow")
+    fast = subscribe(db, url="http://127.0.0.1:9/fast")
+    for _ in range(6):
+        receive(db, ticket_created(event))
+    jobs = subs.claim_due(db_session=db, now=NOW, limit=10, lease=timedelta(minutes=1),
+                          per_subscription=2, inflight={slow.id: 2})
+    db.commit()
+    assert {j["subscription_id"] for j in jobs} == {fast.id} and len(jobs) == 2
+
+
+def test_410_disables_the_subscription_and_withdraws_its_queue(db, event, settings):
+    sub = subscribe(db)
+    receive(db, ticket_created(event))
+    receive(db, ticket_created(event))
+    first, second = subs.claim_due(db_session=db, now=NOW, limit=1 + 1, lease=timedelta(minutes=1),
+                                   per_subscription=2, inflight={})
+    assert subs.record_attempt(db_session=db, delivery_id=first["id"], status=410, error=None,
+                               now=NOW, settings=settings) == "gone"
+    db.commit()
+    db.refresh(sub)
+    assert sub.state == "disabled" and "410" in sub.disabled_reason
+    states = {r.id: r.state for r in db.scalars(select(WebhookDelivery))}
+    assert states == {first["id"]: "failed", second["id"]: "cancelled"}
+    assert receive(db, ticket_created(event)) == 0
+
+
+def test_errors_and_timeouts_are_retried_with_backoff_then_failed(db, event):
+    from services.notify.domain import Settings
+
+    settings = Settings(webhook_retry_base=5, webhook_retry_cap=60, webhook_max_attempts=3)
+    subscribe(db)
+    receive(db, ticket_created(event))
+    now, outcomes = NOW, []
+    for status, error in ((500, None), (None, "超时"), (503, None)):
+        [job] = subs.claim_due(db_session=db, now=now, limit=5, lease=timedelta(minutes=1),
+                               per_subscription=2, inflight={})
+        outcomes.append(subs.record_attempt(db_session=db, delivery_id=job["id"], status=status,
+                                            error=error, now=now, settings=settings))
+        db.commit()
+        row = db.get(WebhookDelivery, job["id"])
+        now = row.next_attempt_at or now
+    assert outcomes == ["retried", "retried", "failed"]
+    assert (row.state, row.attempts, row.last_status, row.last_error) == ("failed", 3, 503, "HTTP 503")
+
+
+def test_replay_sends_again_the_events_of_a_time_range(db):
+    from lianxin.contracts import make_event, parse_event
+
+    sub = subscribe(db)
+    data = {"ticket_id": "t-1", "category": "sanitation", "category_name": "环境卫生", "party": "property",
+            "channel": "web", "summary": "垃圾", "ack_due_at": NOW, "resolve_due_at": NOW}
+    inside, later = (parse_event(make_event(tk.TICKET_CREATED, center_id="yanminghu", subject="t-1",
+                                            data=data, time=at)) for at in (NOW, NOW + timedelta(days=3)))
+    receive(db, inside)
+    receive(db, later)
+    replay_id, count = subs.replay(db_session=db, principal=CIVIL, subscription_id=sub.id,
+                                   start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1))
+    db.commit()
+    assert count == 1
+    replayed = db.scalars(select(WebhookDelivery).where(WebhookDelivery.replay_id == replay_id)).all()
+    assert [r.event_id for r in replayed] == [inside["id"]]
+    assert len(db.scalars(select(WebhookDelivery)).all()) == 3  # two live, one replayed
