@@ -7,7 +7,9 @@ routing key, so departments bind the same way) with three guarantees added:
   that breaks it (or is not JSON at all) is dead-lettered with the reason;
 * the event ``id`` is recorded in the service's ``processed_events`` table in
   the same transaction as the handler's effect — **the handler does not
-  commit; the kit commits when it returns** — and a repeat is ignored;
+  commit; the kit commits when it returns** — and a repeat is ignored (its
+  processed mark collides at commit and its effect is rolled back, so a
+  handler's effects must stay inside its database transaction);
 * a handler that raises is retried (capped backoff), then dead-lettered.
   The original is acknowledged only after it is either processed or safely
   dead-lettered, so it is never lost and never blocks the queue.
@@ -83,13 +85,8 @@ class EventHandler(NamekoEventHandler):
         except InvalidEvent as exc:
             self._dead_letter(message, f"invalid event: {exc}", body=body)
             return
-        try:
-            if self._already_processed(event["id"]):
-                self.metrics.deduplicated.labels(self.container.service_name, self.event_type).inc()
-                self.queue_consumer.ack_message(message)
-                return
-        except Exception as exc:  # noqa: BLE001 - a DB hiccup: try the handler path anyway
-            log.warning("dedupe lookup failed for %s: %s", event["id"], exc)
+        # No look-up first: the processed mark's primary key refuses a repeat at commit,
+        # which rolls the repeat's effect back (one query per event saved; repeats are rare).
         self._spawn(message, event, attempt=1)
 
     def _spawn(self, message, event, attempt: int) -> None:  # noqa: ANN001
@@ -131,6 +128,15 @@ class EventHandler(NamekoEventHandler):
             self.queue_consumer.ack_message(message)
             return result, None
         session.rollback()
+        try:
+            repeat = self._already_processed(event["id"])
+        except Exception:  # noqa: BLE001 - can't tell: treat it as the failure it is
+            repeat = False
+        if repeat:
+            # A redelivered event whose effect collided with its first delivery's.
+            self.metrics.deduplicated.labels(self.container.service_name, self.event_type).inc()
+            self.queue_consumer.ack_message(message)
+            return result, None
         return self._failed(message, event, attempt, exc_info[1], result, exc_info)
 
     def _failed(self, message, event, attempt, exc, result, exc_info=None):  # noqa: ANN001, ANN202

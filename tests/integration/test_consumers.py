@@ -62,8 +62,8 @@ def test_malformed_messages_are_dead_lettered_with_reasons_and_valid_ones_still_
     reasons = " | ".join(letter["reason"] for letter in letters)
     assert "undecodable" in reasons and "envelope" in reasons and "party" in reasons
     assert all(letter["service"] == "notify" for letter in letters)
-    assert {letter["queue"] for letter in letters} == {
-        f"evt-tickets-{TICKET_CREATED}--notify.handle_ticket_created"}
+    assert all(letter["queue"].startswith(f"evt-tickets-{TICKET_CREATED}--notify.")
+               for letter in letters)
     assert any(letter.get("event-id") == bad["id"] for letter in letters)
     # Peeking does not consume: ops can look twice.
     assert len(deadletters.peek(rabbit_config["AMQP_URI"])) == 4

@@ -21,11 +21,11 @@ def test_ops_token_may_act_for_every_center():
 
 @pytest.mark.parametrize("token", [
     "not-a-jwt",
-    jwt.encode({"sub": "x", "role": "staff", "centers": ["a"], "exp": int(time.time()) + 60,
+    jwt.encode({"sub": "x", "role": "staff", "centers": ["a"], "exp": int(time.time()) + 86400,
                 "iss": "lianxin"}, "another-secret", algorithm="HS256"),
-    jwt.encode({"sub": "x", "role": "mayor", "centers": ["a"], "exp": int(time.time()) + 60,
+    jwt.encode({"sub": "x", "role": "mayor", "centers": ["a"], "exp": int(time.time()) + 86400,
                 "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
-    jwt.encode({"sub": "x", "role": "staff", "exp": int(time.time()) + 60, "iss": "lianxin"},
+    jwt.encode({"sub": "x", "role": "staff", "exp": int(time.time()) + 86400, "iss": "lianxin"},
                auth.jwt_secret(), algorithm="HS256"),
 ])
 def test_forged_or_malformed_tokens_are_refused(token):
