@@ -94,7 +94,7 @@ class OutboxWriter:
     def add(self, etype: EventType, *, center_id: str, subject: str, data: dict[str, Any]) -> dict:
         """Write an event into the worker's current transaction; returns the envelope."""
         body = make_event(etype, center_id=center_id, subject=subject, data=data)
-        self._session.execute(insert(self._table).values(
+        self._session.connection().execute(insert(self._table), dict(
             event_id=body["id"], center_id=center_id, type=str(etype), body=body,
             created_at=datetime.now(UTC),
         ))

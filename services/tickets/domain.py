@@ -13,10 +13,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -298,8 +299,10 @@ def routing(*, db_session: Session, center_id: str, code: str) -> Routing | None
 
 def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
                   data: dict[str, Any], reporter_id: str | None,
-                  now: datetime | None = None) -> Ticket:
-    """Take in a resident's issue: route it by category, set its deadlines, announce it."""
+                  now: datetime | None = None) -> SimpleNamespace:
+    """Take in a resident's issue: route it by category, set its deadlines, announce it.
+
+    Returns the new ticket's columns (read it back with :func:`get_ticket` to change it)."""
     category = routing(db_session=db_session, center_id=center_id, code=data["category"])
     if category is None or not category.active:
         # Tell an unknown center apart from an unknown category: both are the caller's error.
@@ -308,7 +311,7 @@ def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
     attributes = _check_attributes(category.questions, data.get("attributes") or {}) \
         if category.attributes or data.get("attributes") else {}
     now = now or now_utc()
-    ticket = Ticket(
+    values = dict(
         id=str(uuid.uuid4()), center_id=center_id, category=category.code,
         party=category.party, state="reported", channel=data.get("channel", "web"),
         description=data["description"], address=data.get("address") or "",
@@ -316,19 +319,25 @@ def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
         media_url=data.get("media_url"), reporter_id=reporter_id,
         follow_code=secrets.token_urlsafe(12), created_at=now, updated_at=now,
         ack_due_at=now + timedelta(minutes=category.ack_minutes),
-        resolve_due_at=now + timedelta(hours=category.resolve_hours), reopen_count=0,
-        ack_breach_level=0, resolve_breached=False,
+        resolve_due_at=now + timedelta(hours=category.resolve_hours),
+        acknowledged_at=None, resolved_at=None, closed_at=None, answer=None, primary_id=None,
+        rating=None, reopen_count=0, ack_breach_level=0, resolve_breached=False,
     )
-    ticket.due_at = ticket.ack_due_at
-    db_session.add(ticket)
-    _log(db_session, ticket, "report", None, "reported", Actor(reporter_id, None), None, now)
-    outbox.add(contract.TICKET_CREATED, center_id=center_id, subject=ticket.id, data={
-        "ticket_id": ticket.id, "category": ticket.category, "category_name": category.name,
-        "party": ticket.party, "channel": ticket.channel,
-        "summary": ticket.description[:SUMMARY_LENGTH], "ack_due_at": ticket.ack_due_at,
-        "resolve_due_at": ticket.resolve_due_at, "person_id": reporter_id,
+    values["due_at"] = values["ack_due_at"]
+    # Intake is the hot path: plain INSERTs, no unit of work (the new row is dumped as is).
+    conn = db_session.connection()
+    conn.execute(insert(Ticket.__table__), values)
+    conn.execute(insert(TicketLog.__table__), dict(
+        center_id=center_id, ticket_id=values["id"], action="report", from_state=None,
+        to_state="reported", actor_id=reporter_id, actor_role=None, reason=None, party=None,
+        at=now))
+    outbox.add(contract.TICKET_CREATED, center_id=center_id, subject=values["id"], data={
+        "ticket_id": values["id"], "category": category.code, "category_name": category.name,
+        "party": category.party, "channel": values["channel"],
+        "summary": values["description"][:SUMMARY_LENGTH], "ack_due_at": values["ack_due_at"],
+        "resolve_due_at": values["resolve_due_at"], "person_id": reporter_id,
     })
-    return ticket
+    return SimpleNamespace(**values)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def test_another_centers_ticket_is_not_found(db, outbox):
     ticket = report(db, outbox, center="fenghuangtai")
     with pytest.raises(NotFound):
         domain.get_ticket(db_session=db, center_id="yanminghu", ticket_id=ticket.id)
-    assert domain.get_ticket(db_session=db, center_id="fenghuangtai", ticket_id=ticket.id) is ticket
+    assert domain.get_ticket(db_session=db, center_id="fenghuangtai", ticket_id=ticket.id).id == ticket.id
 
 
 def test_list_is_scoped_to_the_center_and_filtered(db, outbox):

@@ -17,11 +17,17 @@ PROPERTY = domain.Actor("wuye-1", "staff")
 
 @pytest.fixture
 def ticket(db, outbox):
-    ticket = domain.create_ticket(db_session=db, outbox=outbox, center_id="yanminghu", data={
-        "category": "sanitation", "description": "3号楼门口垃圾两天没人清运", "channel": "web"},
-        reporter_id="res-1", now=NOW)
+    ticket = created(db, outbox)
     db.commit()
     return ticket
+
+
+def created(db, outbox, center="yanminghu", reporter="res-1", when=NOW, **data):
+    """Report an issue and read the ticket back (intake returns plain columns)."""
+    new = domain.create_ticket(db_session=db, outbox=outbox, center_id=center, data={
+        "category": "sanitation", "description": "3号楼门口垃圾两天没人清运", "channel": "web", **data},
+        reporter_id=reporter, now=when)
+    return domain.get_ticket(db_session=db, center_id=center, ticket_id=new.id)
 
 
 def events(db):
@@ -119,9 +125,7 @@ def test_returned_ticket_is_redispatched_with_reason_on_record(db, outbox, ticke
 
 
 def test_repeat_reports_are_merged_and_follow_the_primary(db, outbox, ticket):
-    repeat = domain.create_ticket(db_session=db, outbox=outbox, center_id="yanminghu", data={
-        "category": "sanitation", "description": "3号楼垃圾没人收", "channel": "web"},
-        reporter_id="res-2", now=NOW)
+    repeat = created(db, outbox, reporter="res-2", description="3号楼垃圾没人收")
     domain.merge(db_session=db, outbox=outbox, ticket=repeat, primary=ticket, actor=STAFF, now=NOW)
     assert repeat.state == "merged" and repeat.primary_id == ticket.id and repeat.due_at is None
     domain.acknowledge(db_session=db, outbox=outbox, ticket=ticket, actor=STAFF, now=NOW)
@@ -215,9 +219,8 @@ def test_resolve_deadline_breach_is_announced_once(db, outbox, ticket):
 def test_satisfaction_rate_per_party_and_month(db, outbox):
     ratings = ["satisfied"] * 130 + ["basically_satisfied"] * 67 + ["dissatisfied"] * 3
     for i, rating in enumerate(ratings):
-        t = domain.create_ticket(db_session=db, outbox=outbox, center_id="yanminghu", data={
-            "category": "sanitation" if i % 2 else "elderly_care", "description": f"诉求{i}",
-            "channel": "web"}, reporter_id=f"r{i}", now=NOW)
+        t = created(db, outbox, reporter=f"r{i}", description=f"诉求{i}",
+                    category="sanitation" if i % 2 else "elderly_care")
         domain.acknowledge(db_session=db, outbox=outbox, ticket=t, actor=STAFF, now=NOW)
         domain.resolve(db_session=db, outbox=outbox, ticket=t, actor=STAFF, answer="已处理", now=NOW)
         domain.rate(db_session=db, outbox=outbox, ticket=t, actor=STAFF,
@@ -235,9 +238,8 @@ def test_satisfaction_rate_per_party_and_month(db, outbox):
 
 
 def test_board_sorts_open_tickets_by_deadline_with_counts(db, outbox, ticket):
-    urgent = domain.create_ticket(db_session=db, outbox=outbox, center_id="yanminghu", data={
-        "category": "elderly_care", "description": "独居老人刘敬州家中停水", "channel": "hotline"},
-        reporter_id=None, now=NOW - timedelta(minutes=5))
+    urgent = created(db, outbox, reporter=None, when=NOW - timedelta(minutes=5),
+                     category="elderly_care", description="独居老人刘敬州家中停水", channel="hotline")
     domain.acknowledge(db_session=db, outbox=outbox, ticket=ticket, actor=STAFF, now=NOW)
     result = domain.board(db_session=db, center_id="yanminghu", query={"limit": 10, "offset": 0})
     assert [t.id for t in result["items"]] == [urgent.id, ticket.id]
