@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
 from sqlalchemy import text
+
+from lianxin.rpc import rpc
 
 
 class HealthCheck:

@@ -207,6 +207,10 @@ class ActivityRead(BaseSchema):
 
 
 class ActivityQuery(Page):
+    """``when``: ``upcoming`` (not yet over, soonest first; the default), ``past`` (most
+    recent first) or ``all`` (by start)."""
+
+    when = fields.Str(load_default="upcoming", validate=validate.OneOf(["upcoming", "past", "all"]))
     programme = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
     audience = fields.Str(load_default=None, validate=validate.OneOf(list(AUDIENCES)))
     state = fields.Str(load_default=None, validate=validate.OneOf(ACTIVITY_STATES))
@@ -431,7 +435,8 @@ class BookingRead(BaseSchema):
     #: Shared by the bookings of one weekly series.
     series_id = fields.Str(allow_none=True)
     state = fields.Str()
-    booked_by = fields.Str()
+    #: Who asked (a person id); shown to staff and the booker only.
+    booked_by = fields.Str(allow_none=True)
     created_at = fields.AwareDateTime()
     decided_by = fields.Str(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)

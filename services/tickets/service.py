@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from lianxin.auth import Caller, Principal
 from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import load
@@ -14,6 +12,7 @@ from lianxin.errors import EXPECTED, Forbidden, InvalidInput
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
+from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.tickets import domain
 from services.tickets.exceptions import NotYourTicket, TicketNotFound

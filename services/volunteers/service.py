@@ -15,7 +15,7 @@ from typing import Any
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from lianxin.auth import Caller
@@ -26,6 +26,7 @@ from lianxin.errors import EXPECTED
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
+from lianxin.rpc import rpc
 from services.volunteers import certificates, domain
 from services.volunteers.models import Base, outbox_table
 

@@ -1,0 +1,147 @@
+"""A center's week (activities and room bookings) and iCalendar (RFC 5545) exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lianxin.contracts.events import AUDIENCES, parse_week
+from services.events import rooms
+from services.events.attendance import day_start
+from services.events.common import Actor, local, now_utc
+from services.events.domain import get_activity, place_of
+from services.events.models import ACTIVE_BOOKING, Activity, Programme, Room, RoomBooking
+
+PRODID = "-//Lianxin 连心桥//events//ZH"
+UID_DOMAIN = "lianxin.cn"
+#: A room's feed: bookings from this long ago on (calendar apps keep what they saw before).
+FEED_PAST = timedelta(days=30)
+FEED_FUTURE = timedelta(days=400)
+
+
+def week_bounds(week: str | None, now: datetime) -> tuple[str, datetime, datetime]:
+    """(``YYYY-Www``, Monday 00:00, next Monday 00:00) in Asia/Shanghai; default this week."""
+    if week:
+        year, number = parse_week(week)
+    else:
+        year, number, _ = local(now).isocalendar()
+    monday = date.fromisocalendar(year, number, 1)
+    return f"{year}-W{number:02d}", day_start(monday), day_start(monday + timedelta(days=7))
+
+
+def week_calendar(*, db_session: Session, center_id: str, week: str | None, actor: Actor,
+                  room: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Everything on in the center in an ISO week: activities, and rooms booked for other uses.
+
+    Residents see published (and cancelled) activities and confirmed bookings; staff also
+    see drafts and bookings awaiting approval.
+    """
+    now = now or now_utc()
+    label, start, end = week_bounds(week, now)
+    names = rooms.room_names(db_session=db_session, center_id=center_id)
+    if room and room not in names:
+        rooms.get_room(db_session=db_session, center_id=center_id, code=room)
+    states = ("draft", "published", "cancelled", "completed") if actor.is_staff else (
+        "published", "cancelled", "completed")
+    where = [Activity.center_id == center_id, Activity.state.in_(states),
+             Activity.starts_at < end, Activity.ends_at > start]
+    if room:
+        where.append(Activity.room == room)
+    items = [_entry("activity", a.id, a.title, a.starts_at, a.ends_at, a.room, names, a.place,
+                    a.state, a.audience, a.programme)
+             for a in db_session.scalars(select(Activity).where(*where))]
+    booking_states = ACTIVE_BOOKING if actor.is_staff else ("confirmed",)
+    where = [RoomBooking.center_id == center_id, RoomBooking.activity_id.is_(None),
+             RoomBooking.state.in_(booking_states),
+             RoomBooking.starts_at < end, RoomBooking.ends_at > start]
+    if room:
+        where.append(RoomBooking.room == room)
+    items += [_entry("booking", b.id, b.purpose, b.starts_at, b.ends_at, b.room, names, "",
+                     b.state, None, None)
+              for b in db_session.scalars(select(RoomBooking).where(*where))]
+    items.sort(key=lambda item: (item["starts_at"], item["kind"], item["id"]))
+    return {"week": label, "starts_at": start, "ends_at": end, "items": items}
+
+
+def _entry(kind: str, id_: str, title: str, starts_at: datetime, ends_at: datetime,
+           room: str | None, names: dict[str, str], place: str, state: str,
+           audience: str | None, programme: str | None) -> dict[str, Any]:
+    room_name = names.get(room) if room else None
+    return {"kind": kind, "id": id_, "title": title, "starts_at": starts_at, "ends_at": ends_at,
+            "room": room, "room_name": room_name, "place": place or room_name or "",
+            "state": state, "audience": audience, "programme": programme}
+
+
+# -- iCalendar -------------------------------------------------------------------------------
+
+def _calendar(name: str) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", "Asia/Shanghai")
+    return cal
+
+
+def _event(uid: str, summary: str, starts_at: datetime, ends_at: datetime, location: str,
+           status: str, stamp: datetime, sequence: int = 0, description: str = "") -> Event:
+    event = Event()
+    event.add("uid", f"{uid}@{UID_DOMAIN}")
+    # In UTC (…Z): icalendar writes other fixed offsets as floating local times.
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", starts_at.astimezone(UTC))
+    event.add("dtend", ends_at.astimezone(UTC))
+    event.add("summary", summary)
+    if location:
+        event.add("location", location)
+    if description:
+        event.add("description", description)
+    event.add("status", status)
+    event.add("sequence", sequence)
+    return event
+
+
+def activity_ics(*, db_session: Session, center_id: str, activity_id: str, actor: Actor,
+                 now: datetime | None = None) -> str:
+    """One activity as an iCalendar file (cancelled activities say STATUS:CANCELLED)."""
+    now = now or now_utc()
+    activity = get_activity(db_session=db_session, center_id=center_id, activity_id=activity_id,
+                            actor=actor)
+    status = {"cancelled": "CANCELLED", "draft": "TENTATIVE"}.get(activity.state, "CONFIRMED")
+    lines = [activity.description] if activity.description else []
+    if activity.programme:
+        programme = db_session.get(Programme, (center_id, activity.programme))
+        lines.append(f"项目：{programme.name if programme else activity.programme}")
+    lines.append(f"对象：{AUDIENCES.get(activity.audience, activity.audience)}")
+    if activity.state == "cancelled" and activity.cancel_reason:
+        lines.append(f"已取消：{activity.cancel_reason}")
+    cal = _calendar(activity.title)
+    cal.add_component(_event(
+        f"activity-{activity.id}", activity.title, activity.starts_at, activity.ends_at,
+        place_of(db_session, activity), status, activity.updated_at or activity.created_at,
+        activity.sequence, "\n".join(lines)))
+    return cal.to_ical().decode("utf-8")
+
+
+def room_ics(*, db_session: Session, center_id: str, code: str, now: datetime | None = None) -> str:
+    """A room's bookings (last 30 days on) as an iCalendar feed; pending ones are TENTATIVE."""
+    now = now or now_utc()
+    room: Room = rooms.get_room(db_session=db_session, center_id=center_id, code=code)
+    bookings = db_session.scalars(select(RoomBooking).where(
+        RoomBooking.center_id == center_id, RoomBooking.room == code,
+        RoomBooking.state.in_(ACTIVE_BOOKING),
+        RoomBooking.ends_at > now - FEED_PAST, RoomBooking.starts_at < now + FEED_FUTURE,
+    ).order_by(RoomBooking.starts_at))
+    cal = _calendar(room.name)
+    for booking in bookings:
+        cal.add_component(_event(
+            f"booking-{booking.id}", booking.purpose, booking.starts_at, booking.ends_at,
+            room.name, "CONFIRMED" if booking.state == "confirmed" else "TENTATIVE",
+            booking.decided_at or booking.created_at))
+    return cal.to_ical().decode("utf-8")
