@@ -85,6 +85,9 @@ def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, .
                      status, description or (fn.__doc__ or "").strip())
         ROUTES.append(spec)
         body_schema = body() if body else None
+        # A body of optional fields only (a note, say) may be left out entirely.
+        optional_body = body_schema is not None and not any(
+            f.required for f in body_schema.fields.values())
         query_schema = query() if query else None
 
         @functools.wraps(fn)
@@ -95,7 +98,7 @@ def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, .
                     principal, center = self.auth.authenticate(request, roles)
                 req = ApiRequest(request, principal, center)
                 if body_schema is not None:
-                    req.body = read_json(request, self.max_body)
+                    req.body = read_json(request, self.max_body, {} if optional_body else None)
                     load(body_schema, req.body)  # refuse bad input before spending an RPC
                 if query_schema is not None:
                     raw = {k: v for k, v in request.args.items() if k != "center"}

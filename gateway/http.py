@@ -79,8 +79,11 @@ def render_error(render, exc: LianxinError, instance: str | None = None) -> Resp
     return render(status, exc.detail, exc.code, exc.fields, headers, instance)
 
 
-def read_json(request: Request, max_bytes: int) -> Any:
-    """The request's JSON body, refusing what is too large, not JSON, or malformed."""
+def read_json(request: Request, max_bytes: int, empty: Any = None) -> Any:
+    """The request's JSON body, refusing what is too large, not JSON, or malformed.
+
+    An empty body is ``empty`` when given (a body whose fields are all optional), else a 400.
+    """
     length = request.content_length
     if length is not None and length > max_bytes:
         raise HttpProblem(413, f"请求内容不能超过 {max_bytes // 1024} KB", "BODY_TOO_LARGE")
@@ -91,6 +94,8 @@ def read_json(request: Request, max_bytes: int) -> Any:
     if len(raw) > max_bytes:
         raise HttpProblem(413, f"请求内容不能超过 {max_bytes // 1024} KB", "BODY_TOO_LARGE")
     if not raw.strip():
+        if empty is not None:
+            return empty
         raise HttpProblem(400, "请求内容为空，应为 JSON 对象", "EMPTY_BODY")
     try:
         return json.loads(raw)
