@@ -21,7 +21,7 @@ from datetime import date
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts import event_type
-from lianxin.contracts.schema import CODE_RE, BaseSchema, Page
+from lianxin.contracts.schema import CODE_RE, BaseSchema, Page, page_of
 
 AUDIENCES = {"children": "儿童", "elderly": "老年人", "families": "家庭", "all": "全体居民"}
 ACTIVITY_STATES = ("draft", "published", "cancelled", "completed")
@@ -219,11 +219,7 @@ class ActivityQuery(Page):
     end = fields.AwareDateTime(load_default=None)
 
 
-class ActivityList(BaseSchema):
-    items = fields.List(fields.Nested(ActivityRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+ActivityList = page_of(ActivityRead, "ActivityList")
 
 
 class ActivityRecordItem(BaseSchema):
@@ -303,11 +299,7 @@ class RegistrationQuery(Page):
     activity_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=36))
 
 
-class RegistrationList(BaseSchema):
-    items = fields.List(fields.Nested(RegistrationRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+RegistrationList = page_of(RegistrationRead, "RegistrationList")
 
 
 class RegistrationCancel(BaseSchema):
@@ -450,11 +442,7 @@ class BookingQuery(Page):
     end = fields.AwareDateTime(load_default=None)
 
 
-class BookingList(BaseSchema):
-    items = fields.List(fields.Nested(BookingRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+BookingList = page_of(BookingRead, "BookingList")
 
 
 class BookingCancel(BaseSchema):

@@ -14,7 +14,7 @@ import re
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from lianxin.auth import ROLES
-from lianxin.contracts.schema import CENTER_ID_RE, BaseSchema, Page
+from lianxin.contracts.schema import CENTER_ID_RE, BaseSchema, Page, page_of
 from lianxin.contracts.tickets import PARTIES
 
 PHONE_RE = r"^1[3-9]\d{9}$"
@@ -77,11 +77,7 @@ class ContactQuery(Page):
     party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
 
 
-class ContactList(BaseSchema):
-    items = fields.List(fields.Nested(ContactRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+ContactList = page_of(ContactRead, "ContactList")
 
 
 # -- inbox -----------------------------------------------------------------------------------
@@ -245,11 +241,7 @@ class DeliveryQuery(Page):
     state = fields.Str(load_default=None, validate=validate.OneOf(DELIVERY_STATES))
 
 
-class DeliveryList(BaseSchema):
-    items = fields.List(fields.Nested(DeliveryRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+DeliveryList = page_of(DeliveryRead, "DeliveryList")
 
 
 # -- scheduled messages ----------------------------------------------------------------------
@@ -302,11 +294,7 @@ class ScheduledQuery(Page):
     state = fields.Str(load_default=None, validate=validate.OneOf(SCHEDULED_STATES))
 
 
-class ScheduledList(BaseSchema):
-    items = fields.List(fields.Nested(ScheduledMessageRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+ScheduledList = page_of(ScheduledMessageRead, "ScheduledList")
 
 
 # -- department subscriptions ----------------------------------------------------------------
@@ -434,8 +422,4 @@ class WebhookDeliveryQuery(Page):
     event_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
 
 
-class WebhookDeliveryList(BaseSchema):
-    items = fields.List(fields.Nested(WebhookDeliveryRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+WebhookDeliveryList = page_of(WebhookDeliveryRead, "WebhookDeliveryList")

@@ -79,3 +79,14 @@ class Page(BaseSchema):
 
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of a list: ``items``, ``total``, ``limit``, ``offset``."""
+    return type(name, (BaseSchema,), {
+        "__doc__": f"A page of {item.__name__}.",
+        "items": fields.List(fields.Nested(item)),
+        "total": fields.Int(),
+        "limit": fields.Int(),
+        "offset": fields.Int(),
+    })

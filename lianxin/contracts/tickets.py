@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts import event_type
-from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page
+from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, page_of
 
 PARTIES = ("property", "social_work", "owners_committee", "village_committee")
 PARTY_NAMES = {
@@ -217,11 +217,7 @@ class TicketSearch(BaseSchema):
     limit = fields.Int(load_default=1000, validate=validate.Range(min=1, max=1000))
 
 
-class TicketList(BaseSchema):
-    items = fields.List(fields.Nested(TicketRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+TicketList = page_of(TicketRead, "TicketList")
 
 
 class BoardQuery(Page):

@@ -16,7 +16,7 @@ from datetime import timedelta
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts import event_type
-from lianxin.contracts.schema import CODE_RE, BaseSchema, Page
+from lianxin.contracts.schema import CODE_RE, BaseSchema, Page, page_of
 
 #: Skills a volunteer may have and a shift may require (生活照料, 精神慰藉, 健康维护 ...).
 SKILLS = {
@@ -139,11 +139,7 @@ class VolunteerQuery(Page):
     status = fields.Str(load_default=None, validate=validate.OneOf(["active", "inactive"]))
 
 
-class VolunteerList(BaseSchema):
-    items = fields.List(fields.Nested(VolunteerRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+VolunteerList = page_of(VolunteerRead, "VolunteerList")
 
 
 class MilestoneRead(BaseSchema):
@@ -221,11 +217,7 @@ class TrainingRead(TrainingBrief):
     created_at = fields.AwareDateTime()
 
 
-class TrainingList(BaseSchema):
-    items = fields.List(fields.Nested(TrainingRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+TrainingList = page_of(TrainingRead, "TrainingList")
 
 
 # -- beneficiaries ---------------------------------------------------------------------------
@@ -295,11 +287,7 @@ class BeneficiaryQuery(Page):
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
 
 
-class BeneficiaryList(BaseSchema):
-    items = fields.List(fields.Nested(BeneficiaryRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+BeneficiaryList = page_of(BeneficiaryRead, "BeneficiaryList")
 
 
 class BeneficiaryImport(BaseSchema):
@@ -396,11 +384,7 @@ class ShiftQuery(Page):
     available = fields.Bool(load_default=False)
 
 
-class ShiftList(BaseSchema):
-    items = fields.List(fields.Nested(ShiftRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+ShiftList = page_of(ShiftRead, "ShiftList")
 
 
 # -- sign-ups and attendance -----------------------------------------------------------------
@@ -455,11 +439,7 @@ class SignupQuery(Page):
     status = fields.Str(load_default=None, validate=validate.OneOf(SIGNUP_STATES))
 
 
-class SignupList(BaseSchema):
-    items = fields.List(fields.Nested(SignupRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+SignupList = page_of(SignupRead, "SignupList")
 
 
 # -- the hours ledger ------------------------------------------------------------------------
@@ -489,11 +469,7 @@ class HourQuery(Page):
     shift_id = fields.Str(load_default=None, validate=_REF)
 
 
-class HourList(BaseSchema):
-    items = fields.List(fields.Nested(HourEntryRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+HourList = page_of(HourEntryRead, "HourList")
 
 
 class HoursDecision(BaseSchema):
@@ -547,11 +523,7 @@ class CorrectionQuery(Page):
     volunteer_id = fields.Str(load_default=None, validate=_REF)
 
 
-class CorrectionList(BaseSchema):
-    items = fields.List(fields.Nested(CorrectionRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+CorrectionList = page_of(CorrectionRead, "CorrectionList")
 
 
 # -- the visit log ---------------------------------------------------------------------------
@@ -622,11 +594,7 @@ class VisitRead(BaseSchema):
     created_at = fields.AwareDateTime()
 
 
-class VisitList(BaseSchema):
-    items = fields.List(fields.Nested(VisitRead))
-    total = fields.Int()
-    limit = fields.Int()
-    offset = fields.Int()
+VisitList = page_of(VisitRead, "VisitList")
 
 
 # -- totals ----------------------------------------------------------------------------------
