@@ -227,7 +227,10 @@ def plan_events(etype: str, data: dict[str, Any], now: datetime) -> Plan:
     elif etype == ev.REGISTRATION_WAITLISTED:
         plan.messages.append(Message("registration.waitlisted", dict(data), persons=[data["person_id"]], **ref))
     elif etype == ev.REGISTRATION_CANCELLED:
-        plan.messages.append(Message("registration.cancelled", dict(data), persons=[data["person_id"]], **ref))
+        # When the whole activity is cancelled, activity.cancelled tells the person once.
+        if data.get("by") != "activity":
+            plan.messages.append(Message("registration.cancelled", dict(data),
+                                         persons=[data["person_id"]], **ref))
         plan.cancel.append(activity_reminder_key(data["activity_id"], data["person_id"]))
     elif etype == ev.ACTIVITY_CHANGED:
         ctx = dict(data)
