@@ -44,6 +44,12 @@ def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -159,8 +165,11 @@ def main() -> None:  # noqa: PLR0915
         time.sleep(3)
         before = notified()
 
+        names = ["tickets", "notify", "gateway", "echo service", "echo gateway"]
+        cpu0 = {n: cpu_ms(p.pid) for n, p in zip(names, procs, strict=True)}
         echo = wrk(f"http://127.0.0.1:{echo_port}/echo", ticket, {}, args.seconds,
                    args.connections, workdir)
+        cpu1 = {n: cpu_ms(p.pid) for n, p in zip(names, procs, strict=True)}
         began = time.monotonic()
         intake = wrk(f"http://127.0.0.1:{gateway_port}/api/v1/tickets", ticket,
                      {"Authorization": f"Bearer {staff}"}, args.seconds, args.connections, workdir)
@@ -172,6 +181,7 @@ def main() -> None:  # noqa: PLR0915
             seen = notified()
         finished = time.monotonic()
         sustained = (seen - before) / (finished - began)
+        cpu2 = {n: cpu_ms(p.pid) for n, p in zip(names, procs, strict=True)}
 
         print(f"echo   (@http → @rpc):   {echo['rps']:7.1f} req/s   p50 {echo['p50']:6.1f} ms   "
               f"p99 {echo['p99']:6.1f} ms   ({echo['ok']} ok, {echo['non2xx']} non-2xx)")
@@ -180,6 +190,10 @@ def main() -> None:  # noqa: PLR0915
               f"{finished - posted_done:.1f}s after the last POST)   p50 {intake['p50']:6.1f} ms   "
               f"p99 {intake['p99']:6.1f} ms   ({intake['ok']} ok, {intake['non2xx']} non-2xx, "
               f"{seen - before} notified)")
+        print("CPU per request: echo " + ", ".join(
+            f"{n} {(cpu1[n] - cpu0[n]) / max(echo['ok'], 1):.2f} ms" for n in names[3:]) +
+              "; intake " + ", ".join(
+            f"{n} {(cpu2[n] - cpu1[n]) / max(seen - before, 1):.2f} ms" for n in names[:3]))
         print(f"ratio: throughput {sustained / echo['rps']:.2f} (target ≥ 0.8)   "
               f"p99 {intake['p99'] / echo['p99']:.2f}x (target ≤ 2)")
     finally:
