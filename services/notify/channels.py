@@ -26,6 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
@@ -141,17 +142,22 @@ class EmailChannel:
 
 
 class SandboxEmailChannel:
-    """E-mail with no SMTP server configured: recorded, not sent."""
+    """E-mail with no SMTP server configured: recorded, not sent. The From and To headers
+    are written as the e-mail would show them, without building the whole MIME message."""
 
     name = "email"
 
     def __init__(self, sandbox: Sandbox, sender: str):
         self.sandbox = sandbox
         self.builder = EmailChannel("", 0, sender)
+        self.sender = str(self.builder.build(Outgoing("", "", "email", "", "", "", sender, ""))["From"])
 
     def send(self, message: Outgoing) -> None:
-        mail = self.builder.build(message)
-        self.sandbox.record(message, {"from": mail["From"], "to": mail["To"], "subject": message.title,
+        try:
+            to = str(Address(display_name=message.recipient_name, addr_spec=message.address))
+        except ValueError:  # an odd address: written as the full e-mail would carry it
+            to = str(self.builder.build(message)["To"])
+        self.sandbox.record(message, {"from": self.sender, "to": to, "subject": message.title,
                                       "body": message.body})
 
 

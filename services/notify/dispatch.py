@@ -5,8 +5,9 @@ The service's timers call :class:`Dispatcher` every half second: it *claims* due
 sender died) with ``FOR UPDATE SKIP LOCKED``, commits, and hands each to a bounded green
 pool — one pool for people's messages, another for department webhooks — then returns.
 Each send has a hard deadline; its outcome (sent, retried later with backoff, failed with
-the reason) is written by the green thread that sent it. Department deliveries are taken
-at most ``WEBHOOK_PER_SUBSCRIPTION`` at a time per subscription, so a slow or failing
+the reason) is written with those of the sends that finish meanwhile — one transaction, by
+one green thread — and a claim of more work follows. Department deliveries are taken at
+most ``WEBHOOK_PER_SUBSCRIPTION`` at a time per subscription, so a slow or failing
 endpoint holds a few slots at most and never delays the other subscribers.
 """
 
@@ -36,6 +37,10 @@ from services.notify.models import Contact, Delivery, WebhookDelivery
 log = logging.getLogger(__name__)
 
 WEBHOOK_CHANNEL = "subscription"  # the metrics' channel label of department webhooks
+#: Senders finishing within this many seconds share one claim of more work.
+REFILL_DELAY = 0.02
+#: … and one transaction recording how their sends went.
+RECORD_DELAY = 0.02
 ADDRESS_NAMES = {"sms": "手机号", "wechat": "微信 openid", "email": "邮箱", "webhook": "接收地址"}
 
 
@@ -84,6 +89,10 @@ class Dispatcher(DependencyProvider):
         self._running = False
         # One claimer per kind at a time: a tick, or a sender that just finished and refills.
         self._claiming = {"people": False, "hooks": False}
+        self._refilling = {"people": False, "hooks": False}
+        # Finished sends waiting to be recorded, by kind.
+        self._done: dict[str, list[Any]] = {"people": [], "hooks": []}
+        self._recording = {"people": False, "hooks": False}
 
     def start(self) -> None:
         self._running = True
@@ -93,6 +102,9 @@ class Dispatcher(DependencyProvider):
         with eventlet.Timeout(self.deadline + 1, False):
             self.people.waitall()
             self.hooks.waitall()
+        for kind in ("people", "hooks"):  # what finished is recorded before the database goes
+            if self._done[kind]:
+                self._record(kind)
 
     def kill(self) -> None:
         self._running = False
@@ -115,16 +127,19 @@ class Dispatcher(DependencyProvider):
         finally:
             self._claiming[kind] = False
 
-    def _refill(self, dispatch) -> None:  # noqa: ANN001
-        """A sender finished: claim more at once instead of waiting for the next tick."""
+    def _refill(self, kind: str, dispatch) -> None:  # noqa: ANN001
+        """A sender finished: claim more soon instead of waiting for the next tick — one claim
+        for all the senders of ``kind`` that finish within ``REFILL_DELAY``, not one each."""
         def run() -> None:
+            self._refilling[kind] = False
             try:
                 dispatch()
             except Exception as exc:  # noqa: BLE001 - the next tick tries again
                 log.warning("refilling the send pool failed: %s", exc)
 
-        if self._running:
-            eventlet.spawn_n(run)
+        if self._running and not self._refilling[kind]:
+            self._refilling[kind] = True
+            eventlet.spawn_after(REFILL_DELAY, run)
 
     def dispatch_people(self) -> int:
         """Claim as many due deliveries as the pool has room for and start sending them."""
@@ -185,16 +200,7 @@ class Dispatcher(DependencyProvider):
             self.send_seconds.labels(self.service, job["channel"]).observe(time.perf_counter() - began)
         if error is not None:
             log.warning("delivery %s on %s failed: %s", job["id"], job["channel"], mask_phone(error))
-        try:
-            with self.db.scope() as session:
-                outcome = domain.record_attempt(db_session=session, delivery_id=job["id"], error=error,
-                                                permanent=permanent, now=now_utc(), settings=self.settings)
-        except Exception as exc:  # noqa: BLE001 - the lease expires and it is tried again
-            log.error("could not record delivery %s: %s", job["id"], exc)
-            return
-        if outcome is not None:
-            self.count([outcome])
-        self._refill(self.dispatch_people)
+        self._finished("people", domain.Attempt(job["id"], error, permanent, now_utc()))
 
     # -- department webhooks -------------------------------------------------------------
 
@@ -219,17 +225,47 @@ class Dispatcher(DependencyProvider):
     def _post(self, job: dict[str, Any]) -> None:
         try:
             status, error = self.post_signed(job)
-            with self.db.scope() as session:
-                outcome = subscriptions.record_attempt(db_session=session, delivery_id=job["id"],
-                                                       status=status, error=error, now=now_utc(),
-                                                       settings=self.settings)
-            if outcome is not None:
-                self.deliveries.labels(self.service, job["center_id"], WEBHOOK_CHANNEL, outcome).inc()
-        except Exception as exc:  # noqa: BLE001 - the lease expires and it is tried again
-            log.error("webhook delivery %s could not be recorded: %s", job["id"], exc)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not lose the delivery
+            log.exception("webhook delivery %s failed", job["id"])
+            status, error = None, f"{type(exc).__name__}: {exc}"
         finally:
             self.inflight[job["subscription_id"]] -= 1
-        self._refill(self.dispatch_webhooks)
+        self._finished("hooks", subscriptions.HookAttempt(job["id"], status, error, now_utc()))
+
+    # -- recording what was sent -----------------------------------------------------------
+
+    def _finished(self, kind: str, attempt: domain.Attempt | subscriptions.HookAttempt) -> None:
+        """A send is over: its outcome is written with the others that finish meanwhile, in
+        one transaction, by one green thread (not one transaction per message)."""
+        self._done[kind].append(attempt)
+        if not self._recording[kind]:
+            self._recording[kind] = True
+            eventlet.spawn_after(RECORD_DELAY, self._record, kind)
+
+    def _record(self, kind: str) -> None:
+        try:
+            while self._done[kind]:
+                batch, self._done[kind] = self._done[kind], []
+                try:
+                    with self.db.scope() as session:
+                        if kind == "people":
+                            outcomes = domain.record_attempts(db_session=session, attempts=batch,
+                                                              settings=self.settings)
+                        else:
+                            outcomes = subscriptions.record_attempts(db_session=session, attempts=batch,
+                                                                     settings=self.settings)
+                except Exception as exc:  # noqa: BLE001 - the leases expire and they are tried again
+                    log.error("could not record %d %s send(s): %s", len(batch), kind, exc)
+                    outcomes = []
+                for done in outcomes:
+                    if isinstance(done, Outcome):
+                        self.count([done])
+                    elif done is not None:
+                        center, outcome = done
+                        self.deliveries.labels(self.service, center, WEBHOOK_CHANNEL, outcome).inc()
+        finally:
+            self._recording[kind] = False
+        self._refill(kind, self.dispatch_people if kind == "people" else self.dispatch_webhooks)
 
     def post_signed(self, job: dict[str, Any]) -> tuple[int | None, str | None]:
         """POST one CloudEvent in structured mode with Standard Webhooks headers."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from lianxin.contracts.notify import CHANNELS, PUSH_CHANNELS
 from lianxin.errors import InvalidInput
 from lianxin.logs import mask_phone
 from services.notify import messages, planner
+from services.notify.cache import ReadCache, touch
 from services.notify.exceptions import (
     ContactNotFound,
     InvalidTemplate,
@@ -35,9 +37,11 @@ from services.notify.models import (
     ScheduledMessage,
     Template,
 )
-from services.notify.rendering import SHANGHAI, RenderError, render
+from services.notify.rendering import SHANGHAI, RenderError, reads_any, render
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ALL_TYPES = "*"
 ADDRESS = {"sms": "phone", "wechat": "wechat_openid", "email": "email", "webhook": "webhook_url"}
@@ -84,20 +88,26 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+_INSERT_IGNORE: dict[tuple[Any, ...], Any] = {}
+
+
 def insert_ignore(db_session: Session, model: type, rows: list[dict[str, Any]],
-                  conflict: list[str]) -> list[Any]:
-    """Insert rows, skipping those a unique constraint already holds; returns the new ids."""
+                  conflict: list[str]) -> int:
+    """Insert rows, skipping those a unique constraint already holds; returns how many are new."""
     if not rows:
-        return []
-    if db_session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = model.__table__
-    pk = list(table.primary_key.columns)[0]
-    # Core executemany ("insertmanyvalues"): one cached statement whatever the row count.
-    stmt = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(pk)
-    return list(db_session.execute(stmt, rows).scalars())
+        return 0
+    dialect = db_session.get_bind().dialect.name
+    key = (model, dialect, tuple(conflict))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = _INSERT_IGNORE[key] = insert(model.__table__).on_conflict_do_nothing(
+            index_elements=conflict)
+    # One cached statement, executemany: SQLite's own loop, PostgreSQL's multi-row VALUES.
+    return db_session.execute(stmt, rows).rowcount
 
 
 # -- directory -------------------------------------------------------------------------------
@@ -108,6 +118,7 @@ def upsert_contact(*, db_session: Session, center_id: str, data: dict[str, Any])
     if contact is None:
         contact = Contact(center_id=center_id, person_id=data["person_id"])
         db_session.add(contact)
+    touch(db_session, center_id)
     for key in ("name", "role", "party", "phone", "email", "wechat_openid", "webhook_url"):
         setattr(contact, key, data.get(key))
     contact.updated_at = now_utc()
@@ -123,6 +134,7 @@ def update_contact(*, db_session: Session, center_id: str, person_id: str,
     for key, value in data.items():
         setattr(contact, key, value)
     contact.updated_at = now_utc()
+    touch(db_session, center_id)
     return contact
 
 
@@ -150,24 +162,120 @@ def list_contacts(*, db_session: Session, center_id: str,
 def delete_contact(*, db_session: Session, center_id: str, person_id: str) -> Contact:
     contact = get_contact(db_session=db_session, center_id=center_id, person_id=person_id)
     db_session.delete(contact)
+    touch(db_session, center_id)
     return contact
 
 
-def resolve_recipients(*, db_session: Session, center_id: str, message: planner.Message) -> list[str]:
+def resolve_recipients(*, db_session: Session, center_id: str, message: planner.Message,
+                       directory: Directory | None = None) -> list[str]:
     """Person ids a planned message goes to; ``@<role>`` when the directory names nobody."""
     people = list(message.persons)
     if message.roles or message.party:
-        where = []
-        if message.roles:
-            where.append(Contact.role.in_(message.roles))
-        if message.party:
-            where.append(Contact.party == message.party)
-        people += db_session.scalars(select(Contact.person_id).where(
-            Contact.center_id == center_id, or_(*where)).order_by(Contact.person_id)).all()
+        directory = directory or Directory(db_session)
+        people += directory.members(center_id, message.roles, message.party)
     chosen = [p for p in dict.fromkeys(people) if p not in message.exclude]
     if not chosen and message.fallback_role:
         return [f"@{message.fallback_role}"]
     return chosen
+
+
+# -- what deliveries read, cached by the service ---------------------------------------------
+
+@dataclass(frozen=True)
+class Profile:
+    """How to reach one person: contact data (a ``contacts`` row, or None when the directory
+    does not know them), preferences by message type, and their own quiet hours."""
+
+    contact: Any | None
+    preferences: dict[str, Any]
+    quiet: Any | None
+
+
+_CONTACT = select(Contact.person_id, Contact.name, Contact.role, Contact.party, Contact.phone,
+                  Contact.email, Contact.wechat_openid, Contact.webhook_url)
+_PREFERENCE = select(Preference.person_id, Preference.message_type, Preference.channels,
+                     Preference.muted)
+_QUIET = select(QuietHours.person_id, QuietHours.start, QuietHours.end, QuietHours.enabled)
+
+
+def load_members(*, db_session: Session, center_id: str, roles: tuple[str, ...],
+                 party: str | None) -> tuple[str, ...]:
+    """Ids of the center's people holding one of ``roles`` or handling for ``party``."""
+    where = []
+    if roles:
+        where.append(Contact.role.in_(roles))
+    if party:
+        where.append(Contact.party == party)
+    if not where:
+        return ()
+    return tuple(db_session.scalars(select(Contact.person_id).where(
+        Contact.center_id == center_id, or_(*where)).order_by(Contact.person_id)))
+
+
+def load_profiles(*, db_session: Session, center_id: str, person_ids: list[str]) -> dict[str, Profile]:
+    """The profiles of ``person_ids`` (every one of them, known to the directory or not)."""
+    contacts = {r.person_id: r for r in db_session.execute(_CONTACT.where(
+        Contact.center_id == center_id, Contact.person_id.in_(person_ids)))}
+    prefs: dict[str, dict[str, Any]] = {p: {} for p in person_ids}
+    for r in db_session.execute(_PREFERENCE.where(Preference.center_id == center_id,
+                                                  Preference.person_id.in_(person_ids))):
+        prefs[r.person_id][r.message_type] = r
+    quiet = {r.person_id: r for r in db_session.execute(_QUIET.where(
+        QuietHours.center_id == center_id, QuietHours.person_id.in_(person_ids)))}
+    return {p: Profile(contacts.get(p), prefs[p], quiet.get(p)) for p in person_ids}
+
+
+def load_templates(*, db_session: Session, center_id: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """The center's own wordings: (message type, channel) → (title, body)."""
+    return {(r.message_type, r.channel): (r.title, r.body) for r in db_session.execute(
+        select(Template.message_type, Template.channel, Template.title, Template.body)
+        .where(Template.center_id == center_id))}
+
+
+class Directory:
+    """What deliveries read about a center — members by role and party, people's profiles,
+    the center's templates — from ``db_session``, or through the service's ``cache``.
+
+    Cached entries are loaded on a session of their own, so they hold what was last
+    committed, never this transaction's uncommitted view (see :mod:`services.notify.cache`).
+    """
+
+    def __init__(self, db_session: Session, cache: ReadCache | None = None):
+        self.db_session = db_session
+        self.cache = cache if cache is not None and cache.enabled else None
+
+    def _load(self, load: Callable[..., T], **kwargs: Any) -> T:
+        if self.cache is None:
+            return load(db_session=self.db_session, **kwargs)
+        with Session(self.db_session.get_bind()) as fresh:
+            return load(db_session=fresh, **kwargs)
+
+    def members(self, center_id: str, roles: tuple[str, ...], party: str | None) -> tuple[str, ...]:
+        def load() -> tuple[str, ...]:
+            return self._load(load_members, center_id=center_id, roles=tuple(roles), party=party)
+
+        if self.cache is None:
+            return load()
+        return self.cache.get(center_id, ("members", tuple(roles), party), load)
+
+    def profiles(self, center_id: str, person_ids: list[str]) -> dict[str, Profile]:
+        if not person_ids:
+            return {}
+        if self.cache is None:
+            return self._load(load_profiles, center_id=center_id, person_ids=person_ids)
+        found = self.cache.get_many(
+            center_id, [("profile", p) for p in person_ids],
+            lambda keys: {("profile", p): v for p, v in self._load(
+                load_profiles, center_id=center_id, person_ids=[k[1] for k in keys]).items()})
+        return {key[1]: profile for key, profile in found.items()}
+
+    def templates(self, center_id: str) -> dict[tuple[str, str], tuple[str, str]]:
+        def load() -> dict[tuple[str, str], tuple[str, str]]:
+            return self._load(load_templates, center_id=center_id)
+
+        if self.cache is None:
+            return load()
+        return self.cache.get(center_id, ("templates",), load)
 
 
 # -- templates -------------------------------------------------------------------------------
@@ -245,6 +353,7 @@ def save_template(*, db_session: Session, center_id: str, message_type: str, cha
         own = Template(center_id=center_id, message_type=message_type, channel=channel)
         db_session.add(own)
     own.title, own.body, own.updated_by, own.updated_at = data["title"], data["body"], by, now_utc()
+    touch(db_session, center_id)
     return own
 
 
@@ -256,6 +365,7 @@ def delete_template(*, db_session: Session, center_id: str, message_type: str,
         raise TemplateNotFound()
     db_session.delete(own)
     db_session.flush()
+    touch(db_session, center_id)
     return effective_template(db_session=db_session, center_id=center_id,
                               message_type=message_type, channel=channel)
 
@@ -307,6 +417,7 @@ def set_quiet_hours(*, db_session: Session, center_id: str, person_id: str,
         own = QuietHours(center_id=center_id, person_id=person_id)
         db_session.add(own)
     own.start, own.end, own.enabled, own.updated_at = data["start"], data["end"], data["enabled"], now_utc()
+    touch(db_session, center_id)
     return own
 
 
@@ -340,12 +451,13 @@ def set_preference(*, db_session: Session, center_id: str, person_id: str, messa
     channels = data.get("channels")
     own.channels = list(dict.fromkeys(channels)) if channels is not None else None
     own.muted, own.updated_at = bool(data.get("muted")), now_utc()
+    touch(db_session, center_id)
     return own
 
 
-def choose_channels(mt: messages.MessageType, contact: Contact | None,
-                    pref: Preference | None) -> list[str]:
-    """The push channels a message takes to a person (in-app is always added)."""
+def choose_channels(mt: messages.MessageType, contact: Any | None, pref: Any | None) -> list[str]:
+    """The push channels a message takes to a person (in-app is always added); ``contact`` and
+    ``pref`` are a :class:`Contact` / :class:`Preference` or rows with the same fields."""
     if contact is None:
         return []
     reachable = [c for c in PUSH_CHANNELS if getattr(contact, ADDRESS[c])]
@@ -371,12 +483,12 @@ class Outcome:
     outcome: str  # sent | queued | deferred | failed | retried
 
 
-def _render_for(mt: messages.MessageType, channel: str, own: Template | None,
+def _render_for(mt: messages.MessageType, channel: str, own: tuple[str, str] | None,
                 context: dict[str, Any]) -> tuple[str, str, str | None]:
     """(title, body, error): the center's wording, else the default; the error if neither renders."""
     sources = []
     if own is not None:
-        sources.append((own.title, own.body))
+        sources.append(own)
     sources.append(mt.default(channel))
     error = None
     for title, body in sources:
@@ -388,44 +500,50 @@ def _render_for(mt: messages.MessageType, channel: str, own: Template | None,
     return mt.name, "", error
 
 
-def deliver(*, db_session: Session, center_id: str, source_id: str, event_type: str | None,
-            message: planner.Message, now: datetime, settings: Settings) -> list[Outcome]:
-    """Record the deliveries of one planned message: one per (recipient, channel), idempotent."""
+_PERSONAL = frozenset({"recipient_name"})
+
+
+def _delivery_rows(*, center_id: str, source_id: str, event_type: str | None,
+                   message: planner.Message, now: datetime, settings: Settings,
+                   directory: Directory) -> tuple[list[dict[str, Any]], list[Outcome]]:
+    """The delivery rows of one planned message, one per (recipient, channel), and their outcomes.
+
+    Reads only through ``directory``, writes nothing. A wording is rendered once per channel,
+    or once per recipient name where the template says ``{{ recipient_name }}``."""
     mt = require_type(message.message_type)
-    recipients = resolve_recipients(db_session=db_session, center_id=center_id, message=message)
-    people = [r for r in recipients if not r.startswith("@")]
-    contacts = {c.person_id: c for c in db_session.scalars(select(Contact).where(
-        Contact.center_id == center_id, Contact.person_id.in_(people)))} if people else {}
-    prefs: dict[tuple[str, str], Preference] = {}
-    quiet: dict[str, QuietHours] = {}
-    if people:
-        for p in db_session.scalars(select(Preference).where(
-                Preference.center_id == center_id, Preference.person_id.in_(people),
-                Preference.message_type.in_((mt.code, ALL_TYPES)))):
-            prefs[(p.person_id, p.message_type)] = p
-        quiet = {q.person_id: q for q in db_session.scalars(select(QuietHours).where(
-            QuietHours.center_id == center_id, QuietHours.person_id.in_(people)))}
-    own = _overrides(db_session, center_id)
+    recipients = resolve_recipients(db_session=directory.db_session, center_id=center_id,
+                                    message=message, directory=directory)
+    profiles = directory.profiles(center_id, [r for r in recipients if not r.startswith("@")])
+    own = directory.templates(center_id)
+    base = {**message.context, "center_id": center_id}
+    personal: dict[str, bool] = {}
+    rendered: dict[tuple[str, str | None], tuple[str, str, str | None]] = {}
     rows, outcomes = [], []
     for recipient in recipients:
         role = recipient[1:] if recipient.startswith("@") else None
-        contact = None if role else contacts.get(recipient)
-        context = {**message.context, "center_id": center_id,
-                   "recipient_name": contact.name if contact else "您"}
+        profile = None if role else profiles.get(recipient)
+        contact = profile.contact if profile else None
+        name = contact.name if contact else "您"
         channels = ["in_app"]
-        if role is None:
-            pref = prefs.get((recipient, mt.code)) or prefs.get((recipient, ALL_TYPES))
+        if profile is not None:
+            pref = profile.preferences.get(mt.code) or profile.preferences.get(ALL_TYPES)
             channels += choose_channels(mt, contact, pref)
         deferred = None
         if role is None and not mt.critical:
-            q = quiet.get(recipient)
+            q = profile.quiet if profile else None
             if q is None:
                 if settings.quiet_start:
                     deferred = quiet_until(now, settings.quiet_start, settings.quiet_end)
             elif q.enabled:
                 deferred = quiet_until(now, q.start, q.end)
         for channel in channels:
-            title, body, error = _render_for(mt, channel, own.get((mt.code, channel)), context)
+            template = own.get((mt.code, channel))
+            if channel not in personal:
+                personal[channel] = reads_any(_PERSONAL, *(template or ()), *mt.default(channel))
+            key = (channel, name if personal[channel] else None)
+            if key not in rendered:
+                rendered[key] = _render_for(mt, channel, template, {**base, "recipient_name": name})
+            title, body, error = rendered[key]
             row = {"id": str(uuid.uuid4()), "center_id": center_id, "source_id": source_id,
                    "event_type": event_type, "message_type": mt.code, "recipient": recipient,
                    "person_id": None if role else recipient, "audience": role,
@@ -447,17 +565,59 @@ def deliver(*, db_session: Session, center_id: str, source_id: str, event_type: 
                 outcome = "queued"
             rows.append(row)
             outcomes.append(Outcome(center_id, channel, outcome))
-    inserted = set(insert_ignore(db_session, Delivery, rows, ["source_id", "recipient", "channel"]))
-    return [o for o, r in zip(outcomes, rows, strict=True) if r["id"] in inserted]
+    return rows, outcomes
+
+
+def _record_deliveries(db_session: Session, rows: list[dict[str, Any]],
+                       outcomes: list[Outcome]) -> list[Outcome]:
+    """Insert delivery rows in one statement; the outcomes of those that are new.
+
+    The unique (source, recipient, channel) keeps a redelivered event from adding any; within
+    one batch the first row for a (source, recipient, channel) wins."""
+    seen: set[tuple[str, str, str]] = set()
+    batch, kept = [], []
+    for row, outcome in zip(rows, outcomes, strict=True):
+        key = (row["source_id"], row["recipient"], row["channel"])
+        if key not in seen:
+            seen.add(key)
+            batch.append(row)
+            kept.append(outcome)
+    new = insert_ignore(db_session, Delivery, batch, ["source_id", "recipient", "channel"])
+    if new == len(batch):
+        return kept
+    if new == 0:  # a redelivered event
+        return []
+    inserted = set(db_session.scalars(select(Delivery.id).where(
+        Delivery.id.in_([r["id"] for r in batch]))))
+    return [o for o, r in zip(kept, batch, strict=True) if r["id"] in inserted]
+
+
+def deliver(*, db_session: Session, center_id: str, source_id: str, event_type: str | None,
+            message: planner.Message, now: datetime, settings: Settings,
+            directory: Directory | None = None) -> list[Outcome]:
+    """Record the deliveries of one planned message: one per (recipient, channel), idempotent."""
+    rows, outcomes = _delivery_rows(center_id=center_id, source_id=source_id, event_type=event_type,
+                                    message=message, now=now, settings=settings,
+                                    directory=directory or Directory(db_session))
+    return _record_deliveries(db_session, rows, outcomes)
 
 
 def apply_plan(*, db_session: Session, center_id: str, source_id: str, event_type: str | None,
-               plan: planner.Plan, now: datetime, settings: Settings) -> list[Outcome]:
-    """Record a plan: its deliveries, and the reminders it schedules, moves or withdraws."""
+               plan: planner.Plan, now: datetime, settings: Settings,
+               directory: Directory | None = None) -> list[Outcome]:
+    """Record a plan: its deliveries (one INSERT for all of them), and the reminders it
+    schedules, moves or withdraws. Everything is read and rendered before the first write,
+    so the transaction holds its locks only for the writes."""
+    directory = directory or Directory(db_session)
+    rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
     for message in plan.messages:
-        outcomes += deliver(db_session=db_session, center_id=center_id, source_id=source_id,
-                            event_type=event_type, message=message, now=now, settings=settings)
+        more_rows, more_outcomes = _delivery_rows(
+            center_id=center_id, source_id=source_id, event_type=event_type, message=message,
+            now=now, settings=settings, directory=directory)
+        rows += more_rows
+        outcomes += more_outcomes
+    recorded = _record_deliveries(db_session, rows, outcomes)
     for r in plan.schedule:
         schedule_message(db_session=db_session, center_id=center_id, now=now, data={
             "key": r.key, "person_id": r.person_id, "kind": r.kind, "send_at": r.send_at,
@@ -470,7 +630,7 @@ def apply_plan(*, db_session: Session, center_id: str, source_id: str, event_typ
         existing = _scheduled(db_session, center_id, key)
         if existing is not None and existing.state == "scheduled":
             existing.state, existing.updated_at = "cancelled", now
-    return outcomes
+    return recorded
 
 
 def claim_due(*, db_session: Session, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
@@ -486,24 +646,49 @@ def claim_due(*, db_session: Session, now: datetime, limit: int, lease: timedelt
     return list(rows)
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """How one send went: ``error`` None when it was handed over; ``at`` when it finished."""
+
+    delivery_id: str
+    error: str | None
+    permanent: bool
+    at: datetime
+
+
+def record_attempts(*, db_session: Session, attempts: list[Attempt],
+                    settings: Settings) -> list[Outcome | None]:
+    """Record how sends went — sent, retried later (backoff), or failed with the reason — in
+    one transaction for many; None for a delivery no longer being sent. Caller commits."""
+    ids = sorted({a.delivery_id for a in attempts})
+    rows = {r.id: r for r in db_session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update())}
+    outcomes: list[Outcome | None] = []
+    for attempt in attempts:
+        row = rows.get(attempt.delivery_id)
+        if row is None or row.state != "sending":
+            outcomes.append(None)
+            continue
+        row.lease_until, error = None, attempt.error
+        if error is None:
+            row.state, row.sent_at, row.last_error = "sent", attempt.at, None
+            outcome = "sent"
+        elif attempt.permanent or row.attempts >= settings.max_attempts:
+            row.state, row.last_error, row.next_attempt_at = "failed", error[:2000], None
+            outcome = "failed"
+        else:
+            row.state, row.last_error = "pending", error[:2000]
+            row.next_attempt_at = attempt.at + settings.backoff(row.attempts)
+            outcome = "retried"
+        outcomes.append(Outcome(row.center_id, row.channel, outcome))
+    return outcomes
+
+
 def record_attempt(*, db_session: Session, delivery_id: str, error: str | None, permanent: bool,
                    now: datetime, settings: Settings) -> Outcome | None:
     """Record how a send went: sent, retried later (backoff), or failed with the reason."""
-    row = db_session.get(Delivery, delivery_id, with_for_update=True)
-    if row is None or row.state != "sending":
-        return None
-    row.lease_until = None
-    if error is None:
-        row.state, row.sent_at, row.last_error = "sent", now, None
-        outcome = "sent"
-    elif permanent or row.attempts >= settings.max_attempts:
-        row.state, row.last_error, row.next_attempt_at = "failed", error[:2000], None
-        outcome = "failed"
-    else:
-        row.state, row.last_error = "pending", error[:2000]
-        row.next_attempt_at = now + settings.backoff(row.attempts)
-        outcome = "retried"
-    return Outcome(row.center_id, row.channel, outcome)
+    return record_attempts(db_session=db_session, settings=settings,
+                           attempts=[Attempt(delivery_id, error, permanent, now)])[0]
 
 
 def list_deliveries(*, db_session: Session, center_id: str,
@@ -677,7 +862,7 @@ def list_scheduled(*, db_session: Session, center_id: str,
 
 
 def send_due_scheduled(*, db_session: Session, now: datetime, settings: Settings,
-                       limit: int = 100) -> list[Outcome]:
+                       limit: int = 100, directory: Directory | None = None) -> list[Outcome]:
     """Turn scheduled messages whose time has come into deliveries; caller commits."""
     rows = db_session.scalars(
         select(ScheduledMessage).where(ScheduledMessage.state == "scheduled",
@@ -688,7 +873,8 @@ def send_due_scheduled(*, db_session: Session, now: datetime, settings: Settings
         message = planner.plan_scheduled(row.kind, row.person_id, row.data, row.key)
         source = f"sched:{row.id}:{int(row.send_at.timestamp())}"
         done = deliver(db_session=db_session, center_id=row.center_id, source_id=source,
-                       event_type=None, message=message, now=now, settings=settings)
+                       event_type=None, message=message, now=now, settings=settings,
+                       directory=directory)
         outcomes += done
         row.state, row.sent_at, row.updated_at = "sent", now, now
         failed = [o for o in done if o.outcome == "failed"]

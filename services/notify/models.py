@@ -47,12 +47,13 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        # Exactly one delivery per (event, recipient, channel), however often an event comes.
+        # Exactly one delivery per (event, recipient, channel), however often an event comes;
+        # also the index of an event's deliveries (source_id leads).
         UniqueConstraint("source_id", "recipient", "channel", name="uq_deliveries_source_recipient_channel"),
+        # The inbox, and the delivery log by person (recipient is the person id).
         Index("ix_deliveries_inbox", "center_id", "recipient", "channel", "created_at"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
-        Index("ix_deliveries_person", "center_id", "person_id", "created_at"),
-        Index("ix_deliveries_source", "source_id"),
+        # No more: every index is written for every delivery, and events write many.
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -197,6 +198,8 @@ class WebhookDelivery(Base):
         # One live delivery per (subscription, event); a replay adds its own.
         UniqueConstraint("subscription_id", "event_id", "replay_id", name="uq_webhook_sub_event_replay"),
         Index("ix_webhook_due", "state", "next_attempt_at"),
+        # A subscription's next due deliveries, without reading the others' backlog.
+        Index("ix_webhook_sub_due", "subscription_id", "state", "next_attempt_at"),
         Index("ix_webhook_sub_created", "subscription_id", "created_at"),
     )
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -67,6 +67,21 @@ ENV = _env()
 def compiled(source: str) -> Template:
     """A template string compiled once (templates are few; messages are many)."""
     return ENV.from_string(source)
+
+
+@functools.lru_cache(maxsize=2048)
+def variables(source: str) -> frozenset[str]:
+    """The variables a template string reads (``{{ recipient_name }}`` → ``recipient_name``);
+    a template that does not parse reads everything, as far as callers need to know."""
+    try:
+        return frozenset(meta.find_undeclared_variables(ENV.parse(source)))
+    except TemplateError:
+        return frozenset({"*"})
+
+
+def reads_any(names: frozenset[str], *sources: str) -> bool:
+    """Whether any of ``sources`` reads one of ``names`` (or does not parse)."""
+    return any(variables(s) & names or "*" in variables(s) for s in sources)
 
 
 def render(source: str, context: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from lianxin.auth import Caller, Principal
@@ -23,7 +22,9 @@ from lianxin.db import Database
 from lianxin.errors import EXPECTED, Forbidden, Unauthenticated
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
+from lianxin.rpc import rpc
 from services.notify import domain, messages, planner, subscriptions
+from services.notify.cache import Cache
 from services.notify.dispatch import Dispatcher
 from services.notify.models import Base
 
@@ -42,6 +43,7 @@ class NotifyService(HealthCheck):
     caller = Caller()
     metrics = Metrics()
     dispatcher = Dispatcher()
+    cache = Cache()
 
     def _member(self, center_id: str, person_id: str | None = None,
                 others: tuple[str, ...] = STAFF) -> Principal:
@@ -330,13 +332,20 @@ class NotifyService(HealthCheck):
     def send_scheduled(self) -> None:
         """Scheduled messages whose time has come become deliveries (survives restarts)."""
         outcomes = domain.send_due_scheduled(db_session=self.db, now=domain.now_utc(),
-                                             settings=self.dispatcher.settings)
+                                             settings=self.dispatcher.settings,
+                                             directory=domain.Directory(self.db, cache=self.cache))
         self.db.commit()
         self.dispatcher.count(outcomes)
 
     @timer(interval=15)
     def update_gauges(self) -> None:
         self.dispatcher.update_gauges()
+
+    @timer(interval=15)
+    def withdraw_orphaned_webhooks(self) -> None:
+        """Deliveries fanned out to a subscription just disabled (by a cached list) are withdrawn."""
+        subscriptions.cancel_orphans(db_session=self.db, now=domain.now_utc())
+        self.db.commit()
 
     @timer(interval=3600)
     def purge_event_log(self) -> None:
@@ -347,15 +356,23 @@ class NotifyService(HealthCheck):
     # -- events ----------------------------------------------------------------------------
 
     def handle_event(self, event: dict[str, Any]) -> None:
-        """Keep the event for subscriptions, queue its webhooks, tell the people it concerns.
-        The kit commits this with the event's processed mark."""
+        """Tell the people it concerns, keep the event for subscriptions, queue its webhooks.
+        The kit commits this with the event's processed mark.
+
+        The hot path: who is told and how (directory, preferences, quiet hours, templates,
+        subscriptions) comes from the cache; the wording is rendered once per channel; then
+        three INSERTs — the deliveries, the event, its webhooks — and nothing else. Sending
+        happens later, in the timers."""
         now = domain.now_utc()
-        envelope = subscriptions.archive_event(db_session=self.db, event=event, now=now)
-        subscriptions.fan_out(db_session=self.db, event=envelope, now=now)
         outcomes = domain.apply_plan(db_session=self.db, center_id=event["centerid"],
                                      source_id=event["id"], event_type=event["type"],
                                      plan=planner.plan_event(event, now), now=now,
-                                     settings=self.dispatcher.settings)
+                                     settings=self.dispatcher.settings,
+                                     directory=domain.Directory(self.db, cache=self.cache))
+        envelope = subscriptions.archive_event(db_session=self.db, event=event, now=now)
+        subscriptions.fan_out(db_session=self.db, event=envelope, now=now,
+                              active=subscriptions.active_subscriptions(db_session=self.db,
+                                                                         cache=self.cache))
         self.dispatcher.count(outcomes)
 
 

@@ -19,20 +19,24 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from lianxin.auth import ALL_CENTERS, Principal
 from lianxin.contracts import CATALOGUE
+from services.notify.cache import SUBSCRIPTIONS, ReadCache, touch
 from services.notify.domain import Settings, insert_ignore, now_utc
 from services.notify.exceptions import SubscriptionForbidden, SubscriptionNotFound
 from services.notify.models import EventRecord, Subscription, WebhookDelivery
 
 SECRET_PREFIX = "whsec_"
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+#: Subscriptions looked at per claim statement (SQLite allows 500 parts in a UNION).
+CLAIM_CHUNK = 200
 #: How long the old secret still signs after a rotation.
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -61,8 +65,37 @@ def signing_secrets(sub: Subscription, now: datetime) -> list[str]:
     return out
 
 
-def matches(sub: Subscription, event_type: str, center_id: str) -> bool:
+def matches(sub: Subscription | ActiveSubscription, event_type: str, center_id: str) -> bool:
     return center_id in sub.centers and any(fnmatch.fnmatchcase(event_type, p) for p in sub.types)
+
+
+@dataclass(frozen=True)
+class ActiveSubscription:
+    """What fan-out needs of an active subscription (kept by the service's cache)."""
+
+    id: str
+    types: tuple[str, ...]
+    centers: frozenset[str]
+
+
+def load_active(*, db_session: Session) -> tuple[ActiveSubscription, ...]:
+    rows = db_session.execute(select(Subscription.id, Subscription.types, Subscription.centers)
+                              .where(Subscription.state == "active").order_by(Subscription.id))
+    return tuple(ActiveSubscription(r.id, tuple(r.types), frozenset(r.centers)) for r in rows)
+
+
+def active_subscriptions(*, db_session: Session,
+                         cache: ReadCache | None = None) -> tuple[ActiveSubscription, ...]:
+    """The active subscriptions, through the service's cache when given (loaded on a session
+    of its own there, see :mod:`services.notify.cache`)."""
+    if cache is None or not cache.enabled:
+        return load_active(db_session=db_session)
+
+    def load() -> tuple[ActiveSubscription, ...]:
+        with Session(db_session.get_bind()) as fresh:
+            return load_active(db_session=fresh)
+
+    return cache.get(SUBSCRIPTIONS, "active", load)
 
 
 # -- who may manage what ---------------------------------------------------------------------
@@ -100,6 +133,7 @@ def create_subscription(*, db_session: Session, principal: Principal, data: dict
                        description=data.get("description") or "", secret=new_secret(),
                        state="active", created_at=now, updated_at=now)
     db_session.add(sub)
+    touch(db_session, SUBSCRIPTIONS)
     return sub
 
 
@@ -127,6 +161,7 @@ def update_subscription(*, db_session: Session, principal: Principal, subscripti
         else:
             disable(db_session=db_session, sub=sub, reason="订阅方停用")
     sub.updated_at = now_utc()
+    touch(db_session, SUBSCRIPTIONS)
     return sub
 
 
@@ -135,6 +170,7 @@ def delete_subscription(*, db_session: Session, principal: Principal, subscripti
                            subscription_id=subscription_id, lock=True)
     _cancel_pending(db_session, sub.id)
     db_session.delete(sub)
+    touch(db_session, SUBSCRIPTIONS)
     return sub
 
 
@@ -153,6 +189,7 @@ def rotate_secret(*, db_session: Session, principal: Principal, subscription_id:
 def disable(*, db_session: Session, sub: Subscription, reason: str) -> None:
     sub.state, sub.disabled_reason, sub.updated_at = "disabled", reason[:300], now_utc()
     _cancel_pending(db_session, sub.id)
+    touch(db_session, SUBSCRIPTIONS)
 
 
 def _cancel_pending(db_session: Session, subscription_id: str) -> None:
@@ -167,7 +204,7 @@ def _cancel_pending(db_session: Session, subscription_id: str) -> None:
 def envelope(event: dict[str, Any]) -> dict[str, Any]:
     """The event as it travelled: the envelope with ``data`` dumped back by its contract."""
     etype = CATALOGUE[event["type"]]
-    return {**event, "data": etype.schema().dump(event["data"])}
+    return {**event, "data": etype.codec.dump(event["data"])}
 
 
 def archive_event(*, db_session: Session, event: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -180,18 +217,19 @@ def archive_event(*, db_session: Session, event: dict[str, Any], now: datetime) 
     return body
 
 
-def fan_out(*, db_session: Session, event: dict[str, Any], now: datetime,
-            replay_id: str = "", only: Subscription | None = None) -> int:
-    """One delivery per matching active subscription (idempotent); returns how many are new."""
-    subs = [only] if only is not None else db_session.scalars(
-        select(Subscription).where(Subscription.state == "active")).all()
+def fan_out(*, db_session: Session, event: dict[str, Any], now: datetime, replay_id: str = "",
+            only: Subscription | None = None,
+            active: tuple[ActiveSubscription, ...] | None = None) -> int:
+    """One delivery per matching active subscription (idempotent); returns how many are new.
+    ``active``: the active subscriptions, when the caller has them (from the cache)."""
+    subs: Any = [only] if only is not None else (
+        active if active is not None else load_active(db_session=db_session))
     rows = [{"id": "msg_" + uuid.uuid4().hex, "subscription_id": s.id, "center_id": event["centerid"],
              "event_id": event["id"], "event_type": event["type"], "replay_id": replay_id,
              "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
              "lease_until": None, "last_status": None, "last_error": None, "delivered_at": None}
             for s in subs if matches(s, event["type"], event["centerid"])]
-    return len(insert_ignore(db_session, WebhookDelivery, rows,
-                             ["subscription_id", "event_id", "replay_id"]))
+    return insert_ignore(db_session, WebhookDelivery, rows, ["subscription_id", "event_id", "replay_id"])
 
 
 def replay(*, db_session: Session, principal: Principal, subscription_id: str,
@@ -237,21 +275,37 @@ def _due(now: datetime):  # noqa: ANN202
 def claim_due(*, db_session: Session, now: datetime, limit: int, lease: timedelta,
               per_subscription: int, inflight: dict[str, int]) -> list[dict[str, Any]]:
     """Take due deliveries for sending, at most ``per_subscription`` in flight per subscription,
-    so one slow endpoint never holds the others back. Caller commits."""
+    so one slow endpoint never holds the others back. Caller commits.
+
+    Only subscriptions with a free slot are looked at, each for as many rows as it has slots
+    (one indexed ``LIMIT`` per subscription): the backlog of a hanging endpoint costs nothing."""
     W = WebhookDelivery
-    rank = func.row_number().over(partition_by=W.subscription_id,
-                                  order_by=(W.next_attempt_at, W.id)).label("rank")
-    due = select(W.id, W.subscription_id, W.next_attempt_at, rank).where(_due(now)).subquery()
-    candidates = db_session.execute(select(due.c.id, due.c.subscription_id)
-                                    .where(due.c.rank <= per_subscription)
-                                    .order_by(due.c.next_attempt_at).limit(limit * 4)).all()
-    taken: dict[str, int] = dict(inflight)
+    room = {}
+    for sub_id in db_session.scalars(select(Subscription.id).where(Subscription.state == "active")
+                                     .order_by(Subscription.id)):
+        free = per_subscription - inflight.get(sub_id, 0)
+        if free > 0:
+            room[sub_id] = free
+    if not room:
+        return []
+    # Leases run out rarely and for few rows: one look at them all. Due rows: each
+    # subscription's own next few, along (subscription, state, next_attempt_at).
+    candidates = list(db_session.execute(
+        select(W.id, W.subscription_id, W.next_attempt_at)
+        .where(W.state == "sending", W.lease_until < now, W.subscription_id.in_(list(room)))))
+    items = list(room.items())
+    for i in range(0, len(items), CLAIM_CHUNK):
+        parts = [select(W.id, W.subscription_id, W.next_attempt_at)
+                 .where(W.subscription_id == sub_id, W.state == "pending", W.next_attempt_at <= now)
+                 .order_by(W.next_attempt_at, W.id).limit(free).subquery()
+                 for sub_id, free in items[i:i + CLAIM_CHUNK]]
+        candidates += db_session.execute(union_all(*[select(*part.c) for part in parts]))
+    # A few more than the limit: what another replica has locked is skipped below.
     chosen = []
-    for row in candidates:
-        if taken.get(row.subscription_id, 0) >= per_subscription:
-            continue
-        taken[row.subscription_id] = taken.get(row.subscription_id, 0) + 1
-        chosen.append(row.id)
+    for row in sorted(candidates, key=lambda r: (r.next_attempt_at or now, r.id)):
+        if room[row.subscription_id] > 0 and len(chosen) < limit * 4:
+            room[row.subscription_id] -= 1
+            chosen.append(row.id)
     if not chosen:
         return []
     # Lock only what is taken: another replica skips these and takes the next candidates.
@@ -274,18 +328,44 @@ def claim_due(*, db_session: Session, now: datetime, limit: int, lease: timedelt
     return jobs
 
 
-def record_attempt(*, db_session: Session, delivery_id: str, status: int | None, error: str | None,
-                   now: datetime, settings: Settings) -> str | None:
-    """Record a delivery attempt: delivered (2xx), 410 (subscription disabled), else retried
-    with backoff until ``webhook_max_attempts``, then failed with the reason."""
-    row = db_session.get(WebhookDelivery, delivery_id, with_for_update=True)
+@dataclass(frozen=True)
+class HookAttempt:
+    """How one POST went: the HTTP status (None when there was no answer) or the error."""
+
+    delivery_id: str
+    status: int | None
+    error: str | None
+    at: datetime
+
+
+def record_attempts(*, db_session: Session, attempts: list[HookAttempt],
+                    settings: Settings) -> list[tuple[str, str] | None]:
+    """Record delivery attempts, many in one transaction: delivered (2xx), 410 (subscription
+    disabled), else retried with backoff until ``webhook_max_attempts``, then failed with the
+    reason. Returns (center id, outcome) each, None for a delivery no longer being sent.
+    Caller commits."""
+    ids = sorted({a.delivery_id for a in attempts})
+    rows = {r.id: r for r in db_session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)
+        .with_for_update())}
+    out: list[tuple[str, str] | None] = []
+    for attempt in attempts:
+        row = rows.get(attempt.delivery_id)
+        outcome = _apply_attempt(db_session, row, attempt, settings)
+        out.append((row.center_id, outcome) if row is not None and outcome is not None else None)
+    return out
+
+
+def _apply_attempt(db_session: Session, row: WebhookDelivery | None, attempt: HookAttempt,
+                   settings: Settings) -> str | None:
     if row is None or row.state != "sending":
         return None
+    status, now = attempt.status, attempt.at
     row.last_status, row.lease_until = status, None
     if status is not None and 200 <= status < 300:
         row.state, row.delivered_at, row.last_error, row.next_attempt_at = "delivered", now, None, None
         return "delivered"
-    reason = error or f"HTTP {status}"
+    reason = attempt.error or f"HTTP {status}"
     if status == 410:
         row.state, row.last_error, row.next_attempt_at = "failed", "HTTP 410 Gone：订阅方已注销该地址，订阅已停用", None
         sub = db_session.get(Subscription, row.subscription_id, with_for_update=True)
@@ -298,6 +378,25 @@ def record_attempt(*, db_session: Session, delivery_id: str, status: int | None,
     row.state, row.last_error = "pending", reason[:2000]
     row.next_attempt_at = now + settings.webhook_backoff(row.attempts)
     return "retried"
+
+
+def record_attempt(*, db_session: Session, delivery_id: str, status: int | None, error: str | None,
+                   now: datetime, settings: Settings) -> str | None:
+    """Record one delivery attempt (see :func:`record_attempts`); returns the outcome."""
+    [done] = record_attempts(db_session=db_session, settings=settings,
+                             attempts=[HookAttempt(delivery_id, status, error, now)])
+    return done[1] if done is not None else None
+
+
+def cancel_orphans(*, db_session: Session, now: datetime) -> int:
+    """Withdraw waiting deliveries of subscriptions no longer active — ones fanned out while
+    a cache (this replica's, or another's) still listed the subscription. Caller commits."""
+    W = WebhookDelivery
+    active = select(Subscription.id).where(Subscription.state == "active")
+    return db_session.execute(update(W).where(
+        or_(W.state == "pending", and_(W.state == "sending", W.lease_until < now)),
+        W.subscription_id.not_in(active)).values(
+        state="cancelled", last_error="订阅已停用", next_attempt_at=None, lease_until=None)).rowcount or 0
 
 
 def purge_events(*, db_session: Session, before: datetime) -> int:

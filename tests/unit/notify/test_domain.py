@@ -97,6 +97,40 @@ def test_a_redelivered_event_makes_no_second_delivery(db, settings, contacts, ev
     assert db.scalar(select(func.count()).select_from(Delivery)) == 2
 
 
+def test_a_redelivered_event_tells_only_who_joined_the_directory_since(db, settings, contacts, event):
+    contacts({"person_id": "staff-duty-1", "email": "duty@example.cn"})
+    e = created(event)
+    handle(db, settings, e)
+    contacts({"person_id": "sw-1"})
+    again = handle(db, settings, e)
+    assert [(o.channel, o.outcome) for o in again] == [("in_app", "sent")]
+    assert {d.recipient for d in deliveries(db, source_id=e["id"], channel="in_app")} == \
+        {"staff-duty-1", "sw-1"}
+    assert len(deliveries(db, source_id=e["id"])) == 3
+
+
+def test_each_email_greets_its_own_recipient(db, settings, contacts, event):
+    contacts({"person_id": "staff-duty-1", "name": "李卫东", "email": "duty@example.cn"},
+             {"person_id": "sw-1", "name": "赵晓雯", "email": "sw1@example.cn"},
+             {"person_id": "sw-2", "name": "陈静"})
+    handle(db, settings, created(event))
+    emails = {d.recipient: d.body for d in deliveries(db, channel="email")}
+    assert emails["staff-duty-1"].startswith("李卫东，您好") and emails["sw-1"].startswith("赵晓雯，您好")
+    assert emails["staff-duty-1"].partition("\n")[2] == emails["sw-1"].partition("\n")[2]
+    inbox_bodies = {d.body for d in deliveries(db, channel="in_app")}
+    assert len(inbox_bodies) == 1 and "环境卫生" in inbox_bodies.pop()
+
+
+def test_a_center_greeting_by_name_in_the_inbox_names_each_recipient(db, settings, contacts, event):
+    contacts({"person_id": "staff-duty-1", "name": "李卫东"}, {"person_id": "sw-1", "name": "赵晓雯"})
+    domain.save_template(db_session=db, center_id="yanminghu", message_type="ticket.created",
+                         channel="in_app", by="admin-1",
+                         data={"title": "{{ recipient_name }}：新诉求", "body": "{{ summary }}"})
+    handle(db, settings, created(event))
+    assert {d.recipient: d.title for d in deliveries(db, channel="in_app")} == {
+        "staff-duty-1": "李卫东：新诉求", "sw-1": "赵晓雯：新诉求"}
+
+
 # -- channels, preferences, quiet hours ------------------------------------------------------
 
 def test_staff_get_every_channel_they_can_be_reached_on(db, settings, contacts, event):
@@ -211,6 +245,25 @@ def test_a_refused_address_fails_at_once(db, settings, contacts, event):
     outcome = domain.record_attempt(db_session=db, delivery_id=row.id, error="拒收", permanent=True,
                                     now=DAYTIME, settings=settings)
     assert outcome.outcome == "failed"
+
+
+def test_sends_recorded_together_keep_each_its_own_outcome(db, settings, contacts, event):
+    contacts({"person_id": "staff-duty-1", "email": "d@example.cn", "wechat_openid": "oABCD1234",
+              "webhook_url": "http://127.0.0.1:9/hook"})
+    handle(db, settings, created(event))
+    rows = {r.channel: r for r in domain.claim_due(db_session=db, now=DAYTIME, limit=5,
+                                                    lease=timedelta(minutes=1))}
+    db.commit()
+    outcomes = domain.record_attempts(db_session=db, settings=settings, attempts=[
+        domain.Attempt(rows["email"].id, None, False, DAYTIME),
+        domain.Attempt(rows["wechat"].id, "43004 用户未关注公众号", True, DAYTIME),
+        domain.Attempt(rows["webhook"].id, "HTTP 503", False, DAYTIME),
+        domain.Attempt(rows["email"].id, None, False, DAYTIME)])  # reported twice: once counts
+    db.commit()
+    assert [(o.channel, o.outcome) if o else None for o in outcomes] == [
+        ("email", "sent"), ("wechat", "failed"), ("webhook", "retried"), None]
+    assert {d.channel: d.state for d in deliveries(db) if d.channel != "in_app"} == {
+        "email": "sent", "wechat": "failed", "webhook": "pending"}
 
 
 def test_a_send_whose_sender_died_is_claimed_again_after_its_lease(db, settings, contacts, event):

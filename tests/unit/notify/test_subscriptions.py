@@ -201,3 +201,60 @@ def test_replay_sends_again_the_events_of_a_time_range(db):
     replayed = db.scalars(select(WebhookDelivery).where(WebhookDelivery.replay_id == replay_id)).all()
     assert [r.event_id for r in replayed] == [inside["id"]]
     assert len(db.scalars(select(WebhookDelivery)).all()) == 3  # two live, one replayed
+
+
+def test_a_webhook_whose_sender_died_is_claimed_again_after_its_lease(db, event):
+    subscribe(db)
+    receive(db, ticket_created(event))
+    [job] = subs.claim_due(db_session=db, now=NOW, limit=5, lease=timedelta(minutes=1),
+                           per_subscription=2, inflight={})
+    db.commit()
+    assert subs.claim_due(db_session=db, now=NOW + timedelta(seconds=30), limit=5,
+                          lease=timedelta(minutes=1), per_subscription=2, inflight={}) == []
+    [again] = subs.claim_due(db_session=db, now=NOW + timedelta(minutes=2), limit=5,
+                             lease=timedelta(minutes=1), per_subscription=2, inflight={})
+    assert again["id"] == job["id"] and db.get(WebhookDelivery, job["id"]).attempts == 2
+
+
+def test_a_hanging_subscribers_backlog_never_holds_up_the_others(db, event):
+    slow = subscribe(db, url="http://127.0.0.1:9/slow")
+    others = [subscribe(db, url=f"http://127.0.0.1:9/fast-{n}") for n in range(3)]
+    for _ in range(30):
+        receive(db, ticket_created(event))
+    jobs = subs.claim_due(db_session=db, now=NOW, limit=20, lease=timedelta(minutes=1),
+                          per_subscription=2, inflight={slow.id: 2, others[0].id: 1})
+    taken = [j["subscription_id"] for j in jobs]
+    assert sorted(taken) == sorted([others[0].id] + [others[1].id] * 2 + [others[2].id] * 2)
+
+
+def test_deliveries_fanned_out_to_a_subscription_disabled_meanwhile_are_withdrawn(db, event):
+    sub = subscribe(db)
+    active = subs.active_subscriptions(db_session=db)  # what a cache held a moment ago
+    subs.update_subscription(db_session=db, principal=CIVIL, subscription_id=sub.id, data={"active": False})
+    db.commit()
+    e = ticket_created(event)
+    body = subs.archive_event(db_session=db, event=e, now=NOW)
+    assert subs.fan_out(db_session=db, event=body, now=NOW, active=active) == 1
+    db.commit()
+    assert subs.cancel_orphans(db_session=db, now=NOW) == 1
+    db.commit()
+    [row] = db.scalars(select(WebhookDelivery)).all()
+    assert (row.state, row.last_error) == ("cancelled", "订阅已停用")
+    assert subs.claim_due(db_session=db, now=NOW, limit=5, lease=timedelta(minutes=1),
+                          per_subscription=2, inflight={}) == []
+
+
+def test_attempts_recorded_together_keep_each_its_own_outcome(db, event, settings):
+    ok, failing, gone = (subscribe(db, url=f"http://127.0.0.1:9/{n}") for n in ("ok", "failing", "gone"))
+    receive(db, ticket_created(event))
+    jobs = {j["subscription_id"]: j for j in subs.claim_due(
+        db_session=db, now=NOW, limit=10, lease=timedelta(minutes=1), per_subscription=2, inflight={})}
+    outcomes = subs.record_attempts(db_session=db, settings=settings, attempts=[
+        subs.HookAttempt(jobs[ok.id]["id"], 204, None, NOW),
+        subs.HookAttempt(jobs[failing.id]["id"], 503, None, NOW),
+        subs.HookAttempt(jobs[gone.id]["id"], 410, None, NOW),
+        subs.HookAttempt("msg_unknown", 204, None, NOW)])
+    db.commit()
+    assert outcomes == [("yanminghu", "delivered"), ("yanminghu", "retried"), ("yanminghu", "gone"), None]
+    assert [db.get(WebhookDelivery, jobs[s.id]["id"]).state for s in (ok, failing, gone)] == \
+        ["delivered", "pending", "failed"]

@@ -1,0 +1,173 @@
+"""Benchmark: what one event costs notify, part by part, in one process (no broker).
+
+    .venv/bin/python bench/notify_handler.py [--events 1000] [--directory seed] [--subscribers 0]
+
+Migrates a scratch SQLite notify database, fills the directory (``seed``: the demo center's,
+as ``lianxin seed`` does; ``duty``: the duty cadre with an e-mail; ``intake``: the duty
+cadre with a phone only, as ``bench/intake.py``), adds ``--subscribers`` department
+webhooks, then takes ``--events`` ticket.created events through the path a message takes
+in the service, timing each part:
+
+* the kit, before the handler: ``parse_event`` (envelope and data validated), the dedupe
+  SELECT (its own short transaction);
+* notify's handler: ``NotifyService.handle_event`` with the service's real cache;
+* the kit, after: the processed mark INSERT and the COMMIT.
+
+It then runs the same events again the way the kit could do it — the processed mark
+inserted *first*, in the handler's transaction (``ON CONFLICT DO NOTHING``; a repeat is
+a mark that was not inserted), no SELECT before — and prints both. What nameko adds
+(spawning the worker, AMQP ack) is not here: ``bench/notify_fanout.py`` measures the
+whole process. Prints ms per event; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import types
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:  # noqa: PLR0915
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--directory", choices=("seed", "duty", "intake"), default="seed")
+    parser.add_argument("--subscribers", type=int, default=0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
+    os.environ["LIANXIN_VAR_DIR"] = str(var)
+
+    from nameko.testing.services import worker_factory
+    from sqlalchemy import func, insert, select
+    from sqlalchemy.dialects.sqlite import insert as upsert
+
+    from lianxin import migrate
+    from lianxin.auth import Principal
+    from lianxin.contracts import make_event, parse_event
+    from lianxin.contracts import notify as nt
+    from lianxin.contracts import tickets as tk
+    from lianxin.contracts.schema import load
+    from lianxin.db import make_engine, make_session_factory, session_scope
+    from lianxin.seed import notify_steps
+    from services.notify import domain, subscriptions
+    from services.notify.cache import ReadCache
+    from services.notify.models import Delivery, processed_table
+    from services.notify.service import NotifyService
+
+    url = f"sqlite:///{var}/notify.db"
+    migrate.upgrade("notify", url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        duty = {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff",
+                **({"phone": "13800000001"} if args.directory == "intake" else {"email": "duty@example.cn"})}
+        contacts = [duty]
+        if args.directory == "seed":
+            contacts += [call[1] for _label, _service, method, call in notify_steps(datetime.now(UTC))
+                         if method == "upsert_contact"]
+        for payload in contacts:
+            domain.upsert_contact(db_session=session, center_id="yanminghu",
+                                  data=load(nt.ContactCreate(), payload))
+        department = Principal(sub="bench-dept", role="department", centers=("yanminghu",))
+        for n in range(args.subscribers):
+            subscriptions.create_subscription(db_session=session, principal=department, data={
+                "url": f"http://127.0.0.1:9/hook-{n}", "types": ["cn.lianxin.tickets.*"],
+                "centers": ["yanminghu"]})
+
+    settings = domain.Settings.from_config({"QUIET_HOURS": "off"})
+    service = worker_factory(NotifyService, cache=ReadCache(ttl=5),
+                             dispatcher=types.SimpleNamespace(settings=settings, count=lambda _o: None))
+    processed = processed_table
+    handler = "notify.handle_tickets_ticket_created"
+    now = datetime.now(UTC)
+
+    def bodies(tag: str) -> list[dict]:
+        return [make_event(tk.TICKET_CREATED, center_id="yanminghu", subject=f"t-{tag}{n}", data={
+            "ticket_id": f"t-{tag}{n}", "category": "sanitation", "category_name": "环境卫生",
+            "party": "property", "channel": "hotline", "summary": f"第{n}条诉求：3号楼门口垃圾没人清运",
+            "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(days=1)})
+            for n in range(args.events)]
+
+    def as_today(body: dict, parts: dict) -> None:
+        """The kit as it is: parse, SELECT in its own transaction, handler, INSERT mark, COMMIT."""
+        t0 = time.perf_counter()
+        event = parse_event(body, expected=tk.TICKET_CREATED)
+        t1 = time.perf_counter()
+        with session_scope(factory) as s:
+            seen = s.execute(select(processed.c.event_id).where(
+                processed.c.event_id == event["id"], processed.c.handler == handler)).first()
+        t2 = time.perf_counter()
+        assert seen is None
+        service.db = session = factory()
+        service.handle_event(event)
+        t3 = time.perf_counter()
+        session.execute(insert(processed).values(event_id=event["id"], handler=handler,
+                                                 center_id=event["centerid"], processed_at=datetime.now(UTC)))
+        t4 = time.perf_counter()
+        session.commit()
+        session.close()
+        t5 = time.perf_counter()
+        for name, took in (("kit: parse_event", t1 - t0), ("kit: dedupe SELECT", t2 - t1),
+                           ("notify: handle_event", t3 - t2), ("kit: processed INSERT", t4 - t3),
+                           ("kit: COMMIT", t5 - t4)):
+            parts[name].append(took)
+
+    mark = upsert(processed).on_conflict_do_nothing(index_elements=["event_id", "handler"])
+
+    def mark_first(body: dict, parts: dict) -> None:
+        """The kit as it could be: parse, INSERT the mark first (a repeat inserts nothing), handler, COMMIT."""
+        t0 = time.perf_counter()
+        event = parse_event(body, expected=tk.TICKET_CREATED)
+        t1 = time.perf_counter()
+        service.db = session = factory()
+        new = session.execute(mark, {"event_id": event["id"], "handler": handler,
+                                     "center_id": event["centerid"], "processed_at": datetime.now(UTC)}).rowcount
+        t2 = time.perf_counter()
+        assert new == 1
+        service.handle_event(event)
+        t3 = time.perf_counter()
+        session.commit()
+        session.close()
+        t4 = time.perf_counter()
+        for name, took in (("kit: parse_event", t1 - t0), ("kit: processed INSERT first", t2 - t1),
+                           ("notify: handle_event", t3 - t2), ("kit: COMMIT", t4 - t3)):
+            parts[name].append(took)
+
+    results = {}
+    for label, path in (("kit today", as_today), ("mark first", mark_first)):
+        warm, timed = bodies(f"{label}-warm-")[:50], bodies(label)
+        scratch: dict = defaultdict(list)
+        for body in warm:
+            path(body, scratch)
+        parts: dict = defaultdict(list)
+        began = time.perf_counter()
+        for body in timed:
+            path(body, parts)
+        results[label] = (time.perf_counter() - began, parts)
+
+    with factory() as session:
+        per_event = session.scalar(select(func.count()).select_from(Delivery)) / (2 * (args.events + 50))
+    print(f"{args.events} ticket.created, directory: {args.directory}, subscribers: {args.subscribers}; "
+          f"{per_event:.0f} deliveries per event; ms per event (mean, p50):")
+    for label, (took, parts) in results.items():
+        print(f"  {label}: {took / args.events * 1000:6.2f} ms  = {args.events / took:7.1f} events/s")
+        for name, samples in parts.items():
+            print(f"    {name:30s} {statistics.fmean(samples) * 1000:6.3f}  {statistics.median(samples) * 1000:6.3f}")
+    today, first = (results[k][0] for k in ("kit today", "mark first"))
+    print(f"  mark first / kit today: {first / today:.2f} of the time")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
