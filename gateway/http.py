@@ -87,16 +87,17 @@ def read_json(request: Request, max_bytes: int, empty: Any = None) -> Any:
     length = request.content_length
     if length is not None and length > max_bytes:
         raise HttpProblem(413, f"请求内容不能超过 {max_bytes // 1024} KB", "BODY_TOO_LARGE")
-    mimetype = request.mimetype or ""
-    if mimetype and mimetype != JSON and not mimetype.endswith("+json"):
-        raise HttpProblem(415, "请以 application/json 提交", "UNSUPPORTED_MEDIA_TYPE")
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise HttpProblem(413, f"请求内容不能超过 {max_bytes // 1024} KB", "BODY_TOO_LARGE")
     if not raw.strip():
+        # Checked before the media type: a server may report text/plain for no body at all.
         if empty is not None:
             return empty
         raise HttpProblem(400, "请求内容为空，应为 JSON 对象", "EMPTY_BODY")
+    mimetype = request.mimetype or ""
+    if mimetype and mimetype != JSON and not mimetype.endswith("+json"):
+        raise HttpProblem(415, "请以 application/json 提交", "UNSUPPORTED_MEDIA_TYPE")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
