@@ -22,7 +22,7 @@ def test_ops_token_may_act_for_every_center():
 @pytest.mark.parametrize("token", [
     "not-a-jwt",
     jwt.encode({"sub": "x", "role": "staff", "centers": ["a"], "exp": int(time.time()) + 86400,
-                "iss": "lianxin"}, "another-secret", algorithm="HS256"),
+                "iss": "lianxin"}, "another-secret-of-the-right-length-0123456789", algorithm="HS256"),
     jwt.encode({"sub": "x", "role": "mayor", "centers": ["a"], "exp": int(time.time()) + 86400,
                 "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
     jwt.encode({"sub": "x", "role": "staff", "exp": int(time.time()) + 86400, "iss": "lianxin"},
