@@ -19,6 +19,7 @@ ratios to the echo; checks the places taken add up; asserts nothing on time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -184,10 +185,8 @@ def main() -> None:  # noqa: PLR0915
               f"50 activities {sum(taken(a) for a in spread_ids)} (wrk counted {spread['ok']})")
     finally:
         for proc in procs:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # already gone
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for proc in procs:
             try:
                 proc.wait(timeout=15)

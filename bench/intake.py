@@ -12,6 +12,7 @@ Prints throughput and latency of both and their ratios; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -198,10 +199,8 @@ def main() -> None:  # noqa: PLR0915
               f"p99 {intake['p99'] / echo['p99']:.2f}x (target ≤ 2)")
     finally:
         for proc in procs:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # already gone
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for proc in procs:
             try:
                 proc.wait(timeout=15)

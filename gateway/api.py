@@ -67,7 +67,7 @@ class ApiRequest:
 
 
 class RpcTimeout(Exception):
-    pass
+    """A backend did not answer within the call's deadline (answered as 504)."""
 
 
 def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, ...] | None,

@@ -15,6 +15,7 @@ table on PostgreSQL (``FOR UPDATE SKIP LOCKED``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -172,10 +173,8 @@ class Publisher:
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection
                 self._conn.release()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
         self._conn = self._channel = None
 
 
@@ -242,8 +241,9 @@ class Outbox(DependencyProvider):
             if not self._running:
                 break
             try:
+                # A full batch means more may be waiting: keep publishing until one isn't full.
                 while self._running and self.relay_once() == self.batch:
-                    pass
+                    continue
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - the relay must survive anything
                 failures += 1

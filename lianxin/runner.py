@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class BrokerUnreachable(RuntimeError):
-    pass
+    """RabbitMQ did not answer; the message says how to start one."""
 
 
 def check_broker(amqp_uri: str, timeout: float = 5) -> None:

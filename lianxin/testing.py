@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -50,11 +51,9 @@ class TcpProxy:
         for thread in self._threads:
             thread.kill()
         for sock in [self._server, *self._sockets]:
-            try:
-                if sock is not None:
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed by the other side
                     sock.close()
-            except OSError:
-                pass
         self._threads, self._sockets, self._server = [], [], None
 
     def _accept(self, server) -> None:  # noqa: ANN001
@@ -74,10 +73,8 @@ class TcpProxy:
                     break
                 sink.sendall(data)
         except OSError:
-            pass
+            pass  # a cut connection just ends the pipe
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass

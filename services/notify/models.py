@@ -14,7 +14,7 @@ from lianxin.outbox import kit_tables
 
 
 class Base(DeclarativeBase):
-    pass
+    """The notify service's own metadata (its own database)."""
 
 
 outbox_table, processed_table = kit_tables(Base.metadata)

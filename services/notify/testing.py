@@ -67,7 +67,7 @@ class WebhookReceiver:
             do_GET = do_POST  # noqa: N815
 
             def log_message(self, *_args: Any) -> None:
-                pass
+                """Keep the test output free of access logs."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True

@@ -25,7 +25,7 @@ from lianxin.outbox import ID, kit_tables
 
 
 class Base(DeclarativeBase):
-    pass
+    """The tickets service's own metadata (its own database)."""
 
 
 outbox_table, processed_table = kit_tables(Base.metadata)

@@ -27,7 +27,7 @@ from lianxin.outbox import kit_tables
 
 
 class Base(DeclarativeBase):
-    pass
+    """The volunteers service's own metadata (its own database)."""
 
 
 outbox_table, processed_table = kit_tables(Base.metadata)
