@@ -7,6 +7,7 @@ nameko context data (``authorization``); every service checks it again with
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -74,9 +75,22 @@ def issue(*, sub: str, role: str, centers: list[str] | tuple[str, ...], ttl: int
 
 
 def decode(token: str, secret: str | None = None) -> Principal:
-    """Verify a token; raises :class:`Unauthenticated` with a reason people can read."""
+    """Verify a token; raises :class:`Unauthenticated` with a reason people can read.
+
+    A token verified once is remembered (signature and claims can't change) until it
+    expires: a user's session sends the same token on every request, and each request
+    crosses the gateway and a service, each of which checks it."""
+    principal, expires = _verified(token, secret or jwt_secret())
+    if expires <= time.time():
+        raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED")
+    return principal
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[Principal, float]:
+    """The principal and expiry of a valid token (refusals raise, so they are not cached)."""
     try:
-        claims = jwt.decode(token, secret or jwt_secret(), algorithms=[ALGORITHM], issuer=ISSUER,
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "sub", "role", "centers"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED") from None
@@ -85,7 +99,7 @@ def decode(token: str, secret: str | None = None) -> Principal:
     role, centers = claims["role"], claims["centers"]
     if role not in ROLES or not isinstance(centers, list) or not all(isinstance(c, str) for c in centers):
         raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
-    return Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers))
+    return Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers)), float(claims["exp"])
 
 
 class Caller(DependencyProvider):
@@ -111,6 +125,10 @@ class CallerCheck:
         self._token = token
         self._secret = secret
         self._principal: Principal | None = None
+
+    def for_token(self, token: str | None) -> CallerCheck:
+        """A checker of another caller's token (an item of a batch carries its own)."""
+        return CallerCheck(token, self._secret)
 
     @property
     def principal(self) -> Principal | None:

@@ -1,10 +1,16 @@
-"""nameko's ``@rpc``, but the worker's database session is finished before the reply goes out.
+"""nameko's ``@rpc``, with the worker's database session finished before the reply goes out
+and the reply sent without a publisher confirm.
 
 nameko sends an RPC's reply (``handle_result``) before it tears the worker down, and
 sending yields to other green threads. A transaction left open by a refused call (an
 error raised after a write began) would then hold its locks across that wait — on SQLite
 the whole database — while other workers queue behind it. Closing the session first
 rolls back anything uncommitted and returns the connection to the pool at once.
+
+A reply goes to the caller's transient, exclusive reply queue: a confirm from the broker
+tells the responder nothing the caller doesn't learn better from its own timeout, and it
+costs a round trip (and broker work) on every call. Requests keep nameko's confirms: they
+are how a caller learns at once that no service is listening.
 
     from lianxin.rpc import rpc
 
@@ -14,12 +20,47 @@ rolls back anything uncommitted and returns the connection to the pool at once.
 
 from __future__ import annotations
 
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.rpc import Responder, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcConsumer as NamekoRpcConsumer
 
 from lianxin.db import Database
 
 
+class ReplyPublisher(Publisher):
+    use_confirms = False
+
+
+class UnconfirmedResponder(Responder):
+    publisher_cls = ReplyPublisher
+
+
+class RpcConsumer(NamekoRpcConsumer):
+    """nameko's shared RPC consumer, replying through :class:`UnconfirmedResponder`."""
+
+    def handle_result(self, message, result, exc_info):  # noqa: ANN001, ANN201
+        config = self.container.config
+        responder = UnconfirmedResponder(
+            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
 class Rpc(NamekoRpc):
+    rpc_consumer = RpcConsumer()
+
     def setup(self) -> None:
         super().setup()
         self.databases = [d for d in self.container.dependencies if isinstance(d, Database)]

@@ -41,6 +41,24 @@ def test_expired_token_says_so():
     assert err.value.code == "TOKEN_EXPIRED"
 
 
+def test_a_remembered_token_still_expires(monkeypatch):
+    token = auth.issue(sub="x", role="staff", centers=["a"], ttl=60)
+    assert auth.decode(token).sub == "x"  # verified once, now remembered
+    later = time.time() + 61
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(Unauthenticated) as err:
+        auth.decode(token)
+    assert err.value.code == "TOKEN_EXPIRED"
+
+
+def test_a_token_is_remembered_per_secret():
+    token = auth.issue(sub="x", role="staff", centers=["a"])
+    assert auth.decode(token).sub == "x"
+    with pytest.raises(Unauthenticated) as err:
+        auth.decode(token, secret="another-secret-of-the-right-length-0123456789")
+    assert err.value.code == "TOKEN_INVALID"
+
+
 def test_unknown_role_cannot_be_issued():
     with pytest.raises(ValueError):
         auth.issue(sub="x", role="mayor", centers=["a"])
