@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 from gateway.api import call, openapi
 from gateway.dependencies import Auth, Throttle
 from gateway.http import json_response, problem
+from gateway.intake import Intake
 from gateway.routes.activities import ActivityRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.open311 import Open311Routes
@@ -27,6 +28,7 @@ class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoute
 
     auth = Auth()
     throttle = Throttle()
+    intake = Intake()
     metrics = Metrics()
     tickets_rpc = RpcProxy("tickets")
     volunteers_rpc = RpcProxy("volunteers")

@@ -96,7 +96,12 @@ def from_remote(exc: RemoteError) -> LianxinError | None:
         return None
     if not isinstance(data, dict) or data.get("kind") not in KINDS:
         return None
-    cls = KINDS[data["kind"]]
+    return from_dict(data)
+
+
+def from_dict(data: dict[str, Any]) -> LianxinError:
+    """Rebuild a kit error from its :meth:`LianxinError.to_dict` form."""
+    cls = KINDS.get(data.get("kind", ""), LianxinError)
     return cls(data.get("detail"), code=data.get("code"), fields=data.get("fields"),
                extra=data.get("extra"))
 

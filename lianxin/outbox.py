@@ -102,6 +102,18 @@ class OutboxWriter:
         self._session.info["lianxin_outbox"] = True
         return body
 
+    def add_many(self, events: list[tuple[EventType, str, str, dict[str, Any]]]) -> list[dict]:
+        """Write many events ``(type, center_id, subject, data)`` in one statement."""
+        bodies = [make_event(etype, center_id=center_id, subject=subject, data=data)
+                  for etype, center_id, subject, data in events]
+        if bodies:
+            created = datetime.now(UTC)
+            self._session.connection().execute(insert(self._table), [dict(
+                event_id=b["id"], center_id=b["centerid"], type=b["type"], body=b,
+                created_at=created) for b in bodies])
+            self._session.info["lianxin_outbox"] = True
+        return bodies
+
 
 class Publisher:
     """Publishes envelopes to an event exchange, many in flight, waiting for all confirms."""

@@ -83,7 +83,7 @@ class TicketRoutes(ContactMixin):
         payload["reporter_id"] = reporter = self.new_reporter(contact)
         if reporter is None:
             payload.pop("reporter_id")
-        receipt = call(self.tickets_rpc.create_ticket, center_id, payload)
+        receipt = self.intake.create(center_id, payload, self.tickets_rpc)
         self.remember_contact(center_id, reporter, contact)
         return receipt
 
@@ -105,7 +105,7 @@ class TicketRoutes(ContactMixin):
            roles=("resident", *STAFF), body=tk.TicketCreate, response=tk.TicketReceipt, status=201)
     def create_ticket(self, req) -> Any:  # noqa: ANN001
         """Residents report for themselves (web); staff register hotline and walk-in reports."""
-        return call(self.tickets_rpc.create_ticket, req.center, req.body)
+        return self.intake.create(req.center, req.body, self.tickets_rpc)
 
     @route("GET", "/api/v1/tickets", summary="工单列表（居民只看到本人的）", tag="tickets",
            roles=("resident", *READERS), query=tk.TicketQuery, response=tk.TicketList)

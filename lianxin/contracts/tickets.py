@@ -142,6 +142,10 @@ class DutyQuery(BaseSchema):
 
 # -- tickets ---------------------------------------------------------------------------------
 
+#: Most issues one gathered intake call may carry.
+INTAKE_BATCH_MAX = 200
+
+
 class TicketCreate(BaseSchema):
     """A resident's issue, from any channel."""
 
@@ -163,6 +167,21 @@ class PublicTicketCreate(TicketCreate):
     """Public web intake: no login, so the center is named in the body."""
 
     center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
+
+
+class IntakeItem(BaseSchema):
+    """One issue of a gathered intake call, with the token of the person who reported it."""
+
+    center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
+    payload = fields.Dict(required=True)
+    authorization = fields.Str(load_default=None, allow_none=True)
+
+
+class IntakeBatch(BaseSchema):
+    """``create_tickets``: concurrent intake requests the gateway sends as one call."""
+
+    items = fields.List(fields.Nested(IntakeItem), required=True,
+                        validate=validate.Length(min=1, max=INTAKE_BATCH_MAX))
 
 
 class TicketRead(BaseSchema):

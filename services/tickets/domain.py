@@ -303,6 +303,16 @@ def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
     """Take in a resident's issue: route it by category, set its deadlines, announce it.
 
     Returns the new ticket's columns (read it back with :func:`get_ticket` to change it)."""
+    new = prepare_ticket(db_session=db_session, center_id=center_id, data=data,
+                         reporter_id=reporter_id, now=now)
+    insert_tickets(db_session=db_session, outbox=outbox, tickets=[new])
+    return new
+
+
+def prepare_ticket(*, db_session: Session, center_id: str, data: dict[str, Any],
+                   reporter_id: str | None, now: datetime | None = None) -> SimpleNamespace:
+    """Check and route a new issue, without writing: its columns, or the caller's error
+    (unknown center or category, bad attributes). :func:`insert_tickets` stores it."""
     category = routing(db_session=db_session, center_id=center_id, code=data["category"])
     if category is None or not category.active:
         # Tell an unknown center apart from an unknown category: both are the caller's error.
@@ -322,22 +332,33 @@ def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
         resolve_due_at=now + timedelta(hours=category.resolve_hours),
         acknowledged_at=None, resolved_at=None, closed_at=None, answer=None, primary_id=None,
         rating=None, reopen_count=0, ack_breach_level=0, resolve_breached=False,
+        category_name=category.name,
     )
     values["due_at"] = values["ack_due_at"]
-    # Intake is the hot path: plain INSERTs, no unit of work (the new row is dumped as is).
-    conn = db_session.connection()
-    conn.execute(insert(Ticket.__table__), values)
-    conn.execute(insert(TicketLog.__table__), dict(
-        center_id=center_id, ticket_id=values["id"], action="report", from_state=None,
-        to_state="reported", actor_id=reporter_id, actor_role=None, reason=None, party=None,
-        at=now))
-    outbox.add(contract.TICKET_CREATED, center_id=center_id, subject=values["id"], data={
-        "ticket_id": values["id"], "category": category.code, "category_name": category.name,
-        "party": category.party, "channel": values["channel"],
-        "summary": values["description"][:SUMMARY_LENGTH], "ack_due_at": values["ack_due_at"],
-        "resolve_due_at": values["resolve_due_at"], "person_id": reporter_id,
-    })
     return SimpleNamespace(**values)
+
+
+def insert_tickets(*, db_session: Session, outbox: OutboxWriter,
+                   tickets: list[SimpleNamespace]) -> None:
+    """Store prepared issues with their audit entries and ``ticket.created`` events.
+
+    Intake is the hot path: plain INSERTs (one statement per table for all of them), no
+    unit of work (the new rows are dumped as they are)."""
+    if not tickets:
+        return
+    columns = [c.name for c in Ticket.__table__.columns]
+    conn = db_session.connection()
+    conn.execute(insert(Ticket.__table__), [{c: getattr(t, c) for c in columns} for t in tickets])
+    conn.execute(insert(TicketLog.__table__), [dict(
+        center_id=t.center_id, ticket_id=t.id, action="report", from_state=None,
+        to_state="reported", actor_id=t.reporter_id, actor_role=None, reason=None, party=None,
+        at=t.created_at) for t in tickets])
+    outbox.add_many([(contract.TICKET_CREATED, t.center_id, t.id, {
+        "ticket_id": t.id, "category": t.category, "category_name": t.category_name,
+        "party": t.party, "channel": t.channel,
+        "summary": t.description[:SUMMARY_LENGTH], "ack_due_at": t.ack_due_at,
+        "resolve_due_at": t.resolve_due_at, "person_id": t.reporter_id,
+    }) for t in tickets])
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lianxin.auth import Caller, Principal
+from lianxin.auth import Caller, CallerCheck, Principal
 from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import load
 from lianxin.db import Database
-from lianxin.errors import EXPECTED, Forbidden, InvalidInput
+from lianxin.errors import EXPECTED, Forbidden, InvalidInput, LianxinError
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
@@ -133,22 +133,53 @@ class TicketsService(HealthCheck):
     @rpc(expected_exceptions=EXPECTED)
     def create_ticket(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Take in an issue. ``web`` intake is public; the other channels are staff's."""
-        data = load(tk.TicketCreate, payload)
-        reporter_id = None
-        if data["channel"] == "web":
-            principal = self.caller.principal
-            if principal is not None:
-                self.caller.require(center_id)
-                reporter_id = principal.sub if principal.role == "resident" else None
-        elif data["channel"] == "open311":
-            raise InvalidInput(fields={"channel": ["Open311 请求须经 /open311/v2 提交"]})
-        else:
-            self.caller.require(center_id, roles=STAFF)
-            reporter_id = data.get("reporter_id")
+        data, reporter_id = self._intake(self.caller, center_id, payload)
         ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
                                       data=data, reporter_id=reporter_id)
         self.db.commit()
         return _receipt.dump(ticket)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_tickets(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Take in many issues in one transaction: the gateway gathers concurrent intake
+        requests into one call. Each item (``center_id``, ``payload``, its caller's
+        ``authorization`` token or none) is checked exactly as :meth:`create_ticket` checks
+        one, and answered on its own: ``{"ticket": receipt}`` or ``{"error": error}`` — one
+        item's refusal leaves the others' tickets standing."""
+        batch = load(tk.IntakeBatch, {"items": items})["items"]
+        answers: list[dict[str, Any]] = []
+        accepted = []
+        for item in batch:
+            try:
+                caller = self.caller.for_token(item["authorization"])
+                data, reporter_id = self._intake(caller, item["center_id"], item["payload"])
+                ticket = domain.prepare_ticket(db_session=self.db, center_id=item["center_id"],
+                                               data=data, reporter_id=reporter_id)
+            except LianxinError as exc:
+                answers.append({"error": exc.to_dict()})
+                continue
+            accepted.append(ticket)
+            answers.append({"ticket": ticket})
+        domain.insert_tickets(db_session=self.db, outbox=self.outbox, tickets=accepted)
+        self.db.commit()
+        return [{"ticket": _receipt.dump(a["ticket"])} if "ticket" in a else a for a in answers]
+
+    def _intake(self, caller: CallerCheck, center_id: str,
+                payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """A new issue's validated data and reporter, if ``caller`` may report it."""
+        data = load(tk.TicketCreate, payload)
+        reporter_id = None
+        if data["channel"] == "web":
+            principal = caller.principal
+            if principal is not None:
+                caller.require(center_id)
+                reporter_id = principal.sub if principal.role == "resident" else None
+        elif data["channel"] == "open311":
+            raise InvalidInput(fields={"channel": ["Open311 请求须经 /open311/v2 提交"]})
+        else:
+            caller.require(center_id, roles=STAFF)
+            reporter_id = data.get("reporter_id")
+        return data, reporter_id
 
     @rpc(expected_exceptions=EXPECTED)
     def open311_create(self, center_id: str, api_key: str | None, payload: dict[str, Any]) -> dict[str, Any]:

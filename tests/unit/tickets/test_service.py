@@ -73,3 +73,44 @@ def test_staff_list_everything_paginated_and_residents_only_their_own(service, t
     assert [t["id"] for t in own["items"]] == [mine["id"]]
     with pytest.raises(Forbidden):
         service(token("volunteer")).list_tickets("yanminghu")
+
+
+def test_gathered_intake_answers_each_item_on_its_own(service, db, token):
+    """The gateway sends concurrent intake requests as one call: each item is checked with
+    its own caller's token, refused ones leave nothing behind, the others are stored."""
+    from sqlalchemy import func, select
+
+    from services.tickets.models import Ticket
+
+    staff, resident = token("staff", sub="duty-1"), token("resident", sub="res-1")
+    answers = service().create_tickets([
+        {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"},
+         "authorization": staff},
+        {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"}},  # no token
+        {"center_id": "yanminghu", "payload": {**PAYLOAD, "category": "no_such"},
+         "authorization": staff},
+        {"center_id": "fenghuangtai", "payload": {**PAYLOAD, "channel": "hotline"},
+         "authorization": staff},  # another center's staff
+        {"center_id": "yanminghu", "payload": {**PAYLOAD, "description": "x" * 4001}},
+        {"center_id": "yanminghu", "payload": PAYLOAD, "authorization": resident},
+        {"center_id": "yanminghu", "payload": PAYLOAD},  # public web intake
+    ])
+    assert [next(iter(a)) for a in answers] == ["ticket", "error", "error", "error", "error",
+                                                "ticket", "ticket"]
+    assert [a["error"]["code"] for a in answers if "error" in a] == [
+        "UNAUTHENTICATED", "UNKNOWN_CATEGORY", "CENTER_FORBIDDEN", "INVALID_INPUT"]
+    assert answers[4]["error"]["fields"].keys() == {"description"}
+    assert answers[0]["ticket"]["channel"] == "hotline"
+    assert answers[5]["ticket"]["reporter_id"] == "res-1" and answers[6]["ticket"]["reporter_id"] is None
+    stored = set(db.scalars(select(Ticket.id)))
+    assert stored == {answers[i]["ticket"]["id"] for i in (0, 5, 6)}
+    events = db.execute(select(outbox_table.c.body)).scalars().all()
+    assert sorted(e["data"]["ticket_id"] for e in events) == sorted(stored)
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 3
+
+
+def test_gathered_intake_refuses_a_malformed_batch_whole(service):
+    with pytest.raises(InvalidInput):
+        service().create_tickets([])
+    with pytest.raises(InvalidInput):
+        service().create_tickets([{"center_id": "yanminghu"}])

@@ -1,0 +1,153 @@
+"""Ticket intake, gathered: concurrent intake requests leave for the tickets service together.
+
+Intake is the gateway's hot path, and one RPC per ticket spends most of its cost on the
+round trip itself (publish, confirm, reply — in the gateway, the broker and the service),
+not on the ticket. :class:`Batcher` gathers without waiting ("smart batching"): the first
+request goes at once; requests arriving while ``in_flight`` calls are out wait for one to
+return and leave together in the next call (at most ``max_batch``). An idle gateway sends
+each ticket alone, as before; a busy one sends fewer, fuller calls, and the tickets service
+stores each call in one transaction.
+
+No helper green thread: the request that finds a free slot leads — it sends the batch
+through its own worker's RPC proxy and hands every member its answer; when it is done it
+wakes the oldest waiting request to lead the next batch. Each item carries its own
+caller's token, which the tickets service checks as it would for a single call.
+
+    receipt = self.intake.create(center_id, payload)   # in a route handler
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from eventlet.queue import Empty, LightQueue
+from nameko.extensions import DependencyProvider
+
+from gateway.api import RpcTimeout, call
+from lianxin import metrics as kit_metrics
+from lianxin.auth import CONTEXT_KEY
+from lianxin.errors import from_dict
+
+_LEAD = object()
+
+
+class _Slot:
+    """One waiting request: its item, and where its answer (or its turn to lead) arrives."""
+
+    __slots__ = ("item", "inbox", "sent", "woken")
+
+    def __init__(self, item: Any):
+        self.item = item
+        self.inbox: LightQueue = LightQueue()
+        self.sent = False  # taken into a batch
+        self.woken = False  # told to lead, not yet acted on it
+
+
+class Batcher:
+    """Gathers concurrent :meth:`submit` calls into calls of ``send(items) -> answers``."""
+
+    def __init__(self, max_batch: int = 100, in_flight: int = 2, timeout: float = 10.0,
+                 grace: float = 5.0, on_batch: Callable[[int], None] | None = None):
+        self.max_batch = max_batch
+        self.free = in_flight
+        self.timeout = timeout  # of one call (the sender's deadline)
+        self.grace = grace  # how much longer a member waits for an answer before giving up
+        self.on_batch = on_batch
+        self.waiting: deque[_Slot] = deque()
+
+    def submit(self, item: Any, send: Callable[[list[Any]], list[Any]]) -> Any:
+        """``item``'s answer from ``send``; ``send``'s exception if the whole call failed."""
+        slot = _Slot(item)
+        self.waiting.append(slot)
+        while True:
+            # No green switch between the test and the decrement: a slot can't be taken twice.
+            if not slot.sent and self.free > 0:
+                self.free -= 1
+                try:
+                    self._lead(send)
+                finally:
+                    self.free += 1
+                    self._wake_next()
+            try:
+                kind, value = slot.inbox.get(timeout=self.timeout + self.grace)
+            except Empty:
+                raise RpcTimeout() from None
+            if kind is _LEAD:
+                slot.woken = False
+                if slot.sent:  # someone else's batch took it meanwhile: pass the turn on
+                    self._wake_next()
+                continue
+            if kind == "error":
+                raise value
+            return value
+
+    def _lead(self, send: Callable[[list[Any]], list[Any]]) -> None:
+        batch = []
+        while self.waiting and len(batch) < self.max_batch:
+            slot = self.waiting.popleft()
+            slot.sent = True
+            batch.append(slot)
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
+        try:
+            answers = send([s.item for s in batch])
+            if len(answers) != len(batch):
+                raise RuntimeError(f"{len(answers)} answers to a batch of {len(batch)}")
+        except BaseException as exc:  # every member gets the call's failure (even a kill)
+            for slot in batch:
+                slot.inbox.put(("error", exc))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for slot, answer in zip(batch, answers, strict=True):
+            slot.inbox.put(("ok", answer))
+
+    def _wake_next(self) -> None:
+        """Tell the oldest waiting request not yet told that a slot is free."""
+        if self.free <= 0:
+            return
+        for slot in self.waiting:
+            if not slot.woken:
+                slot.woken = True
+                slot.inbox.put((_LEAD, None))
+                return
+
+
+class IntakeClient:
+    """What a route handler sees as ``self.intake``."""
+
+    def __init__(self, provider: Intake, worker_ctx):  # noqa: ANN001
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    def create(self, center_id: str, payload: dict[str, Any], tickets_rpc: Any) -> dict[str, Any]:
+        """A new ticket's receipt, or the tickets service's refusal raised as a kit error."""
+        item = {"center_id": center_id, "payload": payload,
+                "authorization": self._worker_ctx.data.get(CONTEXT_KEY)}
+        timeout = self._provider.batcher.timeout
+
+        def send(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return call(tickets_rpc.create_tickets, items, timeout=timeout)
+
+        answer = self._provider.batcher.submit(item, send)
+        if "error" in answer:
+            raise from_dict(answer["error"])
+        return answer["ticket"]
+
+
+class Intake(DependencyProvider):
+    """The gateway's intake batcher (config ``INTAKE_BATCH_MAX``, ``INTAKE_IN_FLIGHT``)."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        histogram = kit_metrics.for_service(self.container.service_name).histogram(
+            "lianxin_gateway_intake_batch_size", "Tickets per gathered intake call", [],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+        self.batcher = Batcher(max_batch=int(config.get("INTAKE_BATCH_MAX", 100)),
+                               in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
+                               on_batch=histogram.observe)
+
+    def get_dependency(self, worker_ctx) -> IntakeClient:  # noqa: ANN001
+        return IntakeClient(self, worker_ctx)
