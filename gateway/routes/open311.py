@@ -154,13 +154,13 @@ class Open311Routes:
                 attributes[match[1]] = values if match[2] or len(values) > 1 else values[0]
             elif key.startswith("attribute"):
                 raise InvalidInput(fields={key: "属性名格式应为 attribute[code]"})
-        category = call(self.tickets_rpc.get_service, center, service_code)
         contact_in = {k: v for k, v in {
             "name": " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p) or None,
             "phone": form.get("phone") or None, "email": form.get("email") or None}.items() if v}
         contact = load(ReporterContact(), contact_in) if contact_in else None
         reporter = self.new_reporter(contact)
-        payload = {"category": category["code"], "description": form.get("description") or "",
+        # One RPC: the tickets service checks the key and resolves the service code itself.
+        payload = {"service_code": service_code, "description": form.get("description") or "",
                    "address": address[:200], "lat": lat, "long": long, "attributes": attributes,
                    "media_url": form.get("media_url") or None}
         if reporter:

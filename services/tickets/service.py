@@ -183,9 +183,18 @@ class TicketsService(HealthCheck):
 
     @rpc(expected_exceptions=EXPECTED)
     def open311_create(self, center_id: str, api_key: str | None, payload: dict[str, Any]) -> dict[str, Any]:
-        """Intake from an Open311 client holding an API key of the center."""
+        """Intake from an Open311 client holding an API key of the center. The payload names
+        the category by its Open311 ``service_code`` (or by ``category``)."""
         domain.require_center(db_session=self.db, center_id=center_id)
         domain.check_api_key(db_session=self.db, center_id=center_id, key=api_key)
+        payload = dict(payload)
+        service_code = payload.pop("service_code", None)
+        if service_code is not None:
+            category = domain.category_by_service_code(db_session=self.db, center_id=center_id,
+                                                       service_code=str(service_code))
+            if category is None or not category.active:
+                raise domain.CategoryNotFound()
+            payload["category"] = category.code
         data = load(tk.TicketCreate, {**payload, "channel": "open311"})
         ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
                                       data=data, reporter_id=data.get("reporter_id"))
