@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 
@@ -122,19 +123,40 @@ class IntakeClient:
         self._provider = provider
         self._worker_ctx = worker_ctx
 
-    def create(self, center_id: str, payload: dict[str, Any], tickets_rpc: Any) -> dict[str, Any]:
-        """A new ticket's receipt, or the tickets service's refusal raised as a kit error."""
-        item = {"center_id": center_id, "payload": payload,
+    def create(self, center_id: str, payload: dict[str, Any], tickets_rpc: Any,
+               intake_key: str | None = None) -> tuple[dict[str, Any], bool]:
+        """A new ticket's receipt and whether it is a repeat (the same submission already
+        taken in: the first ticket's receipt, nothing stored); the tickets service's refusal
+        is raised as a kit error.
+
+        The same submission while the first is still on its way waits for the first's
+        answer here (the tickets service catches repeats that come later)."""
+        inflight = self._provider.inflight
+        first = inflight.get(intake_key) if intake_key else None
+        if first is not None:
+            answer = first.wait()
+            if answer is not None and "ticket" in answer:
+                return answer["ticket"], True
+        item = {"center_id": center_id, "payload": payload, "intake_key": intake_key,
                 "authorization": self._worker_ctx.data.get(CONTEXT_KEY)}
         timeout = self._provider.batcher.timeout
 
         def send(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return call(tickets_rpc.create_tickets, items, timeout=timeout)
 
-        answer = self._provider.batcher.submit(item, send)
+        done = Event()
+        if intake_key:
+            inflight[intake_key] = done
+        answer = None
+        try:
+            answer = self._provider.batcher.submit(item, send)
+        finally:
+            if intake_key and inflight.get(intake_key) is done:
+                del inflight[intake_key]
+            done.send(answer)
         if "error" in answer:
             raise from_dict(answer["error"])
-        return answer["ticket"]
+        return answer["ticket"], bool(answer.get("repeat"))
 
 
 class Intake(DependencyProvider):
@@ -142,6 +164,7 @@ class Intake(DependencyProvider):
 
     def setup(self) -> None:
         config = self.container.config
+        self.inflight: dict[str, Event] = {}
         histogram = kit_metrics.for_service(self.container.service_name).histogram(
             "lianxin_gateway_intake_batch_size", "Tickets per gathered intake call", [],
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))

@@ -3,6 +3,7 @@ joint meeting, satisfaction and the center's configuration."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from gateway.api import PUBLIC, call, route
+from gateway.http import json_response
 from gateway.routes import ADMIN, MEMBERS, STAFF
 from lianxin.contracts import notify as nt
 from lianxin.contracts import tickets as tk
@@ -58,6 +60,24 @@ class ContactMixin:
 
 
 class TicketRoutes(ContactMixin):
+    def intake_key(self, req: Any, center_id: str) -> str | None:
+        """What makes a submission the same as an earlier one from the same client: its
+        ``Idempotency-Key`` header, or else — for residents, who don't report the same thing
+        twice in ten minutes — the same category and text. Staff registering calls get no
+        key without the header: two callers may well describe one problem alike."""
+        who = f"sub:{req.principal.sub}" if req.principal else f"client:{self.throttle.client(req.request)}"
+        header = (req.request.headers.get("Idempotency-Key") or "").strip()
+        if header:
+            material = f"{who}|{center_id}|key|{header[:200]}"
+        elif req.principal is None or req.principal.role == "resident":
+            body = req.body if isinstance(req.body, dict) else {}
+            text = " ".join(str(body.get("description", "")).split())
+            material = f"{who}|{center_id}|{body.get('category')}|{text}"
+        else:
+            return None
+        return hashlib.sha256(material.encode()).hexdigest()
+
+
     # -- public ----------------------------------------------------------------------------
 
     @route("GET", "/api/v1/public/centers/<center_id>", summary="查询服务中心", tag="public",
@@ -83,7 +103,10 @@ class TicketRoutes(ContactMixin):
         payload["reporter_id"] = reporter = self.new_reporter(contact)
         if reporter is None:
             payload.pop("reporter_id")
-        receipt = self.intake.create(center_id, payload, self.tickets_rpc)
+        receipt, repeat = self.intake.create(center_id, payload, self.tickets_rpc,
+                                             self.intake_key(req, center_id))
+        if repeat:  # the same submission again: the first ticket, nothing new stored
+            return json_response(receipt, 200)
         self.remember_contact(center_id, reporter, contact)
         return receipt
 
@@ -105,7 +128,9 @@ class TicketRoutes(ContactMixin):
            roles=("resident", *STAFF), body=tk.TicketCreate, response=tk.TicketReceipt, status=201)
     def create_ticket(self, req) -> Any:  # noqa: ANN001
         """Residents report for themselves (web); staff register hotline and walk-in reports."""
-        return self.intake.create(req.center, req.body, self.tickets_rpc)
+        receipt, repeat = self.intake.create(req.center, req.body, self.tickets_rpc,
+                                             self.intake_key(req, req.center))
+        return json_response(receipt, 200) if repeat else receipt
 
     @route("GET", "/api/v1/tickets", summary="工单列表（居民只看到本人的）", tag="tickets",
            roles=("resident", *READERS), query=tk.TicketQuery, response=tk.TicketList)

@@ -175,6 +175,8 @@ class IntakeItem(BaseSchema):
     center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
     payload = fields.Dict(required=True)
     authorization = fields.Str(load_default=None, allow_none=True)
+    #: What makes it the same submission as an earlier one (the gateway's hash), if anything.
+    intake_key = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class IntakeBatch(BaseSchema):

@@ -297,6 +297,10 @@ def routing(*, db_session: Session, center_id: str, code: str) -> Routing | None
     return found
 
 
+#: How long the same submission from the same client counts as a repeat, not a new issue.
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
 def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
                   data: dict[str, Any], reporter_id: str | None,
                   now: datetime | None = None) -> SimpleNamespace:
@@ -310,7 +314,8 @@ def create_ticket(*, db_session: Session, outbox: OutboxWriter, center_id: str,
 
 
 def prepare_ticket(*, db_session: Session, center_id: str, data: dict[str, Any],
-                   reporter_id: str | None, now: datetime | None = None) -> SimpleNamespace:
+                   reporter_id: str | None, now: datetime | None = None,
+                   intake_key: str | None = None) -> SimpleNamespace:
     """Check and route a new issue, without writing: its columns, or the caller's error
     (unknown center or category, bad attributes). :func:`insert_tickets` stores it."""
     category = routing(db_session=db_session, center_id=center_id, code=data["category"])
@@ -332,10 +337,26 @@ def prepare_ticket(*, db_session: Session, center_id: str, data: dict[str, Any],
         resolve_due_at=now + timedelta(hours=category.resolve_hours),
         acknowledged_at=None, resolved_at=None, closed_at=None, answer=None, primary_id=None,
         rating=None, reopen_count=0, ack_breach_level=0, resolve_breached=False,
-        category_name=category.name,
+        intake_key=intake_key, category_name=category.name,
     )
     values["due_at"] = values["ack_due_at"]
     return SimpleNamespace(**values)
+
+
+def earlier_submissions(*, db_session: Session, keys: set[str],
+                        now: datetime | None = None) -> dict[tuple[str, str], Any]:
+    """Tickets taken in within :data:`REPEAT_WINDOW` under one of ``keys``, by (center, key):
+    a repeated submission (a double click, a client's retry) answers with the first one."""
+    if not keys:
+        return {}
+    since = (now or now_utc()) - REPEAT_WINDOW
+    rows = db_session.execute(select(*Ticket.__table__.c).where(
+        Ticket.intake_key.in_(sorted(keys)), Ticket.created_at >= since)
+        .order_by(Ticket.created_at)).all()
+    found: dict[tuple[str, str], Any] = {}
+    for row in rows:
+        found.setdefault((row.center_id, row.intake_key), row)
+    return found
 
 
 def insert_tickets(*, db_session: Session, outbox: OutboxWriter,

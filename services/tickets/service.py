@@ -143,26 +143,36 @@ class TicketsService(HealthCheck):
     def create_tickets(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Take in many issues in one transaction: the gateway gathers concurrent intake
         requests into one call. Each item (``center_id``, ``payload``, its caller's
-        ``authorization`` token or none) is checked exactly as :meth:`create_ticket` checks
-        one, and answered on its own: ``{"ticket": receipt}`` or ``{"error": error}`` — one
-        item's refusal leaves the others' tickets standing."""
+        ``authorization`` token or none, and an ``intake_key`` naming what makes it the same
+        submission) is checked exactly as :meth:`create_ticket` checks one, and answered on
+        its own: ``{"ticket": receipt}``, ``{"ticket": receipt, "repeat": true}`` for the same
+        submission again within :data:`domain.REPEAT_WINDOW` (the first ticket, nothing
+        stored), or ``{"error": error}`` — one item's refusal leaves the others standing."""
         batch = load(tk.IntakeBatch, {"items": items})["items"]
+        earlier = domain.earlier_submissions(
+            db_session=self.db, keys={i["intake_key"] for i in batch if i["intake_key"]})
         answers: list[dict[str, Any]] = []
         accepted = []
         for item in batch:
+            center_id, key = item["center_id"], item["intake_key"]
             try:
                 caller = self.caller.for_token(item["authorization"])
-                data, reporter_id = self._intake(caller, item["center_id"], item["payload"])
-                ticket = domain.prepare_ticket(db_session=self.db, center_id=item["center_id"],
-                                               data=data, reporter_id=reporter_id)
+                data, reporter_id = self._intake(caller, center_id, item["payload"])
+                if key and (center_id, key) in earlier:
+                    answers.append({"ticket": earlier[center_id, key], "repeat": True})
+                    continue
+                ticket = domain.prepare_ticket(db_session=self.db, center_id=center_id,
+                                               data=data, reporter_id=reporter_id, intake_key=key)
             except LianxinError as exc:
                 answers.append({"error": exc.to_dict()})
                 continue
+            if key:
+                earlier[center_id, key] = ticket  # the same submission twice in one batch
             accepted.append(ticket)
             answers.append({"ticket": ticket})
         domain.insert_tickets(db_session=self.db, outbox=self.outbox, tickets=accepted)
         self.db.commit()
-        return [{"ticket": _receipt.dump(a["ticket"])} if "ticket" in a else a for a in answers]
+        return [{**a, "ticket": _receipt.dump(a["ticket"])} if "ticket" in a else a for a in answers]
 
     def _intake(self, caller: CallerCheck, center_id: str,
                 payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -80,3 +80,35 @@ def test_public_intake_is_gathered_too_and_keeps_the_follow_code(gateway):
     follow = requests.get(f"{gateway}/public/centers/yanminghu/tickets/{receipts[3]['id']}",
                           params={"code": receipts[3]["follow_code"]})
     assert follow.status_code == 200 and follow.json()["description"] == "公开反映第3件"
+
+
+def test_a_double_submission_is_stored_once(gateway, token):
+    """A resident pressing 提交 twice (at once, or again after a timeout) gets the first
+    ticket back (200), not a second ticket; a different text is a new one."""
+    body = {"center_id": "yanminghu", "category": "sanitation",
+            "description": "东村社区3号楼门口垃圾两天没人清运"}
+
+    def post(_):
+        return requests.post(f"{gateway}/public/tickets", json=body, timeout=30)
+
+    at_once = list(eventlet.GreenPool(4).imap(post, range(4)))
+    assert sorted(r.status_code for r in at_once) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in at_once}) == 1
+    again = post(None)
+    assert again.status_code == 200 and again.json()["id"] == at_once[0].json()["id"]
+    other = requests.post(f"{gateway}/public/tickets", json={**body, "description": "路灯不亮"})
+    assert other.status_code == 201 and other.json()["id"] != again.json()["id"]
+
+    staff = {"Authorization": f"Bearer {token('staff', sub='duty-1')}"}
+    call = {"category": "sanitation", "description": "两位居民反映同一堆垃圾", "channel": "hotline"}
+    first = requests.post(f"{gateway}/tickets", json=call, headers=staff)
+    second = requests.post(f"{gateway}/tickets", json=call, headers=staff)
+    assert (first.status_code, second.status_code) == (201, 201)  # two callers, two reports
+    assert first.json()["id"] != second.json()["id"]
+    keyed = {**staff, "Idempotency-Key": "clerk-form-77"}
+    retried = [requests.post(f"{gateway}/tickets", json=call, headers=keyed) for _ in range(2)]
+    assert [r.status_code for r in retried] == [201, 200]
+    assert retried[0].json()["id"] == retried[1].json()["id"]
+
+    listed = requests.get(f"{gateway}/tickets", params={"limit": 100}, headers=staff).json()
+    assert listed["total"] == 5

@@ -114,3 +114,42 @@ def test_gathered_intake_refuses_a_malformed_batch_whole(service):
         service().create_tickets([])
     with pytest.raises(InvalidInput):
         service().create_tickets([{"center_id": "yanminghu"}])
+
+
+def test_the_same_submission_again_answers_with_the_first_ticket(service, db):
+    """A double click or a client's retry (same intake key within ten minutes) stores nothing
+    new; after the window, or with another key, it is a new ticket."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select, update
+
+    from services.tickets.models import Ticket
+
+    def item(key, text=PAYLOAD["description"]):
+        return {"center_id": "yanminghu", "payload": {**PAYLOAD, "description": text},
+                "intake_key": key}
+
+    first, again, other = service().create_tickets([item("k1"), item("k1"), item("k2", "别的事")])
+    assert "repeat" not in first and again["repeat"] is True and "repeat" not in other
+    assert again["ticket"]["id"] == first["ticket"]["id"]
+    assert again["ticket"]["follow_code"] == first["ticket"]["follow_code"]
+    [later] = service().create_tickets([item("k1")])
+    assert later["repeat"] is True and later["ticket"]["id"] == first["ticket"]["id"]
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 2
+    assert db.scalar(select(func.count()).select_from(outbox_table)) == 2  # no event for a repeat
+
+    db.execute(update(Ticket).values(created_at=datetime.now(UTC) - timedelta(minutes=11)))
+    db.commit()
+    [new] = service().create_tickets([item("k1")])
+    assert "repeat" not in new and new["ticket"]["id"] != first["ticket"]["id"]
+
+
+def test_a_repeat_is_still_checked_against_its_own_caller(service, token):
+    """Knowing another submission's key doesn't get a caller its receipt."""
+    staff = token("staff", sub="duty-1")
+    item = {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"},
+            "intake_key": "k9"}
+    [first] = service().create_tickets([{**item, "authorization": staff}])
+    assert "ticket" in first
+    [stranger] = service().create_tickets([item])
+    assert stranger["error"]["code"] == "UNAUTHENTICATED"
