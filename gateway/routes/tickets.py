@@ -94,7 +94,9 @@ class TicketRoutes(ContactMixin):
            roles=PUBLIC, body=PublicIntake, response=tk.TicketReceipt, status=201)
     def public_create_ticket(self, req) -> Any:  # noqa: ANN001
         """Public web intake, throttled per client (429 with Retry-After). The answer carries
-        the ``follow_code`` to follow the ticket and rate it later without an account."""
+        the ``follow_code`` to follow the ticket and rate it later without an account. The same
+        submission again from the same client within ten minutes (or the same
+        ``Idempotency-Key`` header) answers 200 with the first ticket and stores nothing."""
         self.throttle.check(req.request)
         payload = dict(req.body)
         center_id = payload.pop("center_id")
@@ -127,7 +129,9 @@ class TicketRoutes(ContactMixin):
     @route("POST", "/api/v1/tickets", summary="登记群众诉求", tag="tickets",
            roles=("resident", *STAFF), body=tk.TicketCreate, response=tk.TicketReceipt, status=201)
     def create_ticket(self, req) -> Any:  # noqa: ANN001
-        """Residents report for themselves (web); staff register hotline and walk-in reports."""
+        """Residents report for themselves (web); staff register hotline and walk-in reports.
+        A repeat answers 200 with the first ticket: a resident's same category and text within
+        ten minutes, or anyone's same ``Idempotency-Key`` header."""
         receipt, repeat = self.intake.create(req.center, req.body, self.tickets_rpc,
                                              self.intake_key(req, req.center))
         return json_response(receipt, 200) if repeat else receipt
