@@ -1,23 +1,26 @@
 """Benchmark: what one event costs notify, part by part, in one process (no broker).
 
     .venv/bin/python bench/notify_handler.py [--events 1000] [--directory seed] [--subscribers 0]
+                                             [--batch 10]
 
 Migrates a scratch SQLite notify database, fills the directory (``seed``: the demo center's,
 as ``lianxin seed`` does; ``duty``: the duty cadre with an e-mail; ``intake``: the duty
 cadre with a phone only, as ``bench/intake.py``), adds ``--subscribers`` department
-webhooks, then takes ``--events`` ticket.created events through the path a message takes
-in the service, timing each part:
+webhooks, then takes ``--events`` ticket.created events through the paths a message can
+take in the service, timing each part:
 
-* the kit, before the handler: ``parse_event`` (envelope and data validated), the dedupe
-  SELECT (its own short transaction);
-* notify's handler: ``NotifyService.handle_event`` with the service's real cache;
-* the kit, after: the processed mark INSERT and the COMMIT.
+* one at a time, as the kit's single mode does: ``parse_event`` (envelope and data
+  validated), notify's ``NotifyService.handle_event`` with the service's real cache, the
+  processed mark INSERT and the COMMIT;
+* the processed mark inserted *first*, in the handler's transaction (``ON CONFLICT DO
+  NOTHING``; a repeat is a mark that was not inserted) — an alternative once considered;
+* in batches of ``--batch``, as the kit's batch mode does (notify's handlers use it):
+  ``parse_event`` for each, ``NotifyService.handle_events`` for the batch, the batch's
+  processed marks in one INSERT, one COMMIT.
 
-It then runs the same events again the way the kit could do it — the processed mark
-inserted *first*, in the handler's transaction (``ON CONFLICT DO NOTHING``; a repeat is
-a mark that was not inserted), no SELECT before — and prints both. What nameko adds
-(spawning the worker, AMQP ack) is not here: ``bench/notify_fanout.py`` measures the
-whole process. Prints ms per event; asserts nothing.
+What nameko adds (spawning the worker, AMQP ack — once per batch in batch mode) is not
+here: ``bench/notify_fanout.py`` and ``bench/intake.py`` measure whole processes. Prints
+ms per event; asserts nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main() -> None:  # noqa: PLR0915
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--directory", choices=("seed", "duty", "intake"), default="seed")
     parser.add_argument("--subscribers", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=10)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
@@ -99,28 +103,22 @@ def main() -> None:  # noqa: PLR0915
             "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(days=1)})
             for n in range(args.events)]
 
-    def as_today(body: dict, parts: dict) -> None:
-        """The kit as it is: parse, SELECT in its own transaction, handler, INSERT mark, COMMIT."""
+    def one_at_a_time(body: dict, parts: dict) -> None:
+        """The kit's single mode: parse, handler, INSERT mark, COMMIT."""
         t0 = time.perf_counter()
         event = parse_event(body, expected=tk.TICKET_CREATED)
         t1 = time.perf_counter()
-        with session_scope(factory) as s:
-            seen = s.execute(select(processed.c.event_id).where(
-                processed.c.event_id == event["id"], processed.c.handler == handler)).first()
-        t2 = time.perf_counter()
-        assert seen is None
         service.db = session = factory()
         service.handle_event(event)
-        t3 = time.perf_counter()
+        t2 = time.perf_counter()
         session.execute(insert(processed).values(event_id=event["id"], handler=handler,
                                                  center_id=event["centerid"], processed_at=datetime.now(UTC)))
-        t4 = time.perf_counter()
+        t3 = time.perf_counter()
         session.commit()
         session.close()
-        t5 = time.perf_counter()
-        for name, took in (("kit: parse_event", t1 - t0), ("kit: dedupe SELECT", t2 - t1),
-                           ("notify: handle_event", t3 - t2), ("kit: processed INSERT", t4 - t3),
-                           ("kit: COMMIT", t5 - t4)):
+        t4 = time.perf_counter()
+        for name, took in (("kit: parse_event", t1 - t0), ("notify: handle_event", t2 - t1),
+                           ("kit: processed INSERT", t3 - t2), ("kit: COMMIT", t4 - t3)):
             parts[name].append(took)
 
     mark = upsert(processed).on_conflict_do_nothing(index_elements=["event_id", "handler"])
@@ -144,28 +142,58 @@ def main() -> None:  # noqa: PLR0915
                            ("notify: handle_event", t3 - t2), ("kit: COMMIT", t4 - t3)):
             parts[name].append(took)
 
+    def in_batches(bodies: list[dict], parts: dict) -> None:
+        """The kit's batch mode: parse each, one handler call, one INSERT of marks, one COMMIT."""
+        t0 = time.perf_counter()
+        events = [parse_event(body, expected=tk.TICKET_CREATED) for body in bodies]
+        t1 = time.perf_counter()
+        service.db = session = factory()
+        service.handle_events(events)
+        t2 = time.perf_counter()
+        now = datetime.now(UTC)
+        session.execute(insert(processed), [{"event_id": e["id"], "handler": handler,
+                                             "center_id": e["centerid"], "processed_at": now}
+                                            for e in events])
+        t3 = time.perf_counter()
+        session.commit()
+        session.close()
+        t4 = time.perf_counter()
+        for name, took in (("kit: parse_event", t1 - t0), ("notify: handle_events", t2 - t1),
+                           ("kit: processed INSERT (one)", t3 - t2), ("kit: COMMIT", t4 - t3)):
+            parts[name].append(took / len(bodies))
+
+    def batched(bodies: list[dict], parts: dict) -> None:
+        for i in range(0, len(bodies), args.batch):
+            in_batches(bodies[i:i + args.batch], parts)
+
+    def each(path):  # noqa: ANN001, ANN202
+        def run(bodies: list[dict], parts: dict) -> None:
+            for body in bodies:
+                path(body, parts)
+        return run
+
+    paths = (("one at a time", each(one_at_a_time)), ("mark first", each(mark_first)),
+             (f"batches of {args.batch}", batched))
     results = {}
-    for label, path in (("kit today", as_today), ("mark first", mark_first)):
+    for label, path in paths:
         warm, timed = bodies(f"{label}-warm-")[:50], bodies(label)
-        scratch: dict = defaultdict(list)
-        for body in warm:
-            path(body, scratch)
+        path(warm, defaultdict(list))
         parts: dict = defaultdict(list)
         began = time.perf_counter()
-        for body in timed:
-            path(body, parts)
+        path(timed, parts)
         results[label] = (time.perf_counter() - began, parts)
 
     with factory() as session:
-        per_event = session.scalar(select(func.count()).select_from(Delivery)) / (2 * (args.events + 50))
+        per_event = session.scalar(select(func.count()).select_from(Delivery)) / (len(paths) * (args.events + 50))
     print(f"{args.events} ticket.created, directory: {args.directory}, subscribers: {args.subscribers}; "
           f"{per_event:.0f} deliveries per event; ms per event (mean, p50):")
     for label, (took, parts) in results.items():
         print(f"  {label}: {took / args.events * 1000:6.2f} ms  = {args.events / took:7.1f} events/s")
         for name, samples in parts.items():
             print(f"    {name:30s} {statistics.fmean(samples) * 1000:6.3f}  {statistics.median(samples) * 1000:6.3f}")
-    today, first = (results[k][0] for k in ("kit today", "mark first"))
-    print(f"  mark first / kit today: {first / today:.2f} of the time")
+    alone = results["one at a time"][0]
+    for label, (took, _parts) in list(results.items())[1:]:
+        print(f"  {label} / one at a time: {took / alone:.2f} of the time")
     engine.dispose()
 
 

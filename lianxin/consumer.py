@@ -19,13 +19,42 @@ Example::
     @event_handler("tickets", tickets.TICKET_CREATED)
     def handle_ticket_created(self, event):
         domain.record_staff_notification(db_session=self.db, event=event)
+
+**Batch mode** (``batch=N``) hands the method a *list* of validated events, to save
+what each event costs alone: a worker, a commit, a statement per table. Batches form
+by themselves: the first message is handled at once (no timer), messages that arrive
+while a batch runs gather, and when it ends the next batch — up to ``N`` of them —
+starts. The kit inserts the batch's processed marks in one statement, commits them with
+the batch's effects in one transaction, then acknowledges each message. The guarantees
+stay those above, event by event:
+
+* an invalid message is dead-lettered as it arrives and never joins a batch;
+* an event delivered twice within a batch is handled once (the copy is acknowledged
+  with it); one processed before makes the batch's marks collide at commit;
+* a batch whose handler raises, or whose commit fails (such a collision included), is
+  rolled back and its events handled one at a time by the single-event path above —
+  each as a list of one, with its own retries and dead letter — so one bad event never
+  fails or loses its batch-mates, and a repeat is recognised as such;
+* when the container stops, the running batch finishes; messages gathered for the next
+  one are given back to the broker, which redelivers them (so does a killed batch's).
+
+Prefetch: nameko lets each queue's consumer hold ``max_workers`` (the container's)
+unacknowledged messages. A running batch holds up to ``N`` of them, so only the rest
+can gather meanwhile: ``N`` is capped at half of ``max_workers`` (with a warning),
+which lets a full batch gather while one runs. Example::
+
+    @event_handler("tickets", tickets.TICKET_CREATED, batch=10)
+    def handle_ticket_created(self, events):
+        domain.record_staff_notifications(db_session=self.db, events=events)
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import eventlet
 from nameko.events import EventHandler as NamekoEventHandler
@@ -40,6 +69,9 @@ from lianxin.errors import LianxinError
 from lianxin.outbox import find_database
 
 log = logging.getLogger(__name__)
+
+#: Buckets of the batch-size histogram (events per committed batch).
+BATCH_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100)
 
 
 class SafeQueueConsumer(QueueConsumer):
@@ -62,10 +94,17 @@ class EventHandler(NamekoEventHandler):
     queue_consumer = SafeQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str, max_attempts: int = 3,
-                 retry_delay: float = 0.5, **kwargs):  # noqa: ANN003
+                 retry_delay: float = 0.5, batch: int | None = None, **kwargs):  # noqa: ANN003
         super().__init__(source_service, event_type, **kwargs)
+        if batch is not None and batch < 1:
+            raise ValueError(f"batch must be at least 1 (got {batch})")
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
+        self.batch = batch
+        # Batch mode: messages gathered for the next batch; whether a batch runs.
+        self.waiting: deque[tuple[Any, dict[str, Any]]] = deque()
+        self.batching = False
+        self.stopping = False
 
     def setup(self) -> None:
         super().setup()
@@ -73,6 +112,25 @@ class EventHandler(NamekoEventHandler):
         self.processed = self.db.metadata.tables["processed_events"]
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self.handler_key = f"{self.container.service_name}.{self.method_name}"
+        self.labels = (self.container.service_name, self.event_type)
+        if self.batch:
+            room = max(1, self.queue_consumer.prefetch_count // 2)
+            if self.batch > room:
+                log.warning("%s: batch %d capped at %d, half the prefetch (max_workers %d), "
+                            "so that a full batch can gather while one runs", self.handler_key,
+                            self.batch, room, self.queue_consumer.prefetch_count)
+                self.batch = room
+            self.batch_sizes = self.metrics.histogram(
+                "lianxin_consumer_batch_events", "Events per batch committed by a batch handler",
+                ["service", "event_type"], buckets=BATCH_BUCKETS)
+            self.fallbacks = self.metrics.counter(
+                "lianxin_consumer_batch_fallbacks",
+                "Batches rolled back and handled one event at a time", ["service", "event_type"])
+
+    def stop(self) -> None:
+        self.stopping = True
+        super().stop()  # the consumer is cancelled: nothing more arrives
+        self._give_back()
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -87,14 +145,18 @@ class EventHandler(NamekoEventHandler):
             return
         # No look-up first: the processed mark's primary key refuses a repeat at commit,
         # which rolls the repeat's effect back (one query per event saved; repeats are rare).
-        self._spawn(message, event, attempt=1)
+        if self.batch:
+            self._gather(message, event)
+        else:
+            self._spawn(message, event, attempt=1)
 
     def _spawn(self, message, event, attempt: int) -> None:  # noqa: ANN001
+        """Handle one event on its own (in batch mode: as a list of one)."""
         context_data = self.unpack_message_headers(message)
         context_data["event_id"] = event["id"]
         try:
             self.container.spawn_worker(
-                self, (event,), {}, context_data=context_data,
+                self, ([event],) if self.batch else (event,), {}, context_data=context_data,
                 handle_result=partial(self._handle_result, message, event, attempt),
             )
         except Exception:  # ContainerBeingKilled: let the broker redeliver later
@@ -106,6 +168,93 @@ class EventHandler(NamekoEventHandler):
             return session.execute(
                 select(p.c.event_id).where(p.c.event_id == event_id, p.c.handler == self.handler_key)
             ).first() is not None
+
+    # -- batches -------------------------------------------------------------------------
+
+    def _gather(self, message, event) -> None:  # noqa: ANN001
+        self.waiting.append((message, event))
+        if self.batching:
+            return  # the running batch starts the next one when it ends
+        self.batching = True
+        # One turn of the hub, not a timer: messages received together with this one
+        # (each in a thread of its own, already scheduled) join its batch.
+        eventlet.sleep(0)
+        self._next_batch()
+
+    def _next_batch(self) -> None:
+        """Start a batch of what has gathered, up to ``batch``; or stop batching if nothing has."""
+        if self.stopping:
+            self._give_back()
+        if not self.waiting:
+            self.batching = False
+            return
+        taken = [self.waiting.popleft() for _ in range(min(self.batch, len(self.waiting)))]
+        unique: dict[str, dict[str, Any]] = {}
+        for _message, event in taken:
+            unique.setdefault(event["id"], event)  # a copy delivered twice is handled once
+        events = list(unique.values())
+        context_data = self.unpack_message_headers(taken[0][0])
+        context_data["event_id"] = ",".join(unique)
+        try:
+            self.container.spawn_worker(
+                self, (events,), {}, context_data=context_data,
+                handle_result=partial(self._handle_batch_result, taken, events),
+            )
+        except Exception:  # ContainerBeingKilled: let the broker redeliver later
+            for message, _event in taken:
+                self.queue_consumer.requeue_message(message)
+            self._give_back()
+            self.batching = False
+
+    def _handle_batch_result(self, taken, events, worker_ctx, result=None, exc_info=None):  # noqa: ANN001, ANN202
+        session = self.db.session_for(worker_ctx)
+        error = None if exc_info is None else exc_info[1]
+        if error is None:
+            try:
+                now = datetime.now(UTC)
+                session.execute(insert(self.processed), [
+                    {"event_id": e["id"], "handler": self.handler_key, "center_id": e["centerid"],
+                     "processed_at": now} for e in events])
+                session.commit()
+            except Exception as exc:  # noqa: BLE001 - a repeat, or the database: see below
+                error = exc
+        if error is None:
+            for message, _event in taken:
+                self.queue_consumer.ack_message(message)
+            self.batch_sizes.labels(*self.labels).observe(len(events))
+            if len(taken) > len(events):
+                self.metrics.deduplicated.labels(*self.labels).inc(len(taken) - len(events))
+            self._after_batch(fallback=[])
+            return result, None
+        session.rollback()
+        # One at a time, each event gets what it deserves: its effect, its dedupe (a repeat
+        # collided here), or its retries and dead letter (a bad one failed here).
+        (log.info if isinstance(error, IntegrityError) else log.warning)(
+            "batch of %d event(s) on %s not committed (%s: %s); handling them one at a time",
+            len(events), self.handler_key, type(error).__name__, error)
+        self.fallbacks.labels(*self.labels).inc()
+        self._after_batch(fallback=taken)
+        return result, exc_info if exc_info is not None else (type(error), error, error.__traceback__)
+
+    def _after_batch(self, fallback: list) -> None:
+        # In a thread of its own: a worker waiting here for a free worker slot could wait
+        # forever if every slot were held by a batch worker doing the same.
+        self.container.spawn_managed_thread(partial(self._resume, fallback),
+                                            identifier=f"{self.handler_key}.next_batch")
+
+    def _resume(self, fallback: list) -> None:
+        for message, event in fallback:
+            if self.stopping:
+                self.queue_consumer.requeue_message(message)
+            else:
+                self._spawn(message, event, attempt=1)
+        self._next_batch()
+
+    def _give_back(self) -> None:
+        """Requeue what gathered for a batch that will not start (the container stops)."""
+        while self.waiting:
+            message, _event = self.waiting.popleft()
+            self.queue_consumer.requeue_message(message)
 
     # -- finishing -----------------------------------------------------------------------
 
@@ -121,7 +270,7 @@ class EventHandler(NamekoEventHandler):
             except IntegrityError:
                 # Another delivery of the same event won the race: its effect stands.
                 session.rollback()
-                self.metrics.deduplicated.labels(self.container.service_name, self.event_type).inc()
+                self.metrics.deduplicated.labels(*self.labels).inc()
             except Exception as exc:  # noqa: BLE001
                 session.rollback()
                 return self._failed(message, event, attempt, exc, result)
@@ -134,7 +283,7 @@ class EventHandler(NamekoEventHandler):
             repeat = False
         if repeat:
             # A redelivered event whose effect collided with its first delivery's.
-            self.metrics.deduplicated.labels(self.container.service_name, self.event_type).inc()
+            self.metrics.deduplicated.labels(*self.labels).inc()
             self.queue_consumer.ack_message(message)
             return result, None
         return self._failed(message, event, attempt, exc_info[1], result, exc_info)

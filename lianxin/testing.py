@@ -78,3 +78,36 @@ class TcpProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
+    """A service with one batch-mode handler of ``ticket.created`` for testing the kit: it
+    records each event's effect in its own database (table ``effects``), lists each batch's
+    summaries in ``cls.calls``, fails a batch holding the summary ``"boom"``, and waits on
+    ``cls.gate`` (an event) when one is set."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: PLC0415
+
+    from lianxin.consumer import event_handler  # noqa: PLC0415 - the kit imports this module
+    from lianxin.contracts.tickets import TICKET_CREATED  # noqa: PLC0415
+    from lianxin.db import Database  # noqa: PLC0415
+    from lianxin.outbox import kit_tables  # noqa: PLC0415
+
+    metadata = MetaData()
+    kit_tables(metadata)
+    effects = Table("effects", metadata,
+                    Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("event_id", String(36), nullable=False))
+
+    @event_handler("tickets", TICKET_CREATED, batch=batch, retry_delay=retry_delay)
+    def handle_ticket_created(self, events: list[dict[str, Any]]) -> None:  # noqa: ANN001
+        cls = type(self)
+        cls.calls.append([e["data"]["summary"] for e in events])
+        if cls.gate is not None:
+            cls.gate.wait()
+        if any(e["data"]["summary"] == "boom" for e in events):
+            raise RuntimeError("the printer is on fire")
+        self.db.execute(insert(effects), [{"event_id": e["id"]} for e in events])
+
+    return type(name.title().replace("_", ""), (), {
+        "name": name, "metadata": metadata, "effects": effects, "db": Database(metadata),
+        "calls": [], "gate": None, "handle_ticket_created": handle_ticket_created})

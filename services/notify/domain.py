@@ -602,22 +602,47 @@ def deliver(*, db_session: Session, center_id: str, source_id: str, event_type: 
     return _record_deliveries(db_session, rows, outcomes)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What one event asks for (:func:`planner.plan_event`), with the event it came from."""
+
+    center_id: str
+    source_id: str
+    event_type: str | None
+    plan: planner.Plan
+
+
 def apply_plan(*, db_session: Session, center_id: str, source_id: str, event_type: str | None,
                plan: planner.Plan, now: datetime, settings: Settings,
                directory: Directory | None = None) -> list[Outcome]:
     """Record a plan: its deliveries (one INSERT for all of them), and the reminders it
     schedules, moves or withdraws. Everything is read and rendered before the first write,
     so the transaction holds its locks only for the writes."""
+    return apply_plans(db_session=db_session, planned=[Planned(center_id, source_id, event_type, plan)],
+                       now=now, settings=settings, directory=directory)
+
+
+def apply_plans(*, db_session: Session, planned: list[Planned], now: datetime, settings: Settings,
+                directory: Directory | None = None) -> list[Outcome]:
+    """Record the plans of several events as :func:`apply_plan` records one: the same rows,
+    the deliveries of all of them in one INSERT, then their reminders in order."""
     directory = directory or Directory(db_session)
     rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
-    for message in plan.messages:
-        more_rows, more_outcomes = _delivery_rows(
-            center_id=center_id, source_id=source_id, event_type=event_type, message=message,
-            now=now, settings=settings, directory=directory)
-        rows += more_rows
-        outcomes += more_outcomes
+    for p in planned:
+        for message in p.plan.messages:
+            more_rows, more_outcomes = _delivery_rows(
+                center_id=p.center_id, source_id=p.source_id, event_type=p.event_type,
+                message=message, now=now, settings=settings, directory=directory)
+            rows += more_rows
+            outcomes += more_outcomes
     recorded = _record_deliveries(db_session, rows, outcomes)
+    for p in planned:
+        _apply_reminders(db_session, p.center_id, p.plan, now)
+    return recorded
+
+
+def _apply_reminders(db_session: Session, center_id: str, plan: planner.Plan, now: datetime) -> None:
     for r in plan.schedule:
         schedule_message(db_session=db_session, center_id=center_id, now=now, data={
             "key": r.key, "person_id": r.person_id, "kind": r.kind, "send_at": r.send_at,
@@ -630,7 +655,6 @@ def apply_plan(*, db_session: Session, center_id: str, source_id: str, event_typ
         existing = _scheduled(db_session, center_id, key)
         if existing is not None and existing.state == "scheduled":
             existing.state, existing.updated_at = "cancelled", now
-    return recorded
 
 
 def claim_due(*, db_session: Session, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:

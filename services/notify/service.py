@@ -31,6 +31,9 @@ from services.notify.models import Base
 INBOX_ROLES = ("resident", "volunteer", "staff", "admin")
 STAFF = ("staff", "admin")
 SUBSCRIBERS = ("department", "ops", "admin")
+#: Events of one type handled in one transaction at most (see :mod:`lianxin.consumer`: the
+#: kit caps it at half of ``max_workers``, the consumer's prefetch; notify runs 20).
+EVENT_BATCH = 10
 
 _contact_create, _contact_update, _contact_read = nt.ContactCreate(), nt.ContactUpdate(), nt.ContactRead()
 _sub_read, _sub_created = nt.SubscriptionRead(), nt.SubscriptionCreated()
@@ -356,23 +359,29 @@ class NotifyService(HealthCheck):
     # -- events ----------------------------------------------------------------------------
 
     def handle_event(self, event: dict[str, Any]) -> None:
-        """Tell the people it concerns, keep the event for subscriptions, queue its webhooks.
-        The kit commits this with the event's processed mark.
+        """Tell the people it concerns, keep the event for subscriptions, queue its webhooks
+        (:meth:`handle_events` for one event)."""
+        self.handle_events([event])
+
+    def handle_events(self, events: list[dict[str, Any]]) -> None:
+        """What :meth:`handle_event` does, for a batch of events: the same rows, the same
+        outcomes counted. The kit commits this with the events' processed marks.
 
         The hot path: who is told and how (directory, preferences, quiet hours, templates,
-        subscriptions) comes from the cache; the wording is rendered once per channel; then
-        three INSERTs — the deliveries, the event, its webhooks — and nothing else. Sending
-        happens later, in the timers."""
+        subscriptions) comes from the cache; the wording is rendered once per channel; all
+        of it before the first write. Then three INSERTs for the whole batch — the
+        deliveries, the events, their webhooks — and the reminders the plans ask for.
+        Sending happens later, in the timers."""
         now = domain.now_utc()
-        outcomes = domain.apply_plan(db_session=self.db, center_id=event["centerid"],
-                                     source_id=event["id"], event_type=event["type"],
-                                     plan=planner.plan_event(event, now), now=now,
-                                     settings=self.dispatcher.settings,
-                                     directory=domain.Directory(self.db, cache=self.cache))
-        envelope = subscriptions.archive_event(db_session=self.db, event=event, now=now)
-        subscriptions.fan_out(db_session=self.db, event=envelope, now=now,
-                              active=subscriptions.active_subscriptions(db_session=self.db,
-                                                                         cache=self.cache))
+        planned = [domain.Planned(e["centerid"], e["id"], e["type"], planner.plan_event(e, now))
+                   for e in events]
+        bodies = [subscriptions.envelope(e) for e in events]
+        active = subscriptions.active_subscriptions(db_session=self.db, cache=self.cache)
+        outcomes = domain.apply_plans(db_session=self.db, planned=planned, now=now,
+                                      settings=self.dispatcher.settings,
+                                      directory=domain.Directory(self.db, cache=self.cache))
+        subscriptions.archive_events(db_session=self.db, bodies=bodies, now=now)
+        subscriptions.fan_out_events(db_session=self.db, events=bodies, now=now, active=active)
         self.dispatcher.count(outcomes)
 
 
@@ -384,17 +393,19 @@ def handler_name(etype: EventType) -> str:
 
 
 def _subscribe_to_every_event_type() -> None:
-    """One idempotent ``@event_handler`` per declared event type of the other services."""
+    """One idempotent ``@event_handler`` per declared event type of the other services, in
+    batch mode: events that arrive together are handled and committed together."""
     for etype in load_catalogue().values():
         if etype.service == NotifyService.name:
             continue
 
-        def handle(self, event: dict[str, Any]) -> None:  # noqa: ANN001
-            self.handle_event(event)
+        def handle(self, events: list[dict[str, Any]]) -> None:  # noqa: ANN001
+            self.handle_events(events)
 
         handle.__name__ = handle.__qualname__ = handler_name(etype)
         handle.__doc__ = f"{etype}: {etype.doc.splitlines()[0]}"
-        setattr(NotifyService, handle.__name__, event_handler(etype.service, etype)(handle))
+        setattr(NotifyService, handle.__name__,
+                event_handler(etype.service, etype, batch=EVENT_BATCH)(handle))
 
 
 _subscribe_to_every_event_type()

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -210,11 +211,16 @@ def envelope(event: dict[str, Any]) -> dict[str, Any]:
 def archive_event(*, db_session: Session, event: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Keep the event (once) for subscriptions and replays; returns its envelope."""
     body = envelope(event)
-    insert_ignore(db_session, EventRecord, [{
+    archive_events(db_session=db_session, bodies=[body], now=now)
+    return body
+
+
+def archive_events(*, db_session: Session, bodies: list[dict[str, Any]], now: datetime) -> int:
+    """Keep events (each once), given as their envelopes, in one INSERT; returns how many are new."""
+    return insert_ignore(db_session, EventRecord, [{
         "event_id": body["id"], "center_id": body["centerid"], "type": body["type"],
         "time": datetime.fromisoformat(body["time"].replace("Z", "+00:00")), "body": body,
-        "received_at": now}], ["event_id"])
-    return body
+        "received_at": now} for body in bodies], ["event_id"])
 
 
 def fan_out(*, db_session: Session, event: dict[str, Any], now: datetime, replay_id: str = "",
@@ -224,11 +230,18 @@ def fan_out(*, db_session: Session, event: dict[str, Any], now: datetime, replay
     ``active``: the active subscriptions, when the caller has them (from the cache)."""
     subs: Any = [only] if only is not None else (
         active if active is not None else load_active(db_session=db_session))
+    return fan_out_events(db_session=db_session, events=[event], now=now, replay_id=replay_id,
+                          active=subs)
+
+
+def fan_out_events(*, db_session: Session, events: list[dict[str, Any]], now: datetime,
+                   active: Sequence[ActiveSubscription | Subscription], replay_id: str = "") -> int:
+    """:func:`fan_out` for several events to the subscriptions ``active``, in one INSERT."""
     rows = [{"id": "msg_" + uuid.uuid4().hex, "subscription_id": s.id, "center_id": event["centerid"],
              "event_id": event["id"], "event_type": event["type"], "replay_id": replay_id,
              "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
              "lease_until": None, "last_status": None, "last_error": None, "delivered_at": None}
-            for s in subs if matches(s, event["type"], event["centerid"])]
+            for event in events for s in active if matches(s, event["type"], event["centerid"])]
     return insert_ignore(db_session, WebhookDelivery, rows, ["subscription_id", "event_id", "replay_id"])
 
 
