@@ -80,6 +80,22 @@ class TcpProxy:
                     sock.close()
 
 
+def ticket_created(summary: str = "垃圾未清运", center_id: str = "yanminghu") -> dict[str, Any]:
+    """A valid ``ticket.created`` event of a new sanitation ticket (for consumer tests)."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+    from uuid import uuid4  # noqa: PLC0415
+
+    from lianxin.contracts import make_event  # noqa: PLC0415 - the kit imports this module
+    from lianxin.contracts.tickets import TICKET_CREATED  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    ticket_id = str(uuid4())
+    return make_event(TICKET_CREATED, center_id=center_id, subject=ticket_id, data={
+        "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",
+        "party": "property", "channel": "web", "summary": summary,
+        "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(hours=24)})
+
+
 def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
     """A service with one batch-mode handler of ``ticket.created`` for testing the kit: it
     records each event's effect in its own database (table ``effects``), lists each batch's

@@ -5,8 +5,6 @@ repeat or a stopped container never costs a batch-mate.
 A burst is published to the handler's queue before its container starts, so that the
 broker hands the messages over together (as it does to a service under load)."""
 
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import eventlet
 import kombu
@@ -14,24 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from lianxin import deadletters
-from lianxin.contracts import make_event
 from lianxin.contracts.tickets import TICKET_CREATED
 from lianxin.db import make_engine
 from lianxin.metrics import for_service
-from lianxin.testing import batch_recorder, wait_for
+from lianxin.testing import batch_recorder, ticket_created, wait_for
 
 pytestmark = pytest.mark.integration
 
 NOTIFY_HANDLER = "handle_tickets_ticket_created"
-
-
-def ticket_created(summary="垃圾未清运"):
-    now = datetime.now(UTC)
-    ticket_id = str(uuid.uuid4())
-    return make_event(TICKET_CREATED, center_id="yanminghu", subject=ticket_id, data={
-        "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",
-        "party": "property", "channel": "web", "summary": summary,
-        "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(hours=24)})
 
 
 def declare_queue(amqp_uri, service, method):

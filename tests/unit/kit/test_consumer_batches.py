@@ -3,8 +3,6 @@ becomes of a batch that cannot be committed. Messages are handed to the handler 
 queue consumer would hand them; acks, requeues and dead letters are recorded."""
 
 import types
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import eventlet
 import pytest
@@ -16,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from lianxin import consumer
 from lianxin.consumer import EventHandler
-from lianxin.contracts import make_event
 from lianxin.contracts.tickets import TICKET_CREATED
 from lianxin.db import Database, make_engine
-from lianxin.testing import batch_recorder, wait_for
+from lianxin.testing import batch_recorder, ticket_created, wait_for
 
 #: Records each event's effect, in batches of up to 3; fails on "boom"; can be held.
 Recorder = batch_recorder("batch_recorder", batch=3, retry_delay=0.01)
@@ -43,15 +40,6 @@ class Broker:
 
     def requeue_message(self, message):
         self.requeued.append(message.tag)
-
-
-def ticket_created(summary):
-    now = datetime.now(UTC)
-    ticket_id = str(uuid.uuid4())
-    return make_event(TICKET_CREATED, center_id="yanminghu", subject=ticket_id, data={
-        "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",
-        "party": "property", "channel": "web", "summary": summary,
-        "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(hours=24)})
 
 
 def message(body):
