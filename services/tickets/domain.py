@@ -434,21 +434,24 @@ def search_tickets(*, db_session: Session, center_id: str, query: dict[str, Any]
 def board(*, db_session: Session, center_id: str, query: dict[str, Any]) -> dict[str, Any]:
     """The staff board: open tickets, most urgent deadline first; and counts by state.
 
-    Rows are read as plain tuples (no ORM identity map): the board is read-only and hot.
+    Read on the session's connection with Core (plain rows: no ORM loading, no identity
+    map): the board is read-only and hot, and its cost grows with the rows it returns.
     """
-    where = [Ticket.center_id == center_id, Ticket.due_at.is_not(None)]
+    db_session.flush()  # Core doesn't autoflush: changes pending in this session count too
+    conn = db_session.connection()
+    table = Ticket.__table__
+    where = [table.c.center_id == center_id, table.c.due_at.is_not(None)]
     for key in ("state", "category", "party"):
         if query.get(key):
-            where.append(getattr(Ticket, key) == query[key])
-    items = db_session.execute(select(*Ticket.__table__.c).where(*where)
-                               .order_by(Ticket.due_at, Ticket.id)
-                               .limit(query["limit"]).offset(query["offset"])).all()
-    counts = dict(db_session.execute(
-        select(Ticket.state, func.count()).where(Ticket.center_id == center_id,
-                                                 Ticket.due_at.is_not(None))
-        .group_by(Ticket.state)).all())
+            where.append(table.c[key] == query[key])
+    items = conn.execute(select(*table.c).where(*where).order_by(table.c.due_at, table.c.id)
+                         .limit(query["limit"]).offset(query["offset"])).all()
+    counts = dict(conn.execute(
+        select(table.c.state, func.count()).where(table.c.center_id == center_id,
+                                                  table.c.due_at.is_not(None))
+        .group_by(table.c.state)).all())
     filtered = any(query.get(k) for k in ("state", "category", "party"))
-    total = (db_session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0) \
+    total = (conn.execute(select(func.count()).select_from(table).where(*where)).scalar() or 0) \
         if filtered else sum(counts.values())
     return {"items": items, "total": total, "counts": {s: counts.get(s, 0) for s in OPEN_STATES},
             "limit": query["limit"], "offset": query["offset"]}
