@@ -29,6 +29,7 @@ from nameko.extensions import DependencyProvider
 from gateway.api import RpcTimeout, call
 from lianxin import metrics as kit_metrics
 from lianxin.auth import CONTEXT_KEY
+from lianxin.contracts import tickets as tk
 from lianxin.errors import from_dict
 
 _LEAD = object()
@@ -168,7 +169,9 @@ class Intake(DependencyProvider):
         histogram = kit_metrics.for_service(self.container.service_name).histogram(
             "lianxin_gateway_intake_batch_size", "Tickets per gathered intake call", [],
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
-        self.batcher = Batcher(max_batch=int(config.get("INTAKE_BATCH_MAX", 100)),
+        # The tickets service refuses a call of more than tk.INTAKE_BATCH_MAX items.
+        self.batcher = Batcher(max_batch=min(int(config.get("INTAKE_BATCH_MAX", 100)),
+                                             tk.INTAKE_BATCH_MAX),
                                in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
                                on_batch=histogram.observe)
 
