@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 run: setup migrate ## install, migrate, start all five services + gateway, load the demo center
 	$(BIN)/lianxin run --seed
 
-test: setup services ## install, start RabbitMQ/PostgreSQL if needed, run unit + integration + e2e tests
+test: setup services ## install, start RabbitMQ/PostgreSQL/Redis if needed, run unit + integration + e2e tests
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
@@ -27,7 +27,7 @@ migrate: setup
 seed: setup
 	$(BIN)/lianxin seed
 
-services: ## start RabbitMQ (with management) and PostgreSQL when they are not running
+services: ## start RabbitMQ (with management), PostgreSQL and Redis when they are not running
 	bash scripts/ensure-services.sh
 
 lint: setup

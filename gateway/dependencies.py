@@ -7,7 +7,7 @@ import time
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
-from gateway.ratelimit import TokenBucket
+from gateway.ratelimit import ClientLimit
 from lianxin.auth import CONTEXT_KEY, Principal, decode, issue, jwt_secret
 from lianxin.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated
 
@@ -64,7 +64,8 @@ class Auth(DependencyProvider):
 
 
 class Throttle(DependencyProvider):
-    """Per-client throttle of public endpoints (config ``PUBLIC_RATE`` per second, ``PUBLIC_BURST``).
+    """Per-client throttle of public endpoints (config ``PUBLIC_RATE`` per second, ``PUBLIC_BURST``;
+    the counts are kept in ``RATE_LIMIT_STORAGE``: ``memory://`` or a shared ``redis://`` URI).
 
     The client is the peer address, or the first ``X-Forwarded-For`` hop when
     ``TRUST_FORWARDED_FOR`` is set (behind a reverse proxy).
@@ -72,7 +73,8 @@ class Throttle(DependencyProvider):
 
     def setup(self) -> None:
         config = self.container.config
-        self.bucket = TokenBucket(float(config.get("PUBLIC_RATE", 1)), int(config.get("PUBLIC_BURST", 10)))
+        self.limit = ClientLimit(float(config.get("PUBLIC_RATE", 1)), int(config.get("PUBLIC_BURST", 10)),
+                                 str(config.get("RATE_LIMIT_STORAGE") or "memory://"))
         self.trust_forwarded = bool(config.get("TRUST_FORWARDED_FOR", False))
 
     def get_dependency(self, worker_ctx) -> Throttle:  # noqa: ANN001
@@ -84,6 +86,6 @@ class Throttle(DependencyProvider):
         return request.remote_addr or "unknown"
 
     def check(self, request: Request) -> None:
-        wait = self.bucket.retry_after(self.client(request))
+        wait = self.limit.retry_after(self.client(request))
         if wait:
             raise RateLimited(f"提交过于频繁，请 {wait} 秒后再试", extra={"retry_after": wait})

@@ -1,49 +1,48 @@
-"""Throttling of public, unauthenticated endpoints, per client."""
+"""Throttling of public, unauthenticated endpoints, per client.
+
+The counting is the ``limits`` library's moving window: at most ``burst`` requests in any
+``burst / rate`` seconds per client — the long-run rate is ``rate`` per second, and a
+resident's handful of quick clicks passes. Where the counts live is a storage URI:
+``memory://`` (this process: one gateway) or ``redis://host:6379/0``, which every gateway
+replica shares, so that N replicas don't allow a client N times the limit.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
-import threading
 import time
 
+from limits import RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
-class TokenBucket:
-    """``rate`` requests per second with bursts up to ``burst``, per key, in this process.
+log = logging.getLogger(__name__)
 
-    Keys that have refilled completely are forgotten, so memory stays bounded by
-    the number of clients active within ``burst / rate`` seconds.
-    """
 
-    def __init__(self, rate: float, burst: int, clock=time.monotonic):  # noqa: ANN001
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-        self._last_sweep = clock()
+class ClientLimit:
+    """``rate`` requests per second per client, in bursts of up to ``burst``."""
 
-    def take(self, key: str) -> float:
-        """0 if allowed now; otherwise the seconds to wait before retrying."""
-        now = self.clock()
-        with self._lock:
-            tokens, stamp = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                wait = 0.0
-            else:
-                self._buckets[key] = (tokens, now)
-                wait = (1 - tokens) / self.rate
-            if now - self._last_sweep > 60:
-                self._sweep(now)
-        return wait
+    def __init__(self, rate: float, burst: int, storage_uri: str = "memory://",
+                 scope: str = "public"):
+        if rate <= 0 or burst < 1:
+            raise ValueError("a limit needs rate > 0 and burst ≥ 1")
+        self.item = RateLimitItemPerSecond(burst, max(1, round(burst / rate)))
+        self.scope = scope
+        self.storage_uri = storage_uri
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
 
-    def retry_after(self, key: str) -> int:
-        """Whole seconds to put in ``Retry-After`` (0 = allowed)."""
-        wait = self.take(key)
-        return math.ceil(wait) if wait > 0 else 0
+    def retry_after(self, client: str) -> int:
+        """0 if ``client`` may go on now; else the whole seconds to put in ``Retry-After``.
 
-    def _sweep(self, now: float) -> None:
-        full = [k for k, (tokens, stamp) in self._buckets.items()
-                if tokens + (now - stamp) * self.rate >= self.burst]
-        for key in full:
-            del self._buckets[key]
-        self._last_sweep = now
+        A storage that can't be reached lets the request through (logged): residents are
+        not turned away because a shared counter is down."""
+        try:
+            if self.limiter.hit(self.item, self.scope, client):
+                return 0
+            reset, _remaining = self.limiter.get_window_stats(self.item, self.scope, client)
+        except Exception as exc:  # noqa: BLE001 - fail open, loudly
+            log.error("rate-limit storage %s unavailable, not throttling: %s",
+                      self.storage_uri.split("@")[-1], exc)
+            return 0
+        return max(1, math.ceil(reset - time.time()))

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Make sure what Lianxin needs is running on this machine: RabbitMQ (with the management
-# plugin, which the tests use to create a vhost per test) and PostgreSQL. Starts them when
+# plugin, which the tests use to create a vhost per test), PostgreSQL and Redis (the shared
+# throttle of public intake, tested against a real server). Starts them when
 # they are installed but stopped; fails loudly, saying what to do, when it cannot.
 #   --check-rabbitmq   only check that RabbitMQ answers (what `make run` needs)
 set -u
 
 AMQP_PORT=${AMQP_PORT:-5672}
 PG_PORT=${PG_PORT:-5432}
+REDIS_PORT=${REDIS_PORT:-6379}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -51,6 +53,17 @@ ensure_postgres() {
     || fail "PostgreSQL answers on $PG_PORT but user postgres cannot log in (trust auth expected for tests)."
 }
 
+ensure_redis() {
+  if ! port_open "$REDIS_PORT"; then
+    command -v redis-server >/dev/null \
+      || fail "Redis is not running on 127.0.0.1:$REDIS_PORT and is not installed (apt-get install redis-server)."
+    echo "starting Redis ..."
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes >/dev/null \
+      || fail "could not start Redis (redis-server --daemonize yes)."
+    wait_port "$REDIS_PORT" 30 || fail "Redis did not come up on port $REDIS_PORT."
+  fi
+}
+
 if [ "${1:-}" = "--check-rabbitmq" ]; then
   port_open "$AMQP_PORT" || fail "RabbitMQ is not reachable on 127.0.0.1:$AMQP_PORT.
 Start it with:  rabbitmq-server -detached   (or set AMQP_URI to a running broker)"
@@ -60,4 +73,5 @@ fi
 ensure_rabbitmq
 ensure_management
 ensure_postgres
-echo "RabbitMQ and PostgreSQL are up."
+ensure_redis
+echo "RabbitMQ, PostgreSQL and Redis are up."

@@ -579,6 +579,20 @@ def healthcheck_test(name: str) -> str:
     return test if isinstance(test, str) else " ".join(test)
 
 
+def test_gateway_replicas_share_the_public_throttle_through_redis():
+    """Several gateways must count a client together (gateway/ratelimit.py)."""
+    gateway = services()["gateway"]
+    storage = environment(gateway)["RATE_LIMIT_STORAGE"]
+    assert storage.startswith("redis://"), storage
+    host = storage.split("://", 1)[1].split("@")[-1].split(":")[0].split("/")[0]
+    assert host in services() and services()[host]["image"].startswith("redis:7"), host
+    assert "redis-cli" in healthcheck_test(host) and "ping" in healthcheck_test(host)
+    assert gateway["depends_on"][host] == {"condition": "service_healthy"}
+    from gateway.ratelimit import ClientLimit  # the URI is one the limits library takes
+
+    assert ClientLimit(rate=1, burst=10, storage_uri=storage).item.amount == 10
+
+
 def test_broker_and_database_have_healthchecks():
     assert "rabbitmq-diagnostics" in healthcheck_test("rabbitmq") and "ping" in healthcheck_test(
         "rabbitmq"

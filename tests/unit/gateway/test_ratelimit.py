@@ -1,34 +1,42 @@
-from gateway.ratelimit import TokenBucket
+"""The public throttle, counted in this process (``memory://``)."""
+
+import time
+import uuid
+
+import pytest
+
+from gateway.ratelimit import ClientLimit
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
+def fresh(rate, burst):
+    return ClientLimit(rate=rate, burst=burst, scope=f"test-{uuid.uuid4().hex}")
 
 
-def test_burst_is_allowed_then_throttled_with_a_wait():
-    clock = Clock()
-    bucket = TokenBucket(rate=1, burst=3, clock=clock)
-    assert [bucket.retry_after("1.2.3.4") for _ in range(3)] == [0, 0, 0]
-    assert bucket.retry_after("1.2.3.4") == 1
+def test_a_burst_is_allowed_then_throttled_with_a_wait():
+    limit = fresh(rate=1, burst=3)  # 3 in any 3 seconds
+    assert [limit.retry_after("1.2.3.4") for _ in range(3)] == [0, 0, 0]
+    assert 1 <= limit.retry_after("1.2.3.4") <= 3
 
 
 def test_clients_are_throttled_separately():
-    bucket = TokenBucket(rate=1, burst=1, clock=Clock())
-    assert bucket.retry_after("a") == 0 and bucket.retry_after("b") == 0
-    assert bucket.retry_after("a") > 0
+    limit = fresh(rate=1, burst=1)
+    assert limit.retry_after("a") == 0 and limit.retry_after("b") == 0
+    assert limit.retry_after("a") > 0
 
 
-def test_tokens_come_back_with_time_and_idle_clients_are_forgotten():
-    clock = Clock()
-    bucket = TokenBucket(rate=0.5, burst=2, clock=clock)
-    bucket.take("a"), bucket.take("a")
-    assert bucket.retry_after("a") == 2
-    clock.now = 2.0
-    assert bucket.retry_after("a") == 0
-    clock.now = 120.0
-    bucket.take("b")
-    assert "a" not in bucket._buckets
+def test_requests_come_back_with_time():
+    limit = fresh(rate=2, burst=2)  # 2 in any second
+    assert [limit.retry_after("a") for _ in range(3)][-1] == 1
+    time.sleep(1.05)
+    assert limit.retry_after("a") == 0
+
+
+def test_an_unreachable_shared_store_lets_residents_through():
+    limit = ClientLimit(rate=1, burst=1, storage_uri="redis://127.0.0.1:1/0")
+    assert [limit.retry_after("a") for _ in range(3)] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("rate, burst", [(0, 10), (1, 0)])
+def test_a_limit_that_allows_nothing_is_refused(rate, burst):
+    with pytest.raises(ValueError):
+        ClientLimit(rate=rate, burst=burst)
