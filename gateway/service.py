@@ -59,6 +59,11 @@ class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoute
                               "broker": "ok" if any(v == "ok" for v in results.values()) else "unknown"},
                              200 if healthy else 503)
 
+    @http("GET", "/livez")
+    def livez(self, request: Request) -> Response:
+        """200 while this gateway serves HTTP — no backend asked (probes of a replica)."""
+        return json_response({"status": "ok"})
+
     @http("GET", "/metrics")
     def prometheus(self, request: Request) -> Response:
         return Response(kit_metrics.exposition(), mimetype="text/plain; version=0.0.4")
