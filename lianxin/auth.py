@@ -19,11 +19,14 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from lianxin.config import var_dir
+from lianxin.contracts.tickets import PARTIES
 from lianxin.errors import Forbidden, Unauthenticated
 
 log = logging.getLogger(__name__)
 
 ROLES = ("resident", "volunteer", "staff", "admin", "department", "ops")
+# A ``staff`` token may name one of the four PARTIES a center answers through: a party's
+# handler, who acts only on what is assigned to that party.
 #: Roles that act across every center they are granted; ``ops`` sees all centers.
 ALL_CENTERS = "*"
 ISSUER = "lianxin"
@@ -51,6 +54,8 @@ class Principal:
     sub: str
     role: str
     centers: tuple[str, ...] = field(default_factory=tuple)
+    #: For a party's handler (staff of 物业, 社工, 业委会 or 村支两委): that party.
+    party: str | None = None
 
     def may_act_for(self, center_id: str) -> bool:
         return ALL_CENTERS in self.centers or center_id in self.centers
@@ -62,15 +67,19 @@ class Principal:
 
 
 def issue(*, sub: str, role: str, centers: list[str] | tuple[str, ...], ttl: int = 8 * 3600,
-          secret: str | None = None) -> str:
-    """Sign a token for ``role`` over ``centers``."""
+          secret: str | None = None, party: str | None = None) -> str:
+    """Sign a token for ``role`` over ``centers`` (``party`` for a party's staff)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if not centers:
         raise ValueError("a token names at least one center")
+    if party is not None and (role != "staff" or party not in PARTIES):
+        raise ValueError(f"only staff name a party, one of {', '.join(PARTIES)}")
     now = int(time.time())
     claims = {"iss": ISSUER, "sub": sub, "role": role, "centers": list(centers),
               "iat": now, "exp": now + ttl}
+    if party is not None:
+        claims["party"] = party
     return jwt.encode(claims, secret or jwt_secret(), algorithm=ALGORITHM)
 
 
@@ -96,10 +105,13 @@ def _verified(token: str, secret: str) -> tuple[Principal, float]:
         raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED") from None
     except jwt.PyJWTError as exc:
         raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID", extra={"reason": str(exc)}) from None
-    role, centers = claims["role"], claims["centers"]
+    role, centers, party = claims["role"], claims["centers"], claims.get("party")
     if role not in ROLES or not isinstance(centers, list) or not all(isinstance(c, str) for c in centers):
         raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
-    return Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers)), float(claims["exp"])
+    if party is not None and (role != "staff" or party not in PARTIES):
+        raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
+    return (Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers), party=party),
+            float(claims["exp"]))
 
 
 class Caller(DependencyProvider):

@@ -114,7 +114,11 @@ def _seed(progress: bool) -> None:
                                                           "department", "ops"]))
 @click.option("--sub", default=None, help="Subject (person id); default: <role>-cli.")
 @click.option("--ttl", default=8 * 3600, show_default=True, help="Seconds the token is valid.")
-def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int) -> None:
+@click.option("--party", default=None,
+              type=click.Choice(["property", "social_work", "owners_committee",
+                                 "village_committee"]),
+              help="Staff of one party (物业/社工/业委会/村支两委): acts only on its own tickets.")
+def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int, party: str | None) -> None:
     """Print a bearer JWT for ROLE at the center(s)."""
     import re
 
@@ -126,7 +130,10 @@ def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int) -> Non
             raise click.BadParameter(f"{center!r} is not a center id", param_hint="--center")
         if center == auth.ALL_CENTERS and role != "ops":
             raise click.BadParameter("only ops may hold every center", param_hint="--center")
-    click.echo(auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl))
+    if party and role != "staff":
+        raise click.BadParameter("only staff belong to a party", param_hint="--party")
+    click.echo(auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl,
+                          party=party))
 
 
 @main.command()

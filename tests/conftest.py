@@ -32,12 +32,13 @@ def _var_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def token():
-    """``token(role, center="yanminghu", sub=None)`` → a signed bearer JWT."""
+    """``token(role, center="yanminghu", sub=None, party=None)`` → a signed bearer JWT."""
     from lianxin import auth
 
-    def make(role: str, center: str | list[str] = DEMO, sub: str | None = None) -> str:
+    def make(role: str, center: str | list[str] = DEMO, sub: str | None = None,
+             party: str | None = None) -> str:
         centers = [center] if isinstance(center, str) else center
-        return auth.issue(sub=sub or f"{role}-1", role=role, centers=centers)
+        return auth.issue(sub=sub or f"{role}-1", role=role, centers=centers, party=party)
 
     return make
 

@@ -36,7 +36,20 @@ ACTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
     "rate": (tk.RatingIn, (*STAFF, "resident")),
 }
 
+#: What a party's handler (a staff token naming a party) may do — on its own party's tickets.
+PARTY_ACTIONS = ("start", "return", "resolve")
+
 _ticket_read, _receipt = tk.TicketRead(), tk.TicketReceipt()
+
+
+def _check_party(party: str, ticket: Ticket, action: str) -> None:
+    """A party's handler starts, returns and resolves what is assigned to its party; the
+    cadre on duty does the rest (签收, 派单, 并单, 提交联席会, 结案)."""
+    if action not in PARTY_ACTIONS:
+        raise Forbidden(f"责任单位只能办理、退回或办结工单，{domain.ACTION_NAMES[action]}由值班干部操作",
+                        code="PARTY_FORBIDDEN")
+    if ticket.party != party:
+        raise Forbidden("该工单未派给本单位", code="PARTY_FORBIDDEN")
 
 
 def _actor(principal: Principal | None) -> domain.Actor:
@@ -249,9 +262,12 @@ class TicketsService(HealthCheck):
 
     @rpc(expected_exceptions=EXPECTED)
     def list_tickets(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Staff see the center's tickets; a resident sees their own."""
+        """Staff see the center's tickets (a party's handler, its party's unless it asks);
+        a resident sees their own."""
         principal = self.caller.require(center_id, roles=(*READERS, "resident"))
         q = load(tk.TicketQuery, query or {})
+        if principal.party is not None and not q.get("party"):
+            q["party"] = principal.party
         items, total = domain.list_tickets(
             db_session=self.db, center_id=center_id, query=q,
             reporter_id=principal.sub if principal.role == "resident" else None)
@@ -260,8 +276,11 @@ class TicketsService(HealthCheck):
 
     @rpc(expected_exceptions=EXPECTED)
     def board(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, roles=STAFF)
+        """Open tickets by deadline; a party's handler sees its own party's unless it asks."""
+        principal = self.caller.require(center_id, roles=STAFF)
         q = load(tk.BoardQuery, query or {})
+        if principal.party is not None and not q.get("party"):
+            q["party"] = principal.party
         return tk.Board().dump(domain.board(db_session=self.db, center_id=center_id, query=q))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -287,6 +306,8 @@ class TicketsService(HealthCheck):
         actor = _actor(principal)
         if principal.role == "resident" and ticket.reporter_id != principal.sub:
             raise NotYourTicket()
+        if principal.party is not None:
+            _check_party(principal.party, ticket, action)
         self._apply(ticket, action, actor, data, principal)
         self.db.commit()
         return _ticket_read.dump(ticket)

@@ -14,6 +14,12 @@ def test_token_names_role_and_centers():
     assert principal.may_act_for("yanminghu") and not principal.may_act_for("fenghuangtai")
 
 
+def test_a_party_handlers_token_names_its_party():
+    principal = auth.decode(auth.issue(sub="wy-1", role="staff", centers=["yanminghu"],
+                                       party="property"))
+    assert principal.party == "property" and principal.role == "staff"
+
+
 def test_ops_token_may_act_for_every_center():
     principal = auth.decode(auth.issue(sub="ops", role="ops", centers=["*"]))
     assert principal.may_act_for("anywhere") and principal.center is None
@@ -27,6 +33,8 @@ def test_ops_token_may_act_for_every_center():
                 "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
     jwt.encode({"sub": "x", "role": "staff", "exp": int(time.time()) + 86400, "iss": "lianxin"},
                auth.jwt_secret(), algorithm="HS256"),
+    jwt.encode({"sub": "x", "role": "resident", "centers": ["a"], "party": "property",
+                "exp": int(time.time()) + 86400, "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
 ])
 def test_forged_or_malformed_tokens_are_refused(token):
     with pytest.raises(Unauthenticated) as err:

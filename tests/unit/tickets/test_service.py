@@ -153,3 +153,45 @@ def test_a_repeat_is_still_checked_against_its_own_caller(service, token):
     assert "ticket" in first
     [stranger] = service().create_tickets([item])
     assert stranger["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_party_handler_works_only_on_its_partys_tickets(service, token):
+    """物业 starts, returns and resolves what is assigned to 物业; signing for, dispatching
+    and closing stay with the cadre on duty; another party's ticket is not its to touch."""
+    duty = service(token("staff", sub="duty-1"))
+    property_staff = service(token("staff", sub="wy-1", party="property"))
+    social_worker = service(token("staff", sub="sg-1", party="social_work"))
+    ticket = duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})  # → property
+    with pytest.raises(Forbidden) as refused:
+        property_staff.transition_ticket("yanminghu", ticket["id"], "acknowledge")
+    assert refused.value.code == "PARTY_FORBIDDEN" and "值班干部" in refused.value.detail
+    duty.transition_ticket("yanminghu", ticket["id"], "acknowledge")
+    with pytest.raises(Forbidden) as refused:
+        social_worker.transition_ticket("yanminghu", ticket["id"], "start")
+    assert refused.value.detail == "该工单未派给本单位"
+    assert property_staff.transition_ticket("yanminghu", ticket["id"], "start")["state"] == "in_progress"
+    resolved = property_staff.transition_ticket("yanminghu", ticket["id"], "resolve",
+                                                {"answer": "已安排保洁清运"})
+    assert resolved["state"] == "resolved"
+    timeline = duty.ticket_timeline("yanminghu", ticket["id"])
+    assert [(e["action"], e["actor_id"]) for e in timeline][-2:] == [("start", "wy-1"),
+                                                                     ("resolve", "wy-1")]
+
+
+def test_a_party_handlers_board_shows_its_party_unless_it_asks(service, token):
+    duty = service(token("staff"))
+    duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})  # property
+    duty.create_ticket("yanminghu", {**PAYLOAD, "category": "elderly_care", "channel": "hotline"})
+    social_worker = service(token("staff", sub="sg-1", party="social_work"))
+    mine = social_worker.board("yanminghu")
+    assert [t["party"] for t in mine["items"]] == ["social_work"]
+    assert mine["counts"]["reported"] == 2  # the center's counts stay whole
+    assert social_worker.board("yanminghu", {"party": "property"})["total"] == 1
+    assert [t["party"] for t in social_worker.list_tickets("yanminghu")["items"]] == ["social_work"]
+
+
+def test_only_staff_tokens_name_a_party():
+    with pytest.raises(ValueError):
+        auth.issue(sub="r", role="resident", centers=["yanminghu"], party="property")
+    with pytest.raises(ValueError):
+        auth.issue(sub="s", role="staff", centers=["yanminghu"], party="mayor_office")
