@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway.api import call, route
+from gateway.api import PUBLIC, call, route
 from gateway.routes import ADMIN, MEMBERS, STAFF
 from lianxin.contracts import events as ev
 
@@ -25,6 +25,17 @@ def ics(text: str, filename: str) -> Response:
 
 
 class ActivityRoutes:
+    # -- public ----------------------------------------------------------------------------
+
+    @route("GET", "/api/v1/public/centers/<center_id>/activities.ics",
+           summary="服务中心活动日历订阅（iCalendar，免登录）", tag="public", roles=PUBLIC)
+    def public_activities_ics(self, req, center_id: str) -> Any:  # noqa: ANN001
+        """The center's activities — published, cancelled and completed, from 30 days back —
+        for a phone's calendar app to subscribe to (it cannot log in). Drafts never show."""
+        center = call(self.tickets_rpc.get_center, center_id)  # 404 for an unknown center
+        return ics(call(self.events_rpc.public_activities_ics, center_id, f"{center['name']}活动"),
+                   f"{center_id}-activities.ics")
+
     # -- programmes ------------------------------------------------------------------------
 
     @route("GET", "/api/v1/programmes", summary="服务项目", tag="activities", roles=MEMBERS,

@@ -19,6 +19,8 @@ from services.events.models import ACTIVE_BOOKING, Activity, Programme, Room, Ro
 PRODID = "-//Lianxin 连心桥//events//ZH"
 UID_DOMAIN = "lianxin.cn"
 #: A room's feed: bookings from this long ago on (calendar apps keep what they saw before).
+#: What residents (and the public calendar) see of activities; staff see drafts too.
+PUBLIC_ACTIVITY_STATES = ("published", "cancelled", "completed")
 FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=400)
 
@@ -45,8 +47,7 @@ def week_calendar(*, db_session: Session, center_id: str, week: str | None, acto
     names = rooms.room_names(db_session=db_session, center_id=center_id)
     if room and room not in names:
         rooms.get_room(db_session=db_session, center_id=center_id, code=room)
-    states = ("draft", "published", "cancelled", "completed") if actor.is_staff else (
-        "published", "cancelled", "completed")
+    states = ("draft", *PUBLIC_ACTIVITY_STATES) if actor.is_staff else PUBLIC_ACTIVITY_STATES
     where = [Activity.center_id == center_id, Activity.state.in_(states),
              Activity.starts_at < end, Activity.ends_at > start]
     if room:
@@ -110,23 +111,42 @@ def _event(uid: str, summary: str, starts_at: datetime, ends_at: datetime, locat
 def activity_ics(*, db_session: Session, center_id: str, activity_id: str, actor: Actor,
                  now: datetime | None = None) -> str:
     """One activity as an iCalendar file (cancelled activities say STATUS:CANCELLED)."""
-    now = now or now_utc()
     activity = get_activity(db_session=db_session, center_id=center_id, activity_id=activity_id,
                             actor=actor)
+    cal = _calendar(activity.title)
+    cal.add_component(_activity_event(db_session, activity))
+    return cal.to_ical().decode("utf-8")
+
+
+def center_activities_ics(*, db_session: Session, center_id: str, name: str,
+                          now: datetime | None = None) -> str:
+    """The center's activity calendar for anyone to subscribe to (a phone's calendar app
+    can't log in): what residents see — published, cancelled and completed activities, from
+    30 days back on; drafts never."""
+    now = now or now_utc()
+    activities = db_session.scalars(select(Activity).where(
+        Activity.center_id == center_id, Activity.state.in_(PUBLIC_ACTIVITY_STATES),
+        Activity.ends_at > now - FEED_PAST, Activity.starts_at < now + FEED_FUTURE,
+    ).order_by(Activity.starts_at, Activity.id))
+    cal = _calendar(name)
+    for activity in activities:
+        cal.add_component(_activity_event(db_session, activity))
+    return cal.to_ical().decode("utf-8")
+
+
+def _activity_event(db_session: Session, activity: Activity) -> Event:
     status = {"cancelled": "CANCELLED", "draft": "TENTATIVE"}.get(activity.state, "CONFIRMED")
     lines = [activity.description] if activity.description else []
     if activity.programme:
-        programme = db_session.get(Programme, (center_id, activity.programme))
+        programme = db_session.get(Programme, (activity.center_id, activity.programme))
         lines.append(f"项目：{programme.name if programme else activity.programme}")
     lines.append(f"对象：{AUDIENCES.get(activity.audience, activity.audience)}")
     if activity.state == "cancelled" and activity.cancel_reason:
         lines.append(f"已取消：{activity.cancel_reason}")
-    cal = _calendar(activity.title)
-    cal.add_component(_event(
+    return _event(
         f"activity-{activity.id}", activity.title, activity.starts_at, activity.ends_at,
         place_of(db_session, activity), status, activity.updated_at or activity.created_at,
-        activity.sequence, "\n".join(lines)))
-    return cal.to_ical().decode("utf-8")
+        activity.sequence, "\n".join(lines))
 
 
 def room_ics(*, db_session: Session, center_id: str, code: str, now: datetime | None = None) -> str:

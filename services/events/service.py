@@ -230,6 +230,12 @@ class EventsService(HealthCheck):
         return self._activity(activity)
 
     @rpc(expected_exceptions=EXPECTED)
+    def public_activities_ics(self, center_id: str, name: str) -> str:
+        """Public: the center's activity calendar feed (what residents see), named ``name``."""
+        return schedule.center_activities_ics(db_session=self.db, center_id=center_id,
+                                              name=str(name)[:80])
+
+    @rpc(expected_exceptions=EXPECTED)
     def activity_ics(self, center_id: str, activity_id: str) -> str:
         actor = self._actor(center_id, EVERYONE)
         return schedule.activity_ics(db_session=self.db, center_id=center_id,

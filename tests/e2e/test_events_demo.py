@@ -32,6 +32,17 @@ def test_the_reports_programmes_and_activities_are_there(system, token):
     assert any("国庆晚会" in a["title"] and a["person_times"] > 0 for a in held)
 
 
+def test_anyone_can_subscribe_to_the_centers_activity_calendar(system):
+    """A phone's calendar app subscribes without logging in; an unknown center is a 404."""
+    feed = system.get("/api/v1/public/centers/yanminghu/activities.ics")
+    assert feed.status_code == 200 and feed.headers["Content-Type"].startswith("text/calendar")
+    cal = Calendar.from_ical(feed.text)
+    assert str(cal["x-wr-calname"]) == "雁鸣湖镇镇区社区党群服务中心活动"
+    titles = {str(e["summary"]) for e in cal.walk("VEVENT")}
+    assert {"趣味益智 健康生活", "绿色手工坊 环保小花盆"} <= titles
+    assert system.get("/api/v1/public/centers/atlantis/activities.ics").status_code == 404
+
+
 def test_yuedong_elderly_served_14700_person_times_in_a_year(system, token):
     stats = system.get("/api/v1/attendance/stats", token=token("staff"),
                        params={"programme": "yuedong_elderly"}).json()

@@ -116,6 +116,25 @@ def test_a_draft_does_not_export_to_residents(db, week, actors, now):
                               actor=actors.resident(1), now=now)
 
 
+def test_the_centers_public_calendar_has_what_residents_see_and_no_drafts(db, week, actors, now):
+    activity, draft, *_ = week
+    later = domain.get_activity(db_session=db.session, center_id=CENTER, activity_id=activity.id,
+                                actor=actors.staff)
+    cancelled = domain.cancel_activity(db_session=db.session, outbox=db.outbox, center_id=CENTER,
+                                       activity_id=later.id, reason="场地维修", actor=actors.staff,
+                                       now=now)
+    db.session.commit()
+    cal = Calendar.from_ical(schedule.center_activities_ics(
+        db_session=db.session, center_id=CENTER, name="雁鸣湖镇镇区社区党群服务中心活动", now=now))
+    assert str(cal["x-wr-calname"]) == "雁鸣湖镇镇区社区党群服务中心活动"
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    assert f"activity-{cancelled.id}@lianxin.cn" in events
+    assert str(events[f"activity-{cancelled.id}@lianxin.cn"]["status"]) == "CANCELLED"
+    assert f"activity-{draft.id}@lianxin.cn" not in events
+    assert schedule.center_activities_ics(db_session=db.session, center_id="nowhere", name="x",
+                                          now=now).count("VEVENT") == 0
+
+
 def test_a_room_exports_its_bookings_with_pending_ones_tentative(db, week, actors, now):
     _activity, _draft, series, _request = week
     book(db, actors.resident(3), now, now + timedelta(days=3), purpose="广场舞队加练")
