@@ -337,10 +337,19 @@ def prepare_ticket(*, db_session: Session, center_id: str, data: dict[str, Any],
         resolve_due_at=now + timedelta(hours=category.resolve_hours),
         acknowledged_at=None, resolved_at=None, closed_at=None, answer=None, primary_id=None,
         rating=None, reopen_count=0, ack_breach_level=0, resolve_breached=False,
-        intake_key=intake_key, category_name=category.name,
+        intake_key=stored_intake_key(intake_key, now) if intake_key else None,
+        category_name=category.name,
     )
     values["due_at"] = values["ack_due_at"]
     return SimpleNamespace(**values)
+
+
+def stored_intake_key(key: str, at: datetime) -> str:
+    """A submission's key as stored: within its :data:`REPEAT_WINDOW`-long time bucket, so
+    that a unique index refuses the same submission twice at once (through two gateways)
+    while the same words weeks later are a new ticket."""
+    bucket = int(at.timestamp() // REPEAT_WINDOW.total_seconds())
+    return hashlib.sha256(f"{key}|{bucket}".encode()).hexdigest()
 
 
 def earlier_submissions(*, db_session: Session, keys: set[str],
@@ -349,13 +358,14 @@ def earlier_submissions(*, db_session: Session, keys: set[str],
     a repeated submission (a double click, a client's retry) answers with the first one."""
     if not keys:
         return {}
-    since = (now or now_utc()) - REPEAT_WINDOW
+    now = now or now_utc()
+    stored = {stored_intake_key(key, at): key for key in keys for at in (now, now - REPEAT_WINDOW)}
     rows = db_session.execute(select(*Ticket.__table__.c).where(
-        Ticket.intake_key.in_(sorted(keys)), Ticket.created_at >= since)
+        Ticket.intake_key.in_(sorted(stored)), Ticket.created_at >= now - REPEAT_WINDOW)
         .order_by(Ticket.created_at)).all()
     found: dict[tuple[str, str], Any] = {}
     for row in rows:
-        found.setdefault((row.center_id, row.intake_key), row)
+        found.setdefault((row.center_id, stored[row.intake_key]), row)
     return found
 
 

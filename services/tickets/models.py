@@ -93,8 +93,9 @@ class Ticket(Base):
               postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
         Index("ix_tickets_center_state", "center_id", "state"),
         Index("ix_tickets_center_created", "center_id", "created_at"),
-        # A repeated submission (double click, a client's retry) finds the first one.
-        Index("ix_tickets_intake_key", "intake_key", "created_at",
+        # A repeated submission (double click, a client's retry) finds the first one; two at
+        # once (through two gateways) can't both be stored: the key names its time bucket.
+        Index("uq_tickets_intake_key", "intake_key", unique=True,
               postgresql_where=text("intake_key IS NOT NULL"),
               sqlite_where=text("intake_key IS NOT NULL")),
         # The SLA timer's scans.
@@ -136,8 +137,9 @@ class Ticket(Base):
     rating: Mapped[str | None] = mapped_column(String(30), nullable=True)
     ack_breach_level: Mapped[int] = mapped_column(Integer, default=0)
     resolve_breached: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: What makes a submission the same as an earlier one from the same client (a hash);
-    #: None for intake that may legitimately repeat (staff registering calls).
+    #: What makes a submission the same as an earlier one from the same client, within its
+    #: time bucket (a hash: see domain.stored_intake_key); None for intake that may
+    #: legitimately repeat (staff registering calls).
     intake_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

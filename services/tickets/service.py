@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from lianxin.auth import Caller, CallerCheck, Principal
 from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import load
@@ -162,6 +164,15 @@ class TicketsService(HealthCheck):
         submission again within :data:`domain.REPEAT_WINDOW` (the first ticket, nothing
         stored), or ``{"error": error}`` — one item's refusal leaves the others standing."""
         batch = load(tk.IntakeBatch, {"items": items})["items"]
+        try:
+            return self._take_in(batch)
+        except IntegrityError:
+            # The same submission, stored meanwhile through another gateway (the intake
+            # key's unique index): once more, and the look-up answers it as a repeat.
+            self.db.rollback()
+            return self._take_in(batch)
+
+    def _take_in(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         earlier = domain.earlier_submissions(
             db_session=self.db, keys={i["intake_key"] for i in batch if i["intake_key"]})
         answers: list[dict[str, Any]] = []

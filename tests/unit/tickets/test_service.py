@@ -138,7 +138,11 @@ def test_the_same_submission_again_answers_with_the_first_ticket(service, db):
     assert db.scalar(select(func.count()).select_from(Ticket)) == 2
     assert db.scalar(select(func.count()).select_from(outbox_table)) == 2  # no event for a repeat
 
-    db.execute(update(Ticket).values(created_at=datetime.now(UTC) - timedelta(minutes=11)))
+    from services.tickets.domain import stored_intake_key
+
+    then = datetime.now(UTC) - timedelta(minutes=11)  # as if both were taken in back then
+    db.execute(update(Ticket).values(created_at=then, intake_key=stored_intake_key("k1", then))
+               .where(Ticket.id == first["ticket"]["id"]))
     db.commit()
     [new] = service().create_tickets([item("k1")])
     assert "repeat" not in new and new["ticket"]["id"] != first["ticket"]["id"]
@@ -195,3 +199,26 @@ def test_only_staff_tokens_name_a_party():
         auth.issue(sub="r", role="resident", centers=["yanminghu"], party="property")
     with pytest.raises(ValueError):
         auth.issue(sub="s", role="staff", centers=["yanminghu"], party="mayor_office")
+
+
+def test_the_same_submission_through_two_gateways_at_once_is_stored_once(service, db, monkeypatch):
+    """Two replicas look, see nothing, both insert: the intake key's unique index refuses the
+    second, which looks again and answers with the first ticket."""
+    from sqlalchemy import func, select
+
+    from services.tickets import domain as tickets_domain
+    from services.tickets.models import Ticket
+
+    item = {"center_id": "yanminghu", "payload": PAYLOAD, "intake_key": "double-click"}
+    [first] = service().create_tickets([item])
+    real, looks = tickets_domain.earlier_submissions, []
+
+    def too_early(**kwargs):  # the other gateway's first look, before the first commit
+        looks.append(kwargs["keys"])
+        return {} if len(looks) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(tickets_domain, "earlier_submissions", too_early)
+    [second] = service().create_tickets([item])
+    assert len(looks) == 2
+    assert second["repeat"] is True and second["ticket"]["id"] == first["ticket"]["id"]
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 1
