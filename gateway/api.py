@@ -50,6 +50,8 @@ class Route:
     status: int = 200
     description: str = ""
     errors: tuple[int, ...] = field(default_factory=tuple)
+    #: Other success statuses with the same body, and what each means.
+    also: dict[int, str] = field(default_factory=dict)
 
 
 ROUTES: list[Route] = []
@@ -73,8 +75,10 @@ class RpcTimeout(Exception):
 def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, ...] | None,
           body: type[Schema] | None = None, query: type[Schema] | None = None,
           response: type[Schema] | None = None, many: bool = False, status: int = 200,
-          description: str = "", render: Callable[..., Response] = problem) -> Callable:
-    """Declare a REST route (see the module doc). ``roles=PUBLIC`` needs no token.
+          description: str = "", render: Callable[..., Response] = problem,
+          also: dict[int, str] | None = None) -> Callable:
+    """Declare a REST route (see the module doc). ``roles=PUBLIC`` needs no token;
+    ``also`` names other success statuses the handler may answer with the same body.
 
     ``render(status, detail, code, fields, headers, instance)`` answers errors: RFC 9457
     problem+json by default; Open311 routes pass their own format.
@@ -82,7 +86,7 @@ def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, .
 
     def decorate(fn: Callable) -> Callable:
         spec = Route(method, path, fn.__name__, summary, tag, roles, body, query, response, many,
-                     status, description or (fn.__doc__ or "").strip())
+                     status, description or (fn.__doc__ or "").strip(), also=dict(also or {}))
         ROUTES.append(spec)
         body_schema = body() if body else None
         # A body of optional fields only (a note, say) may be left out entirely.
@@ -197,6 +201,8 @@ def openapi(title: str = "Lianxin 连心桥 API", version: str = "1.0.0") -> dic
                 schema = {"type": "array", "items": r.response}
             ok["content"] = {"application/json": {"schema": schema}}
         op["responses"][str(r.status)] = ok
+        for other, meaning in r.also.items():
+            op["responses"][str(other)] = {**ok, "description": meaning}
         codes = {400, 422} if r.body or r.query else set()
         if r.roles is not PUBLIC:
             op["security"] = [{"bearer": []}]

@@ -18,6 +18,8 @@ from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import BaseSchema, load
 
 READERS = ("staff", "admin", "department")
+#: Intake's other success: the same submission again, answered with the first ticket.
+REPEAT = {200: "重复提交：返回首次受理的工单，不另行登记"}
 log = logging.getLogger(__name__)
 
 
@@ -91,7 +93,7 @@ class TicketRoutes(ContactMixin):
         return call(self.tickets_rpc.list_categories, center_id)
 
     @route("POST", "/api/v1/public/tickets", summary="居民在线反映诉求（免登录）", tag="public",
-           roles=PUBLIC, body=PublicIntake, response=tk.TicketReceipt, status=201)
+           roles=PUBLIC, body=PublicIntake, response=tk.TicketReceipt, status=201, also=REPEAT)
     def public_create_ticket(self, req) -> Any:  # noqa: ANN001
         """Public web intake, throttled per client (429 with Retry-After). The answer carries
         the ``follow_code`` to follow the ticket and rate it later without an account. The same
@@ -127,7 +129,8 @@ class TicketRoutes(ContactMixin):
     # -- tickets ---------------------------------------------------------------------------
 
     @route("POST", "/api/v1/tickets", summary="登记群众诉求", tag="tickets",
-           roles=("resident", *STAFF), body=tk.TicketCreate, response=tk.TicketReceipt, status=201)
+           roles=("resident", *STAFF), body=tk.TicketCreate, response=tk.TicketReceipt, status=201,
+           also=REPEAT)
     def create_ticket(self, req) -> Any:  # noqa: ANN001
         """Residents report for themselves (web); staff register hotline and walk-in reports.
         A repeat answers 200 with the first ticket: a resident's same category and text within

@@ -30,3 +30,11 @@ def test_public_intake_needs_no_token_and_documents_the_center_field():
     schema = doc["components"]["schemas"]["PublicIntake"]
     assert {"center_id", "category", "description"} <= set(schema["required"])
     assert schema["properties"]["description"]["maxLength"] == 4000
+
+
+def test_intake_documents_a_repeat_as_200_with_the_same_receipt():
+    doc = openapi()
+    for path in ("/api/v1/tickets", "/api/v1/public/tickets"):
+        responses = doc["paths"][path]["post"]["responses"]
+        assert responses["200"]["content"] == responses["201"]["content"]
+        assert "重复提交" in responses["200"]["description"]
