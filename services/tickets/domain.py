@@ -265,14 +265,18 @@ class Routing:
         return Category(code=self.code, attributes=list(self.attributes))
 
 
-#: Intake reads a category on every report; categories change rarely. Entries live
-#: ``ROUTING_TTL`` seconds (a change made through another replica shows up within that)
-#: and this process's own changes drop them at once.
+#: Intake reads a category on every report; categories change rarely. A change drops the
+#: center's entries in every replica at once (the service's routing-changed broadcast);
+#: entries also expire after ``ROUTING_TTL`` seconds, in case that broadcast was lost.
 ROUTING_TTL = 30.0
 _routing: dict[tuple[str, str, str], tuple[float, Routing | None]] = {}
 
 
-def forget_routing(center_id: str) -> None:
+def forget_routing(center_id: str | None) -> None:
+    """Drop a center's cached routing (every center's with None)."""
+    if center_id is None:
+        _routing.clear()
+        return
     for key in [k for k in _routing if k[1] == center_id]:
         _routing.pop(key, None)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from nameko.events import BROADCAST, EventDispatcher
+from nameko.events import event_handler as broadcast_handler
 from sqlalchemy.exc import IntegrityError
 
 from lianxin.auth import Caller, CallerCheck, Principal
@@ -19,6 +22,12 @@ from lianxin.timer import timer
 from services.tickets import domain
 from services.tickets.exceptions import NotYourTicket, TicketNotFound
 from services.tickets.models import Base, Ticket, outbox_table
+
+log = logging.getLogger(__name__)
+
+#: Internal, on the tickets event exchange but not in the event catalogue: a replica's
+#: cached routing of a center is out of date (see ``_routing_changed``).
+ROUTING_CHANGED = "internal.routing_changed"
 
 STAFF = ("staff", "admin")
 ADMIN = ("admin", "ops")
@@ -65,6 +74,7 @@ class TicketsService(HealthCheck):
     outbox = Outbox(outbox_table)
     caller = Caller()
     metrics = Metrics()
+    dispatch = EventDispatcher()
 
     # -- centers ---------------------------------------------------------------------------
 
@@ -87,7 +97,33 @@ class TicketsService(HealthCheck):
         center = domain.update_center(db_session=self.db, center_id=center_id,
                                       data=load(tk.CenterSettings, payload))
         self.db.commit()
+        self._routing_changed(center_id)
         return tk.CenterRead().dump(center)
+
+    # -- routing across replicas -----------------------------------------------------------
+
+    def _routing_changed(self, center_id: str) -> None:
+        """After a committed change of a center's routing (categories, fallback party, SLA):
+        every replica forgets what it cached of that center, at once rather than within
+        ``domain.ROUTING_TTL``. A cache hint, not a fact: it goes straight to the broker (no
+        outbox), and if it is lost the TTL still bounds the staleness."""
+        try:
+            self.dispatch(ROUTING_CHANGED, {"center_id": center_id})
+        except Exception as exc:  # noqa: BLE001 - the change stands; the TTL catches up
+            log.warning("could not tell the other replicas that %s's routing changed: %s",
+                        center_id, exc)
+
+    @broadcast_handler("tickets", ROUTING_CHANGED, handler_type=BROADCAST,
+                       reliable_delivery=False)
+    def forget_routing(self, payload: Any) -> None:  # noqa: ANN401 - whatever came off the bus
+        """Every replica (one queue each) forgets a center's cached routing; a message it
+        can't read makes it forget everything, which is always safe."""
+        center = payload.get("center_id") if isinstance(payload, dict) else None
+        if isinstance(center, str):
+            domain.forget_routing(center)
+        else:
+            log.warning("unreadable routing-changed message; forgetting all cached routing")
+            domain.forget_routing(None)
 
     # -- categories ------------------------------------------------------------------------
 
@@ -97,6 +133,7 @@ class TicketsService(HealthCheck):
         category = domain.add_category(db_session=self.db, center_id=center_id,
                                        data=load(tk.CategoryCreate, payload))
         self.db.commit()
+        self._routing_changed(center_id)
         return tk.CategoryRead().dump(category)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -105,6 +142,7 @@ class TicketsService(HealthCheck):
         category = domain.update_category(db_session=self.db, center_id=center_id, code=code,
                                           data=load(tk.CategoryUpdate, payload))
         self.db.commit()
+        self._routing_changed(center_id)
         return tk.CategoryRead().dump(category)
 
     @rpc(expected_exceptions=EXPECTED)

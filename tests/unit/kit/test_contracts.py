@@ -42,7 +42,10 @@ def test_every_event_type_is_documented(etype):
 
 
 def test_every_handler_subscribes_to_a_declared_type_of_its_source():
-    from nameko.events import EventHandler
+    """Facts go through the kit's validating, dead-lettering handler. The one exception is a
+    replica-to-replica cache hint (``internal.*``): broadcast to each replica's own
+    throw-away queue, where a lost or unreadable message only means forgetting a cache."""
+    from nameko.events import BROADCAST, EventHandler
 
     from lianxin.consumer import EventHandler as KitEventHandler
 
@@ -51,7 +54,11 @@ def test_every_handler_subscribes_to_a_declared_type_of_its_source():
         cls = load_class(target)
         for _name, member in inspect.getmembers(cls):
             for ext in getattr(member, "nameko_entrypoints", ()):
-                if isinstance(ext, EventHandler):
+                if isinstance(ext, EventHandler) and ext.event_type.startswith("internal."):
+                    assert ext.handler_type == BROADCAST and not ext.reliable_delivery, \
+                        f"{cls.__name__}.{_name}: internal hints are unreliable broadcasts"
+                    assert ext.source_service == cls.name, f"{cls.__name__}.{_name}: own hints only"
+                elif isinstance(ext, EventHandler):
                     found += 1
                     assert isinstance(ext, KitEventHandler), \
                         f"{cls.__name__}.{_name} must use lianxin.consumer.event_handler"

@@ -222,3 +222,24 @@ def test_the_same_submission_through_two_gateways_at_once_is_stored_once(service
     assert len(looks) == 2
     assert second["repeat"] is True and second["ticket"]["id"] == first["ticket"]["id"]
     assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_a_routing_change_is_broadcast_to_every_replica_after_it_commits(service, token):
+    from services.tickets.service import ROUTING_CHANGED
+
+    admin = service(token("admin"))
+    admin.update_category("yanminghu", "sanitation", {"party": "village_committee"})
+    admin.dispatch.assert_called_once_with(ROUTING_CHANGED, {"center_id": "yanminghu"})
+
+
+def test_a_replica_told_of_a_routing_change_forgets_that_centers_routing(service, db):
+    from services.tickets import domain
+
+    domain.routing(db_session=db, center_id="yanminghu", code="sanitation")
+    domain.routing(db_session=db, center_id="fenghuangtai", code="sanitation")
+    centers = lambda: {key[1] for key in domain._routing}  # noqa: E731
+    assert {"yanminghu", "fenghuangtai"} <= centers()
+    service().forget_routing({"center_id": "yanminghu"})
+    assert "yanminghu" not in centers() and "fenghuangtai" in centers()
+    service().forget_routing("garbage")  # unreadable: forgetting everything is always safe
+    assert centers() == set()
