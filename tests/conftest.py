@@ -122,3 +122,47 @@ def rpc(rabbit_config):
     yield make
     for proxy in opened:
         proxy.stop()
+
+
+@pytest.fixture
+def container_factory(request):
+    """nameko's ``container_factory``, but the containers are killed *before* the broker vhost
+    and the databases they use go away, all at once.
+
+    nameko's own fixture kills its containers at its teardown, which comes after those of
+    fixtures set up later — the per-test vhost, ``pg_database`` — so containers died with
+    their broker connection and database already gone, and a kill once hung a run. Here the
+    kill is registered on the test when the first container is made (after the fixtures its
+    config needs): pytest runs it before their teardown. Containers are killed concurrently
+    (each waits up to a second for its consumer loop), and a kill that still hangs is given
+    up on after 30 s (logged) rather than stalling the suite.
+    """
+    import logging
+
+    from nameko.containers import get_container_cls
+
+    made = []
+    log = logging.getLogger(__name__)
+
+    def kill(container) -> None:  # noqa: ANN001
+        try:
+            container.kill()
+        except Exception:  # noqa: BLE001 - dying anyway
+            log.warning("killing %s raised", container, exc_info=True)
+
+    def kill_all() -> None:
+        pool = eventlet.GreenPool()
+        for container in made:
+            pool.spawn(kill, container)
+        with eventlet.Timeout(30, False):
+            pool.waitall()
+            return
+        log.warning("gave up killing containers after 30 s: %s", made)
+
+    def make(service_cls, config):  # noqa: ANN001, ANN202
+        if not made:
+            request.node.addfinalizer(kill_all)
+        made.append(get_container_cls(config)(service_cls, config))
+        return made[-1]
+
+    return make
