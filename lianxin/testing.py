@@ -67,13 +67,9 @@ class TcpProxy:
     @staticmethod
     def _pipe(source, sink) -> None:  # noqa: ANN001
         try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass  # a cut connection just ends the pipe
+            with contextlib.suppress(OSError):  # a cut connection just ends the pipe
+                while data := source.recv(65536):
+                    sink.sendall(data)
         finally:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):

@@ -7,6 +7,7 @@ says (a status, optionally after a delay, to play a slow or failing endpoint).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -55,14 +56,12 @@ class WebhookReceiver:
                 if delay:
                     time.sleep(delay)
                 payload = json.dumps(body).encode() if body is not None else b""
-                try:
+                with contextlib.suppress(OSError):  # the sender may have given up waiting
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
-                except OSError:
-                    pass  # the sender gave up waiting
 
             do_GET = do_POST  # noqa: N815
 

@@ -30,10 +30,10 @@ class Broker:
         self.acked, self.requeued = [], []
 
     def register_provider(self, provider):
-        pass
+        """The handler signs up at setup; there is no real queue to bind here."""
 
     def unregister_provider(self, provider):
-        pass
+        """…and signs off at stop; nothing to unbind."""
 
     def ack_message(self, message):
         self.acked.append(message.tag)
