@@ -86,7 +86,7 @@ def fill(engine, size: int) -> None:  # noqa: ANN001
 
 
 def measure(engine, queries: int, party: bool, dump: bool = False) -> list[float]:  # noqa: ANN001
-    from lianxin.contracts.tickets import Board
+    from lianxin.contracts.tickets.operations import Board
     from services.tickets import domain
 
     board_schema = Board()

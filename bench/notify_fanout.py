@@ -73,7 +73,7 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     from lianxin import auth
     from lianxin.contracts import make_event
-    from lianxin.contracts import tickets as tk
+    from lianxin.contracts.tickets import events as tk
     from lianxin.outbox import Publisher
     from lianxin.seed import notify_steps
     from services.notify.testing import WebhookReceiver

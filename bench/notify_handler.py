@@ -57,12 +57,12 @@ def main() -> None:  # noqa: PLR0915
     from sqlalchemy.dialects.sqlite import insert as upsert
 
     from lianxin import migrate
-    from lianxin.auth import Principal
     from lianxin.contracts import make_event, parse_event
-    from lianxin.contracts import notify as nt
-    from lianxin.contracts import tickets as tk
+    from lianxin.contracts.notify import operations as nt
     from lianxin.contracts.schema import load
+    from lianxin.contracts.tickets import events as tk
     from lianxin.db import make_engine, make_session_factory, session_scope
+    from lianxin.roles import Principal
     from lianxin.seed import notify_steps
     from services.notify import domain, subscriptions
     from services.notify.cache import ReadCache

@@ -1,11 +1,24 @@
 """Routes of the REST API, declared once: they become nameko ``@http`` entrypoints *and*
 the OpenAPI document (apispec, from the same marshmallow schemas the services use).
 
-    @route("POST", "/api/v1/tickets", summary="登记群众诉求", tag="tickets",
-           roles=("resident", "staff", "admin"), body=TicketCreate, response=TicketRead,
+A route that only forwards to a service's operation is one declaration in a table::
+
+    ROUTES = [
+        expose("GET", "/api/v1/tickets", ops.list_tickets, tag="tickets"),
+        expose("POST", "/api/v1/categories", ops.add_category, tag="configuration", status=201),
+    ]
+
+The caller's role, the operation's rules on the caller, the body and the query are
+checked here with the operation's own declaration before an RPC is spent; the service
+checks them again. The RPC gets the caller's center (unless the operation is public,
+when the path names the center), then the path's values in order, then the body, then
+the query. A route that does more than forward is a method with :func:`route`::
+
+    @route("POST", "/api/v1/public/tickets", op=ops.create_public_ticket, tag="public",
            status=201)
-    def create_ticket(self, req):
-        return self.call(self.tickets_rpc.create_ticket, req.center, req.body)
+    def public_create_ticket(self, req: ApiRequest) -> Any: ...
+
+:func:`exposes` installs both kinds on the gateway's service class.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,35 +39,43 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.http import HttpProblem, json_response, problem, read_json, render_error
-from lianxin.auth import Principal
-from lianxin.contracts.schema import load
+from lianxin.contracts.schema import instance, load
 from lianxin.errors import InvalidInput, LianxinError, from_remote
+from lianxin.operations import Operation
+from lianxin.roles import Principal
 
 log = logging.getLogger(__name__)
 
+#: ``roles=PUBLIC``: no token needed.
 PUBLIC = None
 
+Handler = Callable[..., Any]
+Render = Callable[..., Response]
 
-@dataclass
+
+@dataclass(frozen=True)
 class Route:
+    """One HTTP route: its method and path, the operation it serves, how it answers."""
+
     method: str
     path: str
-    name: str
-    summary: str
+    op: Operation
     tag: str
-    roles: tuple[str, ...] | None
-    body: type[Schema] | None = None
-    query: type[Schema] | None = None
-    response: type[Schema] | None = None
-    many: bool = False
     status: int = 200
     description: str = ""
-    errors: tuple[int, ...] = field(default_factory=tuple)
     #: Other success statuses with the same body, and what each means.
     also: dict[int, str] = field(default_factory=dict)
+    #: ``render(status, detail, code, fields, headers, instance)`` answers errors.
+    render: Render = problem
+    #: The method that serves it; ``None``: forward to the operation's RPC.
+    handler: Handler | None = None
+    #: The caller's centers are the token's grant (a department's subscriptions across
+    #: centers): no ``?center=`` is asked for, and the RPC gets no center argument.
+    across_centers: bool = False
 
-
-ROUTES: list[Route] = []
+    @property
+    def name(self) -> str:
+        return self.handler.__name__ if self.handler else self.op.name
 
 
 @dataclass
@@ -72,75 +93,39 @@ class RpcTimeout(Exception):
     """A backend did not answer within the call's deadline (answered as 504)."""
 
 
-def route(method: str, path: str, *, summary: str, tag: str, roles: tuple[str, ...] | None,
+def expose(method: str, path: str, op: Operation, *, tag: str, status: int = 200,
+           description: str = "", also: dict[int, str] | None = None,
+           across_centers: bool = False) -> Route:
+    """A route that forwards to ``op`` (see the module doc)."""
+    return Route(method, path, op, tag, status, description or op.description, dict(also or {}),
+                 across_centers=across_centers)
+
+
+def route(method: str, path: str, *, tag: str, op: Operation | None = None,
+          summary: str | None = None, roles: tuple[str, ...] | None = PUBLIC,
           body: type[Schema] | None = None, query: type[Schema] | None = None,
           response: type[Schema] | None = None, many: bool = False, status: int = 200,
-          description: str = "", render: Callable[..., Response] = problem,
-          also: dict[int, str] | None = None) -> Callable:
-    """Declare a REST route (see the module doc). ``roles=PUBLIC`` needs no token;
-    ``also`` names other success statuses the handler may answer with the same body.
+          description: str = "", render: Render = problem,
+          also: dict[int, str] | None = None,
+          across_centers: bool = False) -> Callable[[Handler], Handler]:
+    """Declare a hand-written route: one that does more than forward. It serves ``op`` (a
+    service's operation: its roles, rules and schemas apply), or — for what only the
+    gateway does (Open311, downloads) — an operation of its own made from ``summary``,
+    ``roles`` (``PUBLIC`` needs no token), ``body``, ``query`` and ``response``."""
 
-    ``render(status, detail, code, fields, headers, instance)`` answers errors: RFC 9457
-    problem+json by default; Open311 routes pass their own format.
-    """
-
-    def decorate(fn: Callable) -> Callable:
-        spec = Route(method, path, fn.__name__, summary, tag, roles, body, query, response, many,
-                     status, description or (fn.__doc__ or "").strip(), also=dict(also or {}))
-        ROUTES.append(spec)
-        body_schema = body() if body else None
-        # A body of optional fields only (a note, say) may be left out entirely.
-        optional_body = body_schema is not None and not any(
-            f.required for f in body_schema.fields.values())
-        query_schema = query() if query else None
-
-        @functools.wraps(fn)
-        def handler(self, request: Request, **path_args: Any) -> Response:  # noqa: ANN001
-            try:
-                principal = center = None
-                if roles is not PUBLIC:
-                    principal, center = self.auth.authenticate(request, roles)
-                req = ApiRequest(request, principal, center)
-                if body_schema is not None:
-                    req.body = read_json(request, self.max_body, {} if optional_body else None)
-                    load(body_schema, req.body)  # refuse bad input before spending an RPC
-                if query_schema is not None:
-                    raw = {k: v for k, v in request.args.items() if k != "center"}
-                    load(query_schema, raw)
-                    req.query = raw
-                result = fn(self, req, **path_args)
-                if isinstance(result, Response):
-                    return result
-                return json_response(result, status)
-            except HttpProblem as exc:
-                return render(exc.status, exc.detail, exc.code, exc.fields, exc.headers,
-                              request.path)
-            except LianxinError as exc:
-                return render_error(render, exc, request.path)
-            except RemoteError as exc:
-                mapped = from_remote(exc)
-                if mapped is not None:
-                    return render_error(render, mapped, request.path)
-                log.error("remote error on %s %s: %s", method, path, exc)
-                return render(502, "后端服务处理出错，请稍后再试", "UPSTREAM_ERROR", None, None,
-                              request.path)
-            except UnknownService as exc:
-                log.error("service unavailable on %s %s: %s", method, path, exc)
-                return render(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE", None, None,
-                              request.path)
-            except RpcTimeout:
-                return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None,
-                              request.path)
-            except Exception:  # noqa: BLE001 - never a bare 500 page
-                log.exception("unhandled error on %s %s", method, path)
-                return render(500, "服务器内部错误", "INTERNAL_ERROR", None, None, request.path)
-
-        return http(method, path)(handler)
+    def decorate(fn: Handler) -> Handler:
+        served = op or Operation("gateway", fn.__name__, roles, summary or fn.__name__,
+                                 body=body, query=query, response=response, many=many)
+        doc = description or (fn.__doc__ or "").strip() or served.description
+        fn.__dict__["lianxin_route"] = Route(method, path, served, tag, status, doc,
+                                             dict(also or {}), render, fn, across_centers)
+        return fn
 
     return decorate
 
 
-def call(method_proxy: Callable, *args: Any, timeout: float = 10, **kwargs: Any) -> Any:
+def call(method_proxy: Callable[..., Any], *args: Any, timeout: float = 10,
+         **kwargs: Any) -> Any:
     """One RPC with a deadline: a stopped service is a 504, not a hung request."""
     with eventlet.Timeout(timeout, RpcTimeout):
         return method_proxy(*args, **kwargs)
@@ -152,16 +137,126 @@ def require_fields(data: Any, *names: str) -> None:
         raise InvalidInput(fields=missing)
 
 
-# -- OpenAPI ---------------------------------------------------------------------------------
+# -- serving ---------------------------------------------------------------------------------
 
 _PATH_ARG = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
+
+
+def _forward(spec: Route) -> Handler:
+    """The handler of an exposed operation: one RPC, arguments in the documented order."""
+    op = spec.op
+    path_names = _PATH_ARG.findall(spec.path)
+
+    def forward(service: Any, req: ApiRequest, **path_args: str) -> Any:
+        args: list[Any] = [] if op.public or spec.across_centers else [req.center]
+        args += [path_args[name] for name in path_names]
+        if op.body is not None:
+            args.append(req.body)
+        if op.query is not None:
+            args.append(req.query)
+        proxy = getattr(service, f"{op.service}_rpc")
+        return call(getattr(proxy, op.name), *args, timeout=op.timeout)
+
+    forward.__name__ = op.name
+    return forward
+
+
+def _entrypoint(spec: Route) -> Callable[..., Response]:
+    """The nameko ``@http`` method serving ``spec``: authenticate, validate, handle, answer."""
+    op, render = spec.op, spec.render
+    fn = spec.handler or _forward(spec)
+    body_schema = instance(op.body) if op.body else None
+    # A body of optional fields only (a note, say) may be left out entirely.
+    optional_body = body_schema is not None and not any(
+        f.required for f in body_schema.fields.values())
+
+    @functools.wraps(fn)
+    def handler(self: Any, request: Request, **path_args: str) -> Response:
+        try:
+            principal = center = None
+            if spec.across_centers:
+                principal = self.auth.identify(request, op)
+            elif not op.public:
+                principal, center = self.auth.authenticate(request, op)
+            req = ApiRequest(request, principal, center)
+            if body_schema is not None:
+                req.body = read_json(request, self.max_body, {} if optional_body else None)
+                load(body_schema, req.body)  # refuse bad input before spending an RPC
+            if op.query is not None:
+                raw = {k: v for k, v in request.args.items() if k != "center"}
+                load(op.query, raw)
+                req.query = raw
+            result = fn(self, req, **path_args)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, spec.status)
+        except HttpProblem as exc:
+            return render(exc.status, exc.detail, exc.code, exc.fields, exc.headers, request.path)
+        except LianxinError as exc:
+            return render_error(render, exc, request.path)
+        except RemoteError as exc:
+            mapped = from_remote(exc)
+            if mapped is not None:
+                return render_error(render, mapped, request.path)
+            log.error("remote error on %s %s: %s", spec.method, spec.path, exc)
+            return render(502, "后端服务处理出错，请稍后再试", "UPSTREAM_ERROR", None, None,
+                          request.path)
+        except UnknownService as exc:
+            log.error("service unavailable on %s %s: %s", spec.method, spec.path, exc)
+            return render(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE", None, None,
+                          request.path)
+        except RpcTimeout:
+            return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None,
+                          request.path)
+        except Exception:
+            log.exception("unhandled error on %s %s", spec.method, spec.path)
+            return render(500, "服务器内部错误", "INTERNAL_ERROR", None, None, request.path)
+
+    handler.__name__ = spec.name
+    handler.__dict__.pop("lianxin_route", None)
+    return http(spec.method, spec.path)(handler)  # type: ignore[no-any-return]
+
+
+#: Every route installed on a service class, in order (the OpenAPI document).
+ROUTES: list[Route] = []
+
+
+def exposes(*tables: Iterable[Route]) -> Callable[[type], type]:
+    """Class decorator: install the hand-written :func:`route` methods the class has, and
+    the forwarding routes of ``tables``, as nameko ``@http`` entrypoints."""
+
+    def install(cls: type) -> type:
+        handwritten: dict[str, Route] = {}
+        for klass in cls.__mro__:
+            for name, member in vars(klass).items():
+                spec = getattr(member, "__dict__", {}).get("lianxin_route")
+                if spec is None:
+                    continue
+                if name in handwritten:  # one route class would hide another's handler
+                    raise ValueError(f"route {spec.path}: {name} is defined twice")
+                handwritten[name] = spec
+        forwarded = [spec for table in tables for spec in table]
+        for spec in [*handwritten.values(), *forwarded]:
+            if spec.handler is None and hasattr(cls, spec.name):
+                raise ValueError(f"route {spec.path}: {cls.__name__}.{spec.name} exists already")
+            setattr(cls, spec.name, _entrypoint(spec))
+            ROUTES.append(spec)
+        return cls
+
+    return install
+
+
+# -- OpenAPI ---------------------------------------------------------------------------------
 
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "RFC 9457 problem details; ``errors`` maps each field to its messages.",
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "code": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
         "instance": {"type": "string"},
         "errors": {"type": "object", "additionalProperties": True},
     },
@@ -169,49 +264,60 @@ PROBLEM_SCHEMA = {
 }
 
 
+def _operation_doc(r: Route) -> dict[str, Any]:
+    op = r.op
+    doc: dict[str, Any] = {
+        "operationId": r.name,
+        "summary": op.summary,
+        "tags": [r.tag],
+        "responses": {},
+    }
+    if r.description:
+        doc["description"] = r.description
+    params: list[dict[str, Any]] = [
+        {"in": "path", "name": n, "required": True, "schema": {"type": "string"}}
+        for n in _PATH_ARG.findall(r.path)
+    ]
+    if op.query is not None:
+        params.append({"in": "query", "schema": op.query})
+    if params:
+        doc["parameters"] = params
+    if op.body is not None:
+        doc["requestBody"] = {"required": True,
+                              "content": {"application/json": {"schema": op.body}}}
+    ok: dict[str, Any] = {"description": "成功"}
+    if op.response is not None:
+        schema: Any = op.response
+        if op.many:
+            schema = {"type": "array", "items": op.response}
+        ok["content"] = {"application/json": {"schema": schema}}
+    doc["responses"][str(r.status)] = ok
+    for other, meaning in r.also.items():
+        doc["responses"][str(other)] = {**ok, "description": meaning}
+    codes = {400, 422} if op.body or op.query else set()
+    if not op.public:
+        doc["security"] = [{"bearer": []}]
+        codes |= {401, 403}
+    if "<" in r.path:
+        codes.add(404)
+    problem_ref = {"content": {"application/problem+json": {
+        "schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code in sorted(codes):
+        doc["responses"][str(code)] = {"description": "错误", **problem_ref}
+    return doc
+
+
 def openapi(title: str = "Lianxin 连心桥 API", version: str = "1.0.0") -> dict[str, Any]:
-    """The OpenAPI 3 document of every declared route."""
+    """The OpenAPI 3 document of every installed route."""
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "党群服务中心连心桥系统的 HTTP 接口。认证：Bearer JWT（角色与服务中心）。"})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "bearerFormat": "JWT"})
     spec.components.schema("Problem", PROBLEM_SCHEMA)
-    problem_ref = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     paths: dict[str, dict[str, Any]] = {}
     for r in ROUTES:
-        oa_path = _PATH_ARG.sub(r"{\1}", r.path)
-        op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "tags": [r.tag],
-                              "responses": {}}
-        if r.description:
-            op["description"] = r.description
-        params = [{"in": "path", "name": n, "required": True, "schema": {"type": "string"}}
-                  for n in _PATH_ARG.findall(r.path)]
-        if r.query is not None:
-            params.append({"in": "query", "schema": r.query})
-        if params:
-            op["parameters"] = params
-        if r.body is not None:
-            op["requestBody"] = {"required": True,
-                                 "content": {"application/json": {"schema": r.body}}}
-        ok: dict[str, Any] = {"description": "成功"}
-        if r.response is not None:
-            schema: Any = r.response
-            if r.many:
-                schema = {"type": "array", "items": r.response}
-            ok["content"] = {"application/json": {"schema": schema}}
-        op["responses"][str(r.status)] = ok
-        for other, meaning in r.also.items():
-            op["responses"][str(other)] = {**ok, "description": meaning}
-        codes = {400, 422} if r.body or r.query else set()
-        if r.roles is not PUBLIC:
-            op["security"] = [{"bearer": []}]
-            codes |= {401, 403}
-        if "<" in r.path:
-            codes.add(404)
-        for code in sorted(codes):
-            op["responses"][str(code)] = {"description": "错误", **problem_ref}
-        paths.setdefault(oa_path, {})[r.method.lower()] = op
+        paths.setdefault(_PATH_ARG.sub(r"{\1}", r.path), {})[r.method.lower()] = _operation_doc(r)
     for oa_path, operations in paths.items():
         spec.path(path=oa_path, operations=operations)
     return spec.to_dict()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
 from gateway.ratelimit import ClientLimit
-from lianxin.auth import CONTEXT_KEY, Principal, decode, issue, jwt_secret
+from lianxin.auth import CONTEXT_KEY, decode, issue, jwt_secret
 from lianxin.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated
+from lianxin.operations import Operation
+from lianxin.roles import Principal
 
 
 class Authenticator:
-    def __init__(self, worker_ctx, secret: str, service_token):  # noqa: ANN001
+    def __init__(self, worker_ctx: Any, secret: str, service_token: Callable[[str], str]):
         self.worker_ctx = worker_ctx
         self.secret = secret
         self._service_token = service_token
@@ -23,15 +27,21 @@ class Authenticator:
         reporter's contact to notify), with a short-lived staff token for that center."""
         self.worker_ctx.data[CONTEXT_KEY] = self._service_token(center_id)
 
-    def authenticate(self, request: Request, roles: tuple[str, ...] | None) -> tuple[Principal, str]:
-        """The caller and the center the request acts for; passes the token on to services."""
+    def identify(self, request: Request, op: Operation) -> Principal:
+        """The caller, if ``op`` admits them; passes the token on to services."""
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("请先登录（缺少 Bearer 身份令牌）", code="TOKEN_MISSING")
         principal = decode(token.strip(), self.secret)
-        if roles is not None and principal.role not in roles:
-            raise Forbidden(f"角色 {principal.role} 无权执行此操作", code="ROLE_FORBIDDEN")
+        op.check_caller(principal)
+        self.worker_ctx.data[CONTEXT_KEY] = token.strip()
+        return principal
+
+    def authenticate(self, request: Request, op: Operation) -> tuple[Principal, str]:
+        """The caller and the center the request acts for, if ``op`` admits the caller;
+        passes the token on to services."""
+        principal = self.identify(request, op)
         center = principal.center
         if center is None:
             # Multi-center tokens (department, ops) name the center per request.
@@ -40,7 +50,6 @@ class Authenticator:
                 raise InvalidInput("请用 ?center= 指定服务中心", fields={"center": ["必填项"]})
             if not principal.may_act_for(center):
                 raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
-        self.worker_ctx.data[CONTEXT_KEY] = token.strip()
         return principal, center
 
 
@@ -59,7 +68,7 @@ class Auth(DependencyProvider):
             self._tokens[center_id] = (time.time() + 3600, token)
         return token
 
-    def get_dependency(self, worker_ctx) -> Authenticator:  # noqa: ANN001
+    def get_dependency(self, worker_ctx: Any) -> Authenticator:
         return Authenticator(worker_ctx, self.secret, self.service_token)
 
 
@@ -77,7 +86,7 @@ class Throttle(DependencyProvider):
                                  str(config.get("RATE_LIMIT_STORAGE") or "memory://"))
         self.trust_forwarded = bool(config.get("TRUST_FORWARDED_FOR", False))
 
-    def get_dependency(self, worker_ctx) -> Throttle:  # noqa: ANN001
+    def get_dependency(self, worker_ctx: Any) -> Throttle:
         return self
 
     def client(self, request: Request) -> str:

@@ -29,7 +29,7 @@ from nameko.extensions import DependencyProvider
 from gateway.api import RpcTimeout, call
 from lianxin import metrics as kit_metrics
 from lianxin.auth import CONTEXT_KEY
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import operations as tk
 from lianxin.errors import from_dict
 
 _LEAD = object()
@@ -160,15 +160,18 @@ class IntakeClient:
         return answer["ticket"], bool(answer.get("repeat"))
 
 
+BATCH_SIZE = kit_metrics.histogram("lianxin_gateway_intake_batch_size",
+                                   "Tickets per gathered intake call", (),
+                                   buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+
+
 class Intake(DependencyProvider):
     """The gateway's intake batcher (config ``INTAKE_BATCH_MAX``, ``INTAKE_IN_FLIGHT``)."""
 
     def setup(self) -> None:
         config = self.container.config
         self.inflight: dict[str, Event] = {}
-        histogram = kit_metrics.for_service(self.container.service_name).histogram(
-            "lianxin_gateway_intake_batch_size", "Tickets per gathered intake call", [],
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+        histogram = kit_metrics.for_service(self.container.service_name).get(BATCH_SIZE).labels()
         # The tickets service refuses a call of more than tk.INTAKE_BATCH_MAX items.
         self.batcher = Batcher(max_batch=min(int(config.get("INTAKE_BATCH_MAX", 100)),
                                              tk.INTAKE_BATCH_MAX),

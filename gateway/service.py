@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import eventlet
-from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from gateway.api import call, openapi
-from gateway.dependencies import Auth, Throttle
+from gateway.api import call, exposes, openapi
 from gateway.http import json_response, problem
-from gateway.intake import Intake
 from gateway.routes.activities import ActivityRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.open311 import Open311Routes
 from gateway.routes.tickets import TicketRoutes
 from gateway.routes.volunteers import VolunteerRoutes
 from lianxin import metrics as kit_metrics
-from lianxin.metrics import Metrics
 
 BACKENDS = ("tickets", "volunteers", "events", "notify")
 
 
+@exposes()
 class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoutes,
                      NotificationRoutes):
+    """The routes of every area (``gateway/routes/``) on the dependencies of
+    :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""
+
     name = "gateway"
-
-    auth = Auth()
-    throttle = Throttle()
-    intake = Intake()
-    metrics = Metrics()
-    tickets_rpc = RpcProxy("tickets")
-    volunteers_rpc = RpcProxy("volunteers")
-    events_rpc = RpcProxy("events")
-    notify_rpc = RpcProxy("notify")
-
-    max_body = 64 * 1024
 
     # -- operations ------------------------------------------------------------------------
 

@@ -12,23 +12,18 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 import jwt
 from nameko.extensions import DependencyProvider
 
 from lianxin.config import var_dir
-from lianxin.contracts.tickets import PARTIES
 from lianxin.errors import Forbidden, Unauthenticated
+from lianxin.operations import Operation
+from lianxin.roles import PARTIES, ROLES, Principal
 
 log = logging.getLogger(__name__)
 
-ROLES = ("resident", "volunteer", "staff", "admin", "department", "ops")
-# A ``staff`` token may name one of the four PARTIES a center answers through: a party's
-# handler, who acts only on what is assigned to that party.
-#: Roles that act across every center they are granted; ``ops`` sees all centers.
-ALL_CENTERS = "*"
 ISSUER = "lianxin"
 ALGORITHM = "HS256"
 CONTEXT_KEY = "authorization"
@@ -45,25 +40,6 @@ def jwt_secret() -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: subject, role and the centers granted."""
-
-    sub: str
-    role: str
-    centers: tuple[str, ...] = field(default_factory=tuple)
-    #: For a party's handler (staff of 物业, 社工, 业委会 or 村支两委): that party.
-    party: str | None = None
-
-    def may_act_for(self, center_id: str) -> bool:
-        return ALL_CENTERS in self.centers or center_id in self.centers
-
-    @property
-    def center(self) -> str | None:
-        """The one center of a single-center token (most users)."""
-        return self.centers[0] if len(self.centers) == 1 and self.centers[0] != ALL_CENTERS else None
 
 
 def issue(*, sub: str, role: str, centers: list[str] | tuple[str, ...], ttl: int = 8 * 3600,
@@ -119,7 +95,7 @@ class Caller(DependencyProvider):
 
         @rpc
         def list_tickets(self, center_id, query):
-            self.caller.require(center_id, roles=("staff", "admin"))
+            principal = self.caller.require(center_id, ops.list_tickets)
     """
 
     def __init__(self) -> None:
@@ -148,13 +124,18 @@ class CallerCheck:
             self._principal = decode(self._token, self._secret)
         return self._principal
 
-    def require(self, center_id: str, roles: tuple[str, ...] | None = None) -> Principal:
-        """The principal, if it may act for ``center_id`` in one of ``roles``; else an error."""
+    def require(self, center_id: str, op: Operation) -> Principal:
+        """The principal, if it may act for ``center_id`` and call ``op`` (its roles and its
+        rules on the caller); else an error. Rules on the object acted upon are the
+        service's to check once it has loaded it: ``op.authorize(principal, ticket)``."""
         principal = self.principal
         if principal is None:
             raise Unauthenticated()
         if not principal.may_act_for(center_id):
             raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
-        if roles is not None and principal.role not in roles:
-            raise Forbidden(f"角色 {principal.role} 无权执行此操作", code="ROLE_FORBIDDEN")
+        op.check_caller(principal)
         return principal
+
+    def optional(self) -> Principal | None:
+        """The caller of a public operation, if it sent a token (a signed-in resident)."""
+        return self.principal

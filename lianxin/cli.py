@@ -88,8 +88,9 @@ def _seed(progress: bool) -> None:
     from lianxin import auth
     from lianxin import seed as demo
     from lianxin.errors import from_remote
+    from lianxin.roles import ALL_CENTERS
 
-    ops = auth.issue(sub="lianxin-seed", role="ops", centers=[auth.ALL_CENTERS], ttl=600)
+    ops = auth.issue(sub="lianxin-seed", role="ops", centers=[ALL_CENTERS], ttl=600)
     admin = auth.issue(sub="lianxin-seed", role="admin", centers=[demo.DEMO_CENTER], ttl=600)
     config = {"AMQP_URI": amqp_uri()}
     with ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: ops}, timeout=30) as as_ops, \
@@ -124,11 +125,12 @@ def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int, party:
 
     from lianxin import auth
     from lianxin.contracts.schema import CENTER_ID_RE
+    from lianxin.roles import ALL_CENTERS
 
     for center in centers:
-        if center != auth.ALL_CENTERS and not re.match(CENTER_ID_RE, center):
+        if center != ALL_CENTERS and not re.match(CENTER_ID_RE, center):
             raise click.BadParameter(f"{center!r} is not a center id", param_hint="--center")
-        if center == auth.ALL_CENTERS and role != "ops":
+        if center == ALL_CENTERS and role != "ops":
             raise click.BadParameter("only ops may hold every center", param_hint="--center")
     if party and role != "staff":
         raise click.BadParameter("only staff belong to a party", param_hint="--party")
@@ -147,7 +149,8 @@ def apikey(center: str, name: str) -> None:
     from lianxin import auth
     from lianxin.errors import from_remote
 
-    token = auth.issue(sub="lianxin-cli", role="ops", centers=[auth.ALL_CENTERS], ttl=300)
+    # Keys are the center admin's to make (the CLI acts as that admin on the server).
+    token = auth.issue(sub="lianxin-cli", role="admin", centers=[center], ttl=300)
     with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, context_data={auth.CONTEXT_KEY: token},
                          timeout=30) as rpc:
         try:

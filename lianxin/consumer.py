@@ -72,6 +72,12 @@ log = logging.getLogger(__name__)
 
 #: Buckets of the batch-size histogram (events per committed batch).
 BATCH_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100)
+BATCH_EVENTS = kit_metrics.histogram("lianxin_consumer_batch_events",
+                                     "Events per batch committed by a batch handler",
+                                     ("event_type",), buckets=BATCH_BUCKETS)
+BATCH_FALLBACKS = kit_metrics.counter("lianxin_consumer_batch_fallbacks_total",
+                                      "Batches rolled back and handled one event at a time",
+                                      ("event_type",))
 
 
 class SafeQueueConsumer(QueueConsumer):
@@ -112,7 +118,7 @@ class EventHandler(NamekoEventHandler):
         self.processed = self.db.metadata.tables["processed_events"]
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self.handler_key = f"{self.container.service_name}.{self.method_name}"
-        self.labels = (self.container.service_name, self.event_type)
+        self.labels = (self.event_type,)
         if self.batch:
             room = max(1, self.queue_consumer.prefetch_count // 2)
             if self.batch > room:
@@ -120,12 +126,8 @@ class EventHandler(NamekoEventHandler):
                             "so that a full batch can gather while one runs", self.handler_key,
                             self.batch, room, self.queue_consumer.prefetch_count)
                 self.batch = room
-            self.batch_sizes = self.metrics.histogram(
-                "lianxin_consumer_batch_events", "Events per batch committed by a batch handler",
-                ["service", "event_type"], buckets=BATCH_BUCKETS)
-            self.fallbacks = self.metrics.counter(
-                "lianxin_consumer_batch_fallbacks",
-                "Batches rolled back and handled one event at a time", ["service", "event_type"])
+            self.batch_sizes = self.metrics.get(BATCH_EVENTS)
+            self.fallbacks = self.metrics.get(BATCH_FALLBACKS)
 
     def stop(self) -> None:
         self.stopping = True
@@ -323,7 +325,7 @@ class EventHandler(NamekoEventHandler):
             eventlet.sleep(1)
             self.queue_consumer.requeue_message(message)
             return
-        self.metrics.dead_letters.labels(service, event_type).inc()
+        self.metrics.dead_letters.labels(event_type).inc()
         self.queue_consumer.ack_message(message)
 
 

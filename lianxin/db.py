@@ -96,15 +96,25 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextlib.contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    session = factory()
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit what the block did, or roll it back the moment it raises. The one transaction
+    helper: RPC entrypoints need none (they commit, and ``lianxin.rpc`` rolls back and
+    closes the session before replying); relays, timers and scripts use this."""
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+@contextlib.contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A new session in one :func:`transaction`, closed afterwards."""
+    session = factory()
+    try:
+        with transaction(session):
+            yield session
     finally:
         session.close()
 

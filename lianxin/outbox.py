@@ -292,7 +292,7 @@ class Outbox(DependencyProvider):
             if done:
                 session.execute(update(t).where(t.c.id.in_(done)).values(sent_at=datetime.now(UTC)))
             session.commit()
-            self.metrics.outbox_published.labels(self.container.service_name).inc(len(done))
+            self.metrics.outbox_published.labels().inc(len(done))
             if len(done) != len(rows):
                 raise RuntimeError(f"broker refused {len(rows) - len(done)} events")
             return len(rows)
@@ -308,14 +308,13 @@ class Outbox(DependencyProvider):
             count, oldest = session.execute(
                 select(func.count(), func.min(t.c.created_at)).where(t.c.sent_at.is_(None))
             ).one()
-        service = self.container.service_name
-        self.metrics.outbox_backlog.labels(service).set(count)
+        self.metrics.outbox_backlog.labels().set(count)
         age = 0.0
         if oldest is not None:
             if oldest.tzinfo is None:  # an aggregate bypasses the column type
                 oldest = oldest.replace(tzinfo=UTC)
             age = (datetime.now(UTC) - oldest).total_seconds()
-        self.metrics.outbox_age.labels(service).set(age)
+        self.metrics.outbox_age.labels().set(age)
 
 
 class _RetryState:

@@ -12,9 +12,13 @@ tells the responder nothing the caller doesn't learn better from its own timeout
 costs a round trip (and broker work) on every call. Requests keep nameko's confirms: they
 are how a caller learns at once that no service is listening.
 
+It also defaults ``expected_exceptions`` to the kit's :data:`lianxin.errors.EXPECTED`:
+every refusal a caller may see (invalid input, not found, forbidden ...) is expected, so
+nameko logs none of them as a crash.
+
     from lianxin.rpc import rpc
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def create_ticket(self, center_id, payload): ...
 """
 
@@ -33,6 +37,7 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer as NamekoRpcConsumer
 
 from lianxin.db import Database
+from lianxin.errors import EXPECTED
 
 
 class ReplyPublisher(Publisher):
@@ -60,6 +65,10 @@ class RpcConsumer(NamekoRpcConsumer):
 
 class Rpc(NamekoRpc):
     rpc_consumer = RpcConsumer()
+
+    def __init__(self, expected_exceptions: tuple[type[BaseException], ...] = EXPECTED,
+                 **kwargs: object) -> None:
+        super().__init__(expected_exceptions=expected_exceptions, **kwargs)
 
     def setup(self) -> None:
         super().setup()

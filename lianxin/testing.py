@@ -82,7 +82,7 @@ def ticket_created(summary: str = "垃圾未清运", center_id: str = "yanminghu
     from uuid import uuid4  # noqa: PLC0415
 
     from lianxin.contracts import make_event  # noqa: PLC0415 - the kit imports this module
-    from lianxin.contracts.tickets import TICKET_CREATED  # noqa: PLC0415
+    from lianxin.contracts.tickets.events import TICKET_CREATED  # noqa: PLC0415
 
     now = datetime.now(UTC)
     ticket_id = str(uuid4())
@@ -100,7 +100,7 @@ def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
     from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: PLC0415
 
     from lianxin.consumer import event_handler  # noqa: PLC0415 - the kit imports this module
-    from lianxin.contracts.tickets import TICKET_CREATED  # noqa: PLC0415
+    from lianxin.contracts.tickets.events import TICKET_CREATED  # noqa: PLC0415
     from lianxin.db import Database  # noqa: PLC0415
     from lianxin.outbox import kit_tables  # noqa: PLC0415
 

@@ -19,7 +19,8 @@ from marshmallow import fields, validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lianxin.contracts import CATALOGUE, load_catalogue, rfc3339  # noqa: E402
+from lianxin.clock import rfc3339  # noqa: E402
+from lianxin.contracts import CATALOGUE, load_catalogue  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "unit" / "kit" / "golden"
 NS = uuid.UUID("6b1f4b3e-0000-4000-8000-000000000000")

@@ -86,6 +86,49 @@ def migrated():
     return apply
 
 
+@pytest.fixture(scope="session")
+def _migrated_templates(tmp_path_factory):
+    """Each service's SQLite database with its real migrations applied, once per run."""
+    from lianxin import migrate
+
+    made: dict[str, Path] = {}
+
+    def template(service: str) -> Path:
+        if service not in made:
+            path = tmp_path_factory.mktemp(f"{service}-template") / f"{service}.db"
+            migrate.upgrade(service, f"sqlite:///{path}")
+            made[service] = path
+        return made[service]
+
+    return template
+
+
+@pytest.fixture
+def service_session(_migrated_templates, tmp_path):
+    """``service_session(service)`` → a SQLAlchemy session on a fresh copy of that service's
+    migrated SQLite database (closed, engine disposed, afterwards). Unit tests of a domain
+    build their ``db`` fixture on it."""
+    import shutil
+
+    from lianxin.db import make_engine, make_session_factory
+
+    opened = []
+
+    def make(service: str):
+        path = tmp_path / "db" / f"{service}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_templates(service), path)
+        engine = make_engine(f"sqlite:///{path}")
+        session = make_session_factory(engine)()
+        opened.append((session, engine))
+        return session
+
+    yield make
+    for session, engine in opened:
+        session.close()
+        engine.dispose()
+
+
 @pytest.fixture
 def service_config(rabbit_config, sqlite_url, migrated):
     """``service_config(name, db_url=None, **overrides)`` → the container config of a service,

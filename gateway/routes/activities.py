@@ -7,8 +7,9 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.api import PUBLIC, call, route
+from gateway.base import GatewayBase
 from gateway.routes import ADMIN, MEMBERS, STAFF
-from lianxin.contracts import events as ev
+from lianxin.contracts.events import operations as ev
 
 #: Residents act for themselves; staff for anyone.
 REGISTRANTS = ("resident", *STAFF)
@@ -24,7 +25,7 @@ def ics(text: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-class ActivityRoutes:
+class ActivityRoutes(GatewayBase):
     # -- public ----------------------------------------------------------------------------
 
     @route("GET", "/api/v1/public/centers/<center_id>/activities.ics",

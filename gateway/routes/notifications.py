@@ -3,7 +3,6 @@ scheduled messages, department subscriptions — and the AsyncAPI document of th
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -11,14 +10,12 @@ from marshmallow import Schema
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from gateway.api import PUBLIC, ROUTES, call, route
-from gateway.http import json_response, read_json
+from gateway.api import call, route
+from gateway.base import GatewayBase
+from gateway.http import json_response
 from gateway.routes import ADMIN, MEMBERS, STAFF
 from lianxin.asyncapi import asyncapi
-from lianxin.auth import CONTEXT_KEY, decode
-from lianxin.contracts import notify as nt
-from lianxin.contracts.schema import load
-from lianxin.errors import Forbidden, Unauthenticated
+from lianxin.contracts.notify import operations as nt
 
 #: Who manages department subscriptions: departments (their granted centers), ops, a center's admin.
 SUBSCRIBERS = ("department", "ops", "admin")
@@ -27,36 +24,12 @@ SUBSCRIBERS = ("department", "ops", "admin")
 def across_centers(method: str, path: str, *, summary: str, roles: tuple[str, ...],
                    body: type[Schema] | None = None, **kwargs: Any) -> Callable:
     """A route whose centers come from the token (a department's grant) and the body, not
-    ``?center=``: the token is checked here, before the body is read, instead of by
-    :func:`route`; the OpenAPI document still shows the bearer requirement and the body."""
-
-    def decorate(fn: Callable) -> Callable:
-        body_schema = body() if body else None
-
-        @functools.wraps(fn)
-        def handler(self, req, **path_args: Any) -> Any:  # noqa: ANN001
-            header = req.request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthenticated("请先登录（缺少 Bearer 身份令牌）", code="TOKEN_MISSING")
-            principal = decode(token.strip(), self.auth.secret)
-            if principal.role not in roles:
-                raise Forbidden(f"角色 {principal.role} 无权执行此操作", code="ROLE_FORBIDDEN")
-            self.auth.worker_ctx.data[CONTEXT_KEY] = token.strip()
-            req.principal = principal
-            if body_schema is not None:
-                req.body = read_json(req.request, self.max_body)
-                load(body_schema, req.body)
-            return fn(self, req, **path_args)
-
-        wrapped = route(method, path, summary=summary, tag="subscriptions", roles=PUBLIC, **kwargs)(handler)
-        ROUTES[-1].roles, ROUTES[-1].body = roles, body  # documented as it behaves
-        return wrapped
-
-    return decorate
+    ``?center=``."""
+    return route(method, path, summary=summary, tag="subscriptions", roles=roles, body=body,
+                 across_centers=True, **kwargs)
 
 
-class NotificationRoutes:
+class NotificationRoutes(GatewayBase):
     # -- inbox -----------------------------------------------------------------------------
 
     @route("GET", "/api/v1/notifications", summary="站内通知", tag="notifications", roles=MEMBERS,

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from werkzeug.wrappers import Response
 
 from gateway.api import PUBLIC, call, route
+from gateway.base import GatewayBase
 from gateway.http import HttpProblem
 from gateway.routes.tickets import ReporterContact
-from lianxin.contracts import tickets as tk
 from lianxin.contracts.schema import load
 from lianxin.errors import InvalidInput
+from lianxin.roles import PARTY_NAMES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ATTRIBUTE = re.compile(r"^attribute\[([a-z][a-z0-9_]{0,39})\](\[\])?$")
@@ -59,7 +60,7 @@ def as_request(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "service_request_id": ticket["id"], "status": "closed" if closed else "open",
         "status_notes": notes, "service_name": names.get(ticket["category"], ticket["category"]),
         "service_code": ticket["category"], "description": ticket["description"],
-        "agency_responsible": tk.PARTY_NAMES.get(ticket["party"], ticket["party"]),
+        "agency_responsible": PARTY_NAMES.get(ticket["party"], ticket["party"]),
         "service_notice": "", "requested_datetime": local_iso(ticket["created_at"]),
         "updated_datetime": local_iso(ticket["updated_at"]),
         "expected_datetime": local_iso(ticket["resolve_due_at"]), "address": ticket["address"],
@@ -98,7 +99,7 @@ def _date(value: str | None, name: str, end: bool = False) -> datetime | None:
     return parsed
 
 
-class Open311Routes:
+class Open311Routes(GatewayBase):
     """GeoReport v2 endpoints (see the module doc)."""
 
     @route("GET", "/open311/v2/discovery.json", summary="Open311 服务发现", tag="open311",
@@ -119,7 +120,7 @@ class Open311Routes:
         return [{"service_code": c["service_code"], "service_name": c["name"],
                  "description": c["description"], "metadata": bool(c["attributes"]),
                  "type": "realtime", "keywords": ",".join(c["keywords"]),
-                 "group": tk.PARTY_NAMES.get(c["party"] or "", "村支两委")} for c in categories]
+                 "group": PARTY_NAMES.get(c["party"] or "", "村支两委")} for c in categories]
 
     @route("GET", "/open311/v2/services/<service_code>.json", summary="Open311 服务的补充问题",
            tag="open311", roles=PUBLIC, render=open311_error)

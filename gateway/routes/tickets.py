@@ -11,11 +11,12 @@ from typing import Any
 from marshmallow import fields, validate
 
 from gateway.api import PUBLIC, call, route
+from gateway.base import GatewayBase
 from gateway.http import json_response
 from gateway.routes import ADMIN, MEMBERS, STAFF
-from lianxin.contracts import notify as nt
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.notify import operations as nt
 from lianxin.contracts.schema import BaseSchema, load
+from lianxin.contracts.tickets import operations as tk
 
 READERS = ("staff", "admin", "department")
 #: Intake's other success: the same submission again, answered with the first ticket.
@@ -61,7 +62,7 @@ class ContactMixin:
             log.error("could not hand reporter %s's contact to notify: %s", person_id, exc)
 
 
-class TicketRoutes(ContactMixin):
+class TicketRoutes(GatewayBase, ContactMixin):
     def intake_key(self, req: Any, center_id: str) -> str | None:
         """What makes a submission the same as an earlier one from the same client: its
         ``Idempotency-Key`` header, or else — for residents, who don't report the same thing

@@ -14,8 +14,9 @@ from urllib.parse import quote
 from werkzeug.wrappers import Response
 
 from gateway.api import call, route
+from gateway.base import GatewayBase
 from gateway.routes import ADMIN, MEMBERS, STAFF  # noqa: F401
-from lianxin.contracts import volunteers as vo
+from lianxin.contracts.volunteers import operations as vo
 from lianxin.errors import InvalidInput
 
 #: Staff act for anyone; a volunteer acts for themselves (the service checks which).
@@ -24,7 +25,7 @@ VOLUNTEER_SIDE = ("volunteer", *STAFF)
 TOTALS = (*STAFF, "department", "ops")
 
 
-class VolunteerRoutes:
+class VolunteerRoutes(GatewayBase):
     # -- volunteers ------------------------------------------------------------------------
 
     @route("POST", "/api/v1/volunteers", summary="登记志愿者", tag="volunteers", roles=STAFF,

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from lianxin.clock import now_utc, rfc3339
 
 SPECVERSION = "1.0"
 TYPE_PATTERN = re.compile(r"^cn\.lianxin\.(?P<service>[a-z_]+)\.(?P<noun>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$")
@@ -67,7 +69,9 @@ def event_type(value: str, schema: type[Schema], doc: str) -> EventType:
 
 def load_catalogue() -> dict[str, EventType]:
     """Import every contract module so :data:`CATALOGUE` is complete."""
-    from lianxin.contracts import events, notify, tickets, volunteers  # noqa: F401
+    from lianxin.contracts.events import events  # noqa: F401
+    from lianxin.contracts.tickets import events as _tickets  # noqa: F401
+    from lianxin.contracts.volunteers import events as _volunteers  # noqa: F401
 
     return CATALOGUE
 
@@ -97,12 +101,6 @@ class EnvelopeSchema(Schema):
 _ENVELOPE = EnvelopeSchema()
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_event(etype: EventType, *, center_id: str, subject: str, data: dict[str, Any],
@@ -122,7 +120,7 @@ def make_event(etype: EventType, *, center_id: str, subject: str, data: dict[str
         "id": event_id or str(uuid.uuid4()),
         "source": f"/centers/{center_id}/{etype.service}",
         "type": str(etype),
-        "time": rfc3339(time or utcnow()),
+        "time": rfc3339(time or now_utc()),
         "subject": str(subject),
         "centerid": center_id,
         "datacontenttype": "application/json",

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lianxin.contracts.events import AUDIENCES
+from lianxin.contracts.events.operations import AUDIENCES
 from services.events.common import SHANGHAI, local, now_utc
 from services.events.models import Activity, Programme, Registration
 

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lianxin.contracts.events import (
+from lianxin.contracts.events.events import (
     ACTIVITY_CANCELLED,
     ACTIVITY_CHANGED,
     ACTIVITY_PUBLISHED,
@@ -32,8 +32,8 @@ from lianxin.contracts.events import (
     REGISTRATION_PROMOTED,
     REGISTRATION_REJECTED,
     REGISTRATION_WAITLISTED,
-    check_activity,
 )
+from lianxin.contracts.events.operations import check_activity
 from lianxin.errors import Forbidden, InvalidInput
 from lianxin.outbox import OutboxWriter
 from services.events import rooms

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lianxin.contracts.events import (
+from lianxin.contracts.events.events import (
     ROOM_BOOKED,
     ROOM_REJECTED,
     ROOM_RELEASED,

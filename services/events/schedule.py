@@ -9,7 +9,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lianxin.contracts.events import AUDIENCES, parse_week
+from lianxin.contracts.events.operations import AUDIENCES, parse_week
 from services.events import rooms
 from services.events.attendance import day_start
 from services.events.common import Actor, local, now_utc

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lianxin.auth import Caller
-from lianxin.contracts.events import (
+from lianxin.contracts.events.operations import (
     ActivityCancel,
     ActivityCreate,
     ActivityList,

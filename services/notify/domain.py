@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lianxin.contracts.notify import CHANNELS, PUSH_CHANNELS
+from lianxin.contracts.notify.operations import CHANNELS, PUSH_CHANNELS
 from lianxin.errors import InvalidInput
 from lianxin.logs import mask_phone
 from services.notify import messages, planner

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lianxin.contracts.notify import CHANNELS
+from lianxin.contracts.notify.operations import CHANNELS
 
 #: Default push channels by audience. Residents and volunteers: WeChat, else SMS.
 PEOPLE = ("wechat", "sms")

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from lianxin.contracts import events as ev
-from lianxin.contracts import tickets as tk
-from lianxin.contracts import volunteers as vo
-from lianxin.contracts.tickets import PARTY_NAMES, RATINGS
+from lianxin.contracts.events import events as ev
+from lianxin.contracts.tickets import events as tk
+from lianxin.contracts.tickets.operations import RATINGS
+from lianxin.contracts.volunteers import events as vo
+from lianxin.roles import PARTY_NAMES
 from services.notify.rendering import SHANGHAI
 
 REOPENED_BY = {"resident": "居民申请", "survey": "居民评价不满意", "meeting": "党建联席会决定"}

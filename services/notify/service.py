@@ -13,15 +13,16 @@ from typing import Any
 
 from nameko.timer import timer
 
-from lianxin.auth import Caller, Principal
+from lianxin.auth import Caller
 from lianxin.consumer import event_handler
 from lianxin.contracts import EventType, load_catalogue
-from lianxin.contracts import notify as nt
+from lianxin.contracts.notify import operations as nt
 from lianxin.contracts.schema import load
 from lianxin.db import Database
 from lianxin.errors import EXPECTED, Forbidden, Unauthenticated
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
+from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from services.notify import domain, messages, planner, subscriptions
 from services.notify.cache import Cache

@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from lianxin.auth import ALL_CENTERS, Principal
 from lianxin.contracts import CATALOGUE
+from lianxin.roles import ALL_CENTERS, Principal
 from services.notify.cache import SUBSCRIPTIONS, ReadCache, touch
 from services.notify.domain import Settings, insert_ignore, now_utc
 from services.notify.exceptions import SubscriptionForbidden, SubscriptionNotFound

@@ -21,7 +21,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lianxin.contracts import tickets as contract
+from lianxin.contracts.tickets import events as tickets_events
+from lianxin.contracts.tickets import operations as contract
 from lianxin.errors import InvalidInput
 from lianxin.outbox import OutboxWriter
 from services.tickets.exceptions import (
@@ -388,7 +389,7 @@ def insert_tickets(*, db_session: Session, outbox: OutboxWriter,
         center_id=t.center_id, ticket_id=t.id, action="report", from_state=None,
         to_state="reported", actor_id=t.reporter_id, actor_role=None, reason=None, party=None,
         at=t.created_at) for t in tickets])
-    outbox.add_many([(contract.TICKET_CREATED, t.center_id, t.id, {
+    outbox.add_many([(tickets_events.TICKET_CREATED, t.center_id, t.id, {
         "ticket_id": t.id, "category": t.category, "category_name": t.category_name,
         "party": t.party, "channel": t.channel,
         "summary": t.description[:SUMMARY_LENGTH], "ack_due_at": t.ack_due_at,
@@ -521,7 +522,7 @@ def acknowledge(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, ac
     now = now or now_utc()
     _move(db_session, ticket, "acknowledge", "acknowledged", actor, now, note)
     ticket.acknowledged_at = now
-    outbox.add(contract.TICKET_ACKNOWLEDGED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_ACKNOWLEDGED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, acknowledged_at=now, late=now > ticket.ack_due_at))
     center = db_session.get(Center, ticket.center_id)
     if center is not None and center.auto_assign:
@@ -539,7 +540,7 @@ def assign(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, actor: 
     previous = ticket.party
     _move(db_session, ticket, "assign", "assigned", actor, now, reason, party)
     ticket.party = party
-    outbox.add(contract.TICKET_ASSIGNED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_ASSIGNED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, automatic=automatic,
                           previous_party=None if automatic else previous))
     return ticket
@@ -556,7 +557,7 @@ def return_ticket(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, 
     """退单: the party sends it back with a reason; it waits for re-dispatch."""
     now = now or now_utc()
     _move(db_session, ticket, "return", "returned", actor, now, reason, ticket.party)
-    outbox.add(contract.TICKET_RETURNED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_RETURNED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, reason=reason))
     return ticket
 
@@ -580,7 +581,7 @@ def resolve(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, actor:
     else:
         _move(db_session, ticket, "resolve", "resolved", actor, now, None, ticket.party)
     ticket.answer, ticket.resolved_at = answer, now
-    outbox.add(contract.TICKET_RESOLVED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_RESOLVED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, answer=answer[:80]))
     for child in _merged_into(db_session, ticket):
         if child.state == "merged":
@@ -589,7 +590,7 @@ def resolve(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, actor:
             _log(db_session, child, "resolve", "merged", "resolved", actor, "随主工单办结", now,
                  ticket.party)
             child.party = ticket.party
-            outbox.add(contract.TICKET_RESOLVED, center_id=child.center_id, subject=child.id,
+            outbox.add(tickets_events.TICKET_RESOLVED, center_id=child.center_id, subject=child.id,
                        data=_fact(child, actor, answer=answer[:80]))
     return ticket
 
@@ -604,7 +605,7 @@ def merge(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, primary:
         raise InvalidInput(fields={"primary_id": ["主工单已办结或已并单，不能并入"]})
     _move(db_session, ticket, "merge", "merged", actor, now, f"并入 {primary.id}", primary.party)
     ticket.primary_id = primary.id
-    outbox.add(contract.TICKET_MERGED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_MERGED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, primary_id=primary.id))
     return ticket
 
@@ -622,7 +623,7 @@ def reopen(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, actor: 
     _move(db_session, ticket, "reopen", "assigned", actor, now, reason, ticket.party)
     ticket.reopen_count += 1
     ticket.closed_at = None
-    outbox.add(contract.TICKET_REOPENED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_REOPENED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, reason=reason, by=by))
     return ticket
 
@@ -633,13 +634,13 @@ def close(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, actor: A
     now = now or now_utc()
     _move(db_session, ticket, "close", "closed", actor, now, reason, ticket.party)
     ticket.closed_at = now
-    outbox.add(contract.TICKET_CLOSED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_CLOSED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, rating=rating))
     for child in _merged_into(db_session, ticket):
         if child.state == "resolved":
             _move(db_session, child, "close", "closed", actor, now, "随主工单关闭", child.party)
             child.closed_at = now
-            outbox.add(contract.TICKET_CLOSED, center_id=child.center_id, subject=child.id,
+            outbox.add(tickets_events.TICKET_CLOSED, center_id=child.center_id, subject=child.id,
                        data=_fact(child, actor, rating=None))
     return ticket
 
@@ -656,7 +657,7 @@ def rate(*, db_session: Session, outbox: OutboxWriter, ticket: Ticket, actor: Ac
     ticket.rating = rating
     _log(db_session, ticket, "rate", ticket.state, ticket.state, actor,
          f"{contract.RATINGS[rating]} {data.get('comment') or ''}".strip(), now, ticket.party)
-    outbox.add(contract.TICKET_RATED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_RATED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, rating=rating))
     if rating == "dissatisfied":
         return reopen(db_session=db_session, outbox=outbox, ticket=ticket, actor=actor,
@@ -708,7 +709,7 @@ def _add_item(db_session: Session, outbox: OutboxWriter, ticket: Ticket, meeting
     item = AgendaItem(id=str(uuid.uuid4()), center_id=ticket.center_id, meeting_id=meeting.id,
                       ticket_id=ticket.id, reason=reason, added_at=now)
     db_session.add(item)
-    outbox.add(contract.TICKET_ESCALATED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_ESCALATED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, actor, meeting_id=meeting.id, meeting_month=meeting.month,
                           reason=reason))
     return item
@@ -759,7 +760,7 @@ def decide(*, db_session: Session, outbox: OutboxWriter, center_id: str, item_id
         ticket.due_at = ticket.resolve_due_at
         _log(db_session, ticket, "assign", "escalated", "assigned", actor,
              data.get("note") or "联席会议决定派单", now, data["party"])
-        outbox.add(contract.TICKET_ASSIGNED, center_id=center_id, subject=ticket.id,
+        outbox.add(tickets_events.TICKET_ASSIGNED, center_id=center_id, subject=ticket.id,
                    data=_fact(ticket, actor, automatic=False, previous_party=previous))
     else:  # carried over to next month's meeting
         meeting = db_session.get(JointMeeting, item.meeting_id)
@@ -814,7 +815,7 @@ def _breach(db_session: Session, outbox: OutboxWriter, ticket: Ticket, kind: str
     duty = on_duty(db_session=db_session, center_id=ticket.center_id, at=now)
     _log(db_session, ticket, f"sla_{kind}", ticket.state, ticket.state, Actor.system(),
          f"超时（{'签收' if kind == 'acknowledge' else '办结'}，第 {level} 级提醒）", now, ticket.party)
-    outbox.add(contract.TICKET_SLA_BREACHED, center_id=ticket.center_id, subject=ticket.id,
+    outbox.add(tickets_events.TICKET_SLA_BREACHED, center_id=ticket.center_id, subject=ticket.id,
                data=_fact(ticket, Actor.system(), kind=kind, level=level, due_at=due_at,
                           duty_person_id=duty.person_id if duty else None))
 

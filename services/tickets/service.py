@@ -9,14 +9,15 @@ from nameko.events import BROADCAST, EventDispatcher
 from nameko.events import event_handler as broadcast_handler
 from sqlalchemy.exc import IntegrityError
 
-from lianxin.auth import Caller, CallerCheck, Principal
-from lianxin.contracts import tickets as tk
+from lianxin.auth import Caller, CallerCheck
 from lianxin.contracts.schema import load
+from lianxin.contracts.tickets import operations as tk
 from lianxin.db import Database
 from lianxin.errors import EXPECTED, Forbidden, InvalidInput, LianxinError
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
+from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.tickets import domain

@@ -19,10 +19,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lianxin.auth import Principal
-from lianxin.contracts import volunteers as vc
+from lianxin.contracts.volunteers import events as volunteers_events
+from lianxin.contracts.volunteers import operations as vc
 from lianxin.errors import InvalidInput
 from lianxin.outbox import OutboxWriter
+from lianxin.roles import Principal
 from services.volunteers.exceptions import (
     AlreadySignedUp,
     BeneficiaryConflict,
@@ -126,7 +127,7 @@ def register_volunteer(*, db_session: Session, outbox: OutboxWriter, center_id: 
     )
     db_session.add(volunteer)
     _conflict_on_flush(db_session, VolunteerConflict(fields={"person_id": ["该人员已登记"]}))
-    outbox.add(vc.VOLUNTEER_REGISTERED, center_id=center_id, subject=volunteer.id,
+    outbox.add(volunteers_events.VOLUNTEER_REGISTERED, center_id=center_id, subject=volunteer.id,
                data={"volunteer_id": volunteer.id, "skills": volunteer.skills,
                      "person_id": volunteer.person_id})
     return volunteer
@@ -176,7 +177,7 @@ def update_volunteer(*, db_session: Session, outbox: OutboxWriter, center_id: st
     for key, value in changed.items():
         setattr(volunteer, key, value)
     volunteer.updated_at = now or now_utc()
-    outbox.add(vc.VOLUNTEER_UPDATED, center_id=center_id, subject=volunteer.id, data={
+    outbox.add(volunteers_events.VOLUNTEER_UPDATED, center_id=center_id, subject=volunteer.id, data={
         "volunteer_id": volunteer.id, "person_id": volunteer.person_id,
         "skills": volunteer.skills, "status": volunteer.status})
     return volunteer
@@ -273,7 +274,7 @@ def record_training(*, db_session: Session, outbox: OutboxWriter, center_id: str
     )
     db_session.add(training)
     _conflict_on_flush(db_session, TrainingConflict(fields={"ref": ["该培训记录已存在"]}))
-    outbox.add(vc.TRAINING_RECORDED, center_id=center_id, subject=training.id, data={
+    outbox.add(volunteers_events.TRAINING_RECORDED, center_id=center_id, subject=training.id, data={
         "training_id": training.id, "kind": training.kind, "title": training.title,
         "occurred_on": training.occurred_on, "volunteer_ids": training.volunteer_ids})
     return training
@@ -328,7 +329,7 @@ def register_beneficiary(*, db_session: Session, outbox: OutboxWriter, center_id
     )
     db_session.add(beneficiary)
     _conflict_on_flush(db_session, BeneficiaryConflict(fields={"file_no": ["该档案编号已被使用"]}))
-    outbox.add(vc.BENEFICIARY_REGISTERED, center_id=center_id, subject=beneficiary.id, data={
+    outbox.add(volunteers_events.BENEFICIARY_REGISTERED, center_id=center_id, subject=beneficiary.id, data={
         "beneficiary_id": beneficiary.id, "category": beneficiary.category,
         "care_needs": beneficiary.care_needs})
     return _with_visit_facts(db_session, [beneficiary])[0]
@@ -440,7 +441,7 @@ def publish_shift(*, db_session: Session, outbox: OutboxWriter, center_id: str,
     )
     db_session.add(shift)
     _conflict_on_flush(db_session, ShiftConflict(fields={"ref": ["该班次已存在"]}))
-    outbox.add(vc.SHIFT_PUBLISHED, center_id=center_id, subject=shift.id, data={
+    outbox.add(volunteers_events.SHIFT_PUBLISHED, center_id=center_id, subject=shift.id, data={
         "shift_id": shift.id, "title": shift.title, "kind": shift.kind,
         "starts_at": shift.starts_at, "ends_at": shift.ends_at, "place": shift.place,
         "capacity": shift.capacity, "required_skills": shift.required_skills,
@@ -505,7 +506,7 @@ def _promote(db_session: Session, outbox: OutboxWriter, shift: Shift, now: datet
         .order_by(Signup.queued_at, Signup.id).limit(free)))
     for signup in promoted:
         signup.status, signup.promoted, signup.confirmed_at = "confirmed", True, now
-        outbox.add(vc.SIGNUP_PROMOTED, center_id=shift.center_id, subject=signup.id,
+        outbox.add(volunteers_events.SIGNUP_PROMOTED, center_id=shift.center_id, subject=signup.id,
                    data=_signup_fact(signup))
     return promoted
 
@@ -543,9 +544,9 @@ def cancel_shift(*, db_session: Session, outbox: OutboxWriter, center_id: str, r
         Signup.shift_id == shift.id, Signup.status.in_(("confirmed", "waitlisted"))))
     for signup in live:
         _cancel(signup, reason=f"班次取消：{reason}", by=by, now=now, late=False)
-        outbox.add(vc.SIGNUP_CANCELLED, center_id=center_id, subject=signup.id,
+        outbox.add(volunteers_events.SIGNUP_CANCELLED, center_id=center_id, subject=signup.id,
                    data=_signup_fact(signup, reason=signup.cancel_reason))
-    outbox.add(vc.SHIFT_CANCELLED, center_id=center_id, subject=shift.id, data={
+    outbox.add(volunteers_events.SHIFT_CANCELLED, center_id=center_id, subject=shift.id, data={
         "shift_id": shift.id, "title": shift.title, "starts_at": shift.starts_at,
         "reason": reason})
     db_session.flush()
@@ -616,7 +617,7 @@ def sign_up(*, db_session: Session, outbox: OutboxWriter, center_id: str, shift_
     signup.shift, signup.volunteer = shift, volunteer
     db_session.add(signup)
     _conflict_on_flush(db_session, AlreadySignedUp())
-    etype = vc.SIGNUP_CONFIRMED if status == "confirmed" else vc.SIGNUP_WAITLISTED
+    etype = volunteers_events.SIGNUP_CONFIRMED if status == "confirmed" else volunteers_events.SIGNUP_WAITLISTED
     outbox.add(etype, center_id=center_id, subject=signup.id, data=_signup_fact(signup))
     return with_position(db_session, signup)
 
@@ -659,7 +660,7 @@ def cancel_signup(*, db_session: Session, outbox: OutboxWriter, center_id: str,
     was_confirmed = signup.status == "confirmed"
     late = is_volunteer and was_confirmed and shift.starts_at - now < LATE_CANCEL
     _cancel(signup, reason=reason, by=principal.sub, now=now, late=late)
-    outbox.add(vc.SIGNUP_CANCELLED, center_id=center_id, subject=signup.id,
+    outbox.add(volunteers_events.SIGNUP_CANCELLED, center_id=center_id, subject=signup.id,
                data=_signup_fact(signup, reason=reason))
     db_session.flush()
     promoted = _promote(db_session, outbox, shift, now) if was_confirmed else []
@@ -738,7 +739,7 @@ def check_in(*, db_session: Session, outbox: OutboxWriter, center_id: str, shift
             f"签到时间为 {_local(shift.starts_at - CHECK_IN_EARLY)} 至 {_local(shift.ends_at)}",
             code="OUTSIDE_CHECK_IN_WINDOW")
     signup.status, signup.checked_in_at, signup.checked_in_by = "checked_in", moment, principal.sub
-    outbox.add(vc.CHECKED_IN, center_id=center_id, subject=signup.id, data=_signup_fact(signup))
+    outbox.add(volunteers_events.CHECKED_IN, center_id=center_id, subject=signup.id, data=_signup_fact(signup))
     return signup
 
 
@@ -776,7 +777,7 @@ def _finish(db_session: Session, outbox: OutboxWriter, shift: Shift, signup: Sig
             id=_id(), center_id=shift.center_id, volunteer_id=signup.volunteer_id,
             source="attendance", shift_id=shift.id, signup_id=signup.id,
             served_at=shift.starts_at, minutes=minutes, status="pending", created_at=now))
-    outbox.add(vc.CHECKED_OUT, center_id=shift.center_id, subject=signup.id, data=_signup_fact(
+    outbox.add(volunteers_events.CHECKED_OUT, center_id=shift.center_id, subject=signup.id, data=_signup_fact(
         signup, checked_in_at=signup.checked_in_at, checked_out_at=moment,
         hours=minutes_to_hours(minutes)))
     if shift.beneficiary_id and minutes:
@@ -797,7 +798,7 @@ def _log_shift_visit(db_session: Session, outbox: OutboxWriter, shift: Shift, si
             volunteer_id=signup.volunteer_id, center_id=shift.center_id, position=0,
             minutes=signup.minutes))
         db_session.flush()
-        outbox.add(vc.VISIT_RECORDED, center_id=shift.center_id, subject=visit.id, data={
+        outbox.add(volunteers_events.VISIT_RECORDED, center_id=shift.center_id, subject=visit.id, data={
             "visit_id": visit.id, "beneficiary_id": visit.beneficiary_id, "shift_id": shift.id,
             "visited_at": visit.visited_at, "volunteer_ids": [signup.volunteer_id],
             "care_types": visit.care_types})
@@ -824,7 +825,7 @@ def mark_no_show(*, db_session: Session, outbox: OutboxWriter, center_id: str, s
     if now < shift.starts_at:
         raise InvalidAttendance("班次尚未开始，不能记为缺席", code="CANNOT_MARK_NO_SHOW")
     signup.status = "no_show"
-    outbox.add(vc.NO_SHOW, center_id=center_id, subject=signup.id, data=_signup_fact(signup))
+    outbox.add(volunteers_events.NO_SHOW, center_id=center_id, subject=signup.id, data=_signup_fact(signup))
     return signup
 
 
@@ -848,7 +849,7 @@ def sweep_finished_shifts(*, db_session: Session, outbox: OutboxWriter, grace: t
     for signup in due:
         if signup.status == "confirmed":
             signup.status = "no_show"
-            outbox.add(vc.NO_SHOW, center_id=signup.center_id, subject=signup.id,
+            outbox.add(volunteers_events.NO_SHOW, center_id=signup.center_id, subject=signup.id,
                        data=_signup_fact(signup))
             counts["no_shows"] += 1
         else:
@@ -876,7 +877,7 @@ def _credit(db_session: Session, outbox: OutboxWriter, volunteer: Volunteer, min
             certificate_no=f"LX{local:%Y%m%d}-{hours:04d}-{volunteer.id[:8].upper()}")
         db_session.add(milestone)
         new.append(milestone)
-        outbox.add(vc.MILESTONE_REACHED, center_id=volunteer.center_id, subject=volunteer.id,
+        outbox.add(volunteers_events.MILESTONE_REACHED, center_id=volunteer.center_id, subject=volunteer.id,
                    data={"volunteer_id": volunteer.id, "person_id": volunteer.person_id,
                          "milestone_hours": hours,
                          "total_hours": minutes_to_hours(volunteer.verified_minutes)})
@@ -887,7 +888,7 @@ def _approve_entry(db_session: Session, outbox: OutboxWriter, entry: HourEntry,
                    volunteer: Volunteer, by: str, note: str | None, now: datetime) -> None:
     entry.status, entry.decided_by, entry.decided_at, entry.note = "approved", by, now, note
     _credit(db_session, outbox, volunteer, entry.minutes, now)
-    outbox.add(vc.HOURS_APPROVED, center_id=entry.center_id, subject=entry.id, data={
+    outbox.add(volunteers_events.HOURS_APPROVED, center_id=entry.center_id, subject=entry.id, data={
         "volunteer_id": volunteer.id, "person_id": volunteer.person_id,
         "shift_id": entry.shift_id, "hours": entry.hours, "approver_id": by,
         "entry_id": entry.id, "source": entry.source, "correction_id": entry.correction_id,
@@ -944,7 +945,7 @@ def reject_hours(*, db_session: Session, outbox: OutboxWriter, center_id: str, e
     entry.status, entry.decided_by, entry.decided_at, entry.note = "rejected", by, now, note
     if entry.signup_id:
         db_session.get(Signup, entry.signup_id).hours_status = "rejected"
-    outbox.add(vc.HOURS_REJECTED, center_id=center_id, subject=entry.id, data={
+    outbox.add(volunteers_events.HOURS_REJECTED, center_id=center_id, subject=entry.id, data={
         "entry_id": entry.id, "volunteer_id": entry.volunteer_id,
         "person_id": entry.volunteer.person_id, "shift_id": entry.shift_id,
         "hours": entry.hours, "approver_id": by, "reason": note})
@@ -1008,7 +1009,7 @@ def request_correction(*, db_session: Session, outbox: OutboxWriter, center_id: 
     correction.signup = signup
     db_session.add(correction)
     _conflict_on_flush(db_session, CorrectionConflict())
-    outbox.add(vc.CORRECTION_REQUESTED, center_id=center_id, subject=correction.id,
+    outbox.add(volunteers_events.CORRECTION_REQUESTED, center_id=center_id, subject=correction.id,
                data=_correction_fact(correction))
     return correction
 
@@ -1078,7 +1079,7 @@ def reject_correction(*, db_session: Session, outbox: OutboxWriter, center_id: s
     correction, _volunteer = _pending_correction(db_session, center_id, correction_id)
     correction.status, correction.decided_by, correction.decided_at = "rejected", by, now
     correction.decision_note = note
-    outbox.add(vc.CORRECTION_REJECTED, center_id=center_id, subject=correction.id,
+    outbox.add(volunteers_events.CORRECTION_REJECTED, center_id=center_id, subject=correction.id,
                data=_correction_fact(correction, approver_id=by, reason=note))
     return correction
 
@@ -1134,7 +1135,7 @@ def record_visit(*, db_session: Session, outbox: OutboxWriter, center_id: str,
     )
     db_session.add(visit)
     _conflict_on_flush(db_session, VisitConflict(fields={"ref": ["该服务记录已存在"]}))
-    outbox.add(vc.VISIT_RECORDED, center_id=center_id, subject=visit.id, data={
+    outbox.add(volunteers_events.VISIT_RECORDED, center_id=center_id, subject=visit.id, data={
         "visit_id": visit.id, "beneficiary_id": beneficiary.id, "shift_id": None,
         "visited_at": visit.visited_at, "volunteer_ids": [p.id for p in people],
         "care_types": visit.care_types})

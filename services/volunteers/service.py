@@ -19,8 +19,8 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from lianxin.auth import Caller
-from lianxin.contracts import volunteers as vc
 from lianxin.contracts.schema import Page, load
+from lianxin.contracts.volunteers import operations as vc
 from lianxin.db import Database
 from lianxin.errors import EXPECTED
 from lianxin.health import HealthCheck

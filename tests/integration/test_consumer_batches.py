@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lianxin import deadletters
-from lianxin.contracts.tickets import TICKET_CREATED
+from lianxin.contracts.tickets.events import TICKET_CREATED
 from lianxin.db import make_engine
 from lianxin.metrics import for_service
 from lianxin.testing import batch_recorder, ticket_created, wait_for

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData
 from lianxin import deadletters
 from lianxin.consumer import event_handler
 from lianxin.contracts import make_event
-from lianxin.contracts.tickets import TICKET_CREATED
+from lianxin.contracts.tickets.events import TICKET_CREATED
 from lianxin.db import Database, make_engine
 from lianxin.metrics import for_service
 from lianxin.outbox import kit_tables

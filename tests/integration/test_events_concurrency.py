@@ -8,7 +8,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from sqlalchemy.exc import IntegrityError
 
-from lianxin.contracts import events as ev
+from lianxin.contracts.events import events as ev
 from lianxin.errors import from_remote
 from lianxin.testing import wait_for
 

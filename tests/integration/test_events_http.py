@@ -8,7 +8,7 @@ import pytest
 import requests
 from icalendar import Calendar
 
-from lianxin.contracts import events as ev
+from lianxin.contracts.events import events as ev
 from lianxin.testing import free_port, wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from lianxin import metrics as kit_metrics
 from lianxin.contracts import make_event
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
 from lianxin.outbox import Publisher
 from lianxin.testing import wait_for
 from services.notify.testing import WebhookReceiver

@@ -9,7 +9,7 @@ import kombu
 import pytest
 
 from lianxin.contracts import parse_event
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
 from lianxin.testing import wait_for
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lianxin.contracts import make_event
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
 from lianxin.outbox import Publisher
 from lianxin.testing import wait_for
 from services.notify.testing import WebhookReceiver

@@ -7,7 +7,7 @@ import requests
 from standardwebhooks import Webhook
 
 from lianxin.contracts import load_catalogue
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
 from lianxin.testing import free_port, wait_for
 from services.notify.testing import WebhookReceiver
 

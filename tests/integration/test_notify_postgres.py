@@ -7,10 +7,10 @@ import eventlet
 import pytest
 from sqlalchemy import func, select
 
-from lianxin.auth import Principal
 from lianxin.contracts import make_event, parse_event
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
 from lianxin.db import make_engine, make_session_factory
+from lianxin.roles import Principal
 from services.notify import domain, planner, subscriptions
 from services.notify.models import Delivery, WebhookDelivery
 

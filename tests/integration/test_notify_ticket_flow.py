@@ -4,7 +4,7 @@ e-mail received by a real SMTP server, and a department's signed CloudEvents web
 import pytest
 from standardwebhooks import Webhook
 
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
 from lianxin.testing import wait_for
 from services.notify.testing import SmtpSink, WebhookReceiver
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import create_engine, select
 
-from lianxin.contracts.tickets import TICKET_CREATED
+from lianxin.contracts.tickets.events import TICKET_CREATED
 from lianxin.testing import TcpProxy, free_port, wait_for
 from services.tickets.models import outbox_table
 

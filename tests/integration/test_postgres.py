@@ -6,7 +6,7 @@ import eventlet
 import pytest
 from sqlalchemy import text
 
-from lianxin.contracts.tickets import TICKET_CREATED
+from lianxin.contracts.tickets.events import TICKET_CREATED
 from lianxin.db import make_engine
 from lianxin.testing import wait_for
 

@@ -6,7 +6,7 @@ import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 
-from lianxin.contracts import volunteers as vc
+from lianxin.contracts.volunteers import events as vc
 from lianxin.errors import from_remote
 from lianxin.testing import wait_for
 

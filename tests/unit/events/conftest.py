@@ -87,7 +87,7 @@ def now():
 def activity_data():
     """``activity_data(**overrides)`` → a loaded ActivityCreate payload (趣味益智 健康生活,
     Wednesday 09:30 in 文体活动室, 20 places)."""
-    from lianxin.contracts.events import ActivityCreate
+    from lianxin.contracts.events.operations import ActivityCreate
 
     def make(**overrides) -> dict:
         starts = NOW + timedelta(days=2, hours=1, minutes=30)

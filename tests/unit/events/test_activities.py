@@ -225,7 +225,7 @@ def test_the_freed_room_can_be_booked_again(db, new_activity, activity_data, act
 
 def test_the_list_shows_upcoming_activities_first_and_the_record_on_request(db, new_activity,
                                                                            actors, now):
-    from lianxin.contracts.events import ActivityQuery, ActivityRecords
+    from lianxin.contracts.events.operations import ActivityQuery, ActivityRecords
 
     later = new_activity(title="老年太极", starts_at=now + timedelta(days=5),
                          ends_at=now + timedelta(days=5, hours=1))

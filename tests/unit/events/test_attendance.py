@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from lianxin.contracts.events import ActivityRecords, AttendanceQuery, CheckIn
+from lianxin.contracts.events.operations import ActivityRecords, AttendanceQuery, CheckIn
 from lianxin.errors import InvalidInput
 from services.events import attendance, domain
 from services.events.exceptions import (

@@ -21,7 +21,7 @@ CENTER = "yanminghu"
 
 @pytest.fixture
 def book(db, now):
-    from lianxin.contracts.events import BookingCreate
+    from lianxin.contracts.events.operations import BookingCreate
 
     def make(actor, room="sports", start_hours=26, hours=2, **extra):  # noqa: ANN001
         starts = now + timedelta(hours=start_hours)
@@ -74,7 +74,7 @@ def test_a_past_booking_is_refused(db, book, actors):
 
 
 def test_another_centers_room_is_not_found(db, actors, now):
-    from lianxin.contracts.events import BookingCreate
+    from lianxin.contracts.events.operations import BookingCreate
 
     data = BookingCreate().load({"starts_at": (now + timedelta(days=1)).isoformat(),
                                  "ends_at": (now + timedelta(days=1, hours=1)).isoformat(),

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from lianxin.contracts.events import BookingCreate, CalendarQuery
+from lianxin.contracts.events.operations import BookingCreate, CalendarQuery
 from lianxin.contracts.schema import load
 from lianxin.errors import InvalidInput
 from services.events import domain, rooms, schedule

@@ -5,11 +5,13 @@ import pytest
 
 from lianxin import auth
 from lianxin.errors import Forbidden, Unauthenticated
+from lianxin.operations import Operation, Rule
+from lianxin.roles import ROLES, STAFF, Principal
 
 
 def test_token_names_role_and_centers():
     principal = auth.decode(auth.issue(sub="duty-1", role="staff", centers=["yanminghu"]))
-    assert principal == auth.Principal(sub="duty-1", role="staff", centers=("yanminghu",))
+    assert principal == Principal(sub="duty-1", role="staff", centers=("yanminghu",))
     assert principal.center == "yanminghu"
     assert principal.may_act_for("yanminghu") and not principal.may_act_for("fenghuangtai")
 
@@ -72,21 +74,43 @@ def test_unknown_role_cannot_be_issued():
         auth.issue(sub="x", role="mayor", centers=["a"])
 
 
+ANYONE = Operation("kit", "read_anything", roles=ROLES, summary="查看")
+STAFF_ONLY = Operation("kit", "change_anything", roles=STAFF, summary="修改设置")
+
+
 def test_caller_check_refuses_another_center_and_wrong_role():
     check = auth.CallerCheck(auth.issue(sub="r", role="resident", centers=["yanminghu"]),
                              auth.jwt_secret())
-    assert check.require("yanminghu").sub == "r"
+    assert check.require("yanminghu", ANYONE).sub == "r"
     with pytest.raises(Forbidden) as err:
-        check.require("fenghuangtai")
+        check.require("fenghuangtai", ANYONE)
     assert err.value.code == "CENTER_FORBIDDEN"
     with pytest.raises(Forbidden) as err:
-        check.require("yanminghu", roles=("staff",))
+        check.require("yanminghu", STAFF_ONLY)
     assert err.value.code == "ROLE_FORBIDDEN"
+    assert err.value.detail == "居民无权执行此操作（修改设置）"  # the role's name, not its code
 
 
 def test_caller_without_token_is_unauthenticated():
     with pytest.raises(Unauthenticated):
-        auth.CallerCheck(None, auth.jwt_secret()).require("yanminghu")
+        auth.CallerCheck(None, auth.jwt_secret()).require("yanminghu", ANYONE)
+
+
+def test_a_rule_on_the_caller_refuses_before_anything_is_read_and_one_on_the_target_after():
+    not_a_party = Rule("not_a_party_handler", lambda p, _: p.party is None, "责任单位不能签收",
+                       code="PARTY_FORBIDDEN")
+    own_party = Rule("own_party", lambda p, t: p.party in (None, t["party"]), "该工单未派给本单位",
+                     code="PARTY_FORBIDDEN", on_target=True)
+    acknowledge = Operation("kit", "acknowledge", roles=STAFF, summary="签收", rules=(not_a_party,))
+    start = Operation("kit", "start", roles=STAFF, summary="开始办理", rules=(own_party,))
+    handler = Principal("wy-1", "staff", ("yanminghu",), party="property")
+    with pytest.raises(Forbidden) as err:
+        acknowledge.check_caller(handler)
+    assert err.value.code == "PARTY_FORBIDDEN"
+    start.check_caller(handler)  # the target rule waits for the ticket
+    start.authorize(handler, {"party": "property"})
+    with pytest.raises(Forbidden):
+        start.authorize(handler, {"party": "social_work"})
 
 
 def test_development_secret_is_generated_once_and_kept(monkeypatch, tmp_path):

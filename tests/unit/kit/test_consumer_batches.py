@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from lianxin import consumer
-from lianxin.consumer import EventHandler
-from lianxin.contracts.tickets import TICKET_CREATED
+from lianxin.consumer import BATCH_EVENTS, EventHandler
+from lianxin.contracts.tickets.events import TICKET_CREATED
 from lianxin.db import Database, make_engine
 from lianxin.testing import batch_recorder, ticket_created, wait_for
 
@@ -93,10 +93,9 @@ def effects(handler):
 
 def batches(handler):
     """(events, batches) committed so far, as ``/metrics`` shows them."""
-    labels = dict(zip(("service", "event_type"), handler.labels, strict=True))
-    sample = handler.metrics.registry.get_sample_value
-    return (sample("lianxin_consumer_batch_events_sum", labels) or 0,
-            sample("lianxin_consumer_batch_events_count", labels) or 0)
+    sample = handler.metrics.sample
+    return (sample(BATCH_EVENTS, "_sum", event_type=handler.event_type),
+            sample(BATCH_EVENTS, "_count", event_type=handler.event_type))
 
 
 def test_messages_received_together_are_handled_as_one_batch(recorder):

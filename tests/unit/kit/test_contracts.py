@@ -70,7 +70,7 @@ def test_every_handler_subscribes_to_a_declared_type_of_its_source():
 
 
 def test_make_event_builds_a_cloudevents_envelope():
-    from lianxin.contracts.tickets import TICKET_CREATED
+    from lianxin.contracts.tickets.events import TICKET_CREATED
 
     body = golden(TICKET_CREATED)
     data = TICKET_CREATED.schema().load(body["data"])  # services pass Python values
@@ -83,7 +83,7 @@ def test_make_event_builds_a_cloudevents_envelope():
 
 
 def test_make_event_refuses_data_that_breaks_the_contract():
-    from lianxin.contracts.tickets import TICKET_CREATED
+    from lianxin.contracts.tickets.events import TICKET_CREATED
 
     with pytest.raises(ValueError, match="breaks its contract"):
         make_event(TICKET_CREATED, center_id="yanminghu", subject="t-1", data={"ticket_id": "t-1"})

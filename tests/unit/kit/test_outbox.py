@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from lianxin.contracts import parse_event
-from lianxin.contracts.volunteers import VOLUNTEER_REGISTERED
+from lianxin.contracts.volunteers.events import VOLUNTEER_REGISTERED
 from lianxin.db import make_engine, make_session_factory
 from lianxin.outbox import OutboxWriter, kit_tables
 

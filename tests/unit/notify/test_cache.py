@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lianxin.auth import Principal
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.tickets import events as tk
+from lianxin.roles import Principal
 from services.notify import domain, subscriptions
 from services.notify.cache import ReadCache, invalidate_on_commit
 from services.notify.models import Delivery

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from lianxin.contracts import tickets as tk
-from lianxin.contracts import volunteers as vo
+from lianxin.contracts.tickets import events as tk
+from lianxin.contracts.volunteers import events as vo
 from lianxin.errors import InvalidInput
 from services.notify import domain, planner
 from services.notify.exceptions import InvalidTemplate, ScheduledConflict

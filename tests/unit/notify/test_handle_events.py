@@ -13,11 +13,11 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from lianxin.auth import Principal
 from lianxin.contracts import load_catalogue, parse_event
-from lianxin.contracts import tickets as tk
-from lianxin.contracts import volunteers as vo
+from lianxin.contracts.tickets import events as tk
+from lianxin.contracts.volunteers import events as vo
 from lianxin.db import make_engine, make_session_factory
+from lianxin.roles import Principal
 from services.notify import domain, subscriptions
 from services.notify.cache import ReadCache
 from services.notify.models import Delivery, EventRecord, ScheduledMessage, WebhookDelivery

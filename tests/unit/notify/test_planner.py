@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from lianxin.contracts import events as ev
-from lianxin.contracts import tickets as tk
-from lianxin.contracts import volunteers as vo
+from lianxin.contracts.events import events as ev
+from lianxin.contracts.tickets import events as tk
+from lianxin.contracts.volunteers import events as vo
 from services.notify import messages, planner
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

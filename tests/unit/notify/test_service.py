@@ -18,7 +18,7 @@ def test_notify_subscribes_to_every_event_type_of_the_other_services(container_f
 
 
 def test_handlers_are_named_after_their_event_type():
-    from lianxin.contracts import tickets as tk
+    from lianxin.contracts.tickets import events as tk
     from services.notify.service import handler_name
 
     assert handler_name(tk.TICKET_SLA_BREACHED) == "handle_tickets_ticket_sla_breached"

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from lianxin.auth import Principal
-from lianxin.contracts import events as ev
-from lianxin.contracts import notify as nt
-from lianxin.contracts import tickets as tk
+from lianxin.contracts.events import events as ev
+from lianxin.contracts.notify import operations as nt
 from lianxin.contracts.schema import load
+from lianxin.contracts.tickets import events as tk
 from lianxin.errors import InvalidInput
+from lianxin.roles import Principal
 from services.notify import subscriptions as subs
 from services.notify.exceptions import SubscriptionForbidden, SubscriptionNotFound
 from services.notify.models import WebhookDelivery

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from lianxin.auth import Principal
 from lianxin.contracts import load_catalogue
-from lianxin.contracts import volunteers as vc
 from lianxin.contracts.schema import load
+from lianxin.contracts.volunteers import operations as vc
 from lianxin.db import make_engine, make_session_factory
 from lianxin.outbox import OutboxWriter
+from lianxin.roles import Principal
 from services.volunteers import domain
 from services.volunteers.models import outbox_table
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from lianxin.auth import Principal
-from lianxin.contracts import volunteers as vc
+from lianxin.contracts.volunteers import events as vc
 from lianxin.errors import Conflict, InvalidInput
+from lianxin.roles import Principal
 from services.volunteers import domain
 from services.volunteers.models import HourEntry, Signup
 

@@ -4,8 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from lianxin.contracts import volunteers as vc
 from lianxin.contracts.schema import load
+from lianxin.contracts.volunteers import events as volunteers_events
+from lianxin.contracts.volunteers import operations as vc
 from lianxin.errors import Conflict, InvalidInput, NotFound
 from services.volunteers import domain
 from services.volunteers.models import HourEntry
@@ -15,7 +16,7 @@ from .conftest import CENTER, NOW
 
 def test_registering_announces_the_volunteer_with_skills_and_person_id(volunteer, events):
     v = volunteer("vol-1", skills=["health", "emotional_support", "health"])
-    [event] = events(vc.VOLUNTEER_REGISTERED)
+    [event] = events(volunteers_events.VOLUNTEER_REGISTERED)
     assert event["data"] == {"volunteer_id": v.id, "skills": ["emotional_support", "health"],
                              "person_id": "vol-1"}
 
@@ -38,10 +39,10 @@ def test_profile_update_is_announced_only_when_something_changed(db, outbox, vol
     v = volunteer("vol-1", skills=["cleaning"])
     domain.update_volunteer(db_session=db, outbox=outbox, center_id=CENTER, ref="vol-1",
                             data={"skills": ["cleaning"]})
-    assert events(vc.VOLUNTEER_UPDATED) == []
+    assert events(volunteers_events.VOLUNTEER_UPDATED) == []
     domain.update_volunteer(db_session=db, outbox=outbox, center_id=CENTER, ref=v.id,
                             data={"skills": ["escort", "cleaning"], "status": "inactive"})
-    [event] = events(vc.VOLUNTEER_UPDATED)
+    [event] = events(volunteers_events.VOLUNTEER_UPDATED)
     assert event["data"]["skills"] == ["cleaning", "escort"]
     assert event["data"]["status"] == "inactive"
 
@@ -58,7 +59,7 @@ def test_exchange_visit_goes_into_each_participants_training_record(db, outbox, 
     [training] = domain.trainings_of(db_session=db, volunteer=a)
     assert training.places[1] == "银莺社区党群服务中心"
     assert domain.trainings_of(db_session=db, volunteer=b) == [training]
-    assert events(vc.TRAINING_RECORDED)[0]["data"]["volunteer_ids"] == [a.id, b.id]
+    assert events(volunteers_events.TRAINING_RECORDED)[0]["data"]["volunteer_ids"] == [a.id, b.id]
     with pytest.raises(Conflict):
         domain.record_training(db_session=db, outbox=outbox, center_id=CENTER, data=data,
                                recorded_by="sw-1")
@@ -77,7 +78,7 @@ def test_training_naming_an_unknown_volunteer_is_refused(db, outbox, volunteer):
 
 def test_beneficiary_event_carries_no_personal_details(beneficiary, events):
     b = beneficiary(guardian={"name": "刘建国", "relation": "儿子"})
-    [event] = events(vc.BENEFICIARY_REGISTERED)
+    [event] = events(volunteers_events.BENEFICIARY_REGISTERED)
     assert event["data"] == {"beneficiary_id": b.id, "category": "elderly_alone",
                              "care_needs": ["life_care"]}
     assert b.age == 82 and b.guardian["relation"] == "儿子"
@@ -126,8 +127,8 @@ def test_recorded_visit_approves_each_volunteers_hours(db, outbox, volunteer, be
     assert [p.hours for p in visit.participants] == [2, 1.5]
     assert {e.status for e in db.query(HourEntry)} == {"approved"}
     assert (v1.verified_hours, v2.verified_hours) == (2, 1.5)
-    assert events(vc.VISIT_RECORDED)[0]["data"]["beneficiary_id"] == b.id
-    assert len(events(vc.HOURS_APPROVED)) == 2
+    assert events(volunteers_events.VISIT_RECORDED)[0]["data"]["beneficiary_id"] == b.id
+    assert len(events(volunteers_events.HOURS_APPROVED)) == 2
     log, total = domain.list_visits(db_session=db, center_id=CENTER, beneficiary_ref=b.id,
                                     query={"limit": 10, "offset": 0})
     assert total == 1 and log[0].notes == "老人精神很好"
@@ -156,7 +157,7 @@ def test_check_outs_on_a_beneficiarys_shift_fill_one_visit(db, outbox, volunteer
                                     query={"limit": 10, "offset": 0})
     assert visit.shift_id == s.id and visit.tasks == ["打扫卫生", "整理客厅"]
     assert [p.volunteer_id for p in visit.participants] == [v1.id, v2.id]
-    assert visit.care_types == ["life_care"] and len(events(vc.VISIT_RECORDED)) == 1
+    assert visit.care_types == ["life_care"] and len(events(volunteers_events.VISIT_RECORDED)) == 1
 
 
 def test_center_totals_count_hours_participations_and_people_served(

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 
 from lianxin import seed
-from lianxin.contracts import volunteers as vc
 from lianxin.contracts.schema import load
+from lianxin.contracts.volunteers import operations as vc
 
 TODAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

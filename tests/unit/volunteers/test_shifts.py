@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from lianxin.auth import Principal
-from lianxin.contracts import volunteers as vc
 from lianxin.contracts.schema import load
+from lianxin.contracts.volunteers import events as volunteers_events
+from lianxin.contracts.volunteers import operations as vc
 from lianxin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lianxin.roles import Principal
 from services.volunteers import domain
 from services.volunteers.models import Signup
 
@@ -49,7 +50,7 @@ def test_shift_times_without_a_time_zone_are_refused():
 
 def test_publishing_announces_the_shift_with_its_window_and_place(shift, events):
     s = shift(capacity=4, required_skills=["cleaning"], tasks=["打扫卫生", "整理客厅", "赠送绿植"])
-    [event] = events(vc.SHIFT_PUBLISHED)
+    [event] = events(volunteers_events.SHIFT_PUBLISHED)
     assert event["subject"] == s.id
     assert event["data"]["capacity"] == 4 and event["data"]["required_skills"] == ["cleaning"]
     assert event["data"]["place"] == "东村社区 3 号楼 2 单元"
@@ -72,13 +73,13 @@ def test_sign_ups_past_capacity_join_the_waitlist_in_order(shift, volunteer, sig
     results = [sign_up(s, volunteer(f"vol-{i}")) for i in range(4)]
     assert [r.status for r in results] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     assert [r.waitlist_position for r in results] == [None, None, 1, 2]
-    assert len(events(vc.SIGNUP_CONFIRMED)) == 2 and len(events(vc.SIGNUP_WAITLISTED)) == 2
+    assert len(events(volunteers_events.SIGNUP_CONFIRMED)) == 2 and len(events(volunteers_events.SIGNUP_WAITLISTED)) == 2
 
 
 def test_confirmation_event_carries_what_a_reminder_needs(shift, volunteer, sign_up, events):
     s = shift()
     signup = sign_up(s, volunteer("vol-1"))
-    [event] = events(vc.SIGNUP_CONFIRMED)
+    [event] = events(volunteers_events.SIGNUP_CONFIRMED)
     data = event["data"]
     assert data["person_id"] == "vol-1" and data["shift_title"] == "刘敬州家打扫卫生"
     assert data["place"] == "东村社区 3 号楼 2 单元" and data["signup_id"] == signup.id
@@ -96,9 +97,9 @@ def test_cancelling_a_confirmed_place_promotes_the_first_waitlisted(db, outbox, 
     assert cancelled.status == "cancelled" and [p.id for p in promoted] == [second.id]
     assert db.get(Signup, second.id).status == "confirmed" and db.get(Signup, second.id).promoted
     assert db.get(Signup, third.id).status == "waitlisted"
-    [event] = events(vc.SIGNUP_PROMOTED)
+    [event] = events(volunteers_events.SIGNUP_PROMOTED)
     assert event["data"]["person_id"] == "vol-1"
-    [cancel] = events(vc.SIGNUP_CANCELLED)
+    [cancel] = events(volunteers_events.SIGNUP_CANCELLED)
     assert cancel["data"]["person_id"] == "vol-0" and cancel["data"]["reason"] == "临时有事"
 
 
@@ -108,7 +109,7 @@ def test_cancelling_a_waitlisted_place_promotes_nobody(db, outbox, shift, volunt
     waiting = sign_up(s, volunteer("vol-1"))
     _, promoted = domain.cancel_signup(db_session=db, outbox=outbox, center_id=CENTER,
                                        signup_id=waiting.id, principal=STAFF, reason=None, now=NOW)
-    assert promoted == [] and events(vc.SIGNUP_PROMOTED) == []
+    assert promoted == [] and events(volunteers_events.SIGNUP_PROMOTED) == []
 
 
 def test_a_volunteer_cannot_hold_two_overlapping_shifts(shift, volunteer, sign_up):
@@ -235,10 +236,10 @@ def test_cancelling_a_shift_cancels_and_announces_every_sign_up(db, outbox, shif
     domain.cancel_shift(db_session=db, outbox=outbox, center_id=CENTER, ref=s.id,
                         reason="暴雨预警", by="sw-1", now=NOW)
     db.commit()
-    cancelled = events(vc.SIGNUP_CANCELLED)
+    cancelled = events(volunteers_events.SIGNUP_CANCELLED)
     assert sorted(e["data"]["person_id"] for e in cancelled) == ["vol-0", "vol-1"]
-    assert events(vc.SIGNUP_PROMOTED) == []
-    [event] = events(vc.SHIFT_CANCELLED)
+    assert events(volunteers_events.SIGNUP_PROMOTED) == []
+    [event] = events(volunteers_events.SHIFT_CANCELLED)
     assert event["data"]["reason"] == "暴雨预警"
 
 

@@ -13,9 +13,8 @@ import re
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from lianxin.auth import ROLES
 from lianxin.contracts.schema import CENTER_ID_RE, BaseSchema, Page, page_of
-from lianxin.contracts.tickets import PARTIES
+from lianxin.roles import PARTIES, ROLES
 
 PHONE_RE = r"^1[3-9]\d{9}$"
 HHMM_RE = r"^([01]\d|2[0-3]):[0-5]\d$"

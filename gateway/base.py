@@ -1,0 +1,30 @@
+"""What every route of the gateway may use, declared once: the route classes inherit it, so
+a reader (and mypy) sees ``self.tickets_rpc`` and ``self.auth`` where a route uses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import RpcProxy
+
+from gateway.dependencies import Auth, Authenticator, Throttle
+from gateway.intake import Intake, IntakeClient
+from lianxin.metrics import Metrics
+
+
+class GatewayBase:
+    name = "gateway"
+
+    # nameko replaces each provider by what it provides on the worker's instance: the
+    # annotations say what a route gets.
+    auth: Authenticator = Auth()  # type: ignore[assignment]
+    throttle: Throttle = Throttle()
+    intake: IntakeClient = Intake()  # type: ignore[assignment]
+    metrics: Any = Metrics()
+    tickets_rpc: Any = RpcProxy("tickets")
+    volunteers_rpc: Any = RpcProxy("volunteers")
+    events_rpc: Any = RpcProxy("events")
+    notify_rpc: Any = RpcProxy("notify")
+
+    #: The largest JSON body a route reads.
+    max_body = 64 * 1024
