@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg2  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+import psycopg2
+from sqlalchemy import text
 
-from lianxin import migrate  # noqa: E402
-from lianxin.db import make_engine, make_session_factory  # noqa: E402
+from lianxin import migrate
+from lianxin.db import make_engine, make_session_factory
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB = "lianxin_bench_board"
@@ -62,7 +62,7 @@ def reset() -> None:
     migrate.upgrade("tickets", URL)
 
 
-def fill(engine, size: int) -> None:  # noqa: ANN001
+def fill(engine, size: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE tickets, categories, centers CASCADE"))
         conn.execute(text(
@@ -85,7 +85,7 @@ def fill(engine, size: int) -> None:  # noqa: ANN001
         conn.execute(text("VACUUM ANALYZE tickets"))
 
 
-def measure(engine, queries: int, party: bool, dump: bool = False) -> list[float]:  # noqa: ANN001
+def measure(engine, queries: int, party: bool, dump: bool = False) -> list[float]:
     from lianxin.contracts.tickets.operations import Board
     from services.tickets import domain
 

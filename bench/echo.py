@@ -16,7 +16,7 @@ class EchoService:
     name = "bench_echo"
 
     @rpc
-    def echo(self, payload):  # noqa: ANN001, ANN201
+    def echo(self, payload):
         return payload
 
 
@@ -26,6 +26,6 @@ class EchoGateway:
     echo_rpc = RpcProxy("bench_echo")
 
     @http("POST", "/echo")
-    def echo(self, request):  # noqa: ANN001, ANN201
+    def echo(self, request):
         result = self.echo_rpc.echo(json.loads(request.get_data()))
         return Response(json.dumps(result), status=201, mimetype="application/json")

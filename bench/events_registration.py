@@ -97,7 +97,7 @@ def reset_database() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def main() -> None:  # noqa: PLR0915
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)

@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    out = open(log, "wb")  # noqa: SIM115 - lives as long as the process
+    out = open(log, "wb")
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -87,7 +87,7 @@ def wrk(url: str, body: dict, headers: dict, seconds: int, connections: int, wor
     return result
 
 
-def main() -> None:  # noqa: PLR0915
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
@@ -132,7 +132,7 @@ def main() -> None:  # noqa: PLR0915
                     try:
                         getattr(rpc, name).health()
                         break
-                    except Exception:  # noqa: BLE001 - not up yet
+                    except Exception:
                         if time.monotonic() > deadline:
                             raise SystemExit(f"{name} did not come up; see {workdir}") from None
                         time.sleep(0.3)

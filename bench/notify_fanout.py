@@ -55,7 +55,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_until(predicate, began: float, timeout: float) -> float:  # noqa: ANN001
+def wait_until(predicate, began: float, timeout: float) -> float:
     """Seconds from ``began`` until ``predicate()`` holds (nan if it never did)."""
     while time.monotonic() - began < timeout:
         if predicate():
@@ -126,7 +126,7 @@ def main() -> None:
                         for _label, _service, method, call in notify_steps(datetime.now(UTC)):
                             getattr(rpc.notify, method)(*call)
                 break
-            except Exception:  # noqa: BLE001 - notify still starting
+            except Exception:
                 if time.monotonic() > deadline:
                     raise SystemExit(f"notify did not come up; see {var / 'notify.log'}") from None
                 time.sleep(0.5)
@@ -203,7 +203,7 @@ def main() -> None:
             try:
                 os.killpg(proc.pid, signal.SIGINT if proc.args[0].endswith("py-spy") else signal.SIGTERM)
                 proc.wait(timeout=20)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 os.killpg(proc.pid, signal.SIGKILL)
         requests.delete(f"{MANAGEMENT}/vhosts/{vhost}", timeout=10)
 

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:  # noqa: PLR0915
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--directory", choices=("seed", "duty", "intake"), default="seed")
@@ -166,7 +166,7 @@ def main() -> None:  # noqa: PLR0915
         for i in range(0, len(bodies), args.batch):
             in_batches(bodies[i:i + args.batch], parts)
 
-    def each(path):  # noqa: ANN001, ANN202
+    def each(path):
         def run(bodies: list[dict], parts: dict) -> None:
             for body in bodies:
                 path(body, parts)

@@ -68,7 +68,7 @@ def problem(status: int, detail: str, code: str, fields: dict | None = None,
                     headers=headers)
 
 
-def render_error(render, exc: LianxinError, instance: str | None = None) -> Response:  # noqa: ANN001
+def render_error(render, exc: LianxinError, instance: str | None = None) -> Response:
     """Answer a kit error with ``render`` (problem+json, Open311 ...), status from its kind."""
     status = STATUS.get(exc.kind, 400)
     headers = {}

@@ -120,7 +120,7 @@ class Batcher:
 class IntakeClient:
     """What a route handler sees as ``self.intake``."""
 
-    def __init__(self, provider: Intake, worker_ctx):  # noqa: ANN001
+    def __init__(self, provider: Intake, worker_ctx):
         self._provider = provider
         self._worker_ctx = worker_ctx
 
@@ -178,5 +178,5 @@ class Intake(DependencyProvider):
                                in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
                                on_batch=histogram.observe)
 
-    def get_dependency(self, worker_ctx) -> IntakeClient:  # noqa: ANN001
+    def get_dependency(self, worker_ctx) -> IntakeClient:
         return IntakeClient(self, worker_ctx)

@@ -41,7 +41,7 @@ class ClientLimit:
             if self.limiter.hit(self.item, self.scope, client):
                 return 0
             reset, _remaining = self.limiter.get_window_stats(self.item, self.scope, client)
-        except Exception as exc:  # noqa: BLE001 - fail open, loudly
+        except Exception as exc:
             log.error("rate-limit storage %s unavailable, not throttling: %s",
                       self.storage_uri.split("@")[-1], exc)
             return 0

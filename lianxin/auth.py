@@ -104,7 +104,7 @@ class Caller(DependencyProvider):
     def setup(self) -> None:
         self.secret = jwt_secret()
 
-    def get_dependency(self, worker_ctx) -> CallerCheck:  # noqa: ANN001
+    def get_dependency(self, worker_ctx) -> CallerCheck:
         return CallerCheck(worker_ctx.data.get(CONTEXT_KEY), self.secret)
 
 

@@ -83,7 +83,7 @@ BATCH_FALLBACKS = kit_metrics.counter("lianxin_consumer_batch_fallbacks_total",
 class SafeQueueConsumer(QueueConsumer):
     """nameko's queue consumer, but an undecodable message is dead-lettered, not fatal."""
 
-    def get_consumers(self, consumer_cls, channel):  # noqa: ANN001
+    def get_consumers(self, consumer_cls, channel):
         for provider in self._providers:
             consumer = consumer_cls(
                 queues=[provider.queue], callbacks=[partial(self.handle_message, provider)],
@@ -100,7 +100,7 @@ class EventHandler(NamekoEventHandler):
     queue_consumer = SafeQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str, max_attempts: int = 3,
-                 retry_delay: float = 0.5, batch: int | None = None, **kwargs):  # noqa: ANN003
+                 retry_delay: float = 0.5, batch: int | None = None, **kwargs):
         super().__init__(source_service, event_type, **kwargs)
         if batch is not None and batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
@@ -136,10 +136,10 @@ class EventHandler(NamekoEventHandler):
 
     # -- receiving -----------------------------------------------------------------------
 
-    def handle_undecodable(self, message, exc) -> None:  # noqa: ANN001
+    def handle_undecodable(self, message, exc) -> None:
         self._dead_letter(message, f"undecodable message: {type(exc).__name__}: {exc}")
 
-    def handle_message(self, body, message) -> None:  # noqa: ANN001
+    def handle_message(self, body, message) -> None:
         try:
             event = parse_event(body, expected=self.event_type)
         except InvalidEvent as exc:
@@ -152,7 +152,7 @@ class EventHandler(NamekoEventHandler):
         else:
             self._spawn(message, event, attempt=1)
 
-    def _spawn(self, message, event, attempt: int) -> None:  # noqa: ANN001
+    def _spawn(self, message, event, attempt: int) -> None:
         """Handle one event on its own (in batch mode: as a list of one)."""
         context_data = self.unpack_message_headers(message)
         context_data["event_id"] = event["id"]
@@ -173,7 +173,7 @@ class EventHandler(NamekoEventHandler):
 
     # -- batches -------------------------------------------------------------------------
 
-    def _gather(self, message, event) -> None:  # noqa: ANN001
+    def _gather(self, message, event) -> None:
         self.waiting.append((message, event))
         if self.batching:
             return  # the running batch starts the next one when it ends
@@ -208,7 +208,7 @@ class EventHandler(NamekoEventHandler):
             self._give_back()
             self.batching = False
 
-    def _handle_batch_result(self, taken, events, worker_ctx, result=None, exc_info=None):  # noqa: ANN001, ANN202
+    def _handle_batch_result(self, taken, events, worker_ctx, result=None, exc_info=None):
         session = self.db.session_for(worker_ctx)
         error = None if exc_info is None else exc_info[1]
         if error is None:
@@ -218,7 +218,7 @@ class EventHandler(NamekoEventHandler):
                     {"event_id": e["id"], "handler": self.handler_key, "center_id": e["centerid"],
                      "processed_at": now} for e in events])
                 session.commit()
-            except Exception as exc:  # noqa: BLE001 - a repeat, or the database: see below
+            except Exception as exc:
                 error = exc
         if error is None:
             for message, _event in taken:
@@ -260,7 +260,7 @@ class EventHandler(NamekoEventHandler):
 
     # -- finishing -----------------------------------------------------------------------
 
-    def _handle_result(self, message, event, attempt, worker_ctx, result=None, exc_info=None):  # noqa: ANN001, ANN202
+    def _handle_result(self, message, event, attempt, worker_ctx, result=None, exc_info=None):
         session = self.db.session_for(worker_ctx)
         if exc_info is None:
             try:
@@ -273,7 +273,7 @@ class EventHandler(NamekoEventHandler):
                 # Another delivery of the same event won the race: its effect stands.
                 session.rollback()
                 self.metrics.deduplicated.labels(*self.labels).inc()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 session.rollback()
                 return self._failed(message, event, attempt, exc, result)
             self.queue_consumer.ack_message(message)
@@ -281,7 +281,7 @@ class EventHandler(NamekoEventHandler):
         session.rollback()
         try:
             repeat = self._already_processed(event["id"])
-        except Exception:  # noqa: BLE001 - can't tell: treat it as the failure it is
+        except Exception:
             repeat = False
         if repeat:
             # A redelivered event whose effect collided with its first delivery's.
@@ -290,7 +290,7 @@ class EventHandler(NamekoEventHandler):
             return result, None
         return self._failed(message, event, attempt, exc_info[1], result, exc_info)
 
-    def _failed(self, message, event, attempt, exc, result, exc_info=None):  # noqa: ANN001, ANN202
+    def _failed(self, message, event, attempt, exc, result, exc_info=None):
         permanent = isinstance(exc, LianxinError)
         if not permanent and attempt < self.max_attempts:
             delay = min(self.retry_delay * 2 ** (attempt - 1), 30)
@@ -302,7 +302,7 @@ class EventHandler(NamekoEventHandler):
                                        f"{type(exc).__name__}: {exc}", event=event)
         return result, exc_info if exc_info is not None else (type(exc), exc, exc.__traceback__)
 
-    def _dead_letter(self, message, reason: str, body=None, event=None) -> None:  # noqa: ANN001
+    def _dead_letter(self, message, reason: str, body=None, event=None) -> None:
         service = self.container.service_name
         event_type = self.event_type
         event_id = center = None
@@ -319,7 +319,7 @@ class EventHandler(NamekoEventHandler):
                 routing_key=message.delivery_info.get("routing_key", ""),
                 event_type=event_type, event_id=event_id, center_id=center,
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             # Could not park it: give it back to the broker rather than lose it.
             log.error("could not dead-letter (%s); requeueing after a pause", exc)
             eventlet.sleep(1)

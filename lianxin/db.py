@@ -47,7 +47,7 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_MAX_WORKERS + 4, echo: boo
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=5000")
@@ -76,7 +76,7 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -84,7 +84,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -155,7 +155,7 @@ class Database(DependencyProvider):
     def kill(self) -> None:
         self.stop()
 
-    def session_for(self, worker_ctx) -> Session:  # noqa: ANN001
+    def session_for(self, worker_ctx) -> Session:
         """The worker's session, created on first use."""
         session = self.sessions.get(worker_ctx)
         if session is None:
@@ -163,10 +163,10 @@ class Database(DependencyProvider):
             session = self.sessions[worker_ctx] = self.Session()
         return session
 
-    def get_dependency(self, worker_ctx) -> Session:  # noqa: ANN001
+    def get_dependency(self, worker_ctx) -> Session:
         return self.session_for(worker_ctx)
 
-    def worker_teardown(self, worker_ctx) -> None:  # noqa: ANN001
+    def worker_teardown(self, worker_ctx) -> None:
         session = self.sessions.pop(worker_ctx, None)
         if session is not None:
             session.close()

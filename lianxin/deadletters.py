@@ -21,7 +21,7 @@ QUEUE = "lianxin.dead-letters"
 H = "x-lianxin-"
 
 
-def _declare(channel) -> None:  # noqa: ANN001
+def _declare(channel) -> None:
     channel.exchange_declare(EXCHANGE, "fanout", durable=True, auto_delete=False)
     channel.queue_declare(QUEUE, durable=True, auto_delete=False)
     channel.queue_bind(QUEUE, EXCHANGE, routing_key="")
@@ -54,7 +54,7 @@ def publish(amqp_uri: str, *, body: bytes, content_type: str | None, reason: str
                          retry=True, retry_policy={"max_retries": 3})
 
 
-def _describe(message) -> dict[str, Any]:  # noqa: ANN001
+def _describe(message) -> dict[str, Any]:
     headers = message.headers or {}
     raw = message.body if isinstance(message.body, bytes) else str(message.body).encode()
     try:

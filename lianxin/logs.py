@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def configure(level: str = "INFO", stream=sys.stderr) -> None:  # noqa: ANN001
+def configure(level: str = "INFO", stream=sys.stderr) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

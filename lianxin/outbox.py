@@ -77,7 +77,7 @@ def kit_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, processed
 
 
-def find_database(container) -> Database:  # noqa: ANN001
+def find_database(container) -> Database:
     """The service's :class:`Database` provider (exactly one per service)."""
     found = [d for d in container.dependencies if isinstance(d, Database)]
     if len(found) != 1:
@@ -241,7 +241,7 @@ class Outbox(DependencyProvider):
         if session.info.pop("lianxin_outbox", False):
             self._wake.set()
 
-    def get_dependency(self, worker_ctx) -> OutboxWriter:  # noqa: ANN001
+    def get_dependency(self, worker_ctx) -> OutboxWriter:
         return OutboxWriter(self.db.session_for(worker_ctx), self.table)
 
     def _relay_forever(self) -> None:
@@ -257,7 +257,7 @@ class Outbox(DependencyProvider):
                 while self._running and self.relay_once() == self.batch:
                     continue
                 failures = 0
-            except Exception as exc:  # noqa: BLE001 - the relay must survive anything
+            except Exception as exc:
                 failures += 1
                 delay = self._backoff.__call__(_RetryState(failures))
                 log.warning("outbox relay of %s failed (%s); retrying in %.1fs",
@@ -268,7 +268,7 @@ class Outbox(DependencyProvider):
                 last_gauge = time.monotonic()
                 try:
                     self.update_gauges()
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.warning("outbox gauges of %s failed: %s", self.container.service_name, exc)
 
     def relay_once(self) -> int:

@@ -51,7 +51,7 @@ class UnconfirmedResponder(Responder):
 class RpcConsumer(NamekoRpcConsumer):
     """nameko's shared RPC consumer, replying through :class:`UnconfirmedResponder`."""
 
-    def handle_result(self, message, result, exc_info):  # noqa: ANN001, ANN201
+    def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = UnconfirmedResponder(
             config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
@@ -74,7 +74,7 @@ class Rpc(NamekoRpc):
         super().setup()
         self.databases = [d for d in self.container.dependencies if isinstance(d, Database)]
 
-    def handle_result(self, message, worker_ctx, result, exc_info):  # noqa: ANN001, ANN201
+    def handle_result(self, message, worker_ctx, result, exc_info):
         for database in self.databases:
             database.worker_teardown(worker_ctx)  # close (and roll back) before replying
         return super().handle_result(message, worker_ctx, result, exc_info)

@@ -25,7 +25,7 @@ def check_broker(amqp_uri: str, timeout: float = 5) -> None:
     try:
         with kombu.Connection(amqp_uri, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise BrokerUnreachable(
             f"RabbitMQ is not reachable at {safe_uri(amqp_uri)} ({exc}).\n"
             "Start it with `rabbitmq-server -detached` (or point AMQP_URI at a running broker)."
@@ -56,7 +56,7 @@ def run(targets: list[str], overrides: dict[str, Any] | None = None,
 
     stopping = eventlet.event.Event()
 
-    def shutdown(signum, _frame):  # noqa: ANN001
+    def shutdown(signum, _frame):
         log.info("signal %s: stopping", signum)
         if not stopping.ready():
             stopping.send(None)
@@ -67,10 +67,10 @@ def run(targets: list[str], overrides: dict[str, Any] | None = None,
     if on_started is not None:
         eventlet.spawn(on_started, containers)
 
-    def watch(container):  # noqa: ANN001
+    def watch(container):
         try:
             container.wait()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("service %s crashed: %s", container.service_name, exc)
         if not stopping.ready():
             stopping.send(container.service_name)
@@ -81,7 +81,7 @@ def run(targets: list[str], overrides: dict[str, Any] | None = None,
     for container in reversed(containers):
         try:
             container.stop()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("stopping %s: %s", container.service_name, exc)
             container.kill()
     if crashed:

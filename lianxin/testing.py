@@ -56,7 +56,7 @@ class TcpProxy:
                     sock.close()
         self._threads, self._sockets, self._server = [], [], None
 
-    def _accept(self, server) -> None:  # noqa: ANN001
+    def _accept(self, server) -> None:
         while True:
             client, _ = server.accept()
             upstream = eventlet.connect(("127.0.0.1", self.target_port))
@@ -65,7 +65,7 @@ class TcpProxy:
             self._threads.append(eventlet.spawn(self._pipe, upstream, client))
 
     @staticmethod
-    def _pipe(source, sink) -> None:  # noqa: ANN001
+    def _pipe(source, sink) -> None:
         try:
             with contextlib.suppress(OSError):  # a cut connection just ends the pipe
                 while data := source.recv(65536):
@@ -78,11 +78,11 @@ class TcpProxy:
 
 def ticket_created(summary: str = "垃圾未清运", center_id: str = "yanminghu") -> dict[str, Any]:
     """A valid ``ticket.created`` event of a new sanitation ticket (for consumer tests)."""
-    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
-    from uuid import uuid4  # noqa: PLC0415
+    from datetime import UTC, datetime, timedelta
+    from uuid import uuid4
 
-    from lianxin.contracts import make_event  # noqa: PLC0415 - the kit imports this module
-    from lianxin.contracts.tickets.events import TICKET_CREATED  # noqa: PLC0415
+    from lianxin.contracts import make_event
+    from lianxin.contracts.tickets.events import TICKET_CREATED
 
     now = datetime.now(UTC)
     ticket_id = str(uuid4())
@@ -97,12 +97,12 @@ def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
     records each event's effect in its own database (table ``effects``), lists each batch's
     summaries in ``cls.calls``, fails a batch holding the summary ``"boom"``, and waits on
     ``cls.gate`` (an event) when one is set."""
-    from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: PLC0415
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
-    from lianxin.consumer import event_handler  # noqa: PLC0415 - the kit imports this module
-    from lianxin.contracts.tickets.events import TICKET_CREATED  # noqa: PLC0415
-    from lianxin.db import Database  # noqa: PLC0415
-    from lianxin.outbox import kit_tables  # noqa: PLC0415
+    from lianxin.consumer import event_handler
+    from lianxin.contracts.tickets.events import TICKET_CREATED
+    from lianxin.db import Database
+    from lianxin.outbox import kit_tables
 
     metadata = MetaData()
     kit_tables(metadata)
@@ -111,7 +111,7 @@ def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
                     Column("event_id", String(36), nullable=False))
 
     @event_handler("tickets", TICKET_CREATED, batch=batch, retry_delay=retry_delay)
-    def handle_ticket_created(self, events: list[dict[str, Any]]) -> None:  # noqa: ANN001
+    def handle_ticket_created(self, events: list[dict[str, Any]]) -> None:
         cls = type(self)
         cls.calls.append([e["data"]["summary"] for e in events])
         if cls.gate is not None:

@@ -10,7 +10,7 @@ from nameko.timer import Timer
 
 
 class ConfigTimer(Timer):
-    def __init__(self, config_key: str, default: float, **kwargs):  # noqa: ANN003
+    def __init__(self, config_key: str, default: float, **kwargs):
         super().__init__(interval=default, **kwargs)
         self.config_key = config_key
 

@@ -19,15 +19,15 @@ from marshmallow import fields, validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lianxin.clock import rfc3339  # noqa: E402
-from lianxin.contracts import CATALOGUE, load_catalogue  # noqa: E402
+from lianxin.clock import rfc3339
+from lianxin.contracts import CATALOGUE, load_catalogue
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "unit" / "kit" / "golden"
 NS = uuid.UUID("6b1f4b3e-0000-4000-8000-000000000000")
 WHEN = "2026-12-01T01:30:00.000Z"
 
 
-def sample(name: str, field: fields.Field, etype: str):  # noqa: ANN201
+def sample(name: str, field: fields.Field, etype: str):
     one_of = next((v for v in field.validators if isinstance(v, validate.OneOf)), None)
     if one_of is not None:
         return list(one_of.choices)[0]

@@ -187,10 +187,10 @@ def container_factory(request):
     made = []
     log = logging.getLogger(__name__)
 
-    def kill(container) -> None:  # noqa: ANN001
+    def kill(container) -> None:
         try:
             container.kill()
-        except Exception:  # noqa: BLE001 - dying anyway
+        except Exception:
             log.warning("killing %s raised", container, exc_info=True)
 
     def kill_all() -> None:
@@ -202,7 +202,7 @@ def container_factory(request):
             return
         log.warning("gave up killing containers after 30 s: %s", made)
 
-    def make(service_cls, config):  # noqa: ANN001, ANN202
+    def make(service_cls, config):
         if not made:
             request.node.addfinalizer(kill_all)
         made.append(get_container_cls(config)(service_cls, config))

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Response
 
-from gateway.api import PUBLIC, call, route
+from gateway.api import PUBLIC, Route, call, route
 from gateway.base import GatewayBase
 from gateway.http import HttpProblem
 from gateway.routes.tickets import ReporterContact
@@ -69,14 +69,14 @@ def as_request(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _jurisdiction(args) -> str:  # noqa: ANN001
+def _jurisdiction(args) -> str:
     center = args.get("jurisdiction_id")
     if not center:
         raise InvalidInput(fields={"jurisdiction_id": "必填：服务中心编号，如 yanminghu"})
     return center
 
 
-def _float(form, name: str) -> float | None:  # noqa: ANN001
+def _float(form, name: str) -> float | None:
     raw = form.get(name)
     if raw in (None, ""):
         return None
@@ -99,12 +99,16 @@ def _date(value: str | None, name: str, end: bool = False) -> datetime | None:
     return parsed
 
 
+#: The routes that only forward to an operation (see gateway.api.expose).
+ROUTES: list[Route] = []
+
+
 class Open311Routes(GatewayBase):
     """GeoReport v2 endpoints (see the module doc)."""
 
     @route("GET", "/open311/v2/discovery.json", summary="Open311 服务发现", tag="open311",
            roles=PUBLIC, render=open311_error)
-    def open311_discovery(self, req) -> Any:  # noqa: ANN001
+    def open311_discovery(self, req) -> Any:
         base = req.request.host_url.rstrip("/") + "/open311/v2/"
         return {"changeset": "2026-11-27T00:00:00+08:00",
                 "contact": "雁鸣湖镇镇区社区党群服务中心等各中心；jurisdiction_id 为中心编号",
@@ -115,7 +119,7 @@ class Open311Routes(GatewayBase):
 
     @route("GET", "/open311/v2/services.json", summary="Open311 服务（诉求类别）列表", tag="open311",
            roles=PUBLIC, render=open311_error)
-    def open311_services(self, req) -> Any:  # noqa: ANN001
+    def open311_services(self, req) -> Any:
         categories = call(self.tickets_rpc.list_categories, _jurisdiction(req.request.args))
         return [{"service_code": c["service_code"], "service_name": c["name"],
                  "description": c["description"], "metadata": bool(c["attributes"]),
@@ -124,7 +128,7 @@ class Open311Routes(GatewayBase):
 
     @route("GET", "/open311/v2/services/<service_code>.json", summary="Open311 服务的补充问题",
            tag="open311", roles=PUBLIC, render=open311_error)
-    def open311_service_definition(self, req, service_code: str) -> Any:  # noqa: ANN001
+    def open311_service_definition(self, req, service_code: str) -> Any:
         category = call(self.tickets_rpc.get_service, _jurisdiction(req.request.args), service_code)
         return {"service_code": category["service_code"], "attributes": [
             {"variable": True, "code": a["code"], "datatype": a["datatype"],
@@ -134,7 +138,7 @@ class Open311Routes(GatewayBase):
 
     @route("POST", "/open311/v2/requests.json", summary="Open311 提交诉求（表单编码，需 api_key）",
            tag="open311", roles=PUBLIC, render=open311_error, status=201)
-    def open311_create_request(self, req) -> Any:  # noqa: ANN001
+    def open311_create_request(self, req) -> Any:
         request = req.request
         if request.content_length and request.content_length > self.max_body:
             raise HttpProblem(413, "请求内容过大", "BODY_TOO_LARGE")
@@ -174,7 +178,7 @@ class Open311Routes(GatewayBase):
 
     @route("GET", "/open311/v2/requests.json", summary="Open311 查询诉求", tag="open311",
            roles=PUBLIC, render=open311_error)
-    def open311_list_requests(self, req) -> Any:  # noqa: ANN001
+    def open311_list_requests(self, req) -> Any:
         args = req.request.args
         center = _jurisdiction(args)
         status = args.get("status")
@@ -202,7 +206,7 @@ class Open311Routes(GatewayBase):
 
     @route("GET", "/open311/v2/requests/<request_id>.json", summary="Open311 查询单个诉求",
            tag="open311", roles=PUBLIC, render=open311_error)
-    def open311_get_request(self, req, request_id: str) -> Any:  # noqa: ANN001
+    def open311_get_request(self, req, request_id: str) -> Any:
         center = _jurisdiction(req.request.args)
         found = call(self.tickets_rpc.search_tickets, center, {"ids": [request_id]})
         if not found:

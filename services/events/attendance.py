@@ -66,7 +66,7 @@ def attendance_stats(*, db_session: Session, center_id: str, query: dict[str, An
             "person_times": total, "groups": rows}
 
 
-def _grouping(db_session: Session, center_id: str, group_by: str):  # noqa: ANN202
+def _grouping(db_session: Session, center_id: str, group_by: str):
     """(key of an activity, label of an activity) for a grouping."""
     if group_by == "programme":
         names = dict(db_session.execute(select(Programme.code, Programme.name)

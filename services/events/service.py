@@ -93,7 +93,7 @@ class EventsService(HealthCheck):
     def _activity(self, activity: Activity) -> dict[str, Any]:
         return _activity_read.dump(domain.describe(db_session=self.db, activities=[activity])[0])
 
-    def _registrations(self, registrations: list) -> list[dict[str, Any]]:  # noqa: ANN001
+    def _registrations(self, registrations: list) -> list[dict[str, Any]]:
         return domain.registration_views(db_session=self.db, registrations=registrations)
 
     def _registered(self, center_id: str, outcome: str, amount: int = 1) -> None:

@@ -152,5 +152,5 @@ class Cache(DependencyProvider):
     def stop(self) -> None:
         self.cache.clear()
 
-    def get_dependency(self, worker_ctx) -> ReadCache:  # noqa: ANN001
+    def get_dependency(self, worker_ctx) -> ReadCache:
         return self.cache

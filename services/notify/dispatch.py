@@ -109,7 +109,7 @@ class Dispatcher(DependencyProvider):
     def kill(self) -> None:
         self._running = False
 
-    def get_dependency(self, worker_ctx) -> Dispatcher:  # noqa: ANN001
+    def get_dependency(self, worker_ctx) -> Dispatcher:
         return self
 
     def count(self, outcomes: list[Outcome]) -> None:
@@ -118,7 +118,7 @@ class Dispatcher(DependencyProvider):
 
     # -- people --------------------------------------------------------------------------
 
-    def _exclusive(self, kind: str, claim) -> int:  # noqa: ANN001
+    def _exclusive(self, kind: str, claim) -> int:
         if not self._running or self._claiming[kind]:
             return 0
         self._claiming[kind] = True
@@ -127,14 +127,14 @@ class Dispatcher(DependencyProvider):
         finally:
             self._claiming[kind] = False
 
-    def _refill(self, kind: str, dispatch) -> None:  # noqa: ANN001
+    def _refill(self, kind: str, dispatch) -> None:
         """A sender finished: claim more soon instead of waiting for the next tick — one claim
         for all the senders of ``kind`` that finish within ``REFILL_DELAY``, not one each."""
         def run() -> None:
             self._refilling[kind] = False
             try:
                 dispatch()
-            except Exception as exc:  # noqa: BLE001 - the next tick tries again
+            except Exception as exc:
                 log.warning("refilling the send pool failed: %s", exc)
 
         if self._running and not self._refilling[kind]:
@@ -157,7 +157,7 @@ class Dispatcher(DependencyProvider):
             self.people.spawn_n(self._send, job)
         return len(jobs)
 
-    def _jobs(self, session, rows: list[Delivery]) -> list[dict[str, Any]]:  # noqa: ANN001
+    def _jobs(self, session, rows: list[Delivery]) -> list[dict[str, Any]]:
         wanted = {(r.center_id, r.person_id) for r in rows if r.person_id}
         contacts = {}
         if wanted:
@@ -194,7 +194,7 @@ class Dispatcher(DependencyProvider):
                 error, permanent = exc.reason, exc.permanent
             except eventlet.Timeout:
                 error, permanent = f"发送超时（{self.deadline:.0f} 秒）", False
-            except Exception as exc:  # noqa: BLE001 - a provider bug must not lose the message
+            except Exception as exc:
                 log.exception("channel %s failed on delivery %s", job["channel"], job["id"])
                 error, permanent = f"{type(exc).__name__}: {exc}", False
             self.send_seconds.labels(self.service, job["channel"]).observe(time.perf_counter() - began)
@@ -225,7 +225,7 @@ class Dispatcher(DependencyProvider):
     def _post(self, job: dict[str, Any]) -> None:
         try:
             status, error = self.post_signed(job)
-        except Exception as exc:  # noqa: BLE001 - a bug here must not lose the delivery
+        except Exception as exc:
             log.exception("webhook delivery %s failed", job["id"])
             status, error = None, f"{type(exc).__name__}: {exc}"
         finally:
@@ -254,7 +254,7 @@ class Dispatcher(DependencyProvider):
                         else:
                             outcomes = subscriptions.record_attempts(db_session=session, attempts=batch,
                                                                      settings=self.settings)
-                except Exception as exc:  # noqa: BLE001 - the leases expire and they are tried again
+                except Exception as exc:
                     log.error("could not record %d %s send(s): %s", len(batch), kind, exc)
                     outcomes = []
                 for done in outcomes:

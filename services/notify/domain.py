@@ -755,7 +755,7 @@ def list_notifications(*, db_session: Session, center_id: str, role: str, person
     where = _inbox_where(center_id, role, person_id)
     unread_clause = and_(Delivery.read_at.is_(None), InboxRead.read_at.is_(None))
 
-    def count(*extra) -> int:  # noqa: ANN002
+    def count(*extra) -> int:
         return db_session.scalar(select(func.count()).select_from(Delivery)
                                  .outerjoin(InboxRead, join).where(*where, *extra)) or 0
 

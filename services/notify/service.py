@@ -400,7 +400,7 @@ def _subscribe_to_every_event_type() -> None:
         if etype.service == NotifyService.name:
             continue
 
-        def handle(self, events: list[dict[str, Any]]) -> None:  # noqa: ANN001
+        def handle(self, events: list[dict[str, Any]]) -> None:
             self.handle_events(events)
 
         handle.__name__ = handle.__qualname__ = handler_name(etype)

@@ -279,7 +279,7 @@ def list_deliveries(*, db_session: Session, principal: Principal, subscription_i
 
 # -- the dispatcher's side -------------------------------------------------------------------
 
-def _due(now: datetime):  # noqa: ANN202
+def _due(now: datetime):
     W = WebhookDelivery
     return or_(and_(W.state == "pending", W.next_attempt_at <= now),
                and_(W.state == "sending", W.lease_until < now))

@@ -46,7 +46,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 got = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
                                self.rfile.read(length), time.monotonic())
@@ -63,7 +63,7 @@ class WebhookReceiver:
                     self.end_headers()
                     self.wfile.write(payload)
 
-            do_GET = do_POST  # noqa: N815
+            do_GET = do_POST
 
             def log_message(self, *_args: Any) -> None:
                 """Keep the test output free of access logs."""
@@ -96,7 +96,7 @@ class SmtpSink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+            async def handle_DATA(self, server, session, envelope) -> str:
                 sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
                 sink.messages.append(message_from_bytes(envelope.original_content or envelope.content,
                                                         policy=policy.default))

@@ -110,13 +110,13 @@ class TicketsService(HealthCheck):
         outbox), and if it is lost the TTL still bounds the staleness."""
         try:
             self.dispatch(ROUTING_CHANGED, {"center_id": center_id})
-        except Exception as exc:  # noqa: BLE001 - the change stands; the TTL catches up
+        except Exception as exc:
             log.warning("could not tell the other replicas that %s's routing changed: %s",
                         center_id, exc)
 
     @broadcast_handler("tickets", ROUTING_CHANGED, handler_type=BROADCAST,
                        reliable_delivery=False)
-    def forget_routing(self, payload: Any) -> None:  # noqa: ANN401 - whatever came off the bus
+    def forget_routing(self, payload: Any) -> None:
         """Every replica (one queue each) forgets a center's cached routing; a message it
         can't read makes it forget everything, which is always safe."""
         center = payload.get("center_id") if isinstance(payload, dict) else None

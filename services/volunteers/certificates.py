@@ -53,7 +53,7 @@ def _cn_number(n: int) -> str:
     return f"{head}十{CN_DIGITS[units] if units else ''}"
 
 
-def _centered(canvas: Canvas, text: str, y: float, size: float, color=INK) -> None:  # noqa: ANN001
+def _centered(canvas: Canvas, text: str, y: float, size: float, color=INK) -> None:
     canvas.setFillColor(color)
     canvas.setFont(FONT, size)
     canvas.drawCentredString(canvas._pagesize[0] / 2, y, text)

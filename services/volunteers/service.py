@@ -51,7 +51,7 @@ _visit_read, _visit_list = vc.VisitRead(), vc.VisitList()
 _milestones = vc.MilestoneRead(many=True)
 
 
-def _listing(schema, items, total, query) -> dict[str, Any]:  # noqa: ANN001
+def _listing(schema, items, total, query) -> dict[str, Any]:
     return schema.dump({"items": items, "total": total, "limit": query["limit"],
                         "offset": query["offset"]})
 
@@ -68,7 +68,7 @@ class VolunteersService(HealthCheck):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _volunteer(self, center_id: str, ref: str | None):  # noqa: ANN202
+    def _volunteer(self, center_id: str, ref: str | None):
         """The volunteer a request is about: the caller themselves, or (staff) the one named."""
         principal = self.caller.require(center_id, roles=VOLUNTEER_SIDE)
         return principal, domain.volunteer_in_request(db_session=self.db, center_id=center_id,
@@ -167,7 +167,7 @@ class VolunteersService(HealthCheck):
         try:
             with eventlet.Timeout(5):
                 return self.tickets_rpc.get_center(center_id)["name"]
-        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - the certificate still prints
+        except (Exception, eventlet.Timeout) as exc:
             log.warning("center name of %s unavailable (%s): using a generic title", center_id, exc)
             return "党群服务中心"
 

@@ -35,7 +35,7 @@ def events_on_pg(container_factory, service_config, pg_url, rpc, token):
     return container
 
 
-def _activity(staff, capacity):  # noqa: ANN001
+def _activity(staff, capacity):
     starts = datetime.now(UTC) + timedelta(days=2)
     return staff.events.create_activity(CENTER, {
         "title": "趣味益智 健康生活", "audience": "elderly", "room": "sports",
@@ -43,7 +43,7 @@ def _activity(staff, capacity):  # noqa: ANN001
         "capacity": capacity})
 
 
-def _attempt(call):  # noqa: ANN001
+def _attempt(call):
     """The call's result, or the kit error it raised (as its code)."""
     try:
         return call()
@@ -82,11 +82,11 @@ def test_thirty_residents_at_once_for_twenty_places_give_twenty_places_and_ten_w
         r["person_id"] for r in results if r["state"] == "waitlisted"}
 
 
-def _drain(bus, queue, expected):  # noqa: ANN001
+def _drain(bus, queue, expected):
     """The first ``expected`` messages of ``queue``, waiting for them to arrive."""
     got: list = []
 
-    def enough():  # noqa: ANN202
+    def enough():
         while (body := bus.get(queue)) is not None:
             got.append(body)
         return len(got) >= expected
@@ -126,7 +126,7 @@ def test_overlapping_bookings_at_once_leave_exactly_one(events_on_pg, rpc, token
     starts = datetime.now(UTC) + timedelta(days=3)
     proxies = [rpc(token("staff", sub=f"sw-{n}")) for n in range(10)]
 
-    def book(n_proxy):  # noqa: ANN001
+    def book(n_proxy):
         n, proxy = n_proxy
         start = starts + timedelta(minutes=10 * n)  # every pair of these overlaps
         return _attempt(lambda: proxy.events.book_room(CENTER, "dance", {
@@ -144,7 +144,7 @@ def test_concurrent_weekly_series_never_share_a_week(events_on_pg, rpc, token):
     starts = datetime.now(UTC) + timedelta(days=1)
     proxies = [rpc(token("staff", sub=f"sw-{n}")) for n in range(6)]
 
-    def book(n_proxy):  # noqa: ANN001
+    def book(n_proxy):
         n, proxy = n_proxy
         first = starts + timedelta(weeks=n)  # series n covers weeks n .. n+3: neighbours clash
         return _attempt(lambda: proxy.events.book_room(CENTER, "dance", {
@@ -166,7 +166,7 @@ def test_postgres_itself_refuses_overlapping_bookings(pg_url):
     Session = make_session_factory(engine)
     starts = datetime.now(UTC) + timedelta(days=1)
 
-    def booking(room, offset_minutes, state="confirmed"):  # noqa: ANN001
+    def booking(room, offset_minutes, state="confirmed"):
         import uuid
 
         start = starts + timedelta(minutes=offset_minutes)

@@ -21,7 +21,7 @@ ROOMS = [{"code": "sports", "name": "文体活动室", "capacity": 80, "equipmen
 
 
 class Api:
-    def __init__(self, base: str, token):  # noqa: ANN001
+    def __init__(self, base: str, token):
         self.base, self.token = base, token
 
     def __call__(self, method: str, path: str, who: str = "staff", sub: str | None = None,
@@ -52,7 +52,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def new_activity(api, starts_in=timedelta(days=2), **extra):  # noqa: ANN001
+def new_activity(api, starts_in=timedelta(days=2), **extra):
     starts = datetime.now(UTC) + starts_in
     body = {"title": "趣味益智 健康生活", "programme": "yuedong_elderly", "audience": "elderly",
             "starts_at": iso(starts), "ends_at": iso(starts + timedelta(hours=1, minutes=30)),
@@ -208,7 +208,7 @@ def test_attendance_stats_over_http(api):
     assert api("GET", "/api/v1/attendance/stats", "resident").status_code == 403
 
 
-def _snapshot(api):  # noqa: ANN001
+def _snapshot(api):
     return (api("GET", "/api/v1/activities", params={"limit": 500}).json()["total"],
             api("GET", "/api/v1/bookings", params={"limit": 500}).json()["total"],
             api("GET", "/api/v1/registrations", params={"limit": 500}).json()["total"])

@@ -33,7 +33,7 @@ def test_a_department_queue_bound_to_the_tickets_exchange_receives_ticket_create
         queue = kombu.Queue("civil-affairs.tickets", exchange=exchange,
                             routing_key=tk.TICKET_CREATED, durable=True)
 
-        def on_message(body, message):  # noqa: ANN001
+        def on_message(body, message):
             received.append(json.loads(body) if isinstance(body, str | bytes) else body)
             message.ack()
 

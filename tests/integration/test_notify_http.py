@@ -32,7 +32,7 @@ def http(container_factory, service_config, token, rpc, tmp_path):
                                                       "party": "property"})
     base = f"http://127.0.0.1:{port}"
 
-    def call(method, path, bearer=None, **kwargs):  # noqa: ANN001, ANN202
+    def call(method, path, bearer=None, **kwargs):
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         return requests.request(method, base + path, headers=headers, timeout=15, **kwargs)
 

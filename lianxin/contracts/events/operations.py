@@ -34,7 +34,7 @@ MAX_ACTIVITY_SECONDS = 7 * 24 * 3600
 MAX_BOOKING_SECONDS = 24 * 3600
 
 
-def _text(min_: int, max_: int, **kwargs) -> fields.Str:  # noqa: ANN003
+def _text(min_: int, max_: int, **kwargs) -> fields.Str:
     return fields.Str(validate=validate.Length(min=min_, max=max_), **kwargs)
 
 
@@ -65,7 +65,7 @@ class RoomUpdate(BaseSchema):
     needs_approval = fields.Bool()
 
     @validates_schema
-    def _something(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _something(self, data, **_kwargs):
         if not data:
             raise ValidationError("没有要修改的内容", "_schema")
 
@@ -119,7 +119,7 @@ class ActivityCreate(BaseSchema):
     publish = fields.Bool(load_default=True)
 
     @validates_schema
-    def _times(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _times(self, data, **_kwargs):
         check_activity(data)
 
 
@@ -157,7 +157,7 @@ class ActivityUpdate(BaseSchema):
     max_party_size = fields.Int(validate=validate.Range(min=1, max=20))
 
     @validates_schema
-    def _something(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _something(self, data, **_kwargs):
         if not data:
             raise ValidationError("没有要修改的内容", "_schema")
 
@@ -235,7 +235,7 @@ class ActivityRecordItem(BaseSchema):
     attendance = fields.Int(required=True, validate=validate.Range(min=1, max=5000))
 
     @validates_schema
-    def _times(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _times(self, data, **_kwargs):
         check_activity(data)
 
 
@@ -318,7 +318,7 @@ class CheckIn(BaseSchema):
     attended = fields.Int(load_default=None, validate=validate.Range(min=1, max=20))
 
     @validates_schema
-    def _one_key(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _one_key(self, data, **_kwargs):
         if bool(data.get("registration_id")) == bool(data.get("code")):
             raise ValidationError("须提供报名编号或签到码之一", "code")
 
@@ -335,7 +335,7 @@ class AttendanceQuery(BaseSchema):
     audience = fields.Str(load_default=None, validate=validate.OneOf(list(AUDIENCES)))
 
     @validates_schema
-    def _range(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _range(self, data, **_kwargs):
         if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
             raise ValidationError("结束日期不能早于开始日期", "to")
         if data.get("from_") and data.get("to") and (data["to"] - data["from_"]).days > 3 * 366:
@@ -406,7 +406,7 @@ class BookingCreate(BaseSchema):
     repeat_weeks = fields.Int(load_default=1, validate=validate.Range(min=1, max=52))
 
     @validates_schema
-    def _times(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _times(self, data, **_kwargs):
         if data["ends_at"] <= data["starts_at"]:
             raise ValidationError("结束时间须晚于开始时间", "ends_at")
         if (data["ends_at"] - data["starts_at"]).total_seconds() > MAX_BOOKING_SECONDS:

@@ -189,7 +189,7 @@ class QuietHoursSet(BaseSchema):
     enabled = fields.Bool(load_default=True)
 
     @validates_schema
-    def _not_empty(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _not_empty(self, data, **_kwargs):
         if data.get("start") == data.get("end"):
             raise ValidationError("开始与结束时间不能相同", "end")
 
@@ -271,7 +271,7 @@ class ScheduledMessageCreate(BaseSchema):
     data = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
 
     @validates_schema
-    def _data_for_kind(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _data_for_kind(self, data, **_kwargs):
         needed = SCHEDULED_KINDS.get(data.get("kind"), ())
         missing = [k for k in needed if k not in (data.get("data") or {})]
         if missing:
@@ -327,7 +327,7 @@ class SubscriptionCreate(BaseSchema):
     description = fields.Str(load_default="", validate=validate.Length(max=200))
 
     @validates("types")
-    def _types(self, value, **_kwargs):  # noqa: ANN001, ANN202
+    def _types(self, value, **_kwargs):
         _check_types(value)
 
 
@@ -342,7 +342,7 @@ class SubscriptionUpdate(BaseSchema):
     active = fields.Bool()
 
     @validates("types")
-    def _types(self, value, **_kwargs):  # noqa: ANN001, ANN202
+    def _types(self, value, **_kwargs):
         _check_types(value)
 
 
@@ -383,7 +383,7 @@ class ReplayRequest(BaseSchema):
     end = fields.AwareDateTime(required=True)
 
     @validates_schema
-    def _range(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _range(self, data, **_kwargs):
         if "start" in data and "end" in data:
             if data["end"] <= data["start"]:
                 raise ValidationError("结束时间须晚于开始时间", "end")

@@ -112,7 +112,7 @@ class DutyShiftCreate(BaseSchema):
     ends_at = fields.AwareDateTime(required=True)
 
     @validates_schema
-    def _window(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _window(self, data, **_kwargs):
         hours = (data["ends_at"] - data["starts_at"]).total_seconds() / 3600
         if hours <= 0:
             raise ValidationError("结束时间须晚于开始时间", "ends_at")
@@ -326,7 +326,7 @@ class DecisionIn(BaseSchema):
     note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
     @validates_schema
-    def _needs(self, data, **_kwargs):  # noqa: ANN001, ANN202
+    def _needs(self, data, **_kwargs):
         if data["decision"] == "resolved" and not data.get("answer"):
             raise ValidationError("办结须填写答复内容", "answer")
         if data["decision"] == "assigned" and not data.get("party"):

@@ -75,7 +75,7 @@ _TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
 _TASK = fields.Str(validate=validate.Length(min=1, max=40))
 
 
-def _skills(**kwargs) -> fields.List:  # noqa: ANN003
+def _skills(**kwargs) -> fields.List:
     return fields.List(fields.Str(validate=validate.OneOf(list(SKILLS))),
                        validate=validate.Length(max=len(SKILLS)), **kwargs)
 

@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
 class Events:
     """The center's rooms and programmes, a session, and what the outbox holds."""
 
-    def __init__(self, session, outbox_table):  # noqa: ANN001
+    def __init__(self, session, outbox_table):
         self.session = session
         self.table = outbox_table
         self.outbox = OutboxWriter(session, outbox_table)

@@ -20,14 +20,14 @@ from services.events.models import Activity, RoomBooking
 CENTER = "yanminghu"
 
 
-def create(db, data, actor, now):  # noqa: ANN001
+def create(db, data, actor, now):
     activity = domain.create_activity(db_session=db.session, outbox=db.outbox, center_id=CENTER,
                                       data=data, actor=actor, now=now)
     db.session.commit()
     return activity
 
 
-def register(db, activity, n, now, members=()):  # noqa: ANN001
+def register(db, activity, n, now, members=()):
     from services.events.common import Actor
 
     registration = domain.register(db_session=db.session, outbox=db.outbox, center_id=CENTER,
@@ -37,7 +37,7 @@ def register(db, activity, n, now, members=()):  # noqa: ANN001
     return registration
 
 
-def bookings(db):  # noqa: ANN001
+def bookings(db):
     return [(b.room, b.state, b.activity_id) for b in
             db.session.scalars(select(RoomBooking).order_by(RoomBooking.created_at, RoomBooking.id))]
 
@@ -239,7 +239,7 @@ def test_the_list_shows_upcoming_activities_first_and_the_record_on_request(db, 
                              items=items["items"], actor=actors.staff, now=now)
     db.session.commit()
 
-    def titles(**query):  # noqa: ANN003
+    def titles(**query):
         found, _ = domain.list_activities(db_session=db.session, center_id=CENTER,
                                           query=ActivityQuery().load(query),
                                           actor=actors.resident(1), now=now)

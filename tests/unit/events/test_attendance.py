@@ -38,7 +38,7 @@ def registered(db, activity, actors, now):
     return made
 
 
-def check_in(db, activity, actor, when, **payload):  # noqa: ANN001
+def check_in(db, activity, actor, when, **payload):
     registration = domain.check_in(db_session=db.session, outbox=db.outbox, center_id=CENTER,
                                    activity_id=activity.id, data=CheckIn().load(payload),
                                    actor=actor, now=when)
@@ -122,7 +122,7 @@ def test_walk_ins_add_person_times(db, activity, registered, actors):
     assert (view["walk_ins"], view["person_times"]) == (12, 15)
 
 
-def record(db, actors, now, items):  # noqa: ANN001
+def record(db, actors, now, items):
     done = domain.record_activities(db_session=db.session, outbox=db.outbox, center_id=CENTER,
                                     items=ActivityRecords().load({"items": items})["items"],
                                     actor=actors.staff, now=now)
@@ -130,7 +130,7 @@ def record(db, actors, now, items):  # noqa: ANN001
     return done
 
 
-def past(now, days, **extra):  # noqa: ANN001
+def past(now, days, **extra):
     starts = now - timedelta(days=days)
     return {"title": "老年太极", "programme": "yuedong_elderly", "audience": "elderly",
             "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
@@ -156,7 +156,7 @@ def test_a_bad_record_is_refused_naming_the_item_and_nothing_is_stored(db, actor
     assert db.session.scalars(select(Activity)).all() == [] and db.new() == []
 
 
-def stats(db, now, **query):  # noqa: ANN001
+def stats(db, now, **query):
     return attendance.attendance_stats(db_session=db.session, center_id=CENTER,
                                        query=AttendanceQuery().load(query), now=now)
 

@@ -20,7 +20,7 @@ CENTER = "yanminghu"
 
 @pytest.fixture
 def register(db, now):
-    def reg(activity, actor, members=(), when=None, **extra):  # noqa: ANN001
+    def reg(activity, actor, members=(), when=None, **extra):
         registration = domain.register(db_session=db.session, outbox=db.outbox, center_id=CENTER,
                                        activity_id=activity.id,
                                        data={"members": list(members), "note": "", **extra},
@@ -31,7 +31,7 @@ def register(db, now):
     return reg
 
 
-def states(db, activity):  # noqa: ANN001
+def states(db, activity):
     from services.events.models import Registration
 
     rows = db.session.query(Registration).filter_by(activity_id=activity.id).order_by(

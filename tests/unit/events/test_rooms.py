@@ -23,7 +23,7 @@ CENTER = "yanminghu"
 def book(db, now):
     from lianxin.contracts.events.operations import BookingCreate
 
-    def make(actor, room="sports", start_hours=26, hours=2, **extra):  # noqa: ANN001
+    def make(actor, room="sports", start_hours=26, hours=2, **extra):
         starts = now + timedelta(hours=start_hours)
         data = BookingCreate().load({"starts_at": starts.isoformat(),
                                      "ends_at": (starts + timedelta(hours=hours)).isoformat(),
@@ -36,7 +36,7 @@ def book(db, now):
     return make
 
 
-def stored(db):  # noqa: ANN001
+def stored(db):
     return [(b.room, b.state) for b in db.session.scalars(
         select(RoomBooking).order_by(RoomBooking.starts_at, RoomBooking.id))]
 

@@ -14,7 +14,7 @@ from services.events.exceptions import ActivityNotFound, RoomNotFound
 CENTER = "yanminghu"
 
 
-def book(db, actor, now, start, hours=2, room="dance", **extra):  # noqa: ANN001
+def book(db, actor, now, start, hours=2, room="dance", **extra):
     data = BookingCreate().load({"starts_at": start.isoformat(),
                                  "ends_at": (start + timedelta(hours=hours)).isoformat(),
                                  "purpose": "社区舞蹈队排练", **extra})

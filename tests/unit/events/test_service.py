@@ -25,7 +25,7 @@ def as_(db, token):
     return make
 
 
-def payload(**extra) -> dict:  # noqa: ANN003
+def payload(**extra) -> dict:
     starts = datetime.now(UTC) + timedelta(days=2)
     return {"title": "趣味益智 健康生活", "audience": "elderly", "room": "sports", "capacity": 20,
             "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
