@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 run: setup migrate ## install, migrate, start all five services + gateway, load the demo center
 	$(BIN)/lianxin run --seed
 
-test: setup services ## install, start RabbitMQ/PostgreSQL/Redis if needed, run unit + integration + e2e tests
+test: setup services lint ## install, start RabbitMQ/PostgreSQL/Redis if needed, lint and types, run unit + integration + e2e tests
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
@@ -30,8 +30,8 @@ seed: setup
 services: ## start RabbitMQ (with management), PostgreSQL and Redis when they are not running
 	bash scripts/ensure-services.sh
 
-lint: setup
-	$(BIN)/ruff check .
+lint: setup ## ruff check, ruff format --check, mypy (scripts/lint.sh)
+	BIN=$(BIN) bash scripts/lint.sh
 
 bench: setup services
 	$(BIN)/python bench/intake.py

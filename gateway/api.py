@@ -161,56 +161,62 @@ def _forward(spec: Route) -> Handler:
     return forward
 
 
+def _failure(spec: Route, request: Request, exc: Exception) -> Response:
+    """What a caller is told when a route fails: never a bare 500 page, never English."""
+    render, where = spec.render, request.path
+    if isinstance(exc, HttpProblem):
+        return render(exc.status, exc.detail, exc.code, exc.fields, exc.headers, where)
+    if isinstance(exc, RemoteError):
+        mapped = from_remote(exc)
+        if mapped is None:
+            log.error("remote error on %s %s: %s", spec.method, spec.path, exc)
+            return render(502, "后端服务处理出错，请稍后再试", "UPSTREAM_ERROR", None, None, where)
+        exc = mapped
+    if isinstance(exc, LianxinError):
+        return render_error(render, exc, where)
+    if isinstance(exc, UnknownService):
+        log.error("service unavailable on %s %s: %s", spec.method, spec.path, exc)
+        return render(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE", None, None, where)
+    if isinstance(exc, RpcTimeout):
+        return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None, where)
+    log.error("unhandled error on %s %s", spec.method, spec.path, exc_info=exc)
+    return render(500, "服务器内部错误", "INTERNAL_ERROR", None, None, where)
+
+
 def _entrypoint(spec: Route) -> Callable[..., Response]:
     """The nameko ``@http`` method serving ``spec``: authenticate, validate, handle, answer."""
-    op, render = spec.op, spec.render
+    op = spec.op
     fn = spec.handler or _forward(spec)
     body_schema = instance(op.body) if op.body else None
     # A body of optional fields only (a note, say) may be left out entirely.
     optional_body = body_schema is not None and not any(
         f.required for f in body_schema.fields.values())
 
+    def prepare(service: Any, request: Request) -> ApiRequest:
+        """The caller (if the operation wants one) and the input, refused before an RPC."""
+        principal = center = None
+        if spec.across_centers:
+            principal = service.auth.identify(request, op)
+        elif not op.public:
+            principal, center = service.auth.authenticate(request, op)
+        req = ApiRequest(request, principal, center)
+        if body_schema is not None:
+            req.body = read_json(request, service.max_body, {} if optional_body else None)
+            load(body_schema, req.body)
+        if op.query is not None:
+            req.query = {k: v for k, v in request.args.items() if k != "center"}
+            load(op.query, req.query)
+        return req
+
     @functools.wraps(fn)
     def handler(self: Any, request: Request, **path_args: str) -> Response:
         try:
-            principal = center = None
-            if spec.across_centers:
-                principal = self.auth.identify(request, op)
-            elif not op.public:
-                principal, center = self.auth.authenticate(request, op)
-            req = ApiRequest(request, principal, center)
-            if body_schema is not None:
-                req.body = read_json(request, self.max_body, {} if optional_body else None)
-                load(body_schema, req.body)  # refuse bad input before spending an RPC
-            if op.query is not None:
-                raw = {k: v for k, v in request.args.items() if k != "center"}
-                load(op.query, raw)
-                req.query = raw
-            result = fn(self, req, **path_args)
-            if isinstance(result, Response):
-                return result
-            return json_response(result, spec.status)
-        except HttpProblem as exc:
-            return render(exc.status, exc.detail, exc.code, exc.fields, exc.headers, request.path)
-        except LianxinError as exc:
-            return render_error(render, exc, request.path)
-        except RemoteError as exc:
-            mapped = from_remote(exc)
-            if mapped is not None:
-                return render_error(render, mapped, request.path)
-            log.error("remote error on %s %s: %s", spec.method, spec.path, exc)
-            return render(502, "后端服务处理出错，请稍后再试", "UPSTREAM_ERROR", None, None,
-                          request.path)
-        except UnknownService as exc:
-            log.error("service unavailable on %s %s: %s", spec.method, spec.path, exc)
-            return render(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE", None, None,
-                          request.path)
-        except RpcTimeout:
-            return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None,
-                          request.path)
-        except Exception:
-            log.exception("unhandled error on %s %s", spec.method, spec.path)
-            return render(500, "服务器内部错误", "INTERNAL_ERROR", None, None, request.path)
+            result = fn(self, prepare(self, request), **path_args)
+        except Exception as exc:
+            return _failure(spec, request, exc)
+        if isinstance(result, Response):
+            return result
+        return json_response(result, spec.status)
 
     handler.__name__ = spec.name
     handler.__dict__.pop("lianxin_route", None)

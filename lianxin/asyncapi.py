@@ -78,7 +78,10 @@ def asyncapi(title: str = "Lianxin 连心桥 events", version: str = "1.0.0",
     catalogue = load_catalogue()
     converter_spec = APISpec(title=title, version=version, openapi_version="3.0.3",
                              plugins=[MarshmallowPlugin()])
-    converter = converter_spec.plugins[0].converter
+    plugin = converter_spec.plugins[0]
+    assert isinstance(plugin, MarshmallowPlugin)
+    converter = plugin.converter
+    assert converter is not None  # set when the plugin was initialised by the spec
     schemas: dict[str, Any] = {"CloudEventEnvelope": envelope_schema()}
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}

@@ -14,7 +14,6 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
 
 import click  # noqa: E402
 
@@ -87,6 +86,7 @@ def _seed(progress: bool) -> None:
 
     from lianxin import auth
     from lianxin import seed as demo
+    from lianxin.clock import now_utc
     from lianxin.errors import from_remote
     from lianxin.roles import ALL_CENTERS
 
@@ -104,7 +104,7 @@ def _seed(progress: bool) -> None:
                 raise (from_remote(exc) or exc) from None
 
         bar = (lambda plan: tqdm(plan, desc="载入演示数据", unit="项")) if progress else iter
-        counts = demo.run(call, today=datetime.now(UTC), progress=bar)
+        counts = demo.run(call, today=now_utc(), progress=bar)
     click.echo(f"演示中心 {demo.DEMO_CENTER}：新建 {counts['created']} 项，已存在 {counts['skipped']} 项")
 
 

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -64,6 +63,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lianxin import deadletters
 from lianxin import metrics as kit_metrics
+from lianxin.clock import now_utc
 from lianxin.contracts import InvalidEvent, parse_event
 from lianxin.errors import LianxinError
 from lianxin.outbox import find_database
@@ -190,7 +190,8 @@ class EventHandler(NamekoEventHandler):
         if not self.waiting:
             self.batching = False
             return
-        taken = [self.waiting.popleft() for _ in range(min(self.batch, len(self.waiting)))]
+        size = self.batch or 1
+        taken = [self.waiting.popleft() for _ in range(min(size, len(self.waiting)))]
         unique: dict[str, dict[str, Any]] = {}
         for _message, event in taken:
             unique.setdefault(event["id"], event)  # a copy delivered twice is handled once
@@ -213,7 +214,7 @@ class EventHandler(NamekoEventHandler):
         error = None if exc_info is None else exc_info[1]
         if error is None:
             try:
-                now = datetime.now(UTC)
+                now = now_utc()
                 session.execute(insert(self.processed), [
                     {"event_id": e["id"], "handler": self.handler_key, "center_id": e["centerid"],
                      "processed_at": now} for e in events])
@@ -266,7 +267,7 @@ class EventHandler(NamekoEventHandler):
             try:
                 session.execute(insert(self.processed).values(
                     event_id=event["id"], handler=self.handler_key, center_id=event["centerid"],
-                    processed_at=datetime.now(UTC),
+                    processed_at=now_utc(),
                 ))
                 session.commit()
             except IntegrityError:

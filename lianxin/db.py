@@ -171,6 +171,11 @@ class Database(DependencyProvider):
         if session is not None:
             session.close()
 
+    def new_session(self) -> Session:
+        """A session outside any worker (closed by its user)."""
+        assert self.Session is not None, "Database used before setup()"
+        return self.Session()
+
     def scope(self) -> contextlib.AbstractContextManager[Session]:
         """A short transaction outside any worker (relay, timers, checks)."""
         assert self.Session is not None, "Database used before setup()"

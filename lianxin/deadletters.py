@@ -11,10 +11,11 @@ its original exchange.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import kombu
+
+from lianxin.clock import now_utc
 
 EXCHANGE = "lianxin.dead-letters"
 QUEUE = "lianxin.dead-letters"
@@ -38,7 +39,7 @@ def publish(amqp_uri: str, *, body: bytes, content_type: str | None, reason: str
         f"{H}queue": queue,
         f"{H}exchange": exchange,
         f"{H}routing-key": routing_key,
-        f"{H}failed-at": datetime.now(UTC).isoformat(timespec="seconds"),
+        f"{H}failed-at": now_utc().isoformat(timespec="seconds"),
     }
     for key, value in (("event-type", event_type), ("event-id", event_id), ("center", center_id)):
         if value:
@@ -69,7 +70,7 @@ def _describe(message) -> dict[str, Any]:
 
 def peek(amqp_uri: str, limit: int = 100) -> list[dict[str, Any]]:
     """Read up to ``limit`` dead letters without removing them."""
-    items = []
+    items: list[dict[str, Any]] = []
     with kombu.Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         _declare(channel)

@@ -90,7 +90,7 @@ ENTRYPOINT_CALLS = counter("lianxin_entrypoint_calls_total", "Entrypoint calls b
                            ("entrypoint", "outcome"))
 ENTRYPOINT_LATENCY = histogram("lianxin_entrypoint_latency_seconds", "Entrypoint latency",
                                ("entrypoint",))
-OUTBOX_BACKLOG = gauge("lianxin_outbox_backlog_events", "Outbox rows not yet published", ())
+OUTBOX_BACKLOG = gauge("lianxin_outbox_backlog", "Outbox rows not yet published", ())
 OUTBOX_AGE = gauge("lianxin_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row",
                    ())
 OUTBOX_PUBLISHED = counter("lianxin_outbox_published_total", "Events published by the relay", ())

@@ -46,7 +46,7 @@ def current_heads(service: str, url: str | None = None) -> tuple[set[str], set[s
     from alembic.script import ScriptDirectory
 
     cfg = alembic_config(service, url)
-    engine = make_engine(cfg.get_main_option("sqlalchemy.url"), pool_size=1)
+    engine = make_engine(_url(cfg.get_main_option("sqlalchemy.url")), pool_size=1)
     try:
         with engine.connect() as conn:
             applied = set(MigrationContext.configure(conn).get_current_heads())
@@ -60,6 +60,12 @@ def revision(service: str, message: str) -> None:
     command.revision(alembic_config(service), message=message, autogenerate=True)
 
 
+def _url(url: str | None) -> str:
+    if not url:
+        raise ValueError("no database URL configured (sqlalchemy.url)")
+    return url
+
+
 def run_env(metadata: MetaData) -> None:
     """The body of ``lianxin/alembic/env.py``."""
     url = context.config.get_main_option("sqlalchemy.url")
@@ -68,7 +74,7 @@ def run_env(metadata: MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(url, pool_size=1)
+    engine = make_engine(_url(url), pool_size=1)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata,
                           render_as_batch=connection.dialect.name == "sqlite",

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import amqp
@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from tenacity import wait_exponential
 
 from lianxin import metrics as kit_metrics
+from lianxin.clock import now_utc
 from lianxin.contracts import EventType, make_event
 from lianxin.db import Database, UTCDateTime
 
@@ -97,7 +98,7 @@ class OutboxWriter:
         body = make_event(etype, center_id=center_id, subject=subject, data=data)
         self._session.connection().execute(insert(self._table), dict(
             event_id=body["id"], center_id=center_id, type=str(etype), body=body,
-            created_at=datetime.now(UTC),
+            created_at=now_utc(),
         ))
         self._session.info["lianxin_outbox"] = True
         return body
@@ -107,7 +108,7 @@ class OutboxWriter:
         bodies = [make_event(etype, center_id=center_id, subject=subject, data=data)
                   for etype, center_id, subject, data in events]
         if bodies:
-            created = datetime.now(UTC)
+            created = now_utc()
             self._session.connection().execute(insert(self._table), [dict(
                 event_id=b["id"], center_id=b["centerid"], type=b["type"], body=b,
                 created_at=created) for b in bodies])
@@ -123,7 +124,7 @@ class Publisher:
         self.exchange = exchange
         self.confirm_timeout = confirm_timeout
         self._conn: kombu.Connection | None = None
-        self._channel = None
+        self._channel: Any = None
         self._tag = 0
         self._acked: set[int] = set()
         self._nacked: set[int] = set()
@@ -177,6 +178,7 @@ class Publisher:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("publisher confirms did not arrive in time")
+            assert self._conn is not None  # _ensure() connected it
             self._conn.drain_events(timeout=remaining)
         result = [t in self._acked for t in tags]
         self._acked.difference_update(tags)
@@ -259,7 +261,7 @@ class Outbox(DependencyProvider):
                 failures = 0
             except Exception as exc:
                 failures += 1
-                delay = self._backoff.__call__(_RetryState(failures))
+                delay = self._backoff(_RetryState(failures))  # type: ignore[arg-type]
                 log.warning("outbox relay of %s failed (%s); retrying in %.1fs",
                             self.container.service_name, exc, delay)
                 self.publisher.close()
@@ -274,7 +276,7 @@ class Outbox(DependencyProvider):
     def relay_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
         t = self.table
-        session = self.db.Session()
+        session = self.db.new_session()
         try:
             rows = session.execute(
                 select(t.c.id, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id)
@@ -283,14 +285,14 @@ class Outbox(DependencyProvider):
             if not rows:
                 session.rollback()
                 return 0
-            if session.bind.dialect.name == "sqlite":
+            if session.get_bind().dialect.name == "sqlite":
                 # Don't hold a WAL snapshot through the network wait: the later write
                 # would fail with SQLITE_BUSY_SNAPSHOT once another commit lands.
                 session.commit()
             confirmed = self.publisher.publish([r.body for r in rows])
             done = [r.id for r, ok in zip(rows, confirmed, strict=True) if ok]
             if done:
-                session.execute(update(t).where(t.c.id.in_(done)).values(sent_at=datetime.now(UTC)))
+                session.execute(update(t).where(t.c.id.in_(done)).values(sent_at=now_utc()))
             session.commit()
             self.metrics.outbox_published.labels().inc(len(done))
             if len(done) != len(rows):
@@ -313,7 +315,7 @@ class Outbox(DependencyProvider):
         if oldest is not None:
             if oldest.tzinfo is None:  # an aggregate bypasses the column type
                 oldest = oldest.replace(tzinfo=UTC)
-            age = (datetime.now(UTC) - oldest).total_seconds()
+            age = (now_utc() - oldest).total_seconds()
         self.metrics.outbox_age.labels().set(age)
 
 

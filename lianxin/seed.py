@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from lianxin.clock import SHANGHAI
 
 DEMO_CENTER = "yanminghu"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 CENTER = {"id": DEMO_CENTER, "name": "雁鸣湖镇镇区社区党群服务中心",
           "address": "河南省郑州市中牟县雁鸣湖镇东村社区"}
@@ -92,7 +92,7 @@ STAFF = [
 ]
 
 # The center's volunteers: party members and residents (社区党员发挥模范带头作用).
-VOLUNTEERS = [
+VOLUNTEERS: list[dict[str, Any]] = [
     {"name": "张志强", "skills": ["cleaning", "life_care"], "party_member": True, "person_id": "vol-1",
      "availability": [{"weekday": 2, "start": "08:00", "end": "12:00"},
                       {"weekday": 6, "start": "08:00", "end": "17:00"}],
@@ -136,7 +136,7 @@ _TASKS = {"elderly_alone": ["打扫卫生", "整理房间", "陪同聊天"],
           "family_difficulty": ["政策咨询", "学业辅导"]}
 
 # The beneficiary register (帮扶对象) named in the report, then the rest of the 120余 served.
-BENEFICIARIES = [
+BENEFICIARIES: list[dict[str, Any]] = [
     {"file_no": "YM-001", "name": "刘敬州", "category": "elderly_alone", "gender": "male",
      "birth_year": 1944, "care_needs": ["life_care", "emotional_support"],
      "address": "雁鸣湖镇东村社区 6 号楼 1 单元 101 室",
@@ -358,7 +358,7 @@ DUTY = [("staff-duty-1", "李卫东"), ("staff-duty-2", "赵晓雯"), ("staff-du
 #: Return visits behind the report's figure: 满意度由 80% 上升至 98.5% (131 + 66 of 200).
 HISTORY_RATINGS = ["satisfied"] * 131 + ["basically_satisfied"] * 66 + ["dissatisfied"] * 3
 
-HISTORY = [
+HISTORY: list[tuple[Any, ...]] = [
     ("sanitation", "东村社区3号楼门口垃圾两天没人清运", "已安排保洁当天清运，并增加巡查频次"),
     ("repairs", "太平庄社区5号楼路灯不亮", "已更换灯具，恢复照明", {"facility": "light"}),
     ("elderly_care", "独居老人刘敬州家中需要打扫整理", "社工与志愿者上门打扫卫生、整理客厅"),

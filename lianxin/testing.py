@@ -10,6 +10,8 @@ from typing import Any
 
 import eventlet
 
+from lianxin.clock import now_utc
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -78,13 +80,13 @@ class TcpProxy:
 
 def ticket_created(summary: str = "垃圾未清运", center_id: str = "yanminghu") -> dict[str, Any]:
     """A valid ``ticket.created`` event of a new sanitation ticket (for consumer tests)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
     from uuid import uuid4
 
     from lianxin.contracts import make_event
     from lianxin.contracts.tickets.events import TICKET_CREATED
 
-    now = datetime.now(UTC)
+    now = now_utc()
     ticket_id = str(uuid4())
     return make_event(TICKET_CREATED, center_id=center_id, subject=ticket_id, data={
         "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",

@@ -10,7 +10,12 @@ from nameko.timer import Timer
 
 
 class ConfigTimer(Timer):
-    def __init__(self, config_key: str, default: float, **kwargs):
+    """The one timer: its interval is the config value ``config_key`` (seconds), or
+    ``default``. ``eager=True`` fires once at start too (nameko's ``eager``)."""
+
+    interval: float
+
+    def __init__(self, config_key: str, default: float, **kwargs: object) -> None:
         super().__init__(interval=default, **kwargs)
         self.config_key = config_key
 
