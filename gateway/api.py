@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,18 +34,25 @@ from typing import Any
 import eventlet
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from kombu.exceptions import OperationalError
 from marshmallow import Schema
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import http
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from gateway.dependencies import REQUEST_ID_HEADER, REQUEST_ID_KEY, request_id
 from gateway.http import HttpProblem, json_response, problem, read_json, render_error
+from lianxin import logs
 from lianxin.contracts.schema import instance, load
 from lianxin.errors import InvalidInput, LianxinError, from_remote
 from lianxin.operations import Operation
 from lianxin.roles import Principal
 
 log = logging.getLogger(__name__)
+#: One line per request: method, route template (never the path: it may hold a follow
+#: code), status, duration, center and request id — no tokens, no phone numbers.
+access = logging.getLogger("lianxin.access")
 
 #: ``roles=PUBLIC``: no token needed.
 PUBLIC = None
@@ -177,6 +185,11 @@ def _failure(spec: Route, request: Request, exc: Exception) -> Response:
     if isinstance(exc, UnknownService):
         log.error("service unavailable on %s %s: %s", spec.method, spec.path, exc)
         return render(503, "后端服务未运行，请稍后再试", "SERVICE_UNAVAILABLE", None, None, where)
+    if isinstance(exc, OperationalError | ConnectionError):
+        # The broker could not be reached (or went away mid-call): never a bare 500.
+        log.error("broker unreachable on %s %s: %s", spec.method, spec.path, exc)
+        return render(503, "消息服务暂时无法连接，请稍后再试", "BROKER_UNAVAILABLE", None,
+                      {"Retry-After": "5"}, where)
     if isinstance(exc, RpcTimeout):
         return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None, where)
     log.error("unhandled error on %s %s", spec.method, spec.path, exc_info=exc)
@@ -210,17 +223,28 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
 
     @functools.wraps(fn)
     def handler(self: Any, request: Request, **path_args: str) -> Response:
+        started = time.perf_counter()
+        rid = self.context[REQUEST_ID_KEY] = logs.current.request_id = request_id(request)
+        req: ApiRequest | None = None
         try:
-            result = fn(self, prepare(self, request), **path_args)
+            req = prepare(self, request)
+            result = fn(self, req, **path_args)
+            response = (result if isinstance(result, Response)
+                        else json_response(result, spec.status))
         except Exception as exc:
-            return _failure(spec, request, exc)
-        if isinstance(result, Response):
-            return result
-        return json_response(result, spec.status)
+            response = _failure(spec, request, exc)
+        response.headers[REQUEST_ID_HEADER] = rid
+        access.info("%s %s %s", spec.method, spec.path, response.status_code, extra={"fields": {
+            "method": spec.method, "route": spec.path, "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "center": (req.center if req else None) or path_args.get("center_id"),
+            "request_id": rid,
+        }})
+        return response
 
     handler.__name__ = spec.name
     handler.__dict__.pop("lianxin_route", None)
-    return http(spec.method, spec.path)(handler)  # type: ignore[no-any-return]
+    return http(spec.method, spec.path)(handler)
 
 
 #: Every route installed on a service class, in order (the OpenAPI document).
@@ -250,6 +274,20 @@ def exposes(*tables: Iterable[Route]) -> Callable[[type], type]:
         return cls
 
     return install
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods some installed route serves at ``path`` (empty: no route has the path)."""
+    global _ROUTE_MAP
+    if _ROUTE_MAP is None or len(_ROUTE_MAP[1]) != len(ROUTES):
+        rules = [Rule(r.path, methods=[r.method], endpoint=r.name) for r in ROUTES]
+        _ROUTE_MAP = (Map(rules), list(ROUTES))
+    adapter = _ROUTE_MAP[0].bind("gateway")
+    return sorted(m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+                  if adapter.test(path, method=m))
+
+
+_ROUTE_MAP: tuple[Map, list[Route]] | None = None
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from nameko.rpc import RpcProxy
 
-from gateway.dependencies import Auth, Authenticator, Throttle
+from gateway.dependencies import Auth, Authenticator, RequestContext, Throttle
 from gateway.intake import Intake, IntakeClient
 from lianxin.metrics import Metrics
 
@@ -17,9 +17,11 @@ class GatewayBase:
 
     # nameko replaces each provider by what it provides on the worker's instance: the
     # annotations say what a route gets.
-    auth: Authenticator = Auth()  # type: ignore[assignment]
+    auth: Authenticator = Auth()
     throttle: Throttle = Throttle()
-    intake: IntakeClient = Intake()  # type: ignore[assignment]
+    #: Context data passed on with every RPC (the request id).
+    context: dict[str, Any] = RequestContext()
+    intake: IntakeClient = Intake()
     metrics: Any = Metrics()
     tickets_rpc: Any = RpcProxy("tickets")
     volunteers_rpc: Any = RpcProxy("volunteers")

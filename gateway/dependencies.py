@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +53,27 @@ class Authenticator:
             if not principal.may_act_for(center):
                 raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
         return principal, center
+
+
+#: The context-data key (propagated to every RPC) and header of a request's id.
+REQUEST_ID_KEY = "request_id"
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContext(DependencyProvider):
+    """The worker's context data, which nameko passes on with every RPC the worker makes:
+    where the gateway puts the request's id so that the services' log lines carry it."""
+
+    def get_dependency(self, worker_ctx: Any) -> dict[str, Any]:
+        data: dict[str, Any] = worker_ctx.data
+        return data
+
+
+def request_id(request: Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, else a new one."""
+    given = (request.headers.get(REQUEST_ID_HEADER) or "").strip()
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 class Auth(DependencyProvider):

@@ -6,7 +6,7 @@ import eventlet
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from gateway.api import call, exposes, openapi
+from gateway.api import allowed_methods, call, exposes, openapi
 from gateway.http import json_response, problem
 from gateway.routes import activities, notifications, open311, tickets, volunteers
 from gateway.routes.activities import ActivityRoutes
@@ -65,7 +65,22 @@ class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoute
 
     # -- anything else ---------------------------------------------------------------------
 
-    @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
-    def not_found(self, request: Request, path: str) -> Response:
+    @http("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/")
+    def root(self, request: Request) -> Response:
+        return self.no_route(request, "")
+
+    @http("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<path:path>")
+    def no_route(self, request: Request, path: str) -> Response:
+        """No route for this method and path: 405 naming the methods the path has, 404 for
+        a path no route has; ``OPTIONS`` answers with the methods (204). Problem+json,
+        in Chinese, always."""
+        allowed = allowed_methods(request.path)
+        if request.method == "OPTIONS":
+            if allowed:
+                return Response(status=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        elif allowed:
+            return problem(405, f"该接口不支持 {request.method} 请求（支持：{'、'.join(allowed)}）",
+                           "METHOD_NOT_ALLOWED", headers={"Allow": ", ".join(allowed)},
+                           instance=request.path)
         return problem(404, f"没有这个接口：{request.method} /{path}", "NO_SUCH_ROUTE",
                        instance=request.path)

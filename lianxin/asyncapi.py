@@ -44,7 +44,7 @@ def _json_schema(node: Any) -> Any:
     out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
-        if "enum" in out:
+        if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
     return out
 
@@ -73,7 +73,7 @@ def envelope_schema() -> dict[str, Any]:
 
 
 def asyncapi(title: str = "Lianxin 连心桥 events", version: str = "1.0.0",
-             host: str = "localhost:5672") -> dict[str, Any]:
+             host: str = "localhost:5672", vhost: str = "/") -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every declared event type."""
     catalogue = load_catalogue()
     converter_spec = APISpec(title=title, version=version, openapi_version="3.0.3",
@@ -118,7 +118,7 @@ def asyncapi(title: str = "Lianxin 连心桥 events", version: str = "1.0.0",
             "bindings": {"amqp": {
                 "is": "routingKey",
                 "exchange": {"name": f"{etype.service}.events", "type": "topic", "durable": True,
-                             "autoDelete": False, "vhost": "/"},
+                             "autoDelete": False, "vhost": vhost},
                 "bindingVersion": AMQP_BINDING,
             }},
         }

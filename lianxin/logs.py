@@ -28,10 +28,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": mask_phone(record.getMessage()),
         }
-        for key in ("call_id", "event_id", "service"):
+        for key in ("request_id", "call_id", "event_id", "service"):
             value = getattr(record, key, None) or getattr(current, key, None)
             if value:
                 out[key] = value
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            out.update(fields)
         if record.exc_info:
             out["exc"] = mask_phone(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False)

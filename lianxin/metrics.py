@@ -210,6 +210,7 @@ class Metrics(DependencyProvider):
         self.started[worker_ctx] = time.perf_counter()
         logs.current.call_id = worker_ctx.call_id
         logs.current.event_id = worker_ctx.data.get("event_id")
+        logs.current.request_id = worker_ctx.data.get("request_id")
         logs.current.service = self.metrics.service
 
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:

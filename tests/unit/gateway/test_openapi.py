@@ -38,3 +38,18 @@ def test_intake_documents_a_repeat_as_200_with_the_same_receipt():
         responses = doc["paths"][path]["post"]["responses"]
         assert responses["200"]["content"] == responses["201"]["content"]
         assert "重复提交" in responses["200"]["description"]
+
+
+def test_a_broker_that_cannot_be_reached_is_a_503_with_retry_after_never_a_500():
+    from kombu.exceptions import OperationalError
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from gateway.api import _failure
+
+    tickets = next(r for r in ROUTES if r.path == "/api/v1/tickets" and r.method == "GET")
+    request = Request(EnvironBuilder(path="/api/v1/tickets").get_environ())
+    for exc in (OperationalError("[Errno 111] Connection refused"), ConnectionResetError(104)):
+        response = _failure(tickets, request, exc)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+        assert "消息服务" in response.get_json()["detail"]
