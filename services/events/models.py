@@ -33,6 +33,17 @@ outbox_table, processed_table = kit_tables(Base.metadata)
 ACTIVE_REGISTRATION = ("pending", "confirmed", "waitlisted")
 #: Booking states that hold a room's slot (two of them never overlap).
 ACTIVE_BOOKING = ("pending", "confirmed")
+#: Activity and registration states as people read them.
+STATE_NAMES = {
+    "draft": "尚未发布",
+    "published": "已发布",
+    "cancelled": "已取消",
+    "completed": "已结束",
+    "pending": "待审核",
+    "confirmed": "已确认",
+    "waitlisted": "在候补名单中",
+    "rejected": "未通过审核",
+}
 
 
 def _in(states: tuple[str, ...]) -> str:
@@ -121,9 +132,14 @@ class Registration(Base):
     __table_args__ = (
         ForeignKeyConstraint(["activity_id"], ["activities.id"]),
         UniqueConstraint("activity_id", "code", name="uq_registrations_code"),
-        Index("uq_registrations_active_person", "activity_id", "person_id", unique=True,
-              postgresql_where=text(_in(ACTIVE_REGISTRATION)),
-              sqlite_where=text(_in(ACTIVE_REGISTRATION))),
+        Index(
+            "uq_registrations_active_person",
+            "activity_id",
+            "person_id",
+            unique=True,
+            postgresql_where=text(_in(ACTIVE_REGISTRATION)),
+            sqlite_where=text(_in(ACTIVE_REGISTRATION)),
+        ),
         Index("ix_registrations_activity_state", "activity_id", "state", "seq"),
         Index("ix_registrations_person", "center_id", "person_id", "created_at"),
     )
@@ -165,9 +181,11 @@ class RoomBooking(Base):
         Index("ix_room_bookings_room_start", "center_id", "room", "starts_at"),
         Index("ix_room_bookings_series", "series_id"),
         ExcludeConstraint(
-            ("center_id", "="), ("room", "="),
+            ("center_id", "="),
+            ("room", "="),
             (func.tstzrange(text("starts_at"), text("ends_at"), "[)"), "&&"),
-            name="room_bookings_no_overlap", using="gist",
+            name="room_bookings_no_overlap",
+            using="gist",
             where=text(_in(ACTIVE_BOOKING)),
         ).ddl_if(dialect="postgresql"),
     )

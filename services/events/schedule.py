@@ -9,12 +9,14 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lianxin.clock import local, now_utc
 from lianxin.contracts.events.operations import AUDIENCES, parse_week
+from lianxin.roles import Principal
 from services.events import rooms
+from services.events.activities import get_activity
 from services.events.attendance import day_start
-from services.events.common import Actor, local, now_utc
-from services.events.domain import get_activity, place_of
 from services.events.models import ACTIVE_BOOKING, Activity, Programme, Room, RoomBooking
+from services.events.rooms import place_of
 
 PRODID = "-//Lianxin 连心桥//events//ZH"
 UID_DOMAIN = "lianxin.cn"
@@ -35,8 +37,15 @@ def week_bounds(week: str | None, now: datetime) -> tuple[str, datetime, datetim
     return f"{year}-W{number:02d}", day_start(monday), day_start(monday + timedelta(days=7))
 
 
-def week_calendar(*, db_session: Session, center_id: str, week: str | None, actor: Actor,
-                  room: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+def week_calendar(
+    *,
+    db_session: Session,
+    center_id: str,
+    week: str | None,
+    actor: Principal,
+    room: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Everything on in the center in an ISO week: activities, and rooms booked for other uses.
 
     Residents see published (and cancelled) activities and confirmed bookings; staff also
@@ -48,36 +57,91 @@ def week_calendar(*, db_session: Session, center_id: str, week: str | None, acto
     if room and room not in names:
         rooms.get_room(db_session=db_session, center_id=center_id, code=room)
     states = ("draft", *PUBLIC_ACTIVITY_STATES) if actor.is_staff else PUBLIC_ACTIVITY_STATES
-    where = [Activity.center_id == center_id, Activity.state.in_(states),
-             Activity.starts_at < end, Activity.ends_at > start]
+    where = [
+        Activity.center_id == center_id,
+        Activity.state.in_(states),
+        Activity.starts_at < end,
+        Activity.ends_at > start,
+    ]
     if room:
         where.append(Activity.room == room)
-    items = [_entry("activity", a.id, a.title, a.starts_at, a.ends_at, a.room, names, a.place,
-                    a.state, a.audience, a.programme)
-             for a in db_session.scalars(select(Activity).where(*where))]
+    items = [
+        _entry(
+            "activity",
+            a.id,
+            a.title,
+            a.starts_at,
+            a.ends_at,
+            a.room,
+            names,
+            a.place,
+            a.state,
+            a.audience,
+            a.programme,
+        )
+        for a in db_session.scalars(select(Activity).where(*where))
+    ]
     booking_states = ACTIVE_BOOKING if actor.is_staff else ("confirmed",)
-    where = [RoomBooking.center_id == center_id, RoomBooking.activity_id.is_(None),
-             RoomBooking.state.in_(booking_states),
-             RoomBooking.starts_at < end, RoomBooking.ends_at > start]
+    where = [
+        RoomBooking.center_id == center_id,
+        RoomBooking.activity_id.is_(None),
+        RoomBooking.state.in_(booking_states),
+        RoomBooking.starts_at < end,
+        RoomBooking.ends_at > start,
+    ]
     if room:
         where.append(RoomBooking.room == room)
-    items += [_entry("booking", b.id, b.purpose, b.starts_at, b.ends_at, b.room, names, "",
-                     b.state, None, None)
-              for b in db_session.scalars(select(RoomBooking).where(*where))]
+    items += [
+        _entry(
+            "booking",
+            b.id,
+            b.purpose,
+            b.starts_at,
+            b.ends_at,
+            b.room,
+            names,
+            "",
+            b.state,
+            None,
+            None,
+        )
+        for b in db_session.scalars(select(RoomBooking).where(*where))
+    ]
     items.sort(key=lambda item: (item["starts_at"], item["kind"], item["id"]))
     return {"week": label, "starts_at": start, "ends_at": end, "items": items}
 
 
-def _entry(kind: str, id_: str, title: str, starts_at: datetime, ends_at: datetime,
-           room: str | None, names: dict[str, str], place: str, state: str,
-           audience: str | None, programme: str | None) -> dict[str, Any]:
+def _entry(
+    kind: str,
+    id_: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    room: str | None,
+    names: dict[str, str],
+    place: str,
+    state: str,
+    audience: str | None,
+    programme: str | None,
+) -> dict[str, Any]:
     room_name = names.get(room) if room else None
-    return {"kind": kind, "id": id_, "title": title, "starts_at": starts_at, "ends_at": ends_at,
-            "room": room, "room_name": room_name, "place": place or room_name or "",
-            "state": state, "audience": audience, "programme": programme}
+    return {
+        "kind": kind,
+        "id": id_,
+        "title": title,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "room": room,
+        "room_name": room_name,
+        "place": place or room_name or "",
+        "state": state,
+        "audience": audience,
+        "programme": programme,
+    }
 
 
 # -- iCalendar -------------------------------------------------------------------------------
+
 
 def _calendar(name: str) -> Calendar:
     cal = Calendar()
@@ -90,8 +154,17 @@ def _calendar(name: str) -> Calendar:
     return cal
 
 
-def _event(uid: str, summary: str, starts_at: datetime, ends_at: datetime, location: str,
-           status: str, stamp: datetime, sequence: int = 0, description: str = "") -> Event:
+def _event(
+    uid: str,
+    summary: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str,
+    status: str,
+    stamp: datetime,
+    sequence: int = 0,
+    description: str = "",
+) -> Event:
     event = Event()
     event.add("uid", f"{uid}@{UID_DOMAIN}")
     # In UTC (…Z): icalendar writes other fixed offsets as floating local times.
@@ -108,26 +181,40 @@ def _event(uid: str, summary: str, starts_at: datetime, ends_at: datetime, locat
     return event
 
 
-def activity_ics(*, db_session: Session, center_id: str, activity_id: str, actor: Actor,
-                 now: datetime | None = None) -> str:
+def activity_ics(
+    *,
+    db_session: Session,
+    center_id: str,
+    activity_id: str,
+    actor: Principal,
+    now: datetime | None = None,
+) -> str:
     """One activity as an iCalendar file (cancelled activities say STATUS:CANCELLED)."""
-    activity = get_activity(db_session=db_session, center_id=center_id, activity_id=activity_id,
-                            actor=actor)
+    activity = get_activity(
+        db_session=db_session, center_id=center_id, activity_id=activity_id, actor=actor
+    )
     cal = _calendar(activity.title)
     cal.add_component(_activity_event(db_session, activity))
     return cal.to_ical().decode("utf-8")
 
 
-def center_activities_ics(*, db_session: Session, center_id: str, name: str,
-                          now: datetime | None = None) -> str:
+def center_activities_ics(
+    *, db_session: Session, center_id: str, name: str, now: datetime | None = None
+) -> str:
     """The center's activity calendar for anyone to subscribe to (a phone's calendar app
     can't log in): what residents see — published, cancelled and completed activities, from
     30 days back on; drafts never."""
     now = now or now_utc()
-    activities = db_session.scalars(select(Activity).where(
-        Activity.center_id == center_id, Activity.state.in_(PUBLIC_ACTIVITY_STATES),
-        Activity.ends_at > now - FEED_PAST, Activity.starts_at < now + FEED_FUTURE,
-    ).order_by(Activity.starts_at, Activity.id))
+    activities = db_session.scalars(
+        select(Activity)
+        .where(
+            Activity.center_id == center_id,
+            Activity.state.in_(PUBLIC_ACTIVITY_STATES),
+            Activity.ends_at > now - FEED_PAST,
+            Activity.starts_at < now + FEED_FUTURE,
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
     cal = _calendar(name)
     for activity in activities:
         cal.add_component(_activity_event(db_session, activity))
@@ -144,24 +231,44 @@ def _activity_event(db_session: Session, activity: Activity) -> Event:
     if activity.state == "cancelled" and activity.cancel_reason:
         lines.append(f"已取消：{activity.cancel_reason}")
     return _event(
-        f"activity-{activity.id}", activity.title, activity.starts_at, activity.ends_at,
-        place_of(db_session, activity), status, activity.updated_at or activity.created_at,
-        activity.sequence, "\n".join(lines))
+        f"activity-{activity.id}",
+        activity.title,
+        activity.starts_at,
+        activity.ends_at,
+        place_of(db_session, activity),
+        status,
+        activity.updated_at or activity.created_at,
+        activity.sequence,
+        "\n".join(lines),
+    )
 
 
 def room_ics(*, db_session: Session, center_id: str, code: str, now: datetime | None = None) -> str:
     """A room's bookings (last 30 days on) as an iCalendar feed; pending ones are TENTATIVE."""
     now = now or now_utc()
     room: Room = rooms.get_room(db_session=db_session, center_id=center_id, code=code)
-    bookings = db_session.scalars(select(RoomBooking).where(
-        RoomBooking.center_id == center_id, RoomBooking.room == code,
-        RoomBooking.state.in_(ACTIVE_BOOKING),
-        RoomBooking.ends_at > now - FEED_PAST, RoomBooking.starts_at < now + FEED_FUTURE,
-    ).order_by(RoomBooking.starts_at))
+    bookings = db_session.scalars(
+        select(RoomBooking)
+        .where(
+            RoomBooking.center_id == center_id,
+            RoomBooking.room == code,
+            RoomBooking.state.in_(ACTIVE_BOOKING),
+            RoomBooking.ends_at > now - FEED_PAST,
+            RoomBooking.starts_at < now + FEED_FUTURE,
+        )
+        .order_by(RoomBooking.starts_at)
+    )
     cal = _calendar(room.name)
     for booking in bookings:
-        cal.add_component(_event(
-            f"booking-{booking.id}", booking.purpose, booking.starts_at, booking.ends_at,
-            room.name, "CONFIRMED" if booking.state == "confirmed" else "TENTATIVE",
-            booking.decided_at or booking.created_at))
+        cal.add_component(
+            _event(
+                f"booking-{booking.id}",
+                booking.purpose,
+                booking.starts_at,
+                booking.ends_at,
+                room.name,
+                "CONFIRMED" if booking.state == "confirmed" else "TENTATIVE",
+                booking.decided_at or booking.created_at,
+            )
+        )
     return cal.to_ical().decode("utf-8")

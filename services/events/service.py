@@ -1,4 +1,4 @@
-"""EventsService: entrypoints only — check the caller, validate, call the domain, dump.
+"""EventsService: entrypoints only — require the operation, load, call the domain, commit, dump.
 
 Programmes, activities, registrations, check-in and attendance; the function rooms
 and their bookings; the week's calendar and iCalendar exports.
@@ -6,64 +6,29 @@ and their bookings; the week's calendar and iCalendar exports.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from lianxin.auth import Caller
-from lianxin.contracts.events.operations import (
-    ActivityCancel,
-    ActivityCreate,
-    ActivityList,
-    ActivityQuery,
-    ActivityRead,
-    ActivityRecords,
-    ActivityRecordsRead,
-    ActivityUpdate,
-    AttendanceQuery,
-    AttendanceStats,
-    BookingCancel,
-    BookingCreate,
-    BookingList,
-    BookingQuery,
-    BookingRead,
-    CalendarQuery,
-    CalendarRead,
-    CheckIn,
-    ProgrammeCreate,
-    ProgrammeRead,
-    RegistrationCancel,
-    RegistrationCreate,
-    RegistrationList,
-    RegistrationQuery,
-    RegistrationRead,
-    Rejection,
-    RoomCreate,
-    RoomRead,
-    RoomUpdate,
-    WalkIns,
-)
-from lianxin.contracts.schema import load
+from lianxin.contracts.events import operations as ops
+from lianxin.contracts.schema import dump, load
 from lianxin.db import Database
-from lianxin.errors import EXPECTED
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
+from lianxin.roles import Principal
 from lianxin.rpc import rpc
-from services.events import attendance, domain, rooms, schedule
-from services.events.common import Actor
-from services.events.models import Activity, Base, outbox_table
-
-ADMIN = ("admin", "ops")
-STAFF = ("staff", "admin")
-#: Who checks people in at the door: staff, and volunteers helping out (活动协助).
-DOOR = ("staff", "admin", "volunteer")
-EVERYONE = ("resident", "volunteer", "staff", "admin")
-READERS = ("staff", "admin", "department", "ops")
-
-_activity_read, _activity_list = ActivityRead(), ActivityList()
-_registration_read, _registration_list = RegistrationRead(), RegistrationList()
-_booking_list = BookingList()
+from services.events import (
+    activities,
+    attendance,
+    bookings,
+    programmes,
+    registrations,
+    rooms,
+    schedule,
+    views,
+)
+from services.events.metrics import PERSON_TIMES, REGISTRATIONS, ROOM_BOOKINGS
+from services.events.models import Activity, Base, Registration, RoomBooking, outbox_table
 
 
 class EventsService(HealthCheck):
@@ -74,333 +39,477 @@ class EventsService(HealthCheck):
     caller = Caller()
     metrics = Metrics()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """Commit what the block did, or roll it back the moment it raises: the reply to a
-        refused request is sent before nameko tears the worker down, and the transaction
-        must not hold its locks (SQLite's write lock above all) while that reply waits."""
-        try:
-            yield
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            raise
-
-    def _actor(self, center_id: str, roles: tuple[str, ...]) -> Actor:
-        principal = self.caller.require(center_id, roles=roles)
-        return Actor(principal.sub, principal.role)
-
     def _activity(self, activity: Activity) -> dict[str, Any]:
-        return _activity_read.dump(domain.describe(db_session=self.db, activities=[activity])[0])
+        return dump(ops.ActivityRead, views.describe(db_session=self.db, activities=[activity])[0])
 
-    def _registrations(self, registrations: list) -> list[dict[str, Any]]:
-        return domain.registration_views(db_session=self.db, registrations=registrations)
+    def _registration(self, registration: Registration) -> dict[str, Any]:
+        [view] = views.registration_views(db_session=self.db, registrations=[registration])
+        return dump(ops.RegistrationRead, view)
 
-    def _registered(self, center_id: str, outcome: str, amount: int = 1) -> None:
-        self.metrics.counter("lianxin_events_registrations_total", "Registrations by outcome",
-                             ["center", "outcome"]).labels(center_id, outcome).inc(amount)
+    def _bookings(
+        self,
+        center_id: str,
+        found: list[RoomBooking],
+        principal: Principal,
+        query: Any = None,
+        total: int = 0,
+    ) -> dict[str, Any]:
+        items = views.booking_views(
+            db_session=self.db, center_id=center_id, bookings=found, actor=principal
+        )
+        return dump(ops.BookingList, views.page(items, total, query))
 
-    def _attended(self, center_id: str, audience: str, person_times: int) -> None:
-        self.metrics.counter("lianxin_events_person_times_total",
-                             "Attendance in person-times (人次) by audience",
-                             ["center", "audience"]).labels(center_id, audience).inc(person_times)
-
-    def _booked(self, center_id: str, outcome: str, amount: int = 1) -> None:
-        self.metrics.counter("lianxin_events_room_bookings_total", "Room bookings by outcome",
-                             ["center", "outcome"]).labels(center_id, outcome).inc(amount)
+    def _booking(
+        self, center_id: str, booking: RoomBooking, principal: Principal
+    ) -> dict[str, Any]:
+        [view] = views.booking_views(
+            db_session=self.db, center_id=center_id, bookings=[booking], actor=principal
+        )
+        return dump(ops.BookingRead, view)
 
     # -- rooms and programmes --------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def add_room(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        with self._transaction():
-            room = rooms.add_room(db_session=self.db, center_id=center_id,
-                                  data=load(RoomCreate(), payload))
-        return RoomRead().dump(room)
+        self.caller.require(center_id, ops.add_room)
+        room = rooms.add_room(
+            db_session=self.db, center_id=center_id, data=load(ops.RoomCreate, payload)
+        )
+        self.db.commit()
+        return dump(ops.RoomRead, room)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def update_room(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        with self._transaction():
-            room = rooms.update_room(db_session=self.db, center_id=center_id, code=code,
-                                     changes=load(RoomUpdate(), payload))
-        return RoomRead().dump(room)
+        self.caller.require(center_id, ops.update_room)
+        room = rooms.update_room(
+            db_session=self.db,
+            center_id=center_id,
+            code=code,
+            changes=load(ops.RoomUpdate, payload),
+        )
+        self.db.commit()
+        return dump(ops.RoomRead, room)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def list_rooms(self, center_id: str) -> list[dict[str, Any]]:
-        self.caller.require(center_id, roles=EVERYONE)
-        return RoomRead(many=True).dump(rooms.list_rooms(db_session=self.db, center_id=center_id))
+        self.caller.require(center_id, ops.list_rooms)
+        return dump(
+            ops.RoomRead, rooms.list_rooms(db_session=self.db, center_id=center_id), many=True
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def add_programme(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        with self._transaction():
-            programme = domain.add_programme(db_session=self.db, center_id=center_id,
-                                             data=load(ProgrammeCreate(), payload))
-        return ProgrammeRead().dump(programme)
+        self.caller.require(center_id, ops.add_programme)
+        programme = programmes.add_programme(
+            db_session=self.db, center_id=center_id, data=load(ops.ProgrammeCreate, payload)
+        )
+        self.db.commit()
+        return dump(ops.ProgrammeRead, programme)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def list_programmes(self, center_id: str) -> list[dict[str, Any]]:
-        self.caller.require(center_id, roles=EVERYONE)
-        return ProgrammeRead(many=True).dump(
-            domain.list_programmes(db_session=self.db, center_id=center_id))
+        self.caller.require(center_id, ops.list_programmes)
+        return dump(
+            ops.ProgrammeRead,
+            programmes.list_programmes(db_session=self.db, center_id=center_id),
+            many=True,
+        )
 
     # -- activities ------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def create_activity(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            activity = domain.create_activity(db_session=self.db, outbox=self.outbox,
-                                              center_id=center_id, data=load(ActivityCreate(), payload),
-                                              actor=actor)
+        principal = self.caller.require(center_id, ops.create_activity)
+        activity = activities.create_activity(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            data=load(ops.ActivityCreate, payload),
+            actor=principal,
+        )
+        self.db.commit()
         return self._activity(activity)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def list_activities(self, center_id: str,
-                        query: dict[str, Any] | None = None) -> dict[str, Any]:
-        actor = self._actor(center_id, EVERYONE)
-        q = load(ActivityQuery(), query or {})
-        items, total = domain.list_activities(db_session=self.db, center_id=center_id, query=q,
-                                              actor=actor)
-        return _activity_list.dump({"items": domain.describe(db_session=self.db, activities=items),
-                                    "total": total, "limit": q["limit"], "offset": q["offset"]})
+    @rpc
+    def list_activities(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.list_activities)
+        q = load(ops.ActivityQuery, query or {})
+        items, total = activities.list_activities(
+            db_session=self.db, center_id=center_id, query=q, actor=principal
+        )
+        return dump(
+            ops.ActivityList,
+            views.page(views.describe(db_session=self.db, activities=items), total, q),
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def get_activity(self, center_id: str, activity_id: str) -> dict[str, Any]:
-        actor = self._actor(center_id, EVERYONE)
-        return self._activity(domain.get_activity(db_session=self.db, center_id=center_id,
-                                                  activity_id=activity_id, actor=actor))
+        principal = self.caller.require(center_id, ops.get_activity)
+        return self._activity(
+            activities.get_activity(
+                db_session=self.db, center_id=center_id, activity_id=activity_id, actor=principal
+            )
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
-    def update_activity(self, center_id: str, activity_id: str,
-                        payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            activity = domain.update_activity(db_session=self.db, outbox=self.outbox,
-                                              center_id=center_id, activity_id=activity_id,
-                                              changes=load(ActivityUpdate(), payload), actor=actor)
+    @rpc
+    def update_activity(
+        self, center_id: str, activity_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.update_activity)
+        activity = activities.update_activity(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            activity_id=activity_id,
+            changes=load(ops.ActivityUpdate, payload),
+            actor=principal,
+        )
+        self.db.commit()
         return self._activity(activity)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def publish_activity(self, center_id: str, activity_id: str) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            activity = domain.publish_activity(db_session=self.db, outbox=self.outbox,
-                                               center_id=center_id, activity_id=activity_id,
-                                               actor=actor)
+        principal = self.caller.require(center_id, ops.publish_activity)
+        activity = activities.publish_activity(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            activity_id=activity_id,
+            actor=principal,
+        )
+        self.db.commit()
         return self._activity(activity)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def cancel_activity(self, center_id: str, activity_id: str,
-                        payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            activity = domain.cancel_activity(db_session=self.db, outbox=self.outbox,
-                                              center_id=center_id, activity_id=activity_id,
-                                              reason=load(ActivityCancel(), payload)["reason"],
-                                              actor=actor)
+    @rpc
+    def cancel_activity(
+        self, center_id: str, activity_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.cancel_activity)
+        activity = activities.cancel_activity(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            activity_id=activity_id,
+            reason=load(ops.ActivityCancel, payload)["reason"],
+            actor=principal,
+        )
+        self.db.commit()
         return self._activity(activity)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def record_activities(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Activities already held, with the attendance of their sign-in sheets (补录)."""
-        actor = self._actor(center_id, STAFF)
-        items = load(ActivityRecords(), payload)["items"]
-        with self._transaction():
-            recorded = domain.record_activities(db_session=self.db, outbox=self.outbox,
-                                                center_id=center_id, items=items, actor=actor)
+        principal = self.caller.require(center_id, ops.record_activities)
+        recorded = attendance.record_activities(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            items=load(ops.ActivityRecords, payload)["items"],
+            actor=principal,
+        )
+        self.db.commit()
         for activity in recorded:
-            self._attended(center_id, activity.audience, activity.walk_ins)
-        return ActivityRecordsRead().dump({
-            "created": len(recorded), "person_times": sum(a.walk_ins for a in recorded),
-            "ids": [a.id for a in recorded]})
+            self.metrics.get(PERSON_TIMES).labels(center_id, activity.audience).inc(
+                activity.walk_ins
+            )
+        return dump(
+            ops.ActivityRecordsRead,
+            {
+                "created": len(recorded),
+                "person_times": sum(a.walk_ins for a in recorded),
+                "ids": [a.id for a in recorded],
+            },
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
-    def record_walk_ins(self, center_id: str, activity_id: str,
-                        payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, DOOR)
-        count = load(WalkIns(), payload)["count"]
-        with self._transaction():
-            activity = domain.record_walk_ins(db_session=self.db, outbox=self.outbox,
-                                              center_id=center_id, activity_id=activity_id,
-                                              count=count, actor=actor)
-        self._attended(center_id, activity.audience, count)
+    @rpc
+    def record_walk_ins(
+        self, center_id: str, activity_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.record_walk_ins)
+        count = load(ops.WalkIns, payload)["count"]
+        activity = attendance.record_walk_ins(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            activity_id=activity_id,
+            count=count,
+            actor=principal,
+        )
+        self.db.commit()
+        self.metrics.get(PERSON_TIMES).labels(center_id, activity.audience).inc(count)
         return self._activity(activity)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def public_activities_ics(self, center_id: str, name: str) -> str:
         """Public: the center's activity calendar feed (what residents see), named ``name``."""
-        return schedule.center_activities_ics(db_session=self.db, center_id=center_id,
-                                              name=str(name)[:80])
+        return schedule.center_activities_ics(
+            db_session=self.db, center_id=center_id, name=str(name)[:80]
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def activity_ics(self, center_id: str, activity_id: str) -> str:
-        actor = self._actor(center_id, EVERYONE)
-        return schedule.activity_ics(db_session=self.db, center_id=center_id,
-                                     activity_id=activity_id, actor=actor)
+        principal = self.caller.require(center_id, ops.activity_ics)
+        return schedule.activity_ics(
+            db_session=self.db, center_id=center_id, activity_id=activity_id, actor=principal
+        )
 
     # -- registrations ---------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
-    def register(self, center_id: str, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    @rpc
+    def register_for_activity(
+        self, center_id: str, activity_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         """A resident registers (with family members); staff register a resident by person_id."""
-        actor = self._actor(center_id, ("resident", *STAFF))
-        with self._transaction():
-            registration = domain.register(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                           activity_id=activity_id,
-                                           data=load(RegistrationCreate(), payload), actor=actor)
-        self._registered(center_id, registration.state)
-        return _registration_read.dump(self._registrations([registration])[0])
+        principal = self.caller.require(center_id, ops.register_for_activity)
+        registration = registrations.register(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            activity_id=activity_id,
+            data=load(ops.RegistrationCreate, payload),
+            actor=principal,
+        )
+        self.db.commit()
+        self.metrics.get(REGISTRATIONS).labels(center_id, registration.state).inc()
+        return self._registration(registration)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def list_registrations(self, center_id: str,
-                           query: dict[str, Any] | None = None) -> dict[str, Any]:
-        actor = self._actor(center_id, ("resident", *STAFF))
-        q = load(RegistrationQuery(), query or {})
-        items, total = domain.list_registrations(db_session=self.db, center_id=center_id,
-                                                 query=q, actor=actor)
-        return _registration_list.dump({"items": self._registrations(items), "total": total,
-                                         "limit": q["limit"], "offset": q["offset"]})
+    @rpc
+    def list_registrations(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.list_registrations)
+        q = load(ops.RegistrationQuery, query or {})
+        items, total = registrations.list_registrations(
+            db_session=self.db, center_id=center_id, query=q, actor=principal
+        )
+        return dump(
+            ops.RegistrationList,
+            views.page(views.registration_views(db_session=self.db, registrations=items), total, q),
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
+    def list_activity_registrations(
+        self, center_id: str, activity_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.list_activity_registrations)
+        q = load(ops.RegistrationQuery, {**(query or {}), "activity_id": activity_id})
+        items, total = registrations.list_registrations(
+            db_session=self.db, center_id=center_id, query=q, actor=principal
+        )
+        return dump(
+            ops.RegistrationList,
+            views.page(views.registration_views(db_session=self.db, registrations=items), total, q),
+        )
+
+    @rpc
     def get_registration(self, center_id: str, registration_id: str) -> dict[str, Any]:
-        actor = self._actor(center_id, ("resident", *STAFF))
-        registration = domain.get_registration(db_session=self.db, center_id=center_id,
-                                               registration_id=registration_id, actor=actor)
-        return _registration_read.dump(self._registrations([registration])[0])
+        principal = self.caller.require(center_id, ops.get_registration)
+        return self._registration(
+            registrations.get_registration(
+                db_session=self.db,
+                center_id=center_id,
+                registration_id=registration_id,
+                actor=principal,
+            )
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
-    def cancel_registration(self, center_id: str, registration_id: str,
-                            query: dict[str, Any] | None = None) -> dict[str, Any]:
-        actor = self._actor(center_id, ("resident", *STAFF))
-        reason = load(RegistrationCancel(), query or {})["reason"]
-        with self._transaction():
-            registration = domain.cancel_registration(
-                db_session=self.db, outbox=self.outbox, center_id=center_id,
-                registration_id=registration_id, actor=actor, reason=reason)
-        self._registered(center_id, "cancelled")
-        return _registration_read.dump(self._registrations([registration])[0])
+    @rpc
+    def cancel_registration(
+        self, center_id: str, registration_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.cancel_registration)
+        registration = registrations.cancel_registration(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            registration_id=registration_id,
+            actor=principal,
+            reason=load(ops.RegistrationCancel, query or {})["reason"],
+        )
+        self.db.commit()
+        self.metrics.get(REGISTRATIONS).labels(center_id, "cancelled").inc()
+        return self._registration(registration)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def approve_registration(self, center_id: str, registration_id: str) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            registration = domain.decide_registration(
-                db_session=self.db, outbox=self.outbox, center_id=center_id,
-                registration_id=registration_id, actor=actor, approve=True)
-        self._registered(center_id, registration.state)
-        return _registration_read.dump(self._registrations([registration])[0])
+        principal = self.caller.require(center_id, ops.approve_registration)
+        registration = registrations.decide_registration(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            registration_id=registration_id,
+            actor=principal,
+            approve=True,
+        )
+        self.db.commit()
+        self.metrics.get(REGISTRATIONS).labels(center_id, registration.state).inc()
+        return self._registration(registration)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def reject_registration(self, center_id: str, registration_id: str,
-                            payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            registration = domain.decide_registration(
-                db_session=self.db, outbox=self.outbox, center_id=center_id,
-                registration_id=registration_id, actor=actor, approve=False,
-                reason=load(Rejection(), payload)["reason"])
-        self._registered(center_id, "rejected")
-        return _registration_read.dump(self._registrations([registration])[0])
+    @rpc
+    def reject_registration(
+        self, center_id: str, registration_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.reject_registration)
+        registration = registrations.decide_registration(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            registration_id=registration_id,
+            actor=principal,
+            approve=False,
+            reason=load(ops.Rejection, payload)["reason"],
+        )
+        self.db.commit()
+        self.metrics.get(REGISTRATIONS).labels(center_id, "rejected").inc()
+        return self._registration(registration)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def check_in(self, center_id: str, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, DOOR)
-        with self._transaction():
-            registration = domain.check_in(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                           activity_id=activity_id, data=load(CheckIn(), payload),
-                                           actor=actor)
-        audience = self.db.get(Activity, activity_id).audience
-        self._attended(center_id, audience, registration.attended)
-        return _registration_read.dump(self._registrations([registration])[0])
+    @rpc
+    def check_in_registration(
+        self, center_id: str, activity_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.check_in_registration)
+        registration = attendance.check_in(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            activity_id=activity_id,
+            data=load(ops.CheckIn, payload),
+            actor=principal,
+        )
+        self.db.commit()
+        audience = activities.find_activity(
+            db_session=self.db, center_id=center_id, activity_id=activity_id, drafts=True
+        ).audience
+        self.metrics.get(PERSON_TIMES).labels(center_id, audience).inc(registration.attended)
+        return self._registration(registration)
 
     # -- attendance and the calendar --------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
-    def attendance_stats(self, center_id: str,
-                         query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, roles=READERS)
-        stats = attendance.attendance_stats(db_session=self.db, center_id=center_id,
-                                            query=load(AttendanceQuery(), query or {}))
-        return AttendanceStats().dump(stats)
+    @rpc
+    def attendance_stats(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        self.caller.require(center_id, ops.attendance_stats)
+        stats = attendance.attendance_stats(
+            db_session=self.db, center_id=center_id, query=load(ops.AttendanceQuery, query or {})
+        )
+        return dump(ops.AttendanceStats, stats)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def week_calendar(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        actor = self._actor(center_id, EVERYONE)
-        q = load(CalendarQuery(), query or {})
-        return CalendarRead().dump(schedule.week_calendar(
-            db_session=self.db, center_id=center_id, week=q["week"], room=q["room"], actor=actor))
+        principal = self.caller.require(center_id, ops.week_calendar)
+        q = load(ops.CalendarQuery, query or {})
+        return dump(
+            ops.CalendarRead,
+            schedule.week_calendar(
+                db_session=self.db,
+                center_id=center_id,
+                week=q["week"],
+                room=q["room"],
+                actor=principal,
+            ),
+        )
 
     # -- room bookings ---------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def book_room(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Staff book rooms (approval where the room needs it); residents and volunteers
         request them (staff approve)."""
-        actor = self._actor(center_id, EVERYONE)
-        with self._transaction():
-            bookings = rooms.book_room(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                       code=code, data=load(BookingCreate(), payload), actor=actor)
-        self._booked(center_id, bookings[0].state, len(bookings))
-        views = rooms.booking_views(db_session=self.db, center_id=center_id, bookings=bookings,
-                                    actor=actor)
-        return _booking_list.dump({"items": views, "total": len(views), "limit": len(views),
-                                   "offset": 0})
+        principal = self.caller.require(center_id, ops.book_room)
+        booked = bookings.book_room(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            code=code,
+            data=load(ops.BookingCreate, payload),
+            actor=principal,
+        )
+        self.db.commit()
+        self.metrics.get(ROOM_BOOKINGS).labels(center_id, booked[0].state).inc(len(booked))
+        return self._bookings(center_id, booked, principal)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def list_bookings(self, center_id: str, query: dict[str, Any] | None = None,
-                      room: str | None = None) -> dict[str, Any]:
-        """A room's bookings (everyone), all bookings (staff) or one's own requests."""
-        actor = self._actor(center_id, EVERYONE)
-        q = load(BookingQuery(), query or {})
-        items, total = rooms.list_bookings(db_session=self.db, center_id=center_id, query=q,
-                                           actor=actor, room=room,
-                                           mine=room is None and not actor.is_staff)
-        return _booking_list.dump({
-            "items": rooms.booking_views(db_session=self.db, center_id=center_id, bookings=items,
-                                         actor=actor),
-            "total": total, "limit": q["limit"], "offset": q["offset"]})
+    @rpc
+    def list_bookings(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """All bookings (staff) or one's own requests."""
+        principal = self.caller.require(center_id, ops.list_bookings)
+        q = load(ops.BookingQuery, query or {})
+        items, total = bookings.list_bookings(
+            db_session=self.db,
+            center_id=center_id,
+            query=q,
+            actor=principal,
+            mine=not principal.is_staff,
+        )
+        return self._bookings(center_id, items, principal, q, total)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
+    def list_room_bookings(
+        self, center_id: str, code: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A room's bookings (everyone sees the slots taken; who booked, staff and the booker)."""
+        principal = self.caller.require(center_id, ops.list_room_bookings)
+        q = load(ops.BookingQuery, query or {})
+        items, total = bookings.list_bookings(
+            db_session=self.db, center_id=center_id, query=q, actor=principal, room=code
+        )
+        return self._bookings(center_id, items, principal, q, total)
+
+    @rpc
     def approve_booking(self, center_id: str, booking_id: str) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            booking = rooms.decide_booking(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                           booking_id=booking_id, actor=actor, approve=True)
-        self._booked(center_id, "approved")
-        return BookingRead().dump(rooms.booking_views(db_session=self.db, center_id=center_id,
-                                                      bookings=[booking], actor=actor)[0])
+        principal = self.caller.require(center_id, ops.approve_booking)
+        booking = bookings.decide_booking(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            booking_id=booking_id,
+            actor=principal,
+            approve=True,
+        )
+        self.db.commit()
+        self.metrics.get(ROOM_BOOKINGS).labels(center_id, "approved").inc()
+        return self._booking(center_id, booking, principal)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def reject_booking(self, center_id: str, booking_id: str,
-                       payload: dict[str, Any]) -> dict[str, Any]:
-        actor = self._actor(center_id, STAFF)
-        with self._transaction():
-            booking = rooms.decide_booking(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                           booking_id=booking_id, actor=actor, approve=False,
-                                           reason=load(Rejection(), payload)["reason"])
-        self._booked(center_id, "rejected")
-        return BookingRead().dump(rooms.booking_views(db_session=self.db, center_id=center_id,
-                                                      bookings=[booking], actor=actor)[0])
+    @rpc
+    def reject_booking(
+        self, center_id: str, booking_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.reject_booking)
+        booking = bookings.decide_booking(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            booking_id=booking_id,
+            actor=principal,
+            approve=False,
+            reason=load(ops.Rejection, payload)["reason"],
+        )
+        self.db.commit()
+        self.metrics.get(ROOM_BOOKINGS).labels(center_id, "rejected").inc()
+        return self._booking(center_id, booking, principal)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def cancel_booking(self, center_id: str, booking_id: str,
-                       query: dict[str, Any] | None = None) -> dict[str, Any]:
-        actor = self._actor(center_id, EVERYONE)
-        q = load(BookingCancel(), query or {})
-        with self._transaction():
-            cancelled = rooms.cancel_booking(db_session=self.db, outbox=self.outbox,
-                                             center_id=center_id, booking_id=booking_id, actor=actor,
-                                             series=q["series"], reason=q["reason"])
-        self._booked(center_id, "cancelled", len(cancelled))
-        views = rooms.booking_views(db_session=self.db, center_id=center_id, bookings=cancelled,
-                                    actor=actor)
-        return _booking_list.dump({"items": views, "total": len(views), "limit": len(views),
-                                   "offset": 0})
+    @rpc
+    def cancel_booking(
+        self, center_id: str, booking_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.cancel_booking)
+        q = load(ops.BookingCancel, query or {})
+        cancelled = bookings.cancel_booking(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            booking_id=booking_id,
+            actor=principal,
+            series=q["series"],
+            reason=q["reason"],
+        )
+        self.db.commit()
+        self.metrics.get(ROOM_BOOKINGS).labels(center_id, "cancelled").inc(len(cancelled))
+        return self._bookings(center_id, cancelled, principal)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def room_ics(self, center_id: str, code: str) -> str:
-        self.caller.require(center_id, roles=EVERYONE)
+        self.caller.require(center_id, ops.room_ics)
         return schedule.room_ics(db_session=self.db, center_id=center_id, code=code)

@@ -20,15 +20,19 @@ def test_the_centers_twelve_function_rooms_are_there(system, token):
 
 def test_the_reports_programmes_and_activities_are_there(system, token):
     staff = token("staff")
-    programmes = {p["code"]: p["name"] for p in system.get("/api/v1/programmes", token=staff).json()}
+    programmes = {
+        p["code"]: p["name"] for p in system.get("/api/v1/programmes", token=staff).json()
+    }
     assert programmes["yuedong_elderly"].startswith("悦动耄耋")
     assert programmes["our_festivals"].startswith("我们的节日")
-    upcoming = system.get("/api/v1/activities", token=staff,
-                          params={"state": "published", "limit": 50}).json()["items"]
+    upcoming = system.get(
+        "/api/v1/activities", token=staff, params={"state": "published", "limit": 50}
+    ).json()["items"]
     titles = {a["title"] for a in upcoming}
     assert {"趣味益智 健康生活", "绿色手工坊 环保小花盆"} <= titles
-    held = system.get("/api/v1/activities", token=staff,
-                      params={"programme": "our_festivals", "when": "past"}).json()["items"]
+    held = system.get(
+        "/api/v1/activities", token=staff, params={"programme": "our_festivals", "when": "past"}
+    ).json()["items"]
     assert any("国庆晚会" in a["title"] and a["person_times"] > 0 for a in held)
 
 
@@ -44,19 +48,24 @@ def test_anyone_can_subscribe_to_the_centers_activity_calendar(system):
 
 
 def test_yuedong_elderly_served_14700_person_times_in_a_year(system, token):
-    stats = system.get("/api/v1/attendance/stats", token=token("staff"),
-                       params={"programme": "yuedong_elderly"}).json()
+    stats = system.get(
+        "/api/v1/attendance/stats", token=token("staff"), params={"programme": "yuedong_elderly"}
+    ).json()
     assert stats["person_times"] == 14700
     assert stats["groups"][0]["label"] == "悦动耄耋——老年人康乐服务"
 
 
 def test_a_resident_registers_and_takes_the_activity_home_as_ics(system, token):
     resident = token("resident", sub="res-e2e-2")
-    items = system.get("/api/v1/activities", token=resident,
-                       params={"programme": "yuedong_elderly", "state": "published"}).json()["items"]
+    items = system.get(
+        "/api/v1/activities",
+        token=resident,
+        params={"programme": "yuedong_elderly", "state": "published"},
+    ).json()["items"]
     activity = next(a for a in items if a["title"] == "趣味益智 健康生活")
-    registered = system.post(f"/api/v1/activities/{activity['id']}/registrations",
-                             {"members": ["张书芬"]}, resident)
+    registered = system.post(
+        f"/api/v1/activities/{activity['id']}/registrations", {"members": ["张书芬"]}, resident
+    )
     assert registered.status_code == 201, registered.text
     assert registered.json()["state"] == "confirmed" and len(registered.json()["code"]) == 6
     again = system.post(f"/api/v1/activities/{activity['id']}/registrations", {}, resident)
@@ -68,14 +77,17 @@ def test_a_resident_registers_and_takes_the_activity_home_as_ics(system, token):
     assert str(event["summary"]) == "趣味益智 健康生活" and str(event["location"]) == "文体活动室"
 
     year, week, _ = datetime.fromisoformat(activity["starts_at"]).astimezone(SHANGHAI).isocalendar()
-    calendar = system.get("/api/v1/calendar", token=resident, params={"week": f"{year}-W{week:02d}"})
+    calendar = system.get(
+        "/api/v1/calendar", token=resident, params={"week": f"{year}-W{week:02d}"}
+    )
     assert calendar.status_code == 200
     assert activity["id"] in {i["id"] for i in calendar.json()["items"]}
 
 
 def test_the_dance_rooms_weekly_rehearsals_are_booked(system, token):
-    bookings = system.get("/api/v1/rooms/dance/bookings", token=token("staff"),
-                          params={"limit": 100}).json()
+    bookings = system.get(
+        "/api/v1/rooms/dance/bookings", token=token("staff"), params={"limit": 100}
+    ).json()
     assert bookings["total"] == 24
     feed = system.get("/api/v1/rooms/dance.ics", token=token("resident", sub="res-e2e-3"))
     assert len(Calendar.from_ical(feed.text).walk("VEVENT")) == 24

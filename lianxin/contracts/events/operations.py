@@ -1,4 +1,5 @@
-"""The events service's contract (programmes, activities, rooms): RPC payloads and events.
+"""The events service's operations (programmes, activities, rooms): payload and answer
+schemas, then the operation table (what callers may do). Its events are in ``events.py``.
 
 "events" is the service; its entity is the *activity* (活动). "event" alone means
 a message on the bus.
@@ -8,7 +9,7 @@ Who may do what (checked by the service, again after the gateway):
 * residents see published activities, register themselves (with family members),
   cancel their own registrations and request room bookings (always approved by staff);
 * staff publish, change and cancel activities, register residents on their behalf,
-  approve registrations and room bookings, and read attendance;
+  approve registrations and room bookings, and read attendance (as do departments and ops);
 * staff, admins and volunteers at the door check registrants in;
 * admins configure rooms and programmes, and approve bookings of rooms that need it.
 """
@@ -16,11 +17,23 @@ Who may do what (checked by the service, again after the gateway):
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypedDict
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.schema import CODE_RE, BaseSchema, Page, page_of
+from lianxin.operations import Operations, Rule
+from lianxin.roles import (
+    ADMIN,
+    DOOR,
+    MEMBERS,
+    READERS,
+    RESIDENT_OR_STAFF,
+    STAFF,
+    Principal,
+)
 
 AUDIENCES = {"children": "儿童", "elderly": "老年人", "families": "家庭", "all": "全体居民"}
 ACTIVITY_STATES = ("draft", "published", "cancelled", "completed")
@@ -32,10 +45,6 @@ CHECKIN_CODE_RE = r"^[A-Z3-9]{6}$"
 ISO_WEEK_RE = r"^(?P<year>\d{4})-W(?P<week>\d{2})$"
 MAX_ACTIVITY_SECONDS = 7 * 24 * 3600
 MAX_BOOKING_SECONDS = 24 * 3600
-
-
-def _text(min_: int, max_: int, **kwargs) -> fields.Str:
-    return fields.Str(validate=validate.Length(min=min_, max=max_), **kwargs)
 
 
 def parse_week(value: str) -> tuple[int, int]:
@@ -50,7 +59,26 @@ def parse_week(value: str) -> tuple[int, int]:
 
 # -- rooms and programmes --------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewRoom:
+    code: str
+    name: str
+    capacity: int
+    equipment: list[str] = field(default_factory=list)
+    needs_approval: bool = False
+
+
+class RoomChanges(TypedDict, total=False):
+    name: str
+    capacity: int
+    equipment: list[str]
+    needs_approval: bool
+
+
 class RoomCreate(BaseSchema):
+    model = NewRoom
+
     code = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     capacity = fields.Int(required=True, validate=validate.Range(min=1, max=2000))
@@ -78,7 +106,17 @@ class RoomRead(BaseSchema):
     needs_approval = fields.Bool()
 
 
+@dataclass(frozen=True)
+class NewProgramme:
+    code: str
+    name: str
+    description: str = ""
+    audience: str = "all"
+
+
 class ProgrammeCreate(BaseSchema):
+    model = NewProgramme
+
     code = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     description = fields.Str(load_default="", validate=validate.Length(max=2000))
@@ -94,6 +132,45 @@ class ProgrammeRead(BaseSchema):
 
 # -- activities ------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewActivity:
+    """A new activity, as :class:`ActivityCreate` loads it."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    description: str = ""
+    programme: str | None = None
+    audience: str = "all"
+    room: str | None = None
+    place: str = ""
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    needs_approval: bool = False
+    max_party_size: int = 5
+    publish: bool = True
+
+
+class ActivityChanges(TypedDict, total=False):
+    """A change to an activity, as :class:`ActivityUpdate` loads it (only the keys given)."""
+
+    title: str
+    description: str
+    programme: str | None
+    audience: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str | None
+    place: str
+    capacity: int
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    needs_approval: bool
+    max_party_size: int
+
+
 class ActivityCreate(BaseSchema):
     """A new activity: in one of the center's rooms (the room is booked) or at a place.
 
@@ -102,6 +179,8 @@ class ActivityCreate(BaseSchema):
     registrant and the family members they bring. ``publish: false`` keeps it a
     draft only staff see (its room is held all the same).
     """
+
+    model = NewActivity
 
     title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     description = fields.Str(load_default="", validate=validate.Length(max=4000))
@@ -123,7 +202,7 @@ class ActivityCreate(BaseSchema):
         check_activity(data)
 
 
-def check_activity(data: dict) -> None:
+def check_activity(data: dict[str, Any]) -> None:
     """The rules every activity's times and place obey (at creation and after a change)."""
     if data["ends_at"] <= data["starts_at"]:
         raise ValidationError("结束时间须晚于开始时间", "ends_at")
@@ -205,6 +284,20 @@ class ActivityRead(BaseSchema):
     cancel_reason = fields.Str(allow_none=True)
 
 
+class ActivityFilter(TypedDict, total=False):
+    """:class:`ActivityQuery` as loaded."""
+
+    limit: int
+    offset: int
+    when: str
+    programme: str | None
+    audience: str | None
+    state: str | None
+    room: str | None
+    start: datetime | None
+    end: datetime | None
+
+
 class ActivityQuery(Page):
     """``when``: ``upcoming`` (not yet over, soonest first; the default), ``past`` (most
     recent first) or ``all`` (by start)."""
@@ -221,8 +314,25 @@ class ActivityQuery(Page):
 ActivityList = page_of(ActivityRead, "ActivityList")
 
 
+@dataclass(frozen=True)
+class PastActivity:
+    """An activity already held, as :class:`ActivityRecordItem` loads it."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    attendance: int
+    description: str = ""
+    programme: str | None = None
+    audience: str = "all"
+    room: str | None = None
+    place: str = ""
+
+
 class ActivityRecordItem(BaseSchema):
     """An activity already held, with its attendance from the paper sign-in sheet (补录)."""
+
+    model = PastActivity
 
     title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     description = fields.Str(load_default="", validate=validate.Length(max=4000))
@@ -240,8 +350,9 @@ class ActivityRecordItem(BaseSchema):
 
 
 class ActivityRecords(BaseSchema):
-    items = fields.List(fields.Nested(ActivityRecordItem), required=True,
-                        validate=validate.Length(min=1, max=500))
+    items = fields.List(
+        fields.Nested(ActivityRecordItem), required=True, validate=validate.Length(min=1, max=500)
+    )
 
 
 class ActivityRecordsRead(BaseSchema):
@@ -258,16 +369,32 @@ class WalkIns(BaseSchema):
 
 # -- registrations ---------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewRegistration:
+    """A registration, as :class:`RegistrationCreate` loads it."""
+
+    members: list[str] = field(default_factory=list)
+    note: str = ""
+    person_id: str | None = None
+
+
 class RegistrationCreate(BaseSchema):
     """A registration: the registrant and the family ``members`` they bring (names), each
     counted against capacity. Staff registering a resident (phone, walk-in) name their
     ``person_id``; a resident always registers as themselves."""
 
-    members = fields.List(fields.Str(validate=validate.Length(min=1, max=40)), load_default=list,
-                          validate=validate.Length(max=19))
+    model = NewRegistration
+
+    members = fields.List(
+        fields.Str(validate=validate.Length(min=1, max=40)),
+        load_default=list,
+        validate=validate.Length(max=19),
+    )
     note = fields.Str(load_default="", validate=validate.Length(max=200))
-    person_id = fields.Str(load_default=None, allow_none=True,
-                           validate=validate.Length(min=1, max=64))
+    person_id = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=64)
+    )
 
 
 class RegistrationRead(BaseSchema):
@@ -291,6 +418,16 @@ class RegistrationRead(BaseSchema):
     attended = fields.Int()
 
 
+class RegistrationFilter(TypedDict, total=False):
+    """:class:`RegistrationQuery` as loaded."""
+
+    limit: int
+    offset: int
+    state: str | None
+    person_id: str | None
+    activity_id: str | None
+
+
 class RegistrationQuery(Page):
     state = fields.Str(load_default=None, validate=validate.OneOf(REGISTRATION_STATES))
     #: Staff only: one resident's registrations.
@@ -309,9 +446,20 @@ class Rejection(BaseSchema):
     reason = fields.Str(required=True, validate=validate.Length(min=2, max=200))
 
 
+@dataclass(frozen=True)
+class DoorCheckIn:
+    """A check-in, as :class:`CheckIn` loads it."""
+
+    registration_id: str | None = None
+    code: str | None = None
+    attended: int | None = None
+
+
 class CheckIn(BaseSchema):
     """Check a registration in at the door: by its id (staff's list) or the registrant's code.
     ``attended`` is how many of the party came (default: all)."""
+
+    model = DoorCheckIn
 
     registration_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=36))
     code = fields.Str(load_default=None, validate=validate.Regexp(CHECKIN_CODE_RE))
@@ -324,6 +472,17 @@ class CheckIn(BaseSchema):
 
 
 # -- attendance and the calendar --------------------------------------------------------------
+
+
+class AttendanceFilter(TypedDict, total=False):
+    """:class:`AttendanceQuery` as loaded."""
+
+    from_: date | None
+    to: date | None
+    group_by: str
+    programme: str | None
+    audience: str | None
+
 
 class AttendanceQuery(BaseSchema):
     """Dates are days in Asia/Shanghai, both included; default: the last 365 days."""
@@ -394,15 +553,30 @@ class CalendarRead(BaseSchema):
 
 # -- room bookings ---------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewBooking:
+    """A room booking, as :class:`BookingCreate` loads it."""
+
+    starts_at: datetime
+    ends_at: datetime
+    purpose: str
+    attendees: int | None = None
+    repeat_weeks: int = 1
+
+
 class BookingCreate(BaseSchema):
     """A room booked for a use other than an activity; ``repeat_weeks`` > 1 books the same
     slot every week (all or nothing)."""
 
+    model = NewBooking
+
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     purpose = fields.Str(required=True, validate=validate.Length(min=2, max=200))
-    attendees = fields.Int(load_default=None, allow_none=True,
-                           validate=validate.Range(min=1, max=2000))
+    attendees = fields.Int(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=2000)
+    )
     repeat_weeks = fields.Int(load_default=1, validate=validate.Range(min=1, max=52))
 
     @validates_schema
@@ -434,6 +608,17 @@ class BookingRead(BaseSchema):
     reason = fields.Str(allow_none=True)
 
 
+class BookingFilter(TypedDict, total=False):
+    """:class:`BookingQuery` as loaded."""
+
+    limit: int
+    offset: int
+    state: str | None
+    room: str | None
+    start: datetime | None
+    end: datetime | None
+
+
 class BookingQuery(Page):
     state = fields.Str(load_default=None, validate=validate.OneOf(BOOKING_STATES))
     room = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
@@ -448,3 +633,257 @@ class BookingCancel(BaseSchema):
     #: Also cancel the later bookings of the same weekly series.
     series = fields.Bool(load_default=False)
     reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+# -- rules -----------------------------------------------------------------------------------
+
+
+def _registers_self(principal: Principal, data: NewRegistration) -> bool:
+    return principal.is_staff or data.person_id in (None, principal.id)
+
+
+def _decides_room(principal: Principal, room: Any) -> bool:
+    return principal.role == "admin" or (principal.role == "staff" and not room.needs_approval)
+
+
+#: A resident registers themselves (and family members); only staff name another person.
+REGISTERS_SELF = Rule(
+    "registers_self",
+    _registers_self,
+    "居民只能为本人及家人报名",
+    code="ROLE_FORBIDDEN",
+    on_target=True,
+)
+#: Bookings of a room that needs approval are decided by an admin; other rooms' by staff too.
+DECIDES_ROOM = Rule(
+    "decides_room",
+    _decides_room,
+    "该功能室的预约须由中心管理员审批",
+    code="ROLE_FORBIDDEN",
+    on_target=True,
+)
+
+
+# -- operations ------------------------------------------------------------------------------
+
+OPERATIONS = Operations("events")
+
+public_activities_ics = OPERATIONS.add(
+    "public_activities_ics",
+    roles=None,
+    summary="服务中心活动日历订阅（iCalendar，免登录）",
+    description="The center's activities — published, cancelled and completed, from 30 days "
+    "back — for a phone's calendar app to subscribe to (it cannot log in). Drafts "
+    "never show.",
+)
+
+list_programmes = OPERATIONS.add(
+    "list_programmes", roles=MEMBERS, summary="服务项目", response=ProgrammeRead, many=True
+)
+add_programme = OPERATIONS.add(
+    "add_programme",
+    roles=ADMIN,
+    summary="新增服务项目",
+    body=ProgrammeCreate,
+    response=ProgrammeRead,
+)
+
+create_activity = OPERATIONS.add(
+    "create_activity",
+    roles=STAFF,
+    summary="发布活动",
+    body=ActivityCreate,
+    response=ActivityRead,
+    description="In a room (booked for the activity's time; 409 if taken) or at a place.\n"
+    "``publish: false`` keeps a draft only staff see.",
+)
+list_activities = OPERATIONS.add(
+    "list_activities",
+    roles=MEMBERS,
+    summary="活动列表",
+    query=ActivityQuery,
+    response=ActivityList,
+    description="Upcoming activities by default (``when=past`` or ``all`` for the record).",
+)
+record_activities = OPERATIONS.add(
+    "record_activities",
+    roles=STAFF,
+    summary="补录已举办的活动及参与人次",
+    body=ActivityRecords,
+    response=ActivityRecordsRead,
+    timeout=30,
+    description="Activities already held, with the attendance of their sign-in sheets (up to 500).",
+)
+get_activity = OPERATIONS.add(
+    "get_activity", roles=MEMBERS, summary="活动详情", response=ActivityRead
+)
+update_activity = OPERATIONS.add(
+    "update_activity",
+    roles=STAFF,
+    summary="修改活动",
+    body=ActivityUpdate,
+    response=ActivityRead,
+    description="Registrants and the waitlist are told of a new title, time, place or capacity.",
+)
+publish_activity = OPERATIONS.add(
+    "publish_activity", roles=STAFF, summary="发布活动草稿", response=ActivityRead
+)
+cancel_activity = OPERATIONS.add(
+    "cancel_activity",
+    roles=STAFF,
+    summary="取消活动",
+    body=ActivityCancel,
+    response=ActivityRead,
+    description="Everyone registered or waitlisted is told; the room is released.",
+)
+activity_ics = OPERATIONS.add(
+    "activity_ics",
+    roles=MEMBERS,
+    summary="活动日历文件（iCalendar）",
+    description="``text/calendar`` (RFC 5545): one VEVENT; a changed activity has a higher "
+    "SEQUENCE, a cancelled one STATUS:CANCELLED.",
+)
+
+register_for_activity = OPERATIONS.add(
+    "register_for_activity",
+    roles=RESIDENT_OR_STAFF,
+    summary="报名活动",
+    body=RegistrationCreate,
+    response=RegistrationRead,
+    rules=(REGISTERS_SELF,),
+    description="A resident registers with the family ``members`` they bring (each takes a "
+    "place); past capacity the registration is waitlisted. Staff register a "
+    "resident by ``person_id``.",
+)
+list_registrations = OPERATIONS.add(
+    "list_registrations",
+    roles=RESIDENT_OR_STAFF,
+    summary="报名记录",
+    query=RegistrationQuery,
+    response=RegistrationList,
+    description="A resident's own registrations; staff filter by person or activity.",
+)
+list_activity_registrations = OPERATIONS.add(
+    "list_activity_registrations",
+    roles=RESIDENT_OR_STAFF,
+    summary="活动报名名单",
+    query=RegistrationQuery,
+    response=RegistrationList,
+    description="Staff see everyone; a resident sees their own registration.",
+)
+get_registration = OPERATIONS.add(
+    "get_registration", roles=RESIDENT_OR_STAFF, summary="报名详情", response=RegistrationRead
+)
+cancel_registration = OPERATIONS.add(
+    "cancel_registration",
+    roles=RESIDENT_OR_STAFF,
+    summary="取消报名",
+    query=RegistrationCancel,
+    response=RegistrationRead,
+    description="The places go to the waitlist, first come first served.",
+)
+approve_registration = OPERATIONS.add(
+    "approve_registration", roles=STAFF, summary="通过报名审核", response=RegistrationRead
+)
+reject_registration = OPERATIONS.add(
+    "reject_registration",
+    roles=STAFF,
+    summary="驳回报名",
+    body=Rejection,
+    response=RegistrationRead,
+)
+check_in_registration = OPERATIONS.add(
+    "check_in_registration",
+    roles=DOOR,
+    summary="活动签到",
+    body=CheckIn,
+    response=RegistrationRead,
+    description="By registration id or the registrant's code, from an hour before the start "
+    "to an hour after the end.",
+)
+record_walk_ins = OPERATIONS.add(
+    "record_walk_ins", roles=DOOR, summary="登记现场参与人数", body=WalkIns, response=ActivityRead
+)
+
+attendance_stats = OPERATIONS.add(
+    "attendance_stats",
+    roles=READERS,
+    summary="活动参与人次统计",
+    query=AttendanceQuery,
+    response=AttendanceStats,
+    description="Activities held and person-times, by programme, audience, month or activity.",
+)
+week_calendar = OPERATIONS.add(
+    "week_calendar",
+    roles=MEMBERS,
+    summary="一周活动与功能室安排",
+    query=CalendarQuery,
+    response=CalendarRead,
+    description="``?week=2026-W49`` (ISO week, Asia/Shanghai; default this week), ``&room=``.",
+)
+
+list_rooms = OPERATIONS.add(
+    "list_rooms", roles=MEMBERS, summary="功能室", response=RoomRead, many=True
+)
+add_room = OPERATIONS.add(
+    "add_room", roles=ADMIN, summary="新增功能室", body=RoomCreate, response=RoomRead
+)
+update_room = OPERATIONS.add(
+    "update_room", roles=ADMIN, summary="修改功能室", body=RoomUpdate, response=RoomRead
+)
+book_room = OPERATIONS.add(
+    "book_room",
+    roles=MEMBERS,
+    summary="预约功能室",
+    body=BookingCreate,
+    response=BookingList,
+    description="Never overlapping another booking (409 naming the clash). ``repeat_weeks`` "
+    "books the same slot weekly, all or nothing. Residents' requests, and staff's "
+    "in rooms that need approval, wait as ``pending``.",
+)
+list_bookings = OPERATIONS.add(
+    "list_bookings",
+    roles=MEMBERS,
+    summary="预约记录",
+    query=BookingQuery,
+    response=BookingList,
+    description="Staff: every booking (``?state=pending`` for approvals); others: their own "
+    "requests.",
+)
+list_room_bookings = OPERATIONS.add(
+    "list_room_bookings",
+    roles=MEMBERS,
+    summary="功能室预约情况",
+    query=BookingQuery,
+    response=BookingList,
+)
+approve_booking = OPERATIONS.add(
+    "approve_booking",
+    roles=STAFF,
+    summary="批准功能室预约",
+    response=BookingRead,
+    rules=(DECIDES_ROOM,),
+)
+reject_booking = OPERATIONS.add(
+    "reject_booking",
+    roles=STAFF,
+    summary="驳回功能室预约",
+    body=Rejection,
+    response=BookingRead,
+    rules=(DECIDES_ROOM,),
+)
+cancel_booking = OPERATIONS.add(
+    "cancel_booking",
+    roles=MEMBERS,
+    summary="取消功能室预约",
+    query=BookingCancel,
+    response=BookingList,
+    description="``?series=true`` also cancels the later weeks of a weekly booking.",
+)
+room_ics = OPERATIONS.add(
+    "room_ics",
+    roles=MEMBERS,
+    summary="功能室预约日历（iCalendar）",
+    description="``text/calendar`` (RFC 5545): the room's bookings from 30 days ago on; those "
+    "awaiting approval are TENTATIVE.",
+)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from lianxin.contracts import parse_event
-from lianxin.db import make_engine, make_session_factory
+from lianxin.contracts.schema import load
 from lianxin.outbox import OutboxWriter
 
 CENTER = "yanminghu"
@@ -30,7 +30,7 @@ class Events:
     def new(self) -> list[dict]:
         """Events written since the last call, validated against their contracts."""
         events = self.all()
-        fresh, self.seen = events[self.seen:], len(events)
+        fresh, self.seen = events[self.seen :], len(events)
         return fresh
 
     def types(self) -> list[str]:
@@ -38,42 +38,51 @@ class Events:
 
 
 @pytest.fixture
-def db(sqlite_url, migrated):
-    from services.events.domain import add_programme
+def db(service_session):
+    from lianxin.contracts.events.operations import NewProgramme, NewRoom
     from services.events.models import outbox_table
+    from services.events.programmes import add_programme
     from services.events.rooms import add_room
 
-    url = migrated("events", sqlite_url("events"))
-    engine = make_engine(url)
-    session = make_session_factory(engine)()
-    for code, name, capacity, approval in [("sports", "文体活动室", 80, False),
-                                           ("children", "儿童之家", 30, False),
-                                           ("meeting", "多功能会议室", 40, True)]:
-        add_room(db_session=session, center_id=CENTER,
-                 data={"code": code, "name": name, "capacity": capacity, "equipment": ["音响"],
-                       "needs_approval": approval})
-    add_programme(db_session=session, center_id=CENTER,
-                  data={"code": "yuedong_elderly", "name": "悦动耄耋——老年人康乐服务",
-                        "description": "", "audience": "elderly"})
+    session = service_session("events")
+    for code, name, capacity, approval in [
+        ("sports", "文体活动室", 80, False),
+        ("children", "儿童之家", 30, False),
+        ("meeting", "多功能会议室", 40, True),
+    ]:
+        add_room(
+            db_session=session,
+            center_id=CENTER,
+            data=NewRoom(
+                code=code, name=name, capacity=capacity, equipment=["音响"], needs_approval=approval
+            ),
+        )
+    add_programme(
+        db_session=session,
+        center_id=CENTER,
+        data=NewProgramme(
+            code="yuedong_elderly",
+            name="悦动耄耋——老年人康乐服务",
+            description="",
+            audience="elderly",
+        ),
+    )
     session.commit()
-    events = Events(session, outbox_table)
-    yield events
-    session.close()
-    engine.dispose()
+    return Events(session, outbox_table)
 
 
 @pytest.fixture
 def actors():
-    from services.events.common import Actor
+    from lianxin.roles import Principal
 
     class Actors:
-        staff = Actor("sw-1", "staff")
-        admin = Actor("admin-1", "admin")
-        volunteer = Actor("vol-1", "volunteer")
+        staff = Principal.person("sw-1", "staff")
+        admin = Principal.person("admin-1", "admin")
+        volunteer = Principal.person("vol-1", "volunteer")
 
         @staticmethod
-        def resident(n: int = 1) -> Actor:
-            return Actor(f"res-{n}", "resident")
+        def resident(n: int = 1) -> Principal:
+            return Principal.person(f"res-{n}", "resident")
 
     return Actors
 
@@ -87,17 +96,25 @@ def now():
 def activity_data():
     """``activity_data(**overrides)`` → a loaded ActivityCreate payload (趣味益智 健康生活,
     Wednesday 09:30 in 文体活动室, 20 places)."""
-    from lianxin.contracts.events.operations import ActivityCreate
+    from lianxin.contracts.events.operations import ActivityCreate, NewActivity
 
-    def make(**overrides) -> dict:
+    def make(**overrides) -> NewActivity:
         starts = NOW + timedelta(days=2, hours=1, minutes=30)
-        payload = {"title": "趣味益智 健康生活", "programme": "yuedong_elderly",
-                   "audience": "elderly", "starts_at": starts,
-                   "ends_at": starts + timedelta(hours=1, minutes=30), "room": "sports",
-                   "capacity": 20, "description": "反口令动作、翻花绳等益智游戏"}
+        payload = {
+            "title": "趣味益智 健康生活",
+            "programme": "yuedong_elderly",
+            "audience": "elderly",
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=1, minutes=30),
+            "room": "sports",
+            "capacity": 20,
+            "description": "反口令动作、翻花绳等益智游戏",
+        }
         payload.update(overrides)
-        return ActivityCreate().load({k: v.isoformat() if isinstance(v, datetime) else v
-                                      for k, v in payload.items()})
+        return load(
+            ActivityCreate,
+            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in payload.items()},
+        )
 
     return make
 
@@ -105,12 +122,17 @@ def activity_data():
 @pytest.fixture
 def new_activity(db, actors, activity_data):
     """``new_activity(**overrides)`` → an activity created by staff at NOW (committed)."""
-    from services.events import domain
+    from services.events import activities
 
     def make(**overrides):
-        activity = domain.create_activity(db_session=db.session, outbox=db.outbox,
-                                          center_id=CENTER, data=activity_data(**overrides),
-                                          actor=actors.staff, now=NOW)
+        activity = activities.create_activity(
+            db_session=db.session,
+            outbox=db.outbox,
+            center_id=CENTER,
+            data=activity_data(**overrides),
+            actor=actors.staff,
+            now=NOW,
+        )
         db.session.commit()
         db.new()
         return activity

@@ -1,29 +1,46 @@
-"""The events routes of the gateway: every one reachable, and declared in the OpenAPI document."""
+"""The events routes of the gateway: every one installed once, none shadowed, and declared in
+the OpenAPI document."""
 
+from gateway import api
 from gateway.api import openapi
-from gateway.routes.activities import ActivityRoutes
+from gateway.routes import activities
 from gateway.service import GatewayService
+from lianxin.contracts.events import operations as ev
 
 
-def test_no_other_route_mixin_shadows_an_events_route():
-    """GatewayService inherits every mixin: a same-named handler elsewhere would hide ours."""
-    handlers = {name: fn for name, fn in vars(ActivityRoutes).items()
-                if getattr(fn, "nameko_entrypoints", None)}
-    assert len(handlers) >= 30
-    shadowed = [name for name, fn in handlers.items() if getattr(GatewayService, name) is not fn]
-    assert shadowed == []
+def events_routes() -> list[api.Route]:
+    return [r for r in api.ROUTES if r.op.service == "events"]
+
+
+def test_every_events_route_is_installed_once_on_the_gateway_and_none_is_shadowed():
+    routes = events_routes()
+    assert len(routes) >= 30
+    keys = [(r.method, r.path) for r in routes]
+    assert len(keys) == len(set(keys))
+    names = [r.name for r in api.ROUTES]
+    for r in routes:
+        assert names.count(r.name) == 1, r.name  # another area's method of the name would hide it
+        assert getattr(GatewayService, r.name).nameko_entrypoints, r.name
+    assert {r.path for r in activities.ROUTES} <= {r.path for r in routes}
+
+
+def test_every_events_operation_callers_use_has_a_route():
+    served = {r.op.name for r in events_routes()}
+    assert served == {op.name for op in ev.OPERATIONS}
 
 
 def test_the_openapi_document_describes_the_events_api():
     paths = openapi()["paths"]
-    for path, method in [("/api/v1/activities/{activity_id}/registrations", "post"),
-                         ("/api/v1/registrations/{registration_id}", "delete"),
-                         ("/api/v1/activities/{activity_id}/check-in", "post"),
-                         ("/api/v1/activities/{activity_id}.ics", "get"),
-                         ("/api/v1/rooms/{code}/bookings", "post"),
-                         ("/api/v1/rooms/{code}.ics", "get"),
-                         ("/api/v1/calendar", "get"),
-                         ("/api/v1/attendance/stats", "get")]:
+    for path, method in [
+        ("/api/v1/activities/{activity_id}/registrations", "post"),
+        ("/api/v1/registrations/{registration_id}", "delete"),
+        ("/api/v1/activities/{activity_id}/check-in", "post"),
+        ("/api/v1/activities/{activity_id}.ics", "get"),
+        ("/api/v1/rooms/{code}/bookings", "post"),
+        ("/api/v1/rooms/{code}.ics", "get"),
+        ("/api/v1/calendar", "get"),
+        ("/api/v1/attendance/stats", "get"),
+    ]:
         assert method in paths[path], (path, method)
     booking = paths["/api/v1/rooms/{code}/bookings"]["post"]
     assert {"201", "401", "403", "404", "422"} <= set(booking["responses"])

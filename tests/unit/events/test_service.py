@@ -9,6 +9,7 @@ from nameko.testing.services import worker_factory
 from lianxin import metrics
 from lianxin.auth import CallerCheck
 from lianxin.errors import Forbidden, InvalidInput
+from services.events.metrics import PERSON_TIMES, REGISTRATIONS
 from services.events.service import EventsService
 
 CENTER = "yanminghu"
@@ -17,23 +18,35 @@ CENTER = "yanminghu"
 @pytest.fixture
 def as_(db, token):
     """``as_(role, center=..., sub=...)`` → an EventsService worker acting for that caller."""
+
     def make(role: str, center: str = CENTER, sub: str | None = None) -> EventsService:
         caller = CallerCheck(token(role, center=center, sub=sub), os.environ["LIANXIN_JWT_SECRET"])
-        return worker_factory(EventsService, db=db.session, outbox=db.outbox, caller=caller,
-                              metrics=metrics.for_service("events"))
+        return worker_factory(
+            EventsService,
+            db=db.session,
+            outbox=db.outbox,
+            caller=caller,
+            metrics=metrics.for_service("events"),
+        )
 
     return make
 
 
 def payload(**extra) -> dict:
     starts = datetime.now(UTC) + timedelta(days=2)
-    return {"title": "趣味益智 健康生活", "audience": "elderly", "room": "sports", "capacity": 20,
-            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
-            **extra}
+    return {
+        "title": "趣味益智 健康生活",
+        "audience": "elderly",
+        "room": "sports",
+        "capacity": 20,
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=1)).isoformat(),
+        **extra,
+    }
 
 
-def sample(name: str, **labels: str) -> float:
-    return metrics.for_service("events").registry.get_sample_value(name, labels) or 0.0
+def sample(metric: metrics.Metric, **labels: str) -> float:
+    return metrics.for_service("events").sample(metric, **labels)
 
 
 def test_residents_and_volunteers_cannot_publish_activities(as_):
@@ -59,24 +72,36 @@ def test_a_bad_payload_names_the_field(as_):
 
 def test_registrations_and_attendance_are_counted_in_metrics(as_):
     activity = as_("staff").create_activity(CENTER, payload(capacity=1))
-    before = sample("lianxin_events_registrations_total", center=CENTER, outcome="waitlisted")
-    first = as_("resident", sub="res-1").register(CENTER, activity["id"], {})
-    as_("resident", sub="res-2").register(CENTER, activity["id"], {})
-    assert sample("lianxin_events_registrations_total", center=CENTER,
-                  outcome="waitlisted") == before + 1
+    before = sample(REGISTRATIONS, center=CENTER, outcome="waitlisted")
+    first = as_("resident", sub="res-1").register_for_activity(CENTER, activity["id"], {})
+    as_("resident", sub="res-2").register_for_activity(CENTER, activity["id"], {})
+    assert sample(REGISTRATIONS, center=CENTER, outcome="waitlisted") == before + 1
     assert first["state"] == "confirmed" and first["code"]
-    recorded = as_("staff").record_activities(CENTER, {"items": [{
-        "title": "老年太极", "audience": "elderly", "room": "sports", "attendance": 40,
-        "starts_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-        "ends_at": (datetime.now(UTC) - timedelta(days=1, hours=-1)).isoformat()}]})
+    recorded = as_("staff").record_activities(
+        CENTER,
+        {
+            "items": [
+                {
+                    "title": "老年太极",
+                    "audience": "elderly",
+                    "room": "sports",
+                    "attendance": 40,
+                    "starts_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                    "ends_at": (datetime.now(UTC) - timedelta(days=1, hours=-1)).isoformat(),
+                }
+            ]
+        },
+    )
     assert recorded["person_times"] == 40
-    assert sample("lianxin_events_person_times_total", center=CENTER, audience="elderly") >= 40
+    assert sample(PERSON_TIMES, center=CENTER, audience="elderly") >= 40
 
 
 def test_only_staff_read_the_whole_roster_and_residents_their_own(as_):
     activity = as_("staff").create_activity(CENTER, payload())
-    as_("resident", sub="res-1").register(CENTER, activity["id"], {"members": ["张书芬"]})
-    as_("resident", sub="res-2").register(CENTER, activity["id"], {})
+    as_("resident", sub="res-1").register_for_activity(
+        CENTER, activity["id"], {"members": ["张书芬"]}
+    )
+    as_("resident", sub="res-2").register_for_activity(CENTER, activity["id"], {})
     query = {"activity_id": activity["id"]}
     assert as_("staff").list_registrations(CENTER, query)["total"] == 2
     own = as_("resident", sub="res-2").list_registrations(CENTER, query)
@@ -102,23 +127,51 @@ def test_a_resident_sees_when_a_room_is_taken_but_not_by_whom(as_):
     starts = datetime.now(UTC) + timedelta(days=1)
     slot = {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()}
     as_("staff", sub="sw-1").book_room(CENTER, "sports", {**slot, "purpose": "党员学习会"})
-    later = {"starts_at": (starts + timedelta(hours=2)).isoformat(),
-             "ends_at": (starts + timedelta(hours=3)).isoformat()}
+    later = {
+        "starts_at": (starts + timedelta(hours=2)).isoformat(),
+        "ends_at": (starts + timedelta(hours=3)).isoformat(),
+    }
     as_("resident", sub="res-1").book_room(CENTER, "sports", {**later, "purpose": "书法小组"})
-    seen = as_("resident", sub="res-1").list_bookings(CENTER, {}, "sports")["items"]
-    assert [(b["purpose"], b["booked_by"]) for b in seen] == [("党员学习会", None),
-                                                             ("书法小组", "res-1")]
-    assert [b["booked_by"] for b in as_("staff").list_bookings(CENTER, {}, "sports")["items"]] == [
-        "sw-1", "res-1"]
+    seen = as_("resident", sub="res-1").list_room_bookings(CENTER, "sports", {})["items"]
+    assert [(b["purpose"], b["booked_by"]) for b in seen] == [
+        ("党员学习会", None),
+        ("书法小组", "res-1"),
+    ]
+    assert [
+        b["booked_by"] for b in as_("staff").list_room_bookings(CENTER, "sports", {})["items"]
+    ] == ["sw-1", "res-1"]
 
 
-def test_a_refused_request_ends_its_transaction_before_the_reply(as_, db):
-    """Locks taken before a refusal are released at once, not when nameko tears down."""
+def test_a_refused_request_ends_its_transaction_before_the_reply(as_, db, monkeypatch):
+    """Locks taken before a refusal are released at once, not when nameko tears down: the
+    entrypoint leaves the refused work uncommitted, and the kit's ``@rpc`` closes (rolls back)
+    the worker's session before it sends the reply."""
+    from nameko.rpc import Rpc as NamekoRpc
+
+    from lianxin.rpc import Rpc
     from services.events.exceptions import AlreadyRegistered
 
     activity = as_("staff").create_activity(CENTER, payload())
     resident = as_("resident", sub="res-1")
-    resident.register(CENTER, activity["id"], {})
-    with pytest.raises(AlreadyRegistered):
-        resident.register(CENTER, activity["id"], {})
-    assert not db.session.in_transaction()
+    resident.register_for_activity(CENTER, activity["id"], {})
+    with pytest.raises(AlreadyRegistered) as refused:
+        resident.register_for_activity(CENTER, activity["id"], {})
+    assert db.session.in_transaction()  # the refused work, not committed
+
+    class Worker:
+        """The refused call's worker context (its session is the test's)."""
+
+    worker = Worker()
+    EventsService.db.sessions[worker] = db.session
+    at_reply = []
+    monkeypatch.setattr(
+        NamekoRpc,
+        "handle_result",
+        lambda self, message, worker_ctx, result, exc_info: at_reply.append(
+            db.session.in_transaction()
+        ),
+    )
+    entrypoint = Rpc()
+    entrypoint.databases = [EventsService.db]
+    entrypoint.handle_result(None, worker, None, (AlreadyRegistered, refused.value, None))
+    assert at_reply == [False]
