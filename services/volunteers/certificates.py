@@ -1,4 +1,5 @@
-"""Service-hour certificates (志愿服务证书) as a one-page Chinese PDF.
+"""Service-hour certificates (志愿服务证书): the milestone a certificate is for, and the
+certificate as a one-page Chinese PDF.
 
 reportlab draws the text in the Adobe CID font ``STSong-Light`` (宋体): every
 PDF reader knows it, so nothing needs a font file here and the PDF stays small.
@@ -9,16 +10,20 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from reportlab.lib.colors import HexColor
+from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy.orm import Session
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from lianxin.clock import local
+from lianxin.contracts.volunteers.operations import MILESTONES
+from services.volunteers.exceptions import CertificateNotFound
+from services.volunteers.models import Milestone, Volunteer
+
 FONT = "STSong-Light"
 RED = HexColor("#B22222")
 GOLD = HexColor("#C8A04A")
@@ -38,11 +43,38 @@ class Certificate:
     certificate_no: str
 
 
+def get_milestone(*, db_session: Session, volunteer: Volunteer, milestone_hours: int) -> Milestone:
+    """The milestone a certificate is for, or :class:`CertificateNotFound`."""
+    milestone = db_session.get(Milestone, (volunteer.id, milestone_hours))
+    if milestone is None:
+        if milestone_hours not in MILESTONES:
+            raise CertificateNotFound(
+                f"证书档次为 {' / '.join(map(str, MILESTONES))} 小时",
+                fields={"milestone": [f"应为以下之一：{', '.join(map(str, MILESTONES))}"]},
+            )
+        raise CertificateNotFound(
+            f"累计志愿服务时长 {volunteer.verified_hours:g} 小时，尚未达到 {milestone_hours} 小时"
+        )
+    return milestone
+
+
+def certificate_of(volunteer: Volunteer, milestone: Milestone, center_name: str) -> Certificate:
+    """What the certificate of ``milestone`` says."""
+    return Certificate(
+        volunteer_name=volunteer.name,
+        center_name=center_name,
+        milestone_hours=milestone.milestone_hours,
+        total_hours=milestone.total_hours,
+        reached_at=milestone.reached_at,
+        certificate_no=milestone.certificate_no,
+    )
+
+
 def chinese_date(moment: datetime) -> str:
     """二〇二六年十一月二十九日, as certificates are dated."""
-    local = moment.astimezone(SHANGHAI)
-    year = "".join(CN_DIGITS[int(d)] for d in str(local.year))
-    return f"{year}年{_cn_number(local.month)}月{_cn_number(local.day)}日"
+    day = local(moment)
+    year = "".join(CN_DIGITS[int(d)] for d in str(day.year))
+    return f"{year}年{_cn_number(day.month)}月{_cn_number(day.day)}日"
 
 
 def _cn_number(n: int) -> str:
@@ -53,7 +85,7 @@ def _cn_number(n: int) -> str:
     return f"{head}十{CN_DIGITS[units] if units else ''}"
 
 
-def _centered(canvas: Canvas, text: str, y: float, size: float, color=INK) -> None:
+def _centered(canvas: Canvas, text: str, y: float, size: float, color: Color = INK) -> None:
     canvas.setFillColor(color)
     canvas.setFont(FONT, size)
     canvas.drawCentredString(canvas._pagesize[0] / 2, y, text)
@@ -98,10 +130,12 @@ def render_pdf(cert: Certificate) -> bytes:
     _centered(canvas, "志愿服务证书", height - 52 * mm, 40, RED)
     _centered(canvas, f"（累计服务 {cert.milestone_hours} 小时）", height - 66 * mm, 16, GOLD)
 
-    body = (f"兹证明 {cert.volunteer_name} 同志在{cert.center_name}积极参加志愿服务，"
-            f"经审核累计志愿服务时长达 {cert.milestone_hours} 小时"
-            f"（截至获证时累计 {cert.total_hours:g} 小时），热心公益，奉献社区。"
-            "特发此证，以资鼓励。")
+    body = (
+        f"兹证明 {cert.volunteer_name} 同志在{cert.center_name}积极参加志愿服务，"
+        f"经审核累计志愿服务时长达 {cert.milestone_hours} 小时"
+        f"（截至获证时累计 {cert.total_hours:g} 小时），热心公益，奉献社区。"
+        "特发此证，以资鼓励。"
+    )
     size, left = 18, 40 * mm
     lines = _wrap(body, size, width - 2 * left - 2 * size)
     canvas.setFillColor(INK)
@@ -128,4 +162,5 @@ def render_pdf(cert: Certificate) -> bytes:
 
 
 def filename(cert: Certificate) -> str:
+    """The file people save (Chinese: the gateway also sends an ASCII fallback)."""
     return f"志愿服务证书-{cert.volunteer_name}-{cert.milestone_hours}小时.pdf"

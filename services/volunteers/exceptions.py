@@ -1,4 +1,7 @@
-"""Errors of the volunteers service; each maps to an HTTP status through its kit base class."""
+"""Errors of the volunteers service; each maps to an HTTP status through its kit base class.
+
+A volunteer acting on someone else's record is refused by the operation's rules
+(``OWN_RECORD``, ``OWN_SIGNUP`` in the contract), not by an error of its own here."""
 
 from lianxin.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -16,11 +19,6 @@ class VolunteerNotFound(NotFound):
 class NotRegistered(Forbidden):
     code = "VOLUNTEER_NOT_REGISTERED"
     default_detail = "您尚未登记为本中心的志愿者"
-
-
-class NotYours(Forbidden):
-    code = "NOT_YOUR_RECORD"
-    default_detail = "志愿者只能办理本人的报名与签到"
 
 
 class VolunteerInactive(Conflict):

@@ -7,19 +7,9 @@ shown as hours. Every table holds ``center_id`` and every query filters by it.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    text,
-)
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lianxin.db import UTCDateTime
@@ -91,7 +81,8 @@ class Training(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     attendees: Mapped[list[TrainingAttendee]] = relationship(
-        back_populates="training", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="training", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def volunteer_ids(self) -> list[str]:
@@ -133,10 +124,11 @@ class Beneficiary(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    #: Filled by the queries that read the register (not columns).
-    age = None
+    #: Filled by the queries that read the register (not columns: typed with ``cast``, since
+    #: a declarative class reads every annotation as a column).
+    age = cast("int | None", None)
     visits = 0
-    last_visit_at = None
+    last_visit_at = cast("datetime | None", None)
 
 
 class Shift(Base):
@@ -161,8 +153,9 @@ class Shift(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     required_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
-    beneficiary_id: Mapped[str | None] = mapped_column(ForeignKey("beneficiaries.id"),
-                                                       nullable=True)
+    beneficiary_id: Mapped[str | None] = mapped_column(
+        ForeignKey("beneficiaries.id"), nullable=True
+    )
     programme: Mapped[str | None] = mapped_column(String(40), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
     cancel_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -180,8 +173,13 @@ class Signup(Base):
     __tablename__ = "signups"
     __table_args__ = (
         # One live sign-up per volunteer and shift; a cancelled one may be followed by another.
-        Index("uq_signups_shift_volunteer_live", "shift_id", "volunteer_id", unique=True,
-              **_partial("status <> 'cancelled'")),
+        Index(
+            "uq_signups_shift_volunteer_live",
+            "shift_id",
+            "volunteer_id",
+            unique=True,
+            **_partial("status <> 'cancelled'"),
+        ),
         Index("ix_signups_shift_status", "shift_id", "status", "queued_at"),
         Index("ix_signups_volunteer_window", "volunteer_id", "starts_at", "ends_at"),
         # The no-show sweep: confirmed sign-ups whose shift is over.
@@ -216,7 +214,7 @@ class Signup(Base):
     volunteer: Mapped[Volunteer] = relationship(lazy="joined", innerjoin=True)
 
     #: Filled for waitlisted sign-ups by the queries that list them (not a column).
-    waitlist_position = None
+    waitlist_position = cast("int | None", None)
 
     @property
     def hours(self) -> float | None:
@@ -266,8 +264,12 @@ class Correction(Base):
 
     __tablename__ = "corrections"
     __table_args__ = (
-        Index("uq_corrections_signup_pending", "signup_id", unique=True,
-              **_partial("status = 'pending'")),
+        Index(
+            "uq_corrections_signup_pending",
+            "signup_id",
+            unique=True,
+            **_partial("status = 'pending'"),
+        ),
         Index("ix_corrections_center_status", "center_id", "status", "created_at"),
     )
 
@@ -317,8 +319,11 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     participants: Mapped[list[VisitVolunteer]] = relationship(
-        back_populates="visit", cascade="all, delete-orphan", lazy="selectin",
-        order_by="VisitVolunteer.position")
+        back_populates="visit",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="VisitVolunteer.position",
+    )
 
 
 class VisitVolunteer(Base):

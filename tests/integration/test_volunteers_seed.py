@@ -2,12 +2,12 @@
 and a second run that changes nothing."""
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from nameko.exceptions import RemoteError
 
 from lianxin import seed
+from lianxin.clock import local
 from lianxin.errors import Conflict, from_remote
 
 pytestmark = pytest.mark.integration
@@ -18,8 +18,10 @@ def running(container_factory, service_config, pg_database):
     from services.notify.service import NotifyService
     from services.volunteers.service import VolunteersService
 
-    for cls, name, url in ((VolunteersService, "volunteers", pg_database()),
-                           (NotifyService, "notify", None)):
+    for cls, name, url in (
+        (VolunteersService, "volunteers", pg_database()),
+        (NotifyService, "notify", None),
+    ):
         container_factory(cls, service_config(name, db_url=url)).start()
 
 
@@ -43,13 +45,13 @@ def test_seeded_volunteering_gives_the_reports_figures_and_is_idempotent(running
     created, skipped = apply(admin, today)
     assert skipped == 0 and created > 50
 
-    yesterday = (today.astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).date()
+    yesterday = (local(today) - timedelta(days=1)).date()
     stats = admin.volunteers.center_stats(seed.DEMO_CENTER, {"to": yesterday.isoformat()})
     assert (stats["verified_hours"], stats["participations"]) == (500, 245)
     assert stats["beneficiaries_served"] == 122 and stats["service_person_times"] == 122
 
     liu = admin.volunteers.list_beneficiaries(seed.DEMO_CENTER, {"q": "刘敬州"})["items"][0]
-    assert liu["age"] == today.astimezone(ZoneInfo("Asia/Shanghai")).year - 1944
+    assert liu["age"] == local(today).year - 1944
     shifts = admin.volunteers.list_shifts(seed.DEMO_CENTER, {})["items"]
     assert {s["ref"] for s in shifts} == {s["ref"] for s in seed.shifts(today)}
     cleaning = next(s for s in shifts if s["ref"] == "demo-liu-cleaning")

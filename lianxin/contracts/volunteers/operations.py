@@ -1,7 +1,10 @@
-"""The volunteers service's contract: RPC payloads and events.
+"""The volunteers service's operations: what callers may do over RPC, with its payload and
+answer schemas, and the operation table at the end (its events are in ``events``).
 
-RPC schemas are shared by the service (which validates every call) and the
-gateway (which validates before spending an RPC and documents them in OpenAPI).
+The schemas are shared by the service (which validates every call) and the gateway (which
+validates before spending an RPC and documents them in OpenAPI). A create payload loads
+into its frozen dataclass (``NewShift``...), a partial update into a ``TypedDict`` of the
+changes (``ShiftChanges``...), a query into a ``TypedDict`` of its filters and page.
 
 Wherever a payload or a path names a volunteer, a beneficiary or a shift, it may
 use the record's id or its natural key in the center: a volunteer's ``person_id``
@@ -11,11 +14,15 @@ use the record's id or its natural key in the center: a volunteer's ``person_id`
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, TypedDict
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.schema import CODE_RE, BaseSchema, Page, page_of
+from lianxin.operations import Operations, Rule
+from lianxin.roles import READERS, STAFF, VOLUNTEER_OR_STAFF, Principal
 
 #: Skills a volunteer may have and a shift may require (生活照料, 精神慰藉, 健康维护 ...).
 SKILLS = {
@@ -75,12 +82,23 @@ _TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
 _TASK = fields.Str(validate=validate.Length(min=1, max=40))
 
 
-def _skills(**kwargs) -> fields.List:
-    return fields.List(fields.Str(validate=validate.OneOf(list(SKILLS))),
-                       validate=validate.Length(max=len(SKILLS)), **kwargs)
+def _skills(**kwargs: Any) -> fields.List:
+    return fields.List(
+        fields.Str(validate=validate.OneOf(list(SKILLS))),
+        validate=validate.Length(max=len(SKILLS)),
+        **kwargs,
+    )
+
+
+class Paging(TypedDict):
+    """What every list query loads (``Page``)."""
+
+    limit: int
+    offset: int
 
 
 # -- volunteers ------------------------------------------------------------------------------
+
 
 class AvailabilitySlot(BaseSchema):
     """When a volunteer is usually free: a weekday (1 = Monday) and a time window."""
@@ -90,25 +108,51 @@ class AvailabilitySlot(BaseSchema):
     end = fields.Str(required=True, validate=validate.Regexp(_TIME_OF_DAY, error="应为 HH:MM"))
 
     @validates_schema
-    def _window(self, data: dict, **_kwargs) -> None:
+    def _window(self, data: dict, **_kwargs: Any) -> None:
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             raise ValidationError("结束时间应晚于开始时间", "end")
 
 
+@dataclass(frozen=True)
+class NewVolunteer:
+    name: str
+    skills: list[str]
+    person_id: str | None
+    party_member: bool
+    availability: list[dict[str, Any]]
+    note: str
+
+
 class VolunteerCreate(BaseSchema):
+    model = NewVolunteer
+
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
-    skills = fields.List(fields.Str(validate=validate.OneOf(list(SKILLS))), load_default=list,
-                         validate=validate.Length(max=len(SKILLS)))
-    person_id = fields.Str(load_default=None, allow_none=True,
-                           validate=validate.Length(min=1, max=64))
+    skills = fields.List(
+        fields.Str(validate=validate.OneOf(list(SKILLS))),
+        load_default=list,
+        validate=validate.Length(max=len(SKILLS)),
+    )
+    person_id = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=64)
+    )
     party_member = fields.Bool(load_default=False)
-    availability = fields.List(fields.Nested(AvailabilitySlot), load_default=list,
-                               validate=validate.Length(max=21))
+    availability = fields.List(
+        fields.Nested(AvailabilitySlot), load_default=list, validate=validate.Length(max=21)
+    )
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
+class VolunteerChanges(TypedDict, total=False):
+    name: str
+    skills: list[str]
+    party_member: bool
+    availability: list[dict[str, Any]]
+    note: str
+    status: str
+
+
 class VolunteerUpdate(BaseSchema):
-    """Change a volunteer's profile; only the keys given change."""
+    """Change a volunteer's profile; only the keys given change (``VolunteerChanges``)."""
 
     name = fields.Str(validate=validate.Length(min=1, max=40))
     skills = _skills()
@@ -131,6 +175,11 @@ class VolunteerRead(BaseSchema):
     note = fields.Str()
     #: Verified (approved) service hours.
     verified_hours = fields.Float()
+
+
+class VolunteerFilter(Paging, total=False):
+    skill: str | None
+    status: str | None
 
 
 class VolunteerQuery(Page):
@@ -190,20 +239,39 @@ class CertificateFile(BaseSchema):
 
 # -- training records ------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewTraining:
+    kind: str
+    title: str
+    occurred_on: date
+    places: list[str]
+    hours: float
+    programme: str | None
+    note: str
+    volunteer_ids: list[str]
+    ref: str | None
+
+
 class TrainingCreate(BaseSchema):
     """A course or exchange visit (e.g. 益路成长 visiting 凤凰台街道 / 银莺社区 / 南刘庄社区) and
     who took part."""
 
+    model = NewTraining
     kind = fields.Str(required=True, validate=validate.OneOf(list(TRAINING_KINDS)))
     title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     occurred_on = fields.Date(required=True)
-    places = fields.List(fields.Str(validate=validate.Length(min=1, max=100)), load_default=list,
-                         validate=validate.Length(max=20))
+    places = fields.List(
+        fields.Str(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
     hours = fields.Float(load_default=0, validate=validate.Range(min=0, max=200))
     programme = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
     note = fields.Str(load_default="", validate=validate.Length(max=1000))
-    volunteer_ids = fields.List(fields.Str(validate=_REF), required=True,
-                                validate=validate.Length(min=1, max=500))
+    volunteer_ids = fields.List(
+        fields.Str(validate=_REF), required=True, validate=validate.Length(min=1, max=500)
+    )
     #: The client's own key: a second create with the same ref is a conflict.
     ref = fields.Str(load_default=None, allow_none=True, validate=_REF)
 
@@ -221,6 +289,7 @@ TrainingList = page_of(TrainingRead, "TrainingList")
 
 # -- beneficiaries ---------------------------------------------------------------------------
 
+
 class Guardian(BaseSchema):
     """A beneficiary's guardian (监护人); phone numbers live in notify's directory (person_id)."""
 
@@ -229,28 +298,64 @@ class Guardian(BaseSchema):
     person_id = fields.Str(load_default=None, allow_none=True, validate=_REF)
 
 
+@dataclass(frozen=True)
+class NewBeneficiary:
+    name: str
+    category: str
+    care_needs: list[str]
+    address: str
+    gender: str | None
+    birth_year: int | None
+    #: ``Guardian``'s fields.
+    guardian: dict[str, Any] | None
+    notes: str
+    file_no: str | None
+
+
 class BeneficiaryCreate(BaseSchema):
+    model = NewBeneficiary
+
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     category = fields.Str(required=True, validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
-    care_needs = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
-                             required=True, validate=validate.Length(min=1, max=len(CARE_NEEDS)))
+    care_needs = fields.List(
+        fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
+        required=True,
+        validate=validate.Length(min=1, max=len(CARE_NEEDS)),
+    )
     address = fields.Str(required=True, validate=validate.Length(min=2, max=200))
     gender = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(list(GENDERS)))
-    birth_year = fields.Int(load_default=None, allow_none=True,
-                            validate=validate.Range(min=1900, max=2100))
+    birth_year = fields.Int(
+        load_default=None, allow_none=True, validate=validate.Range(min=1900, max=2100)
+    )
     guardian = fields.Nested(Guardian, load_default=None, allow_none=True)
     notes = fields.Str(load_default="", validate=validate.Length(max=2000))
     #: The register's file number (档案编号), unique in the center.
-    file_no = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    file_no = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=40)
+    )
+
+
+class BeneficiaryChanges(TypedDict, total=False):
+    name: str
+    category: str
+    care_needs: list[str]
+    address: str
+    gender: str | None
+    birth_year: int | None
+    guardian: dict[str, Any] | None
+    notes: str
+    status: str
 
 
 class BeneficiaryUpdate(BaseSchema):
-    """Change a beneficiary's record; only the keys given change."""
+    """Change a beneficiary's record; only the keys given change (``BeneficiaryChanges``)."""
 
     name = fields.Str(validate=validate.Length(min=1, max=40))
     category = fields.Str(validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
-    care_needs = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
-                             validate=validate.Length(min=1, max=len(CARE_NEEDS)))
+    care_needs = fields.List(
+        fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
+        validate=validate.Length(min=1, max=len(CARE_NEEDS)),
+    )
     address = fields.Str(validate=validate.Length(min=2, max=200))
     gender = fields.Str(allow_none=True, validate=validate.OneOf(list(GENDERS)))
     birth_year = fields.Int(allow_none=True, validate=validate.Range(min=1900, max=2100))
@@ -278,6 +383,13 @@ class BeneficiaryRead(BaseSchema):
     last_visit_at = fields.AwareDateTime(allow_none=True)
 
 
+class BeneficiaryFilter(Paging, total=False):
+    category: str | None
+    care_need: str | None
+    status: str | None
+    q: str | None
+
+
 class BeneficiaryQuery(Page):
     category = fields.Str(load_default=None, validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)))
     care_need = fields.Str(load_default=None, validate=validate.OneOf(list(CARE_NEEDS)))
@@ -293,13 +405,17 @@ class BeneficiaryImport(BaseSchema):
     """A register brought over from paper (台账): every item needs its ``file_no``; items whose
     file number exists already are skipped."""
 
-    items = fields.List(fields.Nested(BeneficiaryCreate), required=True,
-                        validate=validate.Length(min=1, max=500))
+    items = fields.List(
+        fields.Nested(BeneficiaryCreate), required=True, validate=validate.Length(min=1, max=500)
+    )
 
     @validates_schema
-    def _file_numbers(self, data: dict, **_kwargs) -> None:
-        missing = {i: {"file_no": ["导入时必填"]} for i, item in enumerate(data.get("items", []))
-                   if not item.get("file_no")}
+    def _file_numbers(self, data: dict, **_kwargs: Any) -> None:
+        missing = {
+            i: {"file_no": ["导入时必填"]}
+            for i, item in enumerate(data.get("items", []))
+            if not item.file_no
+        }
         if missing:
             raise ValidationError(missing, "items")
 
@@ -311,9 +427,28 @@ class ImportResult(BaseSchema):
 
 # -- shifts ----------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewShift:
+    title: str
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    capacity: int
+    required_skills: list[str]
+    #: The beneficiary's id or file number.
+    beneficiary_id: str | None
+    tasks: list[str]
+    description: str
+    programme: str | None
+    ref: str | None
+
+
 class ShiftCreate(BaseSchema):
     """A service task with a time window (at most 24 h), a place, places and required skills."""
 
+    model = NewShift
     title = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     kind = fields.Str(required=True, validate=validate.OneOf(list(SHIFT_KINDS)))
     starts_at = fields.AwareDateTime(required=True)
@@ -328,7 +463,7 @@ class ShiftCreate(BaseSchema):
     ref = fields.Str(load_default=None, allow_none=True, validate=_REF)
 
     @validates_schema(skip_on_field_errors=False)
-    def _window(self, data: dict, **_kwargs) -> None:
+    def _window(self, data: dict, **_kwargs: Any) -> None:
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts is None or ends is None:
             return
@@ -338,9 +473,16 @@ class ShiftCreate(BaseSchema):
             raise ValidationError("班次不能超过 24 小时", "ends_at")
 
 
+class ShiftChanges(TypedDict, total=False):
+    capacity: int
+    description: str
+    tasks: list[str]
+
+
 class ShiftUpdate(BaseSchema):
-    """What may change on a published shift: more or fewer places, the description, the tasks.
-    Times and place stay (reminders were sent with them): cancel and publish anew instead."""
+    """What may change on a published shift: more or fewer places, the description, the tasks
+    (``ShiftChanges``). Times and place stay (reminders were sent with them): cancel and
+    publish anew instead."""
 
     capacity = fields.Int(validate=validate.Range(min=1, max=500))
     description = fields.Str(validate=validate.Length(max=2000))
@@ -373,6 +515,15 @@ class ShiftRead(BaseSchema):
     created_at = fields.AwareDateTime()
 
 
+class ShiftFilter(Paging, total=False):
+    starts_from: datetime | None
+    starts_before: datetime | None
+    kind: str | None
+    status: str | None
+    beneficiary_id: str | None
+    available: bool
+
+
 class ShiftQuery(Page):
     starts_from = fields.AwareDateTime(load_default=None)
     starts_before = fields.AwareDateTime(load_default=None)
@@ -387,6 +538,7 @@ ShiftList = page_of(ShiftRead, "ShiftList")
 
 
 # -- sign-ups and attendance -----------------------------------------------------------------
+
 
 class SignupCreate(BaseSchema):
     """A volunteer signs up themselves (``{}``); staff name the volunteer."""
@@ -434,6 +586,10 @@ class SignupRead(BaseSchema):
     hours_status = fields.Str(allow_none=True)
 
 
+class SignupFilter(Paging, total=False):
+    status: str | None
+
+
 class SignupQuery(Page):
     status = fields.Str(load_default=None, validate=validate.OneOf(SIGNUP_STATES))
 
@@ -442,6 +598,7 @@ SignupList = page_of(SignupRead, "SignupList")
 
 
 # -- the hours ledger ------------------------------------------------------------------------
+
 
 class HourEntryRead(BaseSchema):
     id = fields.Str()
@@ -462,6 +619,12 @@ class HourEntryRead(BaseSchema):
     created_at = fields.AwareDateTime()
 
 
+class HourFilter(Paging, total=False):
+    status: str | None
+    volunteer_id: str | None
+    shift_id: str | None
+
+
 class HourQuery(Page):
     status = fields.Str(load_default=None, validate=validate.OneOf(HOURS_STATES))
     volunteer_id = fields.Str(load_default=None, validate=_REF)
@@ -479,17 +642,26 @@ class HoursReject(BaseSchema):
     note = fields.Str(required=True, validate=validate.Length(min=2, max=200))
 
 
+@dataclass(frozen=True)
+class NewCorrection:
+    signup_id: str
+    checked_in_at: datetime
+    checked_out_at: datetime
+    reason: str
+
+
 class CorrectionCreate(BaseSchema):
     """Ask a social worker to correct a sign-up's check-in / check-out (forgot to check out,
     phone out of battery, marked absent by mistake)."""
 
+    model = NewCorrection
     signup_id = fields.Str(required=True, validate=_REF)
     checked_in_at = fields.AwareDateTime(required=True)
     checked_out_at = fields.AwareDateTime(required=True)
     reason = fields.Str(required=True, validate=validate.Length(min=2, max=500))
 
     @validates_schema(skip_on_field_errors=False)
-    def _window(self, data: dict, **_kwargs) -> None:
+    def _window(self, data: dict, **_kwargs: Any) -> None:
         started, ended = data.get("checked_in_at"), data.get("checked_out_at")
         if started is None or ended is None:
             return
@@ -517,6 +689,11 @@ class CorrectionRead(BaseSchema):
     decision_note = fields.Str(allow_none=True)
 
 
+class CorrectionFilter(Paging, total=False):
+    status: str | None
+    volunteer_id: str | None
+
+
 class CorrectionQuery(Page):
     status = fields.Str(load_default=None, validate=validate.OneOf(CORRECTION_STATES))
     volunteer_id = fields.Str(load_default=None, validate=_REF)
@@ -527,9 +704,37 @@ CorrectionList = page_of(CorrectionRead, "CorrectionList")
 
 # -- the visit log ---------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class ServedHours:
+    """One volunteer's hours on a visit."""
+
+    volunteer_id: str
+    hours: float
+
+
 class VisitVolunteer(BaseSchema):
+    model = ServedHours
+
     volunteer_id = fields.Str(required=True, validate=_REF)
     hours = fields.Float(required=True, validate=validate.Range(min=0.1, max=24))
+
+
+@dataclass(frozen=True)
+class NewVisit:
+    visited_at: datetime
+    volunteers: list[ServedHours]
+    tasks: list[str]
+    care_types: list[str]
+    notes: str
+    ref: str | None
+
+
+@dataclass(frozen=True)
+class ImportedVisit(NewVisit):
+    """A visit of a paper ledger: it names its beneficiary (id or file number)."""
+
+    beneficiary_id: str
 
 
 class VisitCreate(BaseSchema):
@@ -537,23 +742,30 @@ class VisitCreate(BaseSchema):
 
     Each volunteer's hours are approved by the recording social worker (they count at once)."""
 
+    model: ClassVar[type | None] = NewVisit
     visited_at = fields.AwareDateTime(required=True)
-    volunteers = fields.List(fields.Nested(VisitVolunteer), required=True,
-                             validate=validate.Length(min=1, max=50))
+    volunteers = fields.List(
+        fields.Nested(VisitVolunteer), required=True, validate=validate.Length(min=1, max=50)
+    )
     tasks = fields.List(_TASK, load_default=list, validate=validate.Length(max=20))
-    care_types = fields.List(fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
-                             load_default=list, validate=validate.Length(max=len(CARE_NEEDS)))
+    care_types = fields.List(
+        fields.Str(validate=validate.OneOf(list(CARE_NEEDS))),
+        load_default=list,
+        validate=validate.Length(max=len(CARE_NEEDS)),
+    )
     notes = fields.Str(load_default="", validate=validate.Length(max=2000))
     ref = fields.Str(load_default=None, allow_none=True, validate=_REF)
 
     @validates_schema
-    def _distinct(self, data: dict, **_kwargs) -> None:
-        ids = [v["volunteer_id"] for v in data.get("volunteers", [])]
+    def _distinct(self, data: dict, **_kwargs: Any) -> None:
+        ids = [v.volunteer_id for v in data.get("volunteers", [])]
         if len(ids) != len(set(ids)):
             raise ValidationError("同一志愿者不能重复登记", "volunteers")
 
 
 class VisitImportItem(VisitCreate):
+    model = ImportedVisit
+
     beneficiary_id = fields.Str(required=True, validate=_REF)
 
 
@@ -561,13 +773,17 @@ class VisitImport(BaseSchema):
     """A service ledger brought over from paper (服务台账): every item needs its ``ref``; items
     whose ref exists already are skipped."""
 
-    items = fields.List(fields.Nested(VisitImportItem), required=True,
-                        validate=validate.Length(min=1, max=500))
+    items = fields.List(
+        fields.Nested(VisitImportItem), required=True, validate=validate.Length(min=1, max=500)
+    )
 
     @validates_schema
-    def _refs(self, data: dict, **_kwargs) -> None:
-        missing = {i: {"ref": ["导入时必填"]} for i, item in enumerate(data.get("items", []))
-                   if not item.get("ref")}
+    def _refs(self, data: dict, **_kwargs: Any) -> None:
+        missing = {
+            i: {"ref": ["导入时必填"]}
+            for i, item in enumerate(data.get("items", []))
+            if not item.ref
+        }
         if missing:
             raise ValidationError(missing, "items")
 
@@ -598,6 +814,7 @@ VisitList = page_of(VisitRead, "VisitList")
 
 # -- totals ----------------------------------------------------------------------------------
 
+
 class StatsQuery(BaseSchema):
     """A period in the center's calendar (Asia/Shanghai), both days included; open ends allowed."""
 
@@ -605,7 +822,7 @@ class StatsQuery(BaseSchema):
     date_to = fields.Date(load_default=None, data_key="to")
 
     @validates_schema
-    def _order(self, data: dict, **_kwargs) -> None:
+    def _order(self, data: dict, **_kwargs: Any) -> None:
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             raise ValidationError("结束日期不能早于开始日期", "to")
 
@@ -625,3 +842,302 @@ class CenterStats(BaseSchema):
     shifts_held = fields.Int()
     no_shows = fields.Int()
     pending_hours = fields.Float()
+
+
+# -- who may do what -------------------------------------------------------------------------
+
+#: Staff act for anyone; a ``volunteer`` token (``sub`` = the person id) only for themselves.
+NOT_YOURS = "志愿者只能办理本人的报名与签到"
+
+
+def _own_record(principal: Principal, volunteer: Any) -> bool:
+    return principal.role != "volunteer" or (
+        volunteer is not None and volunteer.person_id == principal.id
+    )
+
+
+def _own_signup(principal: Principal, signup: Any) -> bool:
+    return principal.role != "volunteer" or signup.volunteer.person_id == principal.id
+
+
+#: A volunteer sees and acts on only their own record: profile, sign-ups, attendance, hours
+#: and certificates (judged on the volunteer named, once found; none found is not theirs).
+OWN_RECORD = Rule("own_record", _own_record, NOT_YOURS, code="NOT_YOUR_RECORD", on_target=True)
+#: A volunteer cancels, or asks to correct, only their own sign-up.
+OWN_SIGNUP = Rule("own_signup", _own_signup, NOT_YOURS, code="NOT_YOUR_RECORD", on_target=True)
+
+OPERATIONS = Operations("volunteers")
+
+# -- volunteers
+register_volunteer = OPERATIONS.add(
+    "register_volunteer",
+    roles=STAFF,
+    summary="登记志愿者",
+    body=VolunteerCreate,
+    response=VolunteerRead,
+)
+list_volunteers = OPERATIONS.add(
+    "list_volunteers",
+    roles=STAFF,
+    summary="志愿者名册",
+    query=VolunteerQuery,
+    response=VolunteerList,
+)
+get_volunteer = OPERATIONS.add(
+    "get_volunteer",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="志愿者档案",
+    response=VolunteerDetail,
+    rules=(OWN_RECORD,),
+    description="Profile, hours, shifts, reliability, milestones and training records.",
+)
+update_volunteer = OPERATIONS.add(
+    "update_volunteer",
+    roles=STAFF,
+    summary="修改志愿者档案",
+    body=VolunteerUpdate,
+    response=VolunteerRead,
+)
+list_volunteer_signups = OPERATIONS.add(
+    "list_volunteer_signups",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="志愿者的班次",
+    query=SignupQuery,
+    response=SignupList,
+    rules=(OWN_RECORD,),
+    description="A volunteer's shifts, latest first.",
+)
+list_volunteer_hours = OPERATIONS.add(
+    "list_volunteer_hours",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="志愿者服务时长明细",
+    query=HourQuery,
+    response=HourList,
+    rules=(OWN_RECORD,),
+    description="A volunteer's hours ledger.",
+)
+list_certificates = OPERATIONS.add(
+    "list_certificates",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="志愿服务证书",
+    response=MilestoneRead,
+    many=True,
+    rules=(OWN_RECORD,),
+)
+get_certificate = OPERATIONS.add(
+    "get_certificate",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="下载志愿服务证书（PDF）",
+    rules=(OWN_RECORD,),
+    timeout=20,
+    # The RPC answers a ``CertificateFile``; the gateway serves its bytes (no JSON answer).
+    description="The certificate of a milestone reached (50 / 100 / 500 / 1000 h) as a PDF.",
+)
+
+# -- training records
+record_training = OPERATIONS.add(
+    "record_training",
+    roles=STAFF,
+    summary="登记培训与参观交流",
+    body=TrainingCreate,
+    response=TrainingRead,
+)
+list_trainings = OPERATIONS.add(
+    "list_trainings", roles=STAFF, summary="培训记录", query=Page, response=TrainingList
+)
+
+# -- beneficiaries: their details are for staff only
+register_beneficiary = OPERATIONS.add(
+    "register_beneficiary",
+    roles=STAFF,
+    summary="登记帮扶对象",
+    body=BeneficiaryCreate,
+    response=BeneficiaryRead,
+)
+import_beneficiaries = OPERATIONS.add(
+    "import_beneficiaries",
+    roles=STAFF,
+    summary="导入帮扶对象名册",
+    body=BeneficiaryImport,
+    response=ImportResult,
+    timeout=60,
+    description="Items whose file number is on the register already are skipped.",
+)
+list_beneficiaries = OPERATIONS.add(
+    "list_beneficiaries",
+    roles=STAFF,
+    summary="帮扶对象名册",
+    query=BeneficiaryQuery,
+    response=BeneficiaryList,
+)
+get_beneficiary = OPERATIONS.add(
+    "get_beneficiary", roles=STAFF, summary="帮扶对象档案", response=BeneficiaryRead
+)
+update_beneficiary = OPERATIONS.add(
+    "update_beneficiary",
+    roles=STAFF,
+    summary="修改帮扶对象档案",
+    body=BeneficiaryUpdate,
+    response=BeneficiaryRead,
+)
+
+# -- the visit log
+record_visit = OPERATIONS.add(
+    "record_visit",
+    roles=STAFF,
+    summary="登记探访记录",
+    body=VisitCreate,
+    response=VisitRead,
+    description="Who came, when, what was done; each volunteer's hours are approved with it.",
+)
+import_visits = OPERATIONS.add(
+    "import_visits",
+    roles=STAFF,
+    summary="导入服务台账",
+    body=VisitImport,
+    response=ImportResult,
+    timeout=60,
+    description="Items whose ref is in the visit log already are skipped.",
+)
+list_visits = OPERATIONS.add(
+    "list_visits", roles=STAFF, summary="探访记录", query=Page, response=VisitList
+)
+
+# -- shifts and sign-ups
+publish_shift = OPERATIONS.add(
+    "publish_shift", roles=STAFF, summary="发布服务班次", body=ShiftCreate, response=ShiftRead
+)
+list_shifts = OPERATIONS.add(
+    "list_shifts",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="服务班次",
+    query=ShiftQuery,
+    response=ShiftList,
+)
+get_shift = OPERATIONS.add(
+    "get_shift", roles=VOLUNTEER_OR_STAFF, summary="班次详情", response=ShiftRead
+)
+update_shift = OPERATIONS.add(
+    "update_shift",
+    roles=STAFF,
+    summary="调整班次名额与说明",
+    body=ShiftUpdate,
+    response=ShiftRead,
+    description="More places promote the waitlist at once.",
+)
+cancel_shift = OPERATIONS.add(
+    "cancel_shift", roles=STAFF, summary="取消班次", body=ShiftCancel, response=ShiftRead
+)
+list_shift_signups = OPERATIONS.add(
+    "list_shift_signups",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="班次报名名单",
+    query=SignupQuery,
+    response=SignupList,
+    description="Staff see everyone in line order; a volunteer sees only their own sign-up.",
+)
+sign_up = OPERATIONS.add(
+    "sign_up",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="报名班次",
+    body=SignupCreate,
+    response=SignupRead,
+    rules=(OWN_RECORD,),
+    description="A place if one is free (``confirmed``), else the waitlist (``waitlisted``).",
+)
+cancel_signup = OPERATIONS.add(
+    "cancel_signup",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="取消报名",
+    body=SignupCancel,
+    response=SignupRead,
+    rules=(OWN_SIGNUP,),
+    description="A freed place goes to the first on the waitlist.",
+)
+
+# -- attendance
+check_in = OPERATIONS.add(
+    "check_in",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="签到",
+    body=AttendanceMark,
+    response=SignupRead,
+    rules=(OWN_RECORD,),
+)
+check_out = OPERATIONS.add(
+    "check_out",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="签退",
+    body=AttendanceMark,
+    response=SignupRead,
+    rules=(OWN_RECORD,),
+    description="Hours are counted and wait for a social worker's approval.",
+)
+mark_no_show = OPERATIONS.add(
+    "mark_no_show", roles=STAFF, summary="登记缺席", body=NoShowMark, response=SignupRead
+)
+
+# -- the hours ledger and corrections
+list_hours = OPERATIONS.add(
+    "list_hours",
+    roles=STAFF,
+    summary="服务时长台账",
+    query=HourQuery,
+    response=HourList,
+    description="``?status=pending`` is the approval queue.",
+)
+approve_hours = OPERATIONS.add(
+    "approve_hours",
+    roles=STAFF,
+    summary="审核通过服务时长",
+    body=HoursDecision,
+    response=HourEntryRead,
+)
+approve_shift_hours = OPERATIONS.add(
+    "approve_shift_hours",
+    roles=STAFF,
+    summary="审核通过班次全部时长",
+    response=HourEntryRead,
+    many=True,
+    description="Approve every pending entry of a shift.",
+)
+reject_hours = OPERATIONS.add(
+    "reject_hours", roles=STAFF, summary="驳回服务时长", body=HoursReject, response=HourEntryRead
+)
+request_correction = OPERATIONS.add(
+    "request_correction",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="申请补录签到签退",
+    body=CorrectionCreate,
+    response=CorrectionRead,
+    rules=(OWN_SIGNUP,),
+)
+list_corrections = OPERATIONS.add(
+    "list_corrections",
+    roles=VOLUNTEER_OR_STAFF,
+    summary="补录申请",
+    query=CorrectionQuery,
+    response=CorrectionList,
+    description="Staff see every request (``?status=pending``: the queue); a volunteer their own.",
+)
+approve_correction = OPERATIONS.add(
+    "approve_correction",
+    roles=STAFF,
+    summary="批准补录",
+    body=HoursDecision,
+    response=CorrectionRead,
+)
+reject_correction = OPERATIONS.add(
+    "reject_correction", roles=STAFF, summary="驳回补录", body=HoursReject, response=CorrectionRead
+)
+
+# -- totals: also read by departments and ops (with ``?center=``)
+center_stats = OPERATIONS.add(
+    "center_stats",
+    roles=READERS,
+    summary="志愿服务统计（时长、人次、服务对象）",
+    query=StatsQuery,
+    response=CenterStats,
+    description="Verified hours, participations (person-times) and beneficiaries served in a "
+    "period (``from`` / ``to``, dates in Asia/Shanghai, both included).",
+)

@@ -1,6 +1,5 @@
 """A migrated SQLite volunteers database, an outbox on it, and builders for the usual records."""
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +8,9 @@ from sqlalchemy import select
 from lianxin.contracts import load_catalogue
 from lianxin.contracts.schema import load
 from lianxin.contracts.volunteers import operations as vc
-from lianxin.db import make_engine, make_session_factory
 from lianxin.outbox import OutboxWriter
 from lianxin.roles import Principal
-from services.volunteers import domain
+from services.volunteers import attendance, beneficiaries, registers, shifts, signups
 from services.volunteers.models import outbox_table
 
 load_catalogue()
@@ -23,25 +21,9 @@ NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 STAFF = Principal(sub="sw-1", role="staff", centers=(CENTER,))
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory):
-    """A SQLite file with the real migrations applied, once; each test gets a copy."""
-    from lianxin import migrate
-
-    path = tmp_path_factory.mktemp("volunteers-template") / "volunteers.db"
-    migrate.upgrade("volunteers", f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def db(migrated_template, tmp_path):
-    path = tmp_path / "volunteers.db"
-    shutil.copyfile(migrated_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    session = make_session_factory(engine)()
-    yield session
-    session.close()
-    engine.dispose()
+def db(service_session):
+    return service_session("volunteers")
 
 
 @pytest.fixture
@@ -52,75 +34,136 @@ def outbox(db):
 @pytest.fixture
 def events(db):
     """``events(type=None)`` → the envelopes written to the outbox so far, oldest first."""
+
     def read(etype=None):
         rows = db.execute(select(outbox_table.c.body).order_by(outbox_table.c.id)).scalars()
         return [b for b in rows if etype is None or b["type"] == str(etype)]
+
     return read
 
 
 @pytest.fixture
 def volunteer(db, outbox):
     """``volunteer(person_id, skills=(), center=CENTER, name=None)`` → a registered volunteer."""
+
     def make(person_id, skills=("life_care", "cleaning"), center=CENTER, name=None):
-        data = load(vc.VolunteerCreate(), {"name": name or f"志愿者{person_id}",
-                                          "person_id": person_id, "skills": list(skills)})
-        v = domain.register_volunteer(db_session=db, outbox=outbox, center_id=center, data=data,
-                                      now=NOW - timedelta(days=30))
+        data = load(
+            vc.VolunteerCreate,
+            {"name": name or f"志愿者{person_id}", "person_id": person_id, "skills": list(skills)},
+        )
+        v = registers.register_volunteer(
+            db_session=db, outbox=outbox, center_id=center, data=data, now=NOW - timedelta(days=30)
+        )
         db.commit()
         return v
+
     return make
 
 
 @pytest.fixture
 def beneficiary(db, outbox):
     def make(name="刘敬州", file_no=None, center=CENTER, **extra):
-        data = load(vc.BeneficiaryCreate(), {
-            "name": name, "category": "elderly_alone", "care_needs": ["life_care"],
-            "address": "雁鸣湖镇东村社区 3 号楼", "birth_year": 1944, "file_no": file_no, **extra})
-        b = domain.register_beneficiary(db_session=db, outbox=outbox, center_id=center, data=data,
-                                        now=NOW - timedelta(days=30))
+        data = load(
+            vc.BeneficiaryCreate,
+            {
+                "name": name,
+                "category": "elderly_alone",
+                "care_needs": ["life_care"],
+                "address": "雁鸣湖镇东村社区 3 号楼",
+                "birth_year": 1944,
+                "file_no": file_no,
+                **extra,
+            },
+        )
+        b = beneficiaries.register_beneficiary(
+            db_session=db, outbox=outbox, center_id=center, data=data, now=NOW - timedelta(days=30)
+        )
         db.commit()
         return b
+
     return make
 
 
 @pytest.fixture
 def shift(db, outbox):
     """``shift(capacity=3, start_in=timedelta(days=1), hours=2, ...)`` → a published shift."""
+
     def make(capacity=3, start_in=timedelta(days=1), hours=2, center=CENTER, **extra):
         starts = NOW + start_in
-        payload = {"title": "刘敬州家打扫卫生", "kind": "cleaning", "place": "东村社区 3 号楼 2 单元",
-                   "starts_at": starts.isoformat(),
-                   "ends_at": (starts + timedelta(hours=hours)).isoformat(),
-                   "capacity": capacity, **extra}
-        s = domain.publish_shift(db_session=db, outbox=outbox, center_id=center,
-                                 data=load(vc.ShiftCreate(), payload), created_by="sw-1",
-                                 now=NOW - timedelta(days=2))
+        payload = {
+            "title": "刘敬州家打扫卫生",
+            "kind": "cleaning",
+            "place": "东村社区 3 号楼 2 单元",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=hours)).isoformat(),
+            "capacity": capacity,
+            **extra,
+        }
+        s = shifts.publish_shift(
+            db_session=db,
+            outbox=outbox,
+            center_id=center,
+            data=load(vc.ShiftCreate, payload),
+            created_by="sw-1",
+            now=NOW - timedelta(days=2),
+        )
         db.commit()
         return s
+
     return make
 
 
 @pytest.fixture
 def sign_up(db, outbox):
     def do(shift, volunteer, now=NOW):
-        s = domain.sign_up(db_session=db, outbox=outbox, center_id=shift.center_id,
-                           shift_ref=shift.id, volunteer=volunteer, now=now)
+        s = signups.sign_up(
+            db_session=db,
+            outbox=outbox,
+            center_id=shift.center_id,
+            shift_ref=shift.id,
+            volunteer=volunteer,
+            now=now,
+        )
         db.commit()
         return s
+
     return do
 
 
 @pytest.fixture
 def attend(db, outbox):
     """``attend(shift, volunteer, check_in_at, check_out_at)`` → the completed sign-up."""
+
     def do(shift, volunteer, check_in_at, check_out_at):
-        domain.check_in(db_session=db, outbox=outbox, center_id=shift.center_id,
-                        shift_ref=shift.id, volunteer=volunteer, principal=STAFF,
-                        at=check_in_at, now=check_out_at)
-        s = domain.check_out(db_session=db, outbox=outbox, center_id=shift.center_id,
-                             shift_ref=shift.id, volunteer=volunteer, principal=STAFF,
-                             at=check_out_at, now=check_out_at)
+        attendance.check_in(
+            db_session=db,
+            outbox=outbox,
+            center_id=shift.center_id,
+            shift_ref=shift.id,
+            volunteer=volunteer,
+            actor=STAFF,
+            at=check_in_at,
+            now=check_out_at,
+        )
+        s = attendance.check_out(
+            db_session=db,
+            outbox=outbox,
+            center_id=shift.center_id,
+            shift_ref=shift.id,
+            volunteer=volunteer,
+            actor=STAFF,
+            at=check_out_at,
+            now=check_out_at,
+        )
         db.commit()
         return s
+
     return do
+
+
+@pytest.fixture
+def held(shift, volunteer, sign_up):
+    """A 2-hour shift tomorrow 09:00 (Shanghai) and a volunteer confirmed on it."""
+    s, v = shift(hours=2), volunteer("vol-1")
+    sign_up(s, v)
+    return s, v

@@ -1,19 +1,29 @@
-"""The certificate is a one-page Chinese PDF that says who, how many hours, where and when."""
+"""A certificate is for a milestone reached: a one-page Chinese PDF that says who, how many hours,
+where and when."""
 
 import base64
 import re
 import zlib
 from datetime import UTC, datetime
 
+import pytest
+
+from lianxin.errors import NotFound
 from services.volunteers import certificates
 from services.volunteers.certificates import Certificate, chinese_date, render_pdf
 
-CERT = Certificate(volunteer_name="张志强", center_name="雁鸣湖镇镇区社区党群服务中心",
-                   milestone_hours=50, total_hours=52.5,
-                   reached_at=datetime(2026, 11, 29, 2, 0, tzinfo=UTC),
-                   certificate_no="LX20261129-0050-1A2B3C4D")
+CERT = Certificate(
+    volunteer_name="张志强",
+    center_name="雁鸣湖镇镇区社区党群服务中心",
+    milestone_hours=50,
+    total_hours=52.5,
+    reached_at=datetime(2026, 11, 29, 2, 0, tzinfo=UTC),
+    certificate_no="LX20261129-0050-1A2B3C4D",
+)
 
-_STREAM = re.compile(rb"/Filter \[ /ASCII85Decode /FlateDecode \].*?stream\r?\n(.*?)endstream", re.S)
+_STREAM = re.compile(
+    rb"/Filter \[ /ASCII85Decode /FlateDecode \].*?stream\r?\n(.*?)endstream", re.S
+)
 _TJ = re.compile(rb"\(((?:\\[0-7]{1,3}|\\.|[^\\)])*)\) Tj")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
@@ -24,6 +34,7 @@ def _unescape(literal: bytes) -> bytes:
         if body[:1].isdigit():
             return bytes([int(body, 8)])
         return _ESCAPES.get(body, body)
+
     return re.sub(rb"\\([0-7]{1,3}|.)", one, literal)
 
 
@@ -62,3 +73,13 @@ def test_no_line_begins_with_closing_punctuation():
 def test_dates_are_written_in_chinese_numerals_on_the_shanghai_calendar():
     assert chinese_date(datetime(2026, 12, 31, 17, 0, tzinfo=UTC)) == "二〇二七年一月一日"
     assert chinese_date(datetime(2026, 10, 20, 1, 0, tzinfo=UTC)) == "二〇二六年十月二十日"
+
+
+def test_a_certificate_before_the_milestone_is_not_found(db, volunteer):
+    v = volunteer("vol-1")
+    with pytest.raises(NotFound) as err:
+        certificates.get_milestone(db_session=db, volunteer=v, milestone_hours=50)
+    assert "尚未达到 50 小时" in err.value.detail
+    with pytest.raises(NotFound) as err:
+        certificates.get_milestone(db_session=db, volunteer=v, milestone_hours=42)
+    assert "milestone" in err.value.fields

@@ -11,13 +11,13 @@ TODAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 def test_every_seed_payload_passes_its_contract():
     for volunteer in seed.VOLUNTEERS:
-        load(vc.VolunteerCreate(), volunteer)
-    load(vc.BeneficiaryImport(), {"items": seed.BENEFICIARIES})
-    load(vc.VisitImport(), {"items": seed.service_ledger(TODAY)})
+        load(vc.VolunteerCreate, volunteer)
+    load(vc.BeneficiaryImport, {"items": seed.BENEFICIARIES})
+    load(vc.VisitImport, {"items": seed.service_ledger(TODAY)})
     for training in seed.trainings(TODAY):
-        load(vc.TrainingCreate(), training)
+        load(vc.TrainingCreate, training)
     for shift in seed.shifts(TODAY):
-        load(vc.ShiftCreate(), shift)
+        load(vc.ShiftCreate, shift)
 
 
 def test_the_ledger_adds_up_to_500_hours_245_participations_and_122_people():
@@ -31,12 +31,18 @@ def test_the_ledger_adds_up_to_500_hours_245_participations_and_122_people():
 
 def test_the_people_of_the_report_are_on_the_register():
     by_name = {b["name"]: b for b in seed.BENEFICIARIES}
-    assert by_name["刘敬州"]["birth_year"] == 1944 and by_name["刘敬州"]["category"] == "elderly_alone"
+    assert (
+        by_name["刘敬州"]["birth_year"] == 1944 and by_name["刘敬州"]["category"] == "elderly_alone"
+    )
     assert "王素芳" in by_name
     assert len({b["file_no"] for b in seed.BENEFICIARIES}) == len(seed.BENEFICIARIES)
     [exchange] = [t for t in seed.trainings(TODAY) if t["kind"] == "exchange_visit"]
     assert exchange["occurred_on"] == "2025-11-29"  # the last 29 November before the 27th
-    assert exchange["places"] == ["凤凰台街道党群服务中心", "银莺社区党群服务中心", "南刘庄社区党群服务中心"]
+    assert exchange["places"] == [
+        "凤凰台街道党群服务中心",
+        "银莺社区党群服务中心",
+        "南刘庄社区党群服务中心",
+    ]
 
 
 def test_next_weeks_sign_ups_fit_their_shifts():
