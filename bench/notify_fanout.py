@@ -80,23 +80,41 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--subscribers", type=int, default=4,
-                        help="healthy ones; one hanging is added unless 0")
-    parser.add_argument("--directory", choices=("seed", "duty", "intake"), default="seed",
-                        help="the seeded demo directory, or only the duty cadre (with e-mail, "
-                             "or only a phone as in bench/intake.py)")
-    parser.add_argument("--py-spy", metavar="FILE", help="sample notify with py-spy while it works "
-                        "(collapsed stacks, for speedscope or flamegraph.pl)")
+    parser.add_argument(
+        "--subscribers", type=int, default=4, help="healthy ones; one hanging is added unless 0"
+    )
+    parser.add_argument(
+        "--directory",
+        choices=("seed", "duty", "intake"),
+        default="seed",
+        help="the seeded demo directory, or only the duty cadre (with e-mail, "
+        "or only a phone as in bench/intake.py)",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="sample notify with py-spy while it works "
+        "(collapsed stacks, for speedscope or flamegraph.pl)",
+    )
     args = parser.parse_args()
 
     vhost = "bench_" + uuid.uuid4().hex[:8]
     requests.put(f"{MANAGEMENT}/vhosts/{vhost}", timeout=10).raise_for_status()
-    requests.put(f"{MANAGEMENT}/permissions/{vhost}/guest", timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    requests.put(
+        f"{MANAGEMENT}/permissions/{vhost}/guest",
+        timeout=10,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
     var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
-    env = {**os.environ, "LIANXIN_VAR_DIR": str(var), "LIANXIN_JWT_SECRET": "bench-" + "x" * 40,
-           "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}", "NOTIFY_METRICS_PORT": "0",
-           "NOTIFY_QUIET_HOURS": "off", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIANXIN_VAR_DIR": str(var),
+        "LIANXIN_JWT_SECRET": "bench-" + "x" * 40,
+        "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "NOTIFY_METRICS_PORT": "0",
+        "NOTIFY_QUIET_HOURS": "off",
+        "LOG_LEVEL": "WARNING",
+    }
     os.environ.update({k: env[k] for k in ("LIANXIN_JWT_SECRET", "AMQP_URI", "LIANXIN_VAR_DIR")})
     bin_dir = Path(sys.executable).parent
     subprocess_env = dict(env)
@@ -104,9 +122,16 @@ def main() -> None:
     try:
         import subprocess
 
-        subprocess.run([str(bin_dir / "lianxin"), "migrate", "notify"], env=subprocess_env, check=True,
-                       cwd=ROOT, stdout=subprocess.DEVNULL)
-        procs.append(start([str(bin_dir / "lianxin"), "run", "notify"], subprocess_env, var / "notify.log"))
+        subprocess.run(
+            [str(bin_dir / "lianxin"), "migrate", "notify"],
+            env=subprocess_env,
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        procs.append(
+            start([str(bin_dir / "lianxin"), "run", "notify"], subprocess_env, var / "notify.log")
+        )
         from nameko.standalone.rpc import ClusterRpcProxy
 
         admin = auth.issue(sub="bench", role="admin", centers=["yanminghu"])
@@ -116,12 +141,18 @@ def main() -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with ClusterRpcProxy({"AMQP_URI": env["AMQP_URI"]}, timeout=5,
-                                     context_data={auth.CONTEXT_KEY: admin}) as rpc:
-                    address = ({"phone": "13800000001"} if args.directory == "intake"
-                               else {"email": "duty@example.cn"})
-                    rpc.notify.upsert_contact("yanminghu", {"person_id": "staff-duty-1", "name": "李卫东",
-                                                            "role": "staff", **address})
+                with ClusterRpcProxy(
+                    {"AMQP_URI": env["AMQP_URI"]}, timeout=5, context_data={auth.CONTEXT_KEY: admin}
+                ) as rpc:
+                    address = (
+                        {"phone": "13800000001"}
+                        if args.directory == "intake"
+                        else {"email": "duty@example.cn"}
+                    )
+                    rpc.notify.upsert_contact(
+                        "yanminghu",
+                        {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff", **address},
+                    )
                     if args.directory == "seed":
                         for _label, _service, method, call in notify_steps(datetime.now(UTC)):
                             getattr(rpc.notify, method)(*call)
@@ -130,78 +161,143 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit(f"notify did not come up; see {var / 'notify.log'}") from None
                 time.sleep(0.5)
-        with ClusterRpcProxy({"AMQP_URI": env["AMQP_URI"]}, timeout=5,
-                             context_data={auth.CONTEXT_KEY: dept}) as rpc:
+        with ClusterRpcProxy(
+            {"AMQP_URI": env["AMQP_URI"]}, timeout=5, context_data={auth.CONTEXT_KEY: dept}
+        ) as rpc:
             for r in [*receivers, hanging] if args.subscribers else []:
-                rpc.notify.create_subscription({"url": r.url, "types": ["cn.lianxin.tickets.*"],
-                                                "centers": ["yanminghu"]})
+                rpc.notify.create_subscription(
+                    {"url": r.url, "types": ["cn.lianxin.tickets.*"], "centers": ["yanminghu"]}
+                )
 
         # The RPC answering does not mean the event consumer is up: an event published before
         # its queue is bound would be dropped by the broker (confirmed all the same).
         queue = f"evt-tickets-{tk.TICKET_CREATED}--notify.handle_tickets_ticket_created"
-        while requests.get(f"{MANAGEMENT}/queues/{vhost}/{queue}", timeout=10).json().get("consumers", 0) < 1:
+        while (
+            requests.get(f"{MANAGEMENT}/queues/{vhost}/{queue}", timeout=10)
+            .json()
+            .get("consumers", 0)
+            < 1
+        ):
             if time.monotonic() > deadline:
                 raise SystemExit(f"notify is not consuming {queue}")
             time.sleep(0.2)
 
         now = datetime.now(UTC)
-        bodies = [make_event(tk.TICKET_CREATED, center_id="yanminghu", subject=f"t-{n}", data={
-            "ticket_id": f"t-{n}", "category": "sanitation", "category_name": "环境卫生",
-            "party": "property", "channel": "hotline", "summary": f"第{n}条诉求",
-            "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(days=1)})
-            for n in range(args.events)]
+        bodies = [
+            make_event(
+                tk.TICKET_CREATED,
+                center_id="yanminghu",
+                subject=f"t-{n}",
+                data={
+                    "ticket_id": f"t-{n}",
+                    "category": "sanitation",
+                    "category_name": "环境卫生",
+                    "party": "property",
+                    "channel": "hotline",
+                    "summary": f"第{n}条诉求",
+                    "ack_due_at": now + timedelta(minutes=10),
+                    "resolve_due_at": now + timedelta(days=1),
+                },
+            )
+            for n in range(args.events)
+        ]
         db = var / "notify.db"
         publisher = Publisher(env["AMQP_URI"], "tickets.events")
         if args.py_spy:
-            procs.append(subprocess.Popen([str(bin_dir / "py-spy"), "record", "-r", "100",
-                                           "-f", "raw", "-o", args.py_spy, "-p", str(procs[0].pid)],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(bin_dir / "py-spy"),
+                        "record",
+                        "-r",
+                        "100",
+                        "-f",
+                        "raw",
+                        "-o",
+                        args.py_spy,
+                        "-p",
+                        str(procs[0].pid),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         cpu_before = cpu_seconds(procs[0].pid)
         began = time.monotonic()
         confirmed = 0
         for i in range(0, len(bodies), 100):
-            confirmed += sum(publisher.publish(bodies[i:i + 100]))
+            confirmed += sum(publisher.publish(bodies[i : i + 100]))
         publisher.close()
         n = args.events
         if confirmed < n:
             raise SystemExit(f"the broker confirmed only {confirmed} of {n} events")
-        handled = wait_until(lambda: count(db, "SELECT count(*) FROM processed_events") >= n, began, 300)
+        handled = wait_until(
+            lambda: count(db, "SELECT count(*) FROM processed_events") >= n, began, 300
+        )
         cpu_handled = cpu_seconds(procs[0].pid) - cpu_before
         if handled != handled:  # nan: never got there
             queues = requests.get(f"{MANAGEMENT}/queues/{vhost}", timeout=10).json()
-            raise SystemExit(f"only {count(db, 'SELECT count(*) FROM processed_events')} of {n} events "
-                             f"handled; queues: {[(q['name'], q.get('messages')) for q in queues]}; "
-                             f"see {var / 'notify.log'}")
+            raise SystemExit(
+                f"only {count(db, 'SELECT count(*) FROM processed_events')} of {n} events "
+                f"handled; queues: {[(q['name'], q.get('messages')) for q in queues]}; "
+                f"see {var / 'notify.log'}"
+            )
         pushes = count(db, "SELECT count(*) FROM deliveries WHERE channel != 'in_app'")
         rows = count(db, "SELECT count(*) FROM deliveries")
-        pushed = wait_until(lambda: count(db, "SELECT count(*) FROM deliveries WHERE channel != 'in_app' "
-                                              "AND state IN ('sent', 'failed')") >= pushes, began, 300)
-        hooked = wait_until(lambda: sum(len(r.requests) for r in receivers) >= n * args.subscribers,
-                            began, 300)
+        pushed = wait_until(
+            lambda: (
+                count(
+                    db,
+                    "SELECT count(*) FROM deliveries WHERE channel != 'in_app' "
+                    "AND state IN ('sent', 'failed')",
+                )
+                >= pushes
+            ),
+            began,
+            300,
+        )
+        hooked = wait_until(
+            lambda: sum(len(r.requests) for r in receivers) >= n * args.subscribers, began, 300
+        )
         total = time.monotonic() - began
         cpu_total = cpu_seconds(procs[0].pid) - cpu_before
         subscribers = f"{args.subscribers} + 1 hanging" if args.subscribers else "none"
-        print(f"events published: {n} ticket.created, directory: {args.directory}, "
-              f"subscribers: {subscribers}; {rows / n:.0f} deliveries per event ({pushes / n:.0f} push)")
-        print(f"events handled      {n / handled:8.1f} /s  (all in {handled:.1f} s; notify's CPU "
-              f"{cpu_handled / n * 1000:.2f} ms per event until then, sending included)")
+        print(
+            f"events published: {n} ticket.created, directory: {args.directory}, "
+            f"subscribers: {subscribers}; {rows / n:.0f} deliveries per event ({pushes / n:.0f} push)"
+        )
+        print(
+            f"events handled      {n / handled:8.1f} /s  (all in {handled:.1f} s; notify's CPU "
+            f"{cpu_handled / n * 1000:.2f} ms per event until then, sending included)"
+        )
         if pushes:
-            print(f"push messages sent  {pushes / pushed:8.1f} /s  (e-mail and WeChat sandboxes, "
-                  f"all in {pushed:.1f} s)")
+            print(
+                f"push messages sent  {pushes / pushed:8.1f} /s  (e-mail and WeChat sandboxes, "
+                f"all in {pushed:.1f} s)"
+            )
         print(f"notify CPU per event, everything done: {cpu_total / n * 1000:.2f} ms")
         if args.subscribers:
-            print(f"webhooks delivered  {n * args.subscribers / hooked:8.1f} /s  "
-                  f"(healthy subscribers, all in {hooked:.1f} s; run {total:.1f} s)")
-            waiting = count(db, "SELECT count(*) FROM webhook_deliveries w JOIN subscriptions s "
-                                "ON s.id = w.subscription_id WHERE w.state IN ('pending', 'sending') "
-                                f"AND s.url = '{hanging.url}'")
-            print(f"hanging subscriber: {len(hanging.requests)} request(s) started, "
-                  f"{waiting} deliveries waiting")
+            print(
+                f"webhooks delivered  {n * args.subscribers / hooked:8.1f} /s  "
+                f"(healthy subscribers, all in {hooked:.1f} s; run {total:.1f} s)"
+            )
+            waiting = count(
+                db,
+                "SELECT count(*) FROM webhook_deliveries w JOIN subscriptions s "
+                "ON s.id = w.subscription_id WHERE w.state IN ('pending', 'sending') "
+                f"AND s.url = '{hanging.url}'",
+            )
+            print(
+                f"hanging subscriber: {len(hanging.requests)} request(s) started, "
+                f"{waiting} deliveries waiting"
+            )
     finally:
         for proc in reversed(procs):  # py-spy first: it writes its file on SIGINT/TERM
             try:
-                os.killpg(proc.pid, signal.SIGINT if proc.args[0].endswith("py-spy") else signal.SIGTERM)
+                os.killpg(
+                    proc.pid, signal.SIGINT if proc.args[0].endswith("py-spy") else signal.SIGTERM
+                )
                 proc.wait(timeout=20)
             except Exception:
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -59,49 +59,87 @@ def main() -> None:
     from lianxin import migrate
     from lianxin.contracts import make_event, parse_event
     from lianxin.contracts.notify import operations as nt
+    from lianxin.contracts.notify.operations import NewSubscription
     from lianxin.contracts.schema import load
     from lianxin.contracts.tickets import events as tk
     from lianxin.db import make_engine, make_session_factory, session_scope
     from lianxin.roles import Principal
     from lianxin.seed import notify_steps
-    from services.notify import domain, subscriptions
+    from services.notify import directory, subscriptions
     from services.notify.cache import ReadCache
     from services.notify.models import Delivery, processed_table
     from services.notify.service import NotifyService
+    from services.notify.settings import Settings
 
     url = f"sqlite:///{var}/notify.db"
     migrate.upgrade("notify", url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
-        duty = {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff",
-                **({"phone": "13800000001"} if args.directory == "intake" else {"email": "duty@example.cn"})}
+        duty = {
+            "person_id": "staff-duty-1",
+            "name": "李卫东",
+            "role": "staff",
+            **(
+                {"phone": "13800000001"}
+                if args.directory == "intake"
+                else {"email": "duty@example.cn"}
+            ),
+        }
         contacts = [duty]
         if args.directory == "seed":
-            contacts += [call[1] for _label, _service, method, call in notify_steps(datetime.now(UTC))
-                         if method == "upsert_contact"]
+            contacts += [
+                call[1]
+                for _label, _service, method, call in notify_steps(datetime.now(UTC))
+                if method == "upsert_contact"
+            ]
         for payload in contacts:
-            domain.upsert_contact(db_session=session, center_id="yanminghu",
-                                  data=load(nt.ContactCreate(), payload))
+            directory.upsert_contact(
+                db_session=session, center_id="yanminghu", data=load(nt.ContactCreate, payload)
+            )
         department = Principal(sub="bench-dept", role="department", centers=("yanminghu",))
         for n in range(args.subscribers):
-            subscriptions.create_subscription(db_session=session, principal=department, data={
-                "url": f"http://127.0.0.1:9/hook-{n}", "types": ["cn.lianxin.tickets.*"],
-                "centers": ["yanminghu"]})
+            subscriptions.create_subscription(
+                db_session=session,
+                principal=department,
+                data=NewSubscription(
+                    **{
+                        "url": f"http://127.0.0.1:9/hook-{n}",
+                        "types": ["cn.lianxin.tickets.*"],
+                        "centers": ["yanminghu"],
+                    }
+                ),
+            )
 
-    settings = domain.Settings.from_config({"QUIET_HOURS": "off"})
-    service = worker_factory(NotifyService, cache=ReadCache(ttl=5),
-                             dispatcher=types.SimpleNamespace(settings=settings, count=lambda _o: None))
+    settings = Settings.from_config({"QUIET_HOURS": "off"})
+    service = worker_factory(
+        NotifyService,
+        cache=ReadCache(ttl=5),
+        dispatcher=types.SimpleNamespace(settings=settings, count=lambda _o: None),
+    )
     processed = processed_table
     handler = "notify.handle_tickets_ticket_created"
     now = datetime.now(UTC)
 
     def bodies(tag: str) -> list[dict]:
-        return [make_event(tk.TICKET_CREATED, center_id="yanminghu", subject=f"t-{tag}{n}", data={
-            "ticket_id": f"t-{tag}{n}", "category": "sanitation", "category_name": "环境卫生",
-            "party": "property", "channel": "hotline", "summary": f"第{n}条诉求：3号楼门口垃圾没人清运",
-            "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(days=1)})
-            for n in range(args.events)]
+        return [
+            make_event(
+                tk.TICKET_CREATED,
+                center_id="yanminghu",
+                subject=f"t-{tag}{n}",
+                data={
+                    "ticket_id": f"t-{tag}{n}",
+                    "category": "sanitation",
+                    "category_name": "环境卫生",
+                    "party": "property",
+                    "channel": "hotline",
+                    "summary": f"第{n}条诉求：3号楼门口垃圾没人清运",
+                    "ack_due_at": now + timedelta(minutes=10),
+                    "resolve_due_at": now + timedelta(days=1),
+                },
+            )
+            for n in range(args.events)
+        ]
 
     def one_at_a_time(body: dict, parts: dict) -> None:
         """The kit's single mode: parse, handler, INSERT mark, COMMIT."""
@@ -111,14 +149,24 @@ def main() -> None:
         service.db = session = factory()
         service.handle_event(event)
         t2 = time.perf_counter()
-        session.execute(insert(processed).values(event_id=event["id"], handler=handler,
-                                                 center_id=event["centerid"], processed_at=datetime.now(UTC)))
+        session.execute(
+            insert(processed).values(
+                event_id=event["id"],
+                handler=handler,
+                center_id=event["centerid"],
+                processed_at=datetime.now(UTC),
+            )
+        )
         t3 = time.perf_counter()
         session.commit()
         session.close()
         t4 = time.perf_counter()
-        for name, took in (("kit: parse_event", t1 - t0), ("notify: handle_event", t2 - t1),
-                           ("kit: processed INSERT", t3 - t2), ("kit: COMMIT", t4 - t3)):
+        for name, took in (
+            ("kit: parse_event", t1 - t0),
+            ("notify: handle_event", t2 - t1),
+            ("kit: processed INSERT", t3 - t2),
+            ("kit: COMMIT", t4 - t3),
+        ):
             parts[name].append(took)
 
     mark = upsert(processed).on_conflict_do_nothing(index_elements=["event_id", "handler"])
@@ -129,8 +177,15 @@ def main() -> None:
         event = parse_event(body, expected=tk.TICKET_CREATED)
         t1 = time.perf_counter()
         service.db = session = factory()
-        new = session.execute(mark, {"event_id": event["id"], "handler": handler,
-                                     "center_id": event["centerid"], "processed_at": datetime.now(UTC)}).rowcount
+        new = session.execute(
+            mark,
+            {
+                "event_id": event["id"],
+                "handler": handler,
+                "center_id": event["centerid"],
+                "processed_at": datetime.now(UTC),
+            },
+        ).rowcount
         t2 = time.perf_counter()
         assert new == 1
         service.handle_event(event)
@@ -138,8 +193,12 @@ def main() -> None:
         session.commit()
         session.close()
         t4 = time.perf_counter()
-        for name, took in (("kit: parse_event", t1 - t0), ("kit: processed INSERT first", t2 - t1),
-                           ("notify: handle_event", t3 - t2), ("kit: COMMIT", t4 - t3)):
+        for name, took in (
+            ("kit: parse_event", t1 - t0),
+            ("kit: processed INSERT first", t2 - t1),
+            ("notify: handle_event", t3 - t2),
+            ("kit: COMMIT", t4 - t3),
+        ):
             parts[name].append(took)
 
     def in_batches(bodies: list[dict], parts: dict) -> None:
@@ -151,29 +210,46 @@ def main() -> None:
         service.handle_events(events)
         t2 = time.perf_counter()
         now = datetime.now(UTC)
-        session.execute(insert(processed), [{"event_id": e["id"], "handler": handler,
-                                             "center_id": e["centerid"], "processed_at": now}
-                                            for e in events])
+        session.execute(
+            insert(processed),
+            [
+                {
+                    "event_id": e["id"],
+                    "handler": handler,
+                    "center_id": e["centerid"],
+                    "processed_at": now,
+                }
+                for e in events
+            ],
+        )
         t3 = time.perf_counter()
         session.commit()
         session.close()
         t4 = time.perf_counter()
-        for name, took in (("kit: parse_event", t1 - t0), ("notify: handle_events", t2 - t1),
-                           ("kit: processed INSERT (one)", t3 - t2), ("kit: COMMIT", t4 - t3)):
+        for name, took in (
+            ("kit: parse_event", t1 - t0),
+            ("notify: handle_events", t2 - t1),
+            ("kit: processed INSERT (one)", t3 - t2),
+            ("kit: COMMIT", t4 - t3),
+        ):
             parts[name].append(took / len(bodies))
 
     def batched(bodies: list[dict], parts: dict) -> None:
         for i in range(0, len(bodies), args.batch):
-            in_batches(bodies[i:i + args.batch], parts)
+            in_batches(bodies[i : i + args.batch], parts)
 
     def each(path):
         def run(bodies: list[dict], parts: dict) -> None:
             for body in bodies:
                 path(body, parts)
+
         return run
 
-    paths = (("one at a time", each(one_at_a_time)), ("mark first", each(mark_first)),
-             (f"batches of {args.batch}", batched))
+    paths = (
+        ("one at a time", each(one_at_a_time)),
+        ("mark first", each(mark_first)),
+        (f"batches of {args.batch}", batched),
+    )
     results = {}
     for label, path in paths:
         warm, timed = bodies(f"{label}-warm-")[:50], bodies(label)
@@ -184,13 +260,21 @@ def main() -> None:
         results[label] = (time.perf_counter() - began, parts)
 
     with factory() as session:
-        per_event = session.scalar(select(func.count()).select_from(Delivery)) / (len(paths) * (args.events + 50))
-    print(f"{args.events} ticket.created, directory: {args.directory}, subscribers: {args.subscribers}; "
-          f"{per_event:.0f} deliveries per event; ms per event (mean, p50):")
+        per_event = session.scalar(select(func.count()).select_from(Delivery)) / (
+            len(paths) * (args.events + 50)
+        )
+    print(
+        f"{args.events} ticket.created, directory: {args.directory}, subscribers: {args.subscribers}; "
+        f"{per_event:.0f} deliveries per event; ms per event (mean, p50):"
+    )
     for label, (took, parts) in results.items():
-        print(f"  {label}: {took / args.events * 1000:6.2f} ms  = {args.events / took:7.1f} events/s")
+        print(
+            f"  {label}: {took / args.events * 1000:6.2f} ms  = {args.events / took:7.1f} events/s"
+        )
         for name, samples in parts.items():
-            print(f"    {name:30s} {statistics.fmean(samples) * 1000:6.3f}  {statistics.median(samples) * 1000:6.3f}")
+            print(
+                f"    {name:30s} {statistics.fmean(samples) * 1000:6.3f}  {statistics.median(samples) * 1000:6.3f}"
+            )
     alone = results["one at a time"][0]
     for label, (took, _parts) in list(results.items())[1:]:
         print(f"  {label} / one at a time: {took / alone:.2f} of the time")

@@ -45,13 +45,14 @@ def touch(db_session: Session, scope: str) -> None:
 class ReadCache:
     """A small TTL cache with per-scope generations (see the module doc)::
 
-        cache = ReadCache(ttl=5)
-        staff = cache.get("yanminghu", ("members", "staff"), lambda: load_staff(...))
-        cache.invalidate("yanminghu")   # every entry of the center is stale now
+    cache = ReadCache(ttl=5)
+    staff = cache.get("yanminghu", ("members", "staff"), lambda: load_staff(...))
+    cache.invalidate("yanminghu")   # every entry of the center is stale now
     """
 
-    def __init__(self, ttl: float, maxsize: int = 20_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, ttl: float, maxsize: int = 20_000, clock: Callable[[], float] = time.monotonic
+    ):
         self.ttl = ttl
         self.maxsize = maxsize
         self.clock = clock
@@ -101,8 +102,9 @@ class ReadCache:
             self.store(scope, key, value, generation)
         return value
 
-    def get_many(self, scope: str, keys: Iterable[Hashable],
-                 load: Callable[[list[Any]], dict[Any, Any]]) -> dict[Any, Any]:
+    def get_many(
+        self, scope: str, keys: Iterable[Hashable], load: Callable[[list[Any]], dict[Any, Any]]
+    ) -> dict[Any, Any]:
         """Values for ``keys``; those not kept are loaded in one ``load(missing)`` call,
         which returns a value for each (keys it has nothing for are kept as ``None``)."""
         found, missing = {}, []
@@ -121,9 +123,9 @@ class ReadCache:
         return found
 
 
-
 def invalidate_on_commit(factory: sessionmaker[Session], cache: ReadCache) -> None:
     """Drop from ``cache`` what a session of ``factory`` :func:`touch`-ed, when it commits."""
+
     def committed(session: Session) -> None:
         for scope in session.info.pop(_TOUCHED, ()):
             cache.invalidate(scope)
@@ -138,7 +140,7 @@ class Cache(DependencyProvider):
         cache = Cache()
 
         def handle_event(self, event):
-            directory = domain.Directory(self.db, cache=self.cache)
+            directory = Directory(self.db, cache=self.cache)
     """
 
     def setup(self) -> None:
@@ -147,7 +149,9 @@ class Cache(DependencyProvider):
 
     def start(self) -> None:
         # In start(), not setup(): the database provider's sessionmaker exists by then.
-        invalidate_on_commit(find_database(self.container).Session, self.cache)
+        factory = find_database(self.container).Session
+        assert factory is not None, "the database provider is set up before start()"
+        invalidate_on_commit(factory, self.cache)
 
     def stop(self) -> None:
         self.cache.clear()

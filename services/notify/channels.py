@@ -82,31 +82,55 @@ class Sandbox:
         self.name = name
 
     def record(self, message: Outgoing, request: dict[str, Any]) -> None:
-        line = {"at": datetime.now(UTC).isoformat(), "provider": "sandbox", "channel": self.name,
-                "delivery_id": message.delivery_id, "center_id": message.center_id,
-                "message_type": message.message_type, "request": request}
+        line = {
+            "at": datetime.now(UTC).isoformat(),
+            "provider": "sandbox",
+            "channel": self.name,
+            "delivery_id": message.delivery_id,
+            "center_id": message.center_id,
+            "message_type": message.message_type,
+            "request": request,
+        }
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(line, ensure_ascii=False) + "\n")
-        log.info("sandbox %s: %s to %s recorded in %s", self.name, message.message_type,
-                 mask_phone(message.address), self.path)
+        log.info(
+            "sandbox %s: %s to %s recorded in %s",
+            self.name,
+            message.message_type,
+            mask_phone(message.address),
+            self.path,
+        )
 
     def read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        return [
+            json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line
+        ]
 
 
 # -- e-mail ----------------------------------------------------------------------------------
+
 
 class EmailChannel:
     """Plain-text e-mail over SMTP (``starttls`` / ``ssl`` / ``none``), UTF-8 subjects."""
 
     name = "email"
 
-    def __init__(self, host: str, port: int, sender: str, *, user: str = "", password: str = "",
-                 security: str = "none", timeout: float = 10.0, sender_name: str = "连心桥"):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        user: str = "",
+        password: str = "",
+        security: str = "none",
+        timeout: float = 10.0,
+        sender_name: str = "连心桥",
+    ):
         self.host, self.port, self.sender, self.sender_name = host, port, sender, sender_name
         self.user, self.password, self.security, self.timeout = user, password, security, timeout
 
@@ -115,7 +139,9 @@ class EmailChannel:
         mail["From"] = formataddr((self.sender_name, self.sender))
         mail["To"] = formataddr((message.recipient_name, message.address))
         mail["Subject"] = message.title
-        mail["Message-ID"] = make_msgid(idstring=message.delivery_id.replace("-", ""), domain="lianxin")
+        mail["Message-ID"] = make_msgid(
+            idstring=message.delivery_id.replace("-", ""), domain="lianxin"
+        )
         mail["X-Lianxin-Delivery"] = message.delivery_id
         if message.critical:
             mail["X-Priority"] = "1"
@@ -136,7 +162,9 @@ class EmailChannel:
             raise DeliveryError(f"邮件服务器拒收该地址：{exc.recipients}", permanent=True) from None
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600
-            raise DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent) from None
+            raise DeliveryError(
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP 连接失败：{type(exc).__name__}: {exc}") from None
 
@@ -150,38 +178,52 @@ class SandboxEmailChannel:
     def __init__(self, sandbox: Sandbox, sender: str):
         self.sandbox = sandbox
         self.builder = EmailChannel("", 0, sender)
-        self.sender = str(self.builder.build(Outgoing("", "", "email", "", "", "", sender, ""))["From"])
+        self.sender = str(
+            self.builder.build(Outgoing("", "", "email", "", "", "", sender, ""))["From"]
+        )
 
     def send(self, message: Outgoing) -> None:
         try:
             to = str(Address(display_name=message.recipient_name, addr_spec=message.address))
         except ValueError:  # an odd address: written as the full e-mail would carry it
             to = str(self.builder.build(message)["To"])
-        self.sandbox.record(message, {"from": self.sender, "to": to, "subject": message.title,
-                                      "body": message.body})
+        self.sandbox.record(
+            message, {"from": self.sender, "to": to, "subject": message.title, "body": message.body}
+        )
 
 
 # -- webhook (an organisation's own system) --------------------------------------------------
+
 
 class WebhookChannel:
     """POSTs the message as JSON; ``Idempotency-Key`` is the delivery id (same on retries)."""
 
     name = "webhook"
 
-    def __init__(self, timeout: tuple[float, float] = (3.0, 5.0), session: requests.Session | None = None):
+    def __init__(
+        self, timeout: tuple[float, float] = (3.0, 5.0), session: requests.Session | None = None
+    ):
         self.timeout = timeout
         self.http = session or requests.Session()
 
     def send(self, message: Outgoing) -> None:
-        payload = {"id": message.delivery_id, "type": message.message_type,
-                   "center_id": message.center_id, "critical": message.critical,
-                   "title": message.title, "body": message.body,
-                   "sent_at": datetime.now(UTC).isoformat()}
+        payload = {
+            "id": message.delivery_id,
+            "type": message.message_type,
+            "center_id": message.center_id,
+            "critical": message.critical,
+            "title": message.title,
+            "body": message.body,
+            "sent_at": datetime.now(UTC).isoformat(),
+        }
         try:
-            response = self.http.post(message.address, json=payload, timeout=self.timeout,
-                                      allow_redirects=False,
-                                      headers={"Idempotency-Key": message.delivery_id,
-                                               "User-Agent": USER_AGENT})
+            response = self.http.post(
+                message.address,
+                json=payload,
+                timeout=self.timeout,
+                allow_redirects=False,
+                headers={"Idempotency-Key": message.delivery_id, "User-Agent": USER_AGENT},
+            )
         except requests.RequestException as exc:
             raise DeliveryError(f"网络错误：{type(exc).__name__}") from None
         if 200 <= response.status_code < 300:
@@ -191,6 +233,7 @@ class WebhookChannel:
 
 
 # -- SMS -------------------------------------------------------------------------------------
+
 
 class SmsChannel:
     """SMS through a provider; the provider adds the signature (e.g. 【连心桥】)."""
@@ -209,8 +252,14 @@ class SandboxSms:
         self.sandbox, self.sign_name = sandbox, sign_name
 
     def send_sms(self, message: Outgoing) -> None:
-        self.sandbox.record(message, {"phone": message.address, "sign_name": self.sign_name,
-                                      "text": f"【{self.sign_name}】{message.body}"})
+        self.sandbox.record(
+            message,
+            {
+                "phone": message.address,
+                "sign_name": self.sign_name,
+                "text": f"【{self.sign_name}】{message.body}",
+            },
+        )
 
 
 def _pct(value: str) -> str:
@@ -227,25 +276,41 @@ class AliyunSms:
 
     VERSION = "2017-05-25"
 
-    def __init__(self, access_key_id: str, access_key_secret: str, sign_name: str,
-                 template_code: str, template_codes: dict[str, str] | None = None,
-                 endpoint: str = "https://dysmsapi.aliyuncs.com/", region: str = "cn-hangzhou",
-                 timeout: tuple[float, float] = (3.0, 5.0), session: requests.Session | None = None):
+    def __init__(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        sign_name: str,
+        template_code: str,
+        template_codes: dict[str, str] | None = None,
+        endpoint: str = "https://dysmsapi.aliyuncs.com/",
+        region: str = "cn-hangzhou",
+        timeout: tuple[float, float] = (3.0, 5.0),
+        session: requests.Session | None = None,
+    ):
         if not (access_key_id and access_key_secret and sign_name and template_code):
-            raise ValueError("aliyun SMS needs ALIYUN_SMS_ACCESS_KEY_ID, ALIYUN_SMS_ACCESS_KEY_SECRET, "
-                             "SMS_SIGN_NAME and ALIYUN_SMS_TEMPLATE_CODE")
+            raise ValueError(
+                "aliyun SMS needs ALIYUN_SMS_ACCESS_KEY_ID, ALIYUN_SMS_ACCESS_KEY_SECRET, "
+                "SMS_SIGN_NAME and ALIYUN_SMS_TEMPLATE_CODE"
+            )
         self.key_id, self.key_secret, self.sign_name = access_key_id, access_key_secret, sign_name
         self.template_code, self.template_codes = template_code, template_codes or {}
         self.endpoint, self.region, self.timeout = endpoint, region, timeout
         self.http = session or requests.Session()
 
-    def params(self, message: Outgoing, *, nonce: str | None = None,
-               timestamp: str | None = None) -> dict[str, str]:
+    def params(
+        self, message: Outgoing, *, nonce: str | None = None, timestamp: str | None = None
+    ) -> dict[str, str]:
         """The signed query parameters of one SendSms call."""
         params = {
-            "AccessKeyId": self.key_id, "Action": "SendSms", "Format": "JSON",
-            "PhoneNumbers": message.address, "RegionId": self.region, "SignName": self.sign_name,
-            "SignatureMethod": "HMAC-SHA1", "SignatureNonce": nonce or uuid.uuid4().hex,
+            "AccessKeyId": self.key_id,
+            "Action": "SendSms",
+            "Format": "JSON",
+            "PhoneNumbers": message.address,
+            "RegionId": self.region,
+            "SignName": self.sign_name,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureNonce": nonce or uuid.uuid4().hex,
             "SignatureVersion": "1.0",
             "TemplateCode": self.template_codes.get(message.message_type, self.template_code),
             "TemplateParam": json.dumps({"content": message.body}, ensure_ascii=False),
@@ -263,19 +328,26 @@ class AliyunSms:
 
     def send_sms(self, message: Outgoing) -> None:
         try:
-            response = self.http.get(self.endpoint, params=self.params(message), timeout=self.timeout)
+            response = self.http.get(
+                self.endpoint, params=self.params(message), timeout=self.timeout
+            )
             answer = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise DeliveryError(f"短信网关不可达：{type(exc).__name__}") from None
         code = str(answer.get("Code", ""))
         if code == "OK":
             return
-        retry = code in ("Throttling", "isv.BUSINESS_LIMIT_CONTROL", "ServiceUnavailable") or response.status_code >= 500
-        raise DeliveryError(f"短信网关拒绝：{code} {answer.get('Message', '')}".strip(),
-                            permanent=not retry)
+        retry = (
+            code in ("Throttling", "isv.BUSINESS_LIMIT_CONTROL", "ServiceUnavailable")
+            or response.status_code >= 500
+        )
+        raise DeliveryError(
+            f"短信网关拒绝：{code} {answer.get('Message', '')}".strip(), permanent=not retry
+        )
 
 
 # -- WeChat ----------------------------------------------------------------------------------
+
 
 class WechatChannel:
     name = "wechat"
@@ -290,11 +362,16 @@ class WechatChannel:
 def wechat_payload(message: Outgoing, template_id: str) -> dict[str, Any]:
     """The body of a 公众号 template message: title, text, time, signature."""
     now = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M")
-    return {"touser": message.address, "template_id": template_id,
-            "data": {"first": {"value": message.title},
-                     "keyword1": {"value": message.body[:200]},
-                     "keyword2": {"value": now},
-                     "remark": {"value": "连心桥 · 党群服务中心"}}}
+    return {
+        "touser": message.address,
+        "template_id": template_id,
+        "data": {
+            "first": {"value": message.title},
+            "keyword1": {"value": message.body[:200]},
+            "keyword2": {"value": now},
+            "remark": {"value": "连心桥 · 党群服务中心"},
+        },
+    }
 
 
 class SandboxWechat:
@@ -308,10 +385,16 @@ class SandboxWechat:
 class WechatOfficialAccount:
     """微信公众号模板消息: an access token (cached until it expires), then template/send."""
 
-    def __init__(self, appid: str, secret: str, template_id: str,
-                 template_ids: dict[str, str] | None = None,
-                 api_base: str = "https://api.weixin.qq.com", timeout: tuple[float, float] = (3.0, 5.0),
-                 session: requests.Session | None = None):
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        template_id: str,
+        template_ids: dict[str, str] | None = None,
+        api_base: str = "https://api.weixin.qq.com",
+        timeout: tuple[float, float] = (3.0, 5.0),
+        session: requests.Session | None = None,
+    ):
         if not (appid and secret and template_id):
             raise ValueError("WeChat needs WECHAT_APPID, WECHAT_APPSECRET and WECHAT_TEMPLATE_ID")
         self.appid, self.secret, self.template_id = appid, secret, template_id
@@ -324,23 +407,39 @@ class WechatOfficialAccount:
         if self._token and not refresh and self._token[1] > time.monotonic():
             return self._token[0]
         try:
-            answer = self.http.get(f"{self.api_base}/cgi-bin/token", timeout=self.timeout, params={
-                "grant_type": "client_credential", "appid": self.appid, "secret": self.secret}).json()
+            answer = self.http.get(
+                f"{self.api_base}/cgi-bin/token",
+                timeout=self.timeout,
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self.appid,
+                    "secret": self.secret,
+                },
+            ).json()
         except (requests.RequestException, ValueError) as exc:
             raise DeliveryError(f"微信接口不可达：{type(exc).__name__}") from None
         if "access_token" not in answer:
-            raise DeliveryError(f"微信 access_token 获取失败：{answer.get('errcode')} {answer.get('errmsg')}")
-        self._token = (answer["access_token"], time.monotonic() + int(answer.get("expires_in", 7200)) - 300)
+            raise DeliveryError(
+                f"微信 access_token 获取失败：{answer.get('errcode')} {answer.get('errmsg')}"
+            )
+        self._token = (
+            answer["access_token"],
+            time.monotonic() + int(answer.get("expires_in", 7200)) - 300,
+        )
         return self._token[0]
 
     def send_template(self, message: Outgoing) -> None:
-        payload = wechat_payload(message, self.template_ids.get(message.message_type, self.template_id))
+        payload = wechat_payload(
+            message, self.template_ids.get(message.message_type, self.template_id)
+        )
         for attempt in (1, 2):
             try:
-                answer = self.http.post(f"{self.api_base}/cgi-bin/message/template/send",
-                                        params={"access_token": self.token(refresh=attempt == 2)},
-                                        data=json.dumps(payload, ensure_ascii=False).encode(),
-                                        timeout=self.timeout).json()
+                answer = self.http.post(
+                    f"{self.api_base}/cgi-bin/message/template/send",
+                    params={"access_token": self.token(refresh=attempt == 2)},
+                    data=json.dumps(payload, ensure_ascii=False).encode(),
+                    timeout=self.timeout,
+                ).json()
             except (requests.RequestException, ValueError) as exc:
                 raise DeliveryError(f"微信接口不可达：{type(exc).__name__}") from None
             code = int(answer.get("errcode", -1))
@@ -349,10 +448,13 @@ class WechatOfficialAccount:
             if code in (40001, 42001) and attempt == 1:  # token expired or revoked: fetch anew
                 continue
             permanent = code in (40003, 43004, 40037)  # bad openid, unsubscribed, bad template
-            raise DeliveryError(f"微信模板消息失败：{code} {answer.get('errmsg', '')}", permanent=permanent)
+            raise DeliveryError(
+                f"微信模板消息失败：{code} {answer.get('errmsg', '')}", permanent=permanent
+            )
 
 
 # -- wiring ----------------------------------------------------------------------------------
+
 
 def _pairs(text: str | None) -> dict[str, str]:
     out = {}
@@ -366,24 +468,36 @@ def _pairs(text: str | None) -> dict[str, str]:
 def from_config(config: dict[str, Any]) -> dict[str, Channel]:
     """The push channels as configured (see ``services/notify/config.yml``)."""
     sandbox_dir = config.get("SANDBOX_DIR") or "var/notify-sandbox"
-    timeout = (float(config.get("SEND_CONNECT_TIMEOUT", 3)), float(config.get("SEND_READ_TIMEOUT", 5)))
+    timeout = (
+        float(config.get("SEND_CONNECT_TIMEOUT", 3)),
+        float(config.get("SEND_READ_TIMEOUT", 5)),
+    )
     sign_name = config.get("SMS_SIGN_NAME") or "连心桥"
     sender = config.get("EMAIL_FROM") or "noreply@lianxin.local"
     channels: dict[str, Channel] = {"webhook": WebhookChannel(timeout)}
     if config.get("EMAIL_SMTP_HOST"):
         channels["email"] = EmailChannel(
-            config["EMAIL_SMTP_HOST"], int(config.get("EMAIL_SMTP_PORT") or 25), sender,
-            user=config.get("EMAIL_SMTP_USER") or "", password=config.get("EMAIL_SMTP_PASSWORD") or "",
-            security=(config.get("EMAIL_SMTP_SECURITY") or "none").lower(), timeout=sum(timeout))
+            config["EMAIL_SMTP_HOST"],
+            int(config.get("EMAIL_SMTP_PORT") or 25),
+            sender,
+            user=config.get("EMAIL_SMTP_USER") or "",
+            password=config.get("EMAIL_SMTP_PASSWORD") or "",
+            security=(config.get("EMAIL_SMTP_SECURITY") or "none").lower(),
+            timeout=sum(timeout),
+        )
     else:
         channels["email"] = SandboxEmailChannel(Sandbox(sandbox_dir, "email"), sender)
     sms = (config.get("SMS_PROVIDER") or "sandbox").lower()
     if sms == "aliyun":
         provider: Any = AliyunSms(
-            config.get("ALIYUN_SMS_ACCESS_KEY_ID") or "", config.get("ALIYUN_SMS_ACCESS_KEY_SECRET") or "",
-            sign_name, config.get("ALIYUN_SMS_TEMPLATE_CODE") or "",
+            config.get("ALIYUN_SMS_ACCESS_KEY_ID") or "",
+            config.get("ALIYUN_SMS_ACCESS_KEY_SECRET") or "",
+            sign_name,
+            config.get("ALIYUN_SMS_TEMPLATE_CODE") or "",
             _pairs(config.get("ALIYUN_SMS_TEMPLATE_CODES")),
-            endpoint=config.get("ALIYUN_SMS_ENDPOINT") or "https://dysmsapi.aliyuncs.com/", timeout=timeout)
+            endpoint=config.get("ALIYUN_SMS_ENDPOINT") or "https://dysmsapi.aliyuncs.com/",
+            timeout=timeout,
+        )
     elif sms == "sandbox":
         provider = SandboxSms(Sandbox(sandbox_dir, "sms"), sign_name)
     else:
@@ -392,13 +506,18 @@ def from_config(config: dict[str, Any]) -> dict[str, Channel]:
     wechat = (config.get("WECHAT_PROVIDER") or "sandbox").lower()
     if wechat == "official_account":
         provider = WechatOfficialAccount(
-            config.get("WECHAT_APPID") or "", config.get("WECHAT_APPSECRET") or "",
-            config.get("WECHAT_TEMPLATE_ID") or "", _pairs(config.get("WECHAT_TEMPLATE_IDS")),
-            api_base=config.get("WECHAT_API_BASE") or "https://api.weixin.qq.com", timeout=timeout)
+            config.get("WECHAT_APPID") or "",
+            config.get("WECHAT_APPSECRET") or "",
+            config.get("WECHAT_TEMPLATE_ID") or "",
+            _pairs(config.get("WECHAT_TEMPLATE_IDS")),
+            api_base=config.get("WECHAT_API_BASE") or "https://api.weixin.qq.com",
+            timeout=timeout,
+        )
     elif wechat == "sandbox":
-        provider = SandboxWechat(Sandbox(sandbox_dir, "wechat"), config.get("WECHAT_TEMPLATE_ID") or "")
+        provider = SandboxWechat(
+            Sandbox(sandbox_dir, "wechat"), config.get("WECHAT_TEMPLATE_ID") or ""
+        )
     else:
         raise ValueError(f"WECHAT_PROVIDER {wechat!r}: sandbox or official_account")
     channels["wechat"] = WechatChannel(provider)
     return channels
-

@@ -26,17 +26,19 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import func, select
 
 from lianxin import metrics as kit_metrics
+from lianxin.clock import now_utc
 from lianxin.logs import mask_phone
 from lianxin.outbox import find_database
 from services.notify import channels as channel_mod
-from services.notify import domain, subscriptions
+from services.notify import deliveries, signing, webhooks
 from services.notify.channels import DeliveryError, Outgoing
-from services.notify.domain import ADDRESS, Outcome, Settings, now_utc
+from services.notify.deliveries import Outcome
+from services.notify.directory import ADDRESS
+from services.notify.metrics import BACKLOG, DELIVERIES, SEND_SECONDS, WEBHOOK_CHANNEL
 from services.notify.models import Contact, Delivery, WebhookDelivery
+from services.notify.settings import Settings
 
 log = logging.getLogger(__name__)
-
-WEBHOOK_CHANNEL = "subscription"  # the metrics' channel label of department webhooks
 #: Senders finishing within this many seconds share one claim of more work.
 REFILL_DELAY = 0.02
 #: … and one transaction recording how their sends went.
@@ -52,7 +54,7 @@ class Dispatcher(DependencyProvider):
     ``SEND_CONNECT_TIMEOUT`` / ``SEND_READ_TIMEOUT`` (3 s / 5 s), and the channels' own
     settings (``channels.from_config``)::
 
-        @timer(interval=0.5)
+        @timer("NOTIFY_SEND_MESSAGES_SECONDS", default=0.5)
         def send_due(self):
             self.dispatcher.dispatch_people()
     """
@@ -62,7 +64,10 @@ class Dispatcher(DependencyProvider):
         self.db = find_database(self.container)
         self.settings = Settings.from_config(config)
         self.channels = channel_mod.from_config(config)
-        self.timeout = (float(config.get("SEND_CONNECT_TIMEOUT", 3)), float(config.get("SEND_READ_TIMEOUT", 5)))
+        self.timeout = (
+            float(config.get("SEND_CONNECT_TIMEOUT", 3)),
+            float(config.get("SEND_READ_TIMEOUT", 5)),
+        )
         self.deadline = sum(self.timeout) + 1
         self.lease = timedelta(seconds=self.deadline * 2 + 30)
         self.people = eventlet.GreenPool(int(config.get("DISPATCH_POOL", 20)))
@@ -73,19 +78,10 @@ class Dispatcher(DependencyProvider):
         adapter = requests.adapters.HTTPAdapter(pool_connections=50, pool_maxsize=self.hooks.size)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
-        service = self.container.service_name
-        self.service = service
-        metrics = kit_metrics.for_service(service)
-        self.deliveries = metrics.counter(
-            "lianxin_notify_deliveries_total",
-            "Deliveries by channel and outcome (queued, deferred, sent, retried, failed; "
-            "department webhooks: channel=subscription, delivered/gone)",
-            ["service", "center", "channel", "outcome"])
-        self.send_seconds = metrics.histogram("lianxin_notify_send_seconds",
-                                              "Time to hand one message to its channel",
-                                              ["service", "channel"])
-        self.backlog = metrics.gauge("lianxin_notify_backlog", "Deliveries waiting to be sent",
-                                     ["service", "channel"])
+        metrics = kit_metrics.for_service(self.container.service_name)
+        self.deliveries = metrics.get(DELIVERIES)
+        self.send_seconds = metrics.get(SEND_SECONDS)
+        self.backlog = metrics.get(BACKLOG)
         self._running = False
         # One claimer per kind at a time: a tick, or a sender that just finished and refills.
         self._claiming = {"people": False, "hooks": False}
@@ -114,7 +110,7 @@ class Dispatcher(DependencyProvider):
 
     def count(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
-            self.deliveries.labels(self.service, o.center_id, o.channel, o.outcome).inc()
+            self.deliveries.labels(o.center_id, o.channel, o.outcome).inc()
 
     # -- people --------------------------------------------------------------------------
 
@@ -130,6 +126,7 @@ class Dispatcher(DependencyProvider):
     def _refill(self, kind: str, dispatch) -> None:
         """A sender finished: claim more soon instead of waiting for the next tick — one claim
         for all the senders of ``kind`` that finish within ``REFILL_DELAY``, not one each."""
+
         def run() -> None:
             self._refilling[kind] = False
             try:
@@ -151,7 +148,7 @@ class Dispatcher(DependencyProvider):
             return 0
         now = now_utc()
         with self.db.scope() as session:
-            rows = domain.claim_due(db_session=session, now=now, limit=free, lease=self.lease)
+            rows = deliveries.claim_due(db_session=session, now=now, limit=free, lease=self.lease)
             jobs = self._jobs(session, rows)
         for job in jobs:
             self.people.spawn_n(self._send, job)
@@ -163,23 +160,31 @@ class Dispatcher(DependencyProvider):
         if wanted:
             centers = {c for c, _ in wanted}
             people = {p for _, p in wanted}
-            for c in session.scalars(select(Contact).where(Contact.center_id.in_(centers),
-                                                           Contact.person_id.in_(people))):
+            for c in session.scalars(
+                select(Contact).where(Contact.center_id.in_(centers), Contact.person_id.in_(people))
+            ):
                 contacts[(c.center_id, c.person_id)] = c
         jobs = []
         for r in rows:
             contact = contacts.get((r.center_id, r.person_id))
             address = getattr(contact, ADDRESS.get(r.channel, ""), None) if contact else None
-            job = {"id": r.id, "channel": r.channel, "error": None, "message": None}
+            job: dict[str, Any] = {"id": r.id, "channel": r.channel, "error": None, "message": None}
             if r.channel not in self.channels:
                 job["error"] = f"渠道 {r.channel} 不可用"
-            elif not address:
+            elif not address or contact is None:
                 job["error"] = f"通讯录中没有该联系人的{ADDRESS_NAMES.get(r.channel, '地址')}"
             else:
-                job["message"] = Outgoing(delivery_id=r.id, center_id=r.center_id, channel=r.channel,
-                                          message_type=r.message_type, title=r.title, body=r.body,
-                                          address=address, recipient_name=contact.name,
-                                          critical=r.critical)
+                job["message"] = Outgoing(
+                    delivery_id=r.id,
+                    center_id=r.center_id,
+                    channel=r.channel,
+                    message_type=r.message_type,
+                    title=r.title,
+                    body=r.body,
+                    address=address,
+                    recipient_name=contact.name,
+                    critical=r.critical,
+                )
             jobs.append(job)
         return jobs
 
@@ -197,10 +202,12 @@ class Dispatcher(DependencyProvider):
             except Exception as exc:
                 log.exception("channel %s failed on delivery %s", job["channel"], job["id"])
                 error, permanent = f"{type(exc).__name__}: {exc}", False
-            self.send_seconds.labels(self.service, job["channel"]).observe(time.perf_counter() - began)
+            self.send_seconds.labels(job["channel"]).observe(time.perf_counter() - began)
         if error is not None:
-            log.warning("delivery %s on %s failed: %s", job["id"], job["channel"], mask_phone(error))
-        self._finished("people", domain.Attempt(job["id"], error, permanent, now_utc()))
+            log.warning(
+                "delivery %s on %s failed: %s", job["id"], job["channel"], mask_phone(error)
+            )
+        self._finished("people", deliveries.Attempt(job["id"], error, permanent, now_utc()))
 
     # -- department webhooks -------------------------------------------------------------
 
@@ -214,9 +221,14 @@ class Dispatcher(DependencyProvider):
             return 0
         now = now_utc()
         with self.db.scope() as session:
-            jobs = subscriptions.claim_due(db_session=session, now=now, limit=free, lease=self.lease,
-                                           per_subscription=self.per_subscription,
-                                           inflight={k: v for k, v in self.inflight.items() if v})
+            jobs = webhooks.claim_due(
+                db_session=session,
+                now=now,
+                limit=free,
+                lease=self.lease,
+                per_subscription=self.per_subscription,
+                inflight={k: v for k, v in self.inflight.items() if v},
+            )
         for job in jobs:
             self.inflight[job["subscription_id"]] += 1
             self.hooks.spawn_n(self._post, job)
@@ -230,11 +242,11 @@ class Dispatcher(DependencyProvider):
             status, error = None, f"{type(exc).__name__}: {exc}"
         finally:
             self.inflight[job["subscription_id"]] -= 1
-        self._finished("hooks", subscriptions.HookAttempt(job["id"], status, error, now_utc()))
+        self._finished("hooks", webhooks.HookAttempt(job["id"], status, error, now_utc()))
 
     # -- recording what was sent -----------------------------------------------------------
 
-    def _finished(self, kind: str, attempt: domain.Attempt | subscriptions.HookAttempt) -> None:
+    def _finished(self, kind: str, attempt: deliveries.Attempt | webhooks.HookAttempt) -> None:
         """A send is over: its outcome is written with the others that finish meanwhile, in
         one transaction, by one green thread (not one transaction per message)."""
         self._done[kind].append(attempt)
@@ -248,12 +260,15 @@ class Dispatcher(DependencyProvider):
                 batch, self._done[kind] = self._done[kind], []
                 try:
                     with self.db.scope() as session:
+                        outcomes: list[Any]
                         if kind == "people":
-                            outcomes = domain.record_attempts(db_session=session, attempts=batch,
-                                                              settings=self.settings)
+                            outcomes = deliveries.record_attempts(
+                                db_session=session, attempts=batch, settings=self.settings
+                            )
                         else:
-                            outcomes = subscriptions.record_attempts(db_session=session, attempts=batch,
-                                                                     settings=self.settings)
+                            outcomes = webhooks.record_attempts(
+                                db_session=session, attempts=batch, settings=self.settings
+                            )
                 except Exception as exc:
                     log.error("could not record %d %s send(s): %s", len(batch), kind, exc)
                     outcomes = []
@@ -262,7 +277,7 @@ class Dispatcher(DependencyProvider):
                         self.count([done])
                     elif done is not None:
                         center, outcome = done
-                        self.deliveries.labels(self.service, center, WEBHOOK_CHANNEL, outcome).inc()
+                        self.deliveries.labels(center, WEBHOOK_CHANNEL, outcome).inc()
         finally:
             self._recording[kind] = False
         self._refill(kind, self.dispatch_people if kind == "people" else self.dispatch_webhooks)
@@ -272,17 +287,22 @@ class Dispatcher(DependencyProvider):
         body = json.dumps(job["body"], ensure_ascii=False, separators=(",", ":"))
         timestamp = int(time.time())
         headers = {
-            "Content-Type": subscriptions.CONTENT_TYPE,
+            "Content-Type": signing.CONTENT_TYPE,
             "User-Agent": channel_mod.USER_AGENT,
             "webhook-id": job["id"],
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": subscriptions.sign(job["secrets"], job["id"], timestamp, body),
+            "webhook-signature": signing.sign(job["secrets"], job["id"], timestamp, body),
         }
         began = time.perf_counter()
         try:
             with eventlet.Timeout(self.deadline):
-                response = self.http.post(job["url"], data=body.encode("utf-8"), headers=headers,
-                                          timeout=self.timeout, allow_redirects=False)
+                response = self.http.post(
+                    job["url"],
+                    data=body.encode("utf-8"),
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
                 response.close()
                 return response.status_code, None
         except eventlet.Timeout:
@@ -290,16 +310,27 @@ class Dispatcher(DependencyProvider):
         except requests.RequestException as exc:
             return None, f"网络错误：{type(exc).__name__}"
         finally:
-            self.send_seconds.labels(self.service, WEBHOOK_CHANNEL).observe(time.perf_counter() - began)
+            self.send_seconds.labels(WEBHOOK_CHANNEL).observe(time.perf_counter() - began)
 
     # -- gauges --------------------------------------------------------------------------
 
     def update_gauges(self) -> None:
         with self.db.scope() as session:
-            waiting = dict(session.execute(select(Delivery.channel, func.count()).where(
-                Delivery.state.in_(("pending", "sending"))).group_by(Delivery.channel)).all())
-            hooks = session.scalar(select(func.count()).select_from(WebhookDelivery).where(
-                WebhookDelivery.state.in_(("pending", "sending")))) or 0
+            waiting = dict(
+                session.execute(
+                    select(Delivery.channel, func.count())
+                    .where(Delivery.state.in_(("pending", "sending")))
+                    .group_by(Delivery.channel)
+                ).all()
+            )
+            hooks = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(WebhookDelivery)
+                    .where(WebhookDelivery.state.in_(("pending", "sending")))
+                )
+                or 0
+            )
         for channel in ("sms", "wechat", "email", "webhook"):
-            self.backlog.labels(self.service, channel).set(waiting.get(channel, 0))
-        self.backlog.labels(self.service, WEBHOOK_CHANNEL).set(hooks)
+            self.backlog.labels(channel).set(waiting.get(channel, 0))
+        self.backlog.labels(WEBHOOK_CHANNEL).set(hooks)

@@ -3,11 +3,24 @@ ones), templates, preferences, scheduled messages, and department subscriptions.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from lianxin.db import UTCDateTime
 from lianxin.outbox import kit_tables
@@ -49,7 +62,9 @@ class Delivery(Base):
     __table_args__ = (
         # Exactly one delivery per (event, recipient, channel), however often an event comes;
         # also the index of an event's deliveries (source_id leads).
-        UniqueConstraint("source_id", "recipient", "channel", name="uq_deliveries_source_recipient_channel"),
+        UniqueConstraint(
+            "source_id", "recipient", "channel", name="uq_deliveries_source_recipient_channel"
+        ),
         # The inbox, and the delivery log by person (recipient is the person id).
         Index("ix_deliveries_inbox", "center_id", "recipient", "channel", "created_at"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
@@ -196,7 +211,9 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         # One live delivery per (subscription, event); a replay adds its own.
-        UniqueConstraint("subscription_id", "event_id", "replay_id", name="uq_webhook_sub_event_replay"),
+        UniqueConstraint(
+            "subscription_id", "event_id", "replay_id", name="uq_webhook_sub_event_replay"
+        ),
         Index("ix_webhook_due", "state", "next_attempt_at"),
         # A subscription's next due deliveries, without reading the others' backlog.
         Index("ix_webhook_sub_due", "subscription_id", "state", "next_attempt_at"),
@@ -218,3 +235,43 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@functools.cache
+def _insert_ignoring(model: type[Base], dialect: str, conflict: tuple[str, ...]) -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING of ``model``, built once per dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+def insert_ignore(
+    db_session: Session, model: type[Base], rows: list[dict[str, Any]], conflict: list[str]
+) -> int:
+    """Insert rows, skipping those a unique constraint already holds; returns how many are new."""
+    if not rows:
+        return 0
+    stmt = _insert_ignoring(model, db_session.get_bind().dialect.name, tuple(conflict))
+    # One cached statement, executemany: SQLite's own loop, PostgreSQL's multi-row VALUES.
+    result: Any = db_session.execute(stmt, rows)
+    return int(result.rowcount)
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def page(
+    db_session: Session,
+    model: type[Row],
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    """One page of the ``model`` rows matching ``where``, and how many match in all."""
+    total = db_session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    items = db_session.scalars(
+        select(model).where(*where).order_by(*order_by).limit(limit).offset(offset)
+    ).all()
+    return list(items), total

@@ -10,12 +10,11 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from lianxin.clock import SHANGHAI
 
 
 class RenderError(Exception):
@@ -54,8 +53,13 @@ def local_date(value: Any) -> str:
 
 
 def _env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
     env.filters.update(local_time=local_time, local_hm=local_hm, local_date=local_date)
     return env
 

@@ -48,11 +48,17 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                got = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                               self.rfile.read(length), time.monotonic())
+                got = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                    time.monotonic(),
+                )
                 receiver.requests.append(got)
                 answer = receiver.respond(got)
-                status, delay, body = (*answer, None)[:3] if isinstance(answer, tuple) else (answer, 0.0, None)
+                status, delay, body = (
+                    (*answer, None)[:3] if isinstance(answer, tuple) else (answer, 0.0, None)
+                )
                 if delay:
                     time.sleep(delay)
                 payload = json.dumps(body).encode() if body is not None else b""
@@ -98,8 +104,11 @@ class SmtpSink:
         class Handler:
             async def handle_DATA(self, server, session, envelope) -> str:
                 sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-                sink.messages.append(message_from_bytes(envelope.original_content or envelope.content,
-                                                        policy=policy.default))
+                sink.messages.append(
+                    message_from_bytes(
+                        envelope.original_content or envelope.content, policy=policy.default
+                    )
+                )
                 return "250 Message accepted for delivery"
 
         self.port = free_port()

@@ -5,7 +5,6 @@ repeat or a stopped container never costs a batch-mate.
 A burst is published to the handler's queue before its container starts, so that the
 broker hands the messages over together (as it does to a service under load)."""
 
-
 import eventlet
 import kombu
 import pytest
@@ -25,8 +24,13 @@ NOTIFY_HANDLER = "handle_tickets_ticket_created"
 def declare_queue(amqp_uri, service, method):
     """The queue nameko's handler ``service.method`` of ticket.created consumes."""
     exchange = kombu.Exchange("tickets.events", type="topic", durable=True)
-    queue = kombu.Queue(f"evt-tickets-{TICKET_CREATED}--{service}.{method}", exchange,
-                        routing_key=TICKET_CREATED, durable=True, auto_delete=False)
+    queue = kombu.Queue(
+        f"evt-tickets-{TICKET_CREATED}--{service}.{method}",
+        exchange,
+        routing_key=TICKET_CREATED,
+        durable=True,
+        auto_delete=False,
+    )
     with kombu.Connection(amqp_uri) as conn:
         queue(conn.channel()).declare()
 
@@ -35,17 +39,21 @@ def committed(service):
     """(events, batches) committed by ``service``'s ticket.created batch handler so far."""
     labels = {"service": service, "event_type": TICKET_CREATED}
     sample = for_service(service).registry.get_sample_value
-    return (sample("lianxin_consumer_batch_events_sum", labels) or 0,
-            sample("lianxin_consumer_batch_events_count", labels) or 0)
+    return (
+        sample("lianxin_consumer_batch_events_sum", labels) or 0,
+        sample("lianxin_consumer_batch_events_count", labels) or 0,
+    )
 
 
 def counter(name, service):
     value = for_service(service).registry.get_sample_value(
-        f"{name}_total", {"service": service, "event_type": TICKET_CREATED})
+        f"{name}_total", {"service": service, "event_type": TICKET_CREATED}
+    )
     return value or 0
 
 
 # -- notify, the batch handler on the hot path -----------------------------------------------
+
 
 @pytest.fixture
 def notify(container_factory, service_config, rabbit_config):
@@ -70,7 +78,8 @@ def staff_inbox(rpc, token):
 
 
 def test_a_burst_is_committed_in_fewer_transactions_than_events_each_effect_once(
-        notify, bus, rpc, token):
+    notify, bus, rpc, token
+):
     burst = [ticket_created(f"第{n}条") for n in range(30)]
     for body in burst:
         bus.publish("tickets", TICKET_CREATED, body)
@@ -86,7 +95,8 @@ def test_a_burst_is_committed_in_fewer_transactions_than_events_each_effect_once
 
 
 def test_a_malformed_message_in_a_burst_is_dead_lettered_and_its_batch_mates_are_handled(
-        notify, bus, rpc, token, rabbit_config):
+    notify, bus, rpc, token, rabbit_config
+):
     good = [ticket_created() for _ in range(6)]
     bad = ticket_created()
     bad["data"]["party"] = "police"
@@ -106,26 +116,31 @@ def test_a_malformed_message_in_a_burst_is_dead_lettered_and_its_batch_mates_are
     assert any(letter.get("event-id") == bad["id"] for letter in letters)
 
 
-def test_an_event_redelivered_in_a_burst_is_not_applied_twice(notify, bus, rpc, token,
-                                                              rabbit_config):
+def test_an_event_redelivered_in_a_burst_is_not_applied_twice(
+    notify, bus, rpc, token, rabbit_config
+):
     first = ticket_created()
     bus.publish("tickets", TICKET_CREATED, first)
     running = notify()
     wait_for(lambda: staff_inbox(rpc, token) == [first["data"]["ticket_id"]])
     running.stop()  # what follows waits in the queue, to arrive together
 
-    deduped = for_service("notify").deduplicated.labels("notify", TICKET_CREATED)._value.get()
+    deduped = for_service("notify").deduplicated.labels(TICKET_CREATED)._value.get()
     later = [ticket_created() for _ in range(4)]
     for body in (later[0], first, later[1], later[2], first, later[3]):
         bus.publish("tickets", TICKET_CREATED, body)
     notify()
 
-    wait_for(lambda: for_service("notify").deduplicated.labels(
-        "notify", TICKET_CREATED)._value.get() >= deduped + 2)
+    wait_for(
+        lambda: (
+            for_service("notify").deduplicated.labels(TICKET_CREATED)._value.get() >= deduped + 2
+        )
+    )
     wait_for(lambda: len(staff_inbox(rpc, token)) >= 5)
     eventlet.sleep(0.3)
     assert sorted(staff_inbox(rpc, token)) == sorted(
-        b["data"]["ticket_id"] for b in (first, *later))
+        b["data"]["ticket_id"] for b in (first, *later)
+    )
     assert deadletters.peek(rabbit_config["AMQP_URI"]) == []
 
 
@@ -145,19 +160,26 @@ def batcher(container_factory, rabbit_config, sqlite_url):
     declare_queue(rabbit_config["AMQP_URI"], "batcher", "handle_ticket_created")
 
     def start():
-        container = container_factory(Batcher, {"AMQP_URI": rabbit_config["AMQP_URI"],
-                                                "DB_URL": url, "max_workers": 10})
+        container = container_factory(
+            Batcher, {"AMQP_URI": rabbit_config["AMQP_URI"], "DB_URL": url, "max_workers": 10}
+        )
         container.start()
         return container
 
-    start.effects = lambda: dict(engine.connect().execute(
-        select(Batcher.effects.c.event_id, func.count()).group_by(Batcher.effects.c.event_id)).all())
+    start.effects = lambda: dict(
+        engine.connect()
+        .execute(
+            select(Batcher.effects.c.event_id, func.count()).group_by(Batcher.effects.c.event_id)
+        )
+        .all()
+    )
     yield start
     engine.dispose()
 
 
 def test_a_failing_event_is_retried_then_dead_lettered_and_its_batch_mates_are_handled_once(
-        batcher, bus, rabbit_config):
+    batcher, bus, rabbit_config
+):
     fine = [ticket_created(f"fine-{n}") for n in range(7)]
     boom = ticket_created("boom")
     for body in (*fine[:3], boom, *fine[3:]):
@@ -175,8 +197,7 @@ def test_a_failing_event_is_retried_then_dead_lettered_and_its_batch_mates_are_h
     assert counter("lianxin_consumer_batch_fallbacks", "batcher") == fallbacks + 1
 
 
-def test_a_container_killed_mid_batch_has_its_messages_redelivered_and_handled_once(
-        batcher, bus):
+def test_a_container_killed_mid_batch_has_its_messages_redelivered_and_handled_once(batcher, bus):
     burst = [ticket_created(f"t-{n}") for n in range(10)]
     for body in burst:
         bus.publish("tickets", TICKET_CREATED, body)

@@ -25,10 +25,21 @@ def ticket_created(ticket_id=None, center="yanminghu"):
 
     now = datetime.now(UTC)
     ticket_id = ticket_id or str(uuid.uuid4())
-    return make_event(TICKET_CREATED, center_id=center, subject=ticket_id, data={
-        "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",
-        "party": "property", "channel": "web", "summary": "垃圾未清运",
-        "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(hours=24)})
+    return make_event(
+        TICKET_CREATED,
+        center_id=center,
+        subject=ticket_id,
+        data={
+            "ticket_id": ticket_id,
+            "category": "sanitation",
+            "category_name": "环境卫生",
+            "party": "property",
+            "channel": "web",
+            "summary": "垃圾未清运",
+            "ack_due_at": now + timedelta(minutes=10),
+            "resolve_due_at": now + timedelta(hours=24),
+        },
+    )
 
 
 @pytest.fixture
@@ -45,7 +56,8 @@ def inbox(rpc, token):
 
 
 def test_malformed_messages_are_dead_lettered_with_reasons_and_valid_ones_still_flow(
-        notify, bus, rpc, token, rabbit_config):
+    notify, bus, rpc, token, rabbit_config
+):
     bad = ticket_created()
     bad["data"]["party"] = "police"
     bus.publish("tickets", TICKET_CREATED, b"{not json", content_type="application/json")
@@ -62,8 +74,9 @@ def test_malformed_messages_are_dead_lettered_with_reasons_and_valid_ones_still_
     reasons = " | ".join(letter["reason"] for letter in letters)
     assert "undecodable" in reasons and "envelope" in reasons and "party" in reasons
     assert all(letter["service"] == "notify" for letter in letters)
-    assert all(letter["queue"].startswith(f"evt-tickets-{TICKET_CREATED}--notify.")
-               for letter in letters)
+    assert all(
+        letter["queue"].startswith(f"evt-tickets-{TICKET_CREATED}--notify.") for letter in letters
+    )
     assert any(letter.get("event-id") == bad["id"] for letter in letters)
     # Peeking does not consume: ops can look twice.
     assert len(deadletters.peek(rabbit_config["AMQP_URI"])) == 4
@@ -83,11 +96,12 @@ def test_dead_letters_command_lists_reasons(notify, bus, rabbit_config, monkeypa
 
 def test_redelivered_event_is_handled_once(notify, bus, rpc, token):
     event = ticket_created()
-    before = for_service("notify").deduplicated.labels("notify", TICKET_CREATED)._value.get()
+    before = for_service("notify").deduplicated.labels(TICKET_CREATED)._value.get()
     for _ in range(3):
         bus.publish("tickets", TICKET_CREATED, event)
-    wait_for(lambda: for_service("notify").deduplicated.labels(
-        "notify", TICKET_CREATED)._value.get() >= before + 2)
+    wait_for(
+        lambda: for_service("notify").deduplicated.labels(TICKET_CREATED)._value.get() >= before + 2
+    )
     assert len(inbox(rpc, token)) == 1
 
 
@@ -108,7 +122,8 @@ class Flaky:
 
 
 def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_without_blocking(
-        container_factory, rabbit_config, sqlite_url, bus):
+    container_factory, rabbit_config, sqlite_url, bus
+):
     url = sqlite_url("flaky")
     engine = make_engine(url)
     Flaky.metadata.create_all(engine)
@@ -133,9 +148,16 @@ def test_replayed_dead_letter_is_processed_once_fixed(notify, bus, rpc, token, r
 
     event = ticket_created()
     # Dead-letter a valid event by hand (as if its handler had failed while the DB was down).
-    dl.publish(rabbit_config["AMQP_URI"], body=json.dumps(event).encode(),
-               content_type="application/json", reason="database unavailable", service="notify",
-               queue="q", exchange="tickets.events", routing_key=TICKET_CREATED)
+    dl.publish(
+        rabbit_config["AMQP_URI"],
+        body=json.dumps(event).encode(),
+        content_type="application/json",
+        reason="database unavailable",
+        service="notify",
+        queue="q",
+        exchange="tickets.events",
+        routing_key=TICKET_CREATED,
+    )
     assert dl.replay(rabbit_config["AMQP_URI"]) == 1
     wait_for(lambda: inbox(rpc, token))
     assert dl.peek(rabbit_config["AMQP_URI"]) == []

@@ -25,24 +25,35 @@ def tickets(container_factory, service_config):
 
 
 def test_a_department_queue_bound_to_the_tickets_exchange_receives_ticket_created(
-        tickets, rabbit_config, rpc, token):
+    tickets, rabbit_config, rpc, token
+):
     received = []
     with kombu.Connection(rabbit_config["AMQP_URI"]) as conn:
         # What the department runs: its own durable queue, bound with the event type as key.
         exchange = kombu.Exchange("tickets.events", type="topic", durable=True)
-        queue = kombu.Queue("civil-affairs.tickets", exchange=exchange,
-                            routing_key=tk.TICKET_CREATED, durable=True)
+        queue = kombu.Queue(
+            "civil-affairs.tickets", exchange=exchange, routing_key=tk.TICKET_CREATED, durable=True
+        )
 
         def on_message(body, message):
             received.append(json.loads(body) if isinstance(body, str | bytes) else body)
             message.ack()
 
         with conn.Consumer(queue, callbacks=[on_message], accept=["json"]):
-            rpc(token("ops", "*")).tickets.create_center({"id": "yanminghu", "name": "雁鸣湖镇镇区社区党群服务中心"})
-            rpc(token("admin")).tickets.add_category("yanminghu", {
-                "code": "sanitation", "name": "环境卫生", "party": "property"})
-            ticket = rpc(token("staff")).tickets.create_ticket("yanminghu", {
-                "category": "sanitation", "description": "3号楼门口垃圾两天没人清运", "channel": "hotline"})
+            rpc(token("ops", "*")).tickets.create_center(
+                {"id": "yanminghu", "name": "雁鸣湖镇镇区社区党群服务中心"}
+            )
+            rpc(token("admin")).tickets.add_category(
+                "yanminghu", {"code": "sanitation", "name": "环境卫生", "party": "property"}
+            )
+            ticket = rpc(token("staff")).tickets.create_ticket(
+                "yanminghu",
+                {
+                    "category": "sanitation",
+                    "description": "3号楼门口垃圾两天没人清运",
+                    "channel": "hotline",
+                },
+            )
 
             def drained():
                 with contextlib.suppress(TimeoutError):  # nothing yet: look again

@@ -22,9 +22,17 @@ CENTER = "yanminghu"
 def notify(container_factory, service_config, tmp_path):
     from services.notify.service import NotifyService
 
-    container = container_factory(NotifyService, service_config(
-        "notify", SANDBOX_DIR=str(tmp_path / "sandbox"), QUIET_HOURS="off",
-        DIRECTORY_CACHE_SECONDS=3600, SEND_CONNECT_TIMEOUT=1, SEND_READ_TIMEOUT=1))
+    container = container_factory(
+        NotifyService,
+        service_config(
+            "notify",
+            SANDBOX_DIR=str(tmp_path / "sandbox"),
+            QUIET_HOURS="off",
+            DIRECTORY_CACHE_SECONDS=3600,
+            SEND_CONNECT_TIMEOUT=1,
+            SEND_READ_TIMEOUT=1,
+        ),
+    )
     container.start()
     return container
 
@@ -38,16 +46,28 @@ def publish(rabbit_config):
 
 def created(ticket_id):
     now = datetime.now(UTC)
-    return make_event(tk.TICKET_CREATED, center_id=CENTER, subject=ticket_id, data={
-        "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",
-        "party": "property", "channel": "hotline", "summary": "垃圾没人清运",
-        "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(hours=24)})
+    return make_event(
+        tk.TICKET_CREATED,
+        center_id=CENTER,
+        subject=ticket_id,
+        data={
+            "ticket_id": ticket_id,
+            "category": "sanitation",
+            "category_name": "环境卫生",
+            "party": "property",
+            "channel": "hotline",
+            "summary": "垃圾没人清运",
+            "ack_due_at": now + timedelta(minutes=10),
+            "resolve_due_at": now + timedelta(hours=24),
+        },
+    )
 
 
 def told(rpc, token, person, event):
     """The channels ``person`` was told ``event`` on."""
-    log = rpc(token("admin")).notify.list_deliveries(CENTER, {"person_id": person, "event_id": event["id"],
-                                                              "limit": 100})
+    log = rpc(token("admin")).notify.list_deliveries(
+        CENTER, {"person_id": person, "event_id": event["id"], "limit": 100}
+    )
     return sorted(d["channel"] for d in log["items"])
 
 
@@ -55,6 +75,7 @@ def told(rpc, token, person, event):
 def handled(publish, rpc, token):
     """``handled(ticket_id)``: publish a ticket.created and wait until notify has recorded it
     (the duty cadre is always told); returns the event."""
+
     def publish_and_wait(ticket_id):
         event = created(ticket_id)
         publish(event)
@@ -66,17 +87,29 @@ def handled(publish, rpc, token):
 
 def test_directory_and_preference_changes_apply_to_the_next_event(notify, handled, rpc, token):
     admin = rpc(token("admin"))
-    admin.notify.upsert_contact(CENTER, {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff",
-                                         "email": "duty@example.cn"})
+    admin.notify.upsert_contact(
+        CENTER,
+        {
+            "person_id": "staff-duty-1",
+            "name": "李卫东",
+            "role": "staff",
+            "email": "duty@example.cn",
+        },
+    )
     handled("t-1")  # the directory is cached now
 
-    admin.notify.upsert_contact(CENTER, {"person_id": "sw-1", "name": "赵晓雯", "role": "staff",
-                                         "email": "sw1@example.cn"})
+    admin.notify.upsert_contact(
+        CENTER, {"person_id": "sw-1", "name": "赵晓雯", "role": "staff", "email": "sw1@example.cn"}
+    )
     assert told(rpc, token, "sw-1", handled("t-2")) == ["email", "in_app"]
 
     rpc(token("staff", sub="sw-1")).notify.set_preference(CENTER, "ticket.created", {"muted": True})
-    admin.notify.save_template(CENTER, "ticket.created", "in_app",
-                               {"title": "请签收：{{ category_name }}", "body": "{{ summary }}"})
+    admin.notify.save_template(
+        CENTER,
+        "ticket.created",
+        "in_app",
+        {"title": "请签收：{{ category_name }}", "body": "{{ summary }}"},
+    )
     assert told(rpc, token, "sw-1", handled("t-3")) == ["in_app"]
     inbox = rpc(token("staff", sub="sw-1")).notify.list_notifications(CENTER)["items"]
     assert inbox[0]["ref_id"] == "t-3" and inbox[0]["title"] == "请签收：环境卫生"
@@ -85,15 +118,19 @@ def test_directory_and_preference_changes_apply_to_the_next_event(notify, handle
     assert told(rpc, token, "sw-1", handled("t-4")) == []
 
 
-def test_subscriptions_made_disabled_or_gone_apply_to_the_next_event(notify, handled, publish, rpc, token):
-    rpc(token("admin")).notify.upsert_contact(CENTER, {"person_id": "staff-duty-1", "name": "李卫东",
-                                                       "role": "staff"})
+def test_subscriptions_made_disabled_or_gone_apply_to_the_next_event(
+    notify, handled, publish, rpc, token
+):
+    rpc(token("admin")).notify.upsert_contact(
+        CENTER, {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff"}
+    )
     department = rpc(token("department", CENTER, sub="civil-affairs"))
     handled("t-1")  # no subscription yet, and that is cached
 
     with WebhookReceiver(lambda r: 410 if b'"t-3"' in r.body else 204) as hooks:
         sub = department.notify.create_subscription(
-            {"url": hooks.url, "types": ["cn.lianxin.tickets.*"], "centers": [CENTER]})
+            {"url": hooks.url, "types": ["cn.lianxin.tickets.*"], "centers": [CENTER]}
+        )
         handled("t-2")
         wait_for(lambda: len(hooks.requests) == 1)
 

@@ -32,9 +32,16 @@ def running(container_factory, service_config, smtp, tmp_path):
 
     containers = [
         container_factory(TicketsService, service_config("tickets")),
-        container_factory(NotifyService, service_config(
-            "notify", EMAIL_SMTP_HOST="127.0.0.1", EMAIL_SMTP_PORT=smtp.port, QUIET_HOURS="off",
-            SANDBOX_DIR=str(tmp_path / "sandbox"))),
+        container_factory(
+            NotifyService,
+            service_config(
+                "notify",
+                EMAIL_SMTP_HOST="127.0.0.1",
+                EMAIL_SMTP_PORT=smtp.port,
+                QUIET_HOURS="off",
+                SANDBOX_DIR=str(tmp_path / "sandbox"),
+            ),
+        ),
     ]
     for c in containers:
         c.start()
@@ -43,25 +50,50 @@ def running(container_factory, service_config, smtp, tmp_path):
 
 @pytest.fixture
 def center(rpc, token):
-    rpc(token("ops", "*")).tickets.create_center({"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"})
+    rpc(token("ops", "*")).tickets.create_center(
+        {"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"}
+    )
     admin = rpc(token("admin"))
-    admin.tickets.add_category(CENTER, {"code": "sanitation", "name": "环境卫生", "party": "property"})
-    admin.notify.upsert_contact(CENTER, {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff",
-                                         "phone": "13800000001", "email": "duty@yanminghu.example.cn"})
+    admin.tickets.add_category(
+        CENTER, {"code": "sanitation", "name": "环境卫生", "party": "property"}
+    )
+    admin.notify.upsert_contact(
+        CENTER,
+        {
+            "person_id": "staff-duty-1",
+            "name": "李卫东",
+            "role": "staff",
+            "phone": "13800000001",
+            "email": "duty@yanminghu.example.cn",
+        },
+    )
     admin.notify.upsert_contact(CENTER, {"person_id": "sw-1", "name": "赵晓雯", "role": "staff"})
     return admin
 
 
-def test_created_ticket_reaches_inbox_email_and_signed_webhook(running, center, rpc, token, smtp, hooks):
+def test_created_ticket_reaches_inbox_email_and_signed_webhook(
+    running, center, rpc, token, smtp, hooks
+):
     department = rpc(token("department", [CENTER, "fenghuang"], sub="civil-affairs"))
-    subscription = department.notify.create_subscription({
-        "url": hooks.url, "types": ["cn.lianxin.tickets.*"], "centers": [CENTER],
-        "description": "县民政局"})
+    subscription = department.notify.create_subscription(
+        {
+            "url": hooks.url,
+            "types": ["cn.lianxin.tickets.*"],
+            "centers": [CENTER],
+            "description": "县民政局",
+        }
+    )
     assert subscription["secret"].startswith("whsec_")
 
     staff = rpc(token("staff", sub="sw-1"))
-    ticket = staff.tickets.create_ticket(CENTER, {
-        "category": "sanitation", "description": "3号楼门口垃圾两天没人清运", "channel": "hotline"})
+    ticket = staff.tickets.create_ticket(
+        CENTER,
+        {
+            "category": "sanitation",
+            "description": "3号楼门口垃圾两天没人清运",
+            "channel": "hotline",
+        },
+    )
 
     # in-app: each staff member has their own copy and read state
     duty = rpc(token("staff", sub="staff-duty-1"))
@@ -87,11 +119,21 @@ def test_created_ticket_reaches_inbox_email_and_signed_webhook(running, center, 
     assert "13800000001" not in received.body.decode() and "duty@" not in received.body.decode()
 
     # both delivery logs say so
-    log = wait_for(lambda: [d for d in department.notify.list_subscription_deliveries(subscription["id"])["items"]
-                            if d["state"] == "delivered"])
+    log = wait_for(
+        lambda: [
+            d
+            for d in department.notify.list_subscription_deliveries(subscription["id"])["items"]
+            if d["state"] == "delivered"
+        ]
+    )
     assert log[0]["event_id"] == event["id"] and log[0]["id"] == received.headers["webhook-id"]
-    sent = wait_for(lambda: [d for d in center.notify.list_deliveries(CENTER, {"event_id": event["id"]})["items"]
-                             if d["channel"] == "email" and d["state"] == "sent"])
+    sent = wait_for(
+        lambda: [
+            d
+            for d in center.notify.list_deliveries(CENTER, {"event_id": event["id"]})["items"]
+            if d["channel"] == "email" and d["state"] == "sent"
+        ]
+    )
     assert sent[0]["person_id"] == "staff-duty-1"
 
 
@@ -100,6 +142,7 @@ def test_a_department_cannot_subscribe_to_centers_it_is_not_granted(running, rpc
 
     department = rpc(token("department", ["fenghuang"], sub="health-bureau"))
     with pytest.raises(RemoteError) as caught:
-        department.notify.create_subscription({"url": "http://127.0.0.1:9/h",
-                                               "types": ["cn.lianxin.*"], "centers": [CENTER]})
+        department.notify.create_subscription(
+            {"url": "http://127.0.0.1:9/h", "types": ["cn.lianxin.*"], "centers": [CENTER]}
+        )
     assert "SUBSCRIPTION_CENTER_FORBIDDEN" in str(caught.value)

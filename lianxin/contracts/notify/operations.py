@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypedDict
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from lianxin.contracts.schema import CENTER_ID_RE, BaseSchema, Page, page_of
-from lianxin.roles import PARTIES, ROLES
+from lianxin.operations import Operations, Rule
+from lianxin.roles import ADMIN, MEMBERS, OPS, PARTIES, ROLES, STAFF, Principal
 
 PHONE_RE = r"^1[3-9]\d{9}$"
 HHMM_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -25,26 +29,63 @@ CHANNELS = ("in_app", "sms", "wechat", "email", "webhook")
 PUSH_CHANNELS = ("sms", "wechat", "email", "webhook")
 MESSAGE_TYPE_RE = r"^[a-z_]+(\.[a-z_]+){1,3}$"
 
-_http_url = validate.URL(schemes={"http", "https"}, require_tld=False, error="网址无效（应为 http 或 https 地址）")
+_http_url = validate.URL(
+    schemes={"http", "https"}, require_tld=False, error="网址无效（应为 http 或 https 地址）"
+)
 
 
 # -- directory -------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewContact:
+    """A person's entry in the directory, as :class:`ContactCreate` loads it."""
+
+    person_id: str
+    name: str
+    role: str
+    party: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    wechat_openid: str | None = None
+    webhook_url: str | None = None
+
+
+class ContactChanges(TypedDict, total=False):
+    """What :class:`ContactUpdate` loads: only the fields given (None clears one)."""
+
+    name: str
+    role: str
+    party: str | None
+    phone: str | None
+    email: str | None
+    wechat_openid: str | None
+    webhook_url: str | None
+
+
 class ContactCreate(BaseSchema):
     """A person's entry in the directory (created, or replaced when it exists)."""
+
+    model = NewContact
 
     person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     role = fields.Str(required=True, validate=validate.OneOf(ROLES))
     #: For party handlers: the party they work for (物业/社工/业委会/村支两委).
     party = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(PARTIES))
-    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"))
+    phone = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"),
+    )
     email = fields.Email(load_default=None, allow_none=True)
-    wechat_openid = fields.Str(load_default=None, allow_none=True,
-                               validate=validate.Length(min=4, max=64))
+    wechat_openid = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=4, max=64)
+    )
     #: An organisation's system that takes messages by HTTP POST (e.g. a property company's).
-    webhook_url = fields.Str(load_default=None, allow_none=True,
-                             validate=[validate.Length(max=500), _http_url])
+    webhook_url = fields.Str(
+        load_default=None, allow_none=True, validate=[validate.Length(max=500), _http_url]
+    )
 
 
 class ContactUpdate(BaseSchema):
@@ -53,7 +94,9 @@ class ContactUpdate(BaseSchema):
     name = fields.Str(validate=validate.Length(min=1, max=40))
     role = fields.Str(validate=validate.OneOf(ROLES))
     party = fields.Str(allow_none=True, validate=validate.OneOf(PARTIES))
-    phone = fields.Str(allow_none=True, validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"))
+    phone = fields.Str(
+        allow_none=True, validate=validate.Regexp(PHONE_RE, error="手机号码格式无效")
+    )
     email = fields.Email(allow_none=True)
     wechat_openid = fields.Str(allow_none=True, validate=validate.Length(min=4, max=64))
     webhook_url = fields.Str(allow_none=True, validate=[validate.Length(max=500), _http_url])
@@ -71,6 +114,15 @@ class ContactRead(BaseSchema):
     updated_at = fields.AwareDateTime()
 
 
+class ContactFilter(TypedDict):
+    """What :class:`ContactQuery` loads."""
+
+    limit: int
+    offset: int
+    role: str | None
+    party: str | None
+
+
 class ContactQuery(Page):
     role = fields.Str(load_default=None, validate=validate.OneOf(ROLES))
     party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
@@ -80,6 +132,7 @@ ContactList = page_of(ContactRead, "ContactList")
 
 
 # -- inbox -----------------------------------------------------------------------------------
+
 
 class NotificationRead(BaseSchema):
     """One message in a person's in-app inbox, with that person's own read state."""
@@ -99,6 +152,14 @@ class NotificationRead(BaseSchema):
     ref_id = fields.Str(allow_none=True)
     created_at = fields.AwareDateTime()
     read_at = fields.AwareDateTime(allow_none=True)
+
+
+class InboxFilter(TypedDict, total=False):
+    """What :class:`NotificationQuery` loads."""
+
+    limit: int
+    offset: int
+    unread: bool
 
 
 class NotificationQuery(Page):
@@ -123,6 +184,7 @@ class MarkedRead(BaseSchema):
 
 # -- message types and templates -------------------------------------------------------------
 
+
 class MessageTypeRead(BaseSchema):
     type = fields.Str()
     name = fields.Str()
@@ -131,8 +193,18 @@ class MessageTypeRead(BaseSchema):
     variables = fields.List(fields.Str())
 
 
+@dataclass(frozen=True)
+class TemplateText:
+    """A center's own wording, as :class:`TemplateSave` loads it."""
+
+    title: str
+    body: str
+
+
 class TemplateSave(BaseSchema):
     """A center's own wording of a message type on a channel (Jinja2 syntax: ``{{ place }}``)."""
+
+    model = TemplateText
 
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     body = fields.Str(required=True, validate=validate.Length(min=1, max=4000))
@@ -148,8 +220,21 @@ class TemplateRead(BaseSchema):
     updated_at = fields.AwareDateTime(allow_none=True)
 
 
+@dataclass(frozen=True)
+class PreviewRequest:
+    """What :class:`TemplatePreview` loads."""
+
+    message_type: str
+    channel: str = "in_app"
+    title: str | None = None
+    body: str | None = None
+    data: dict[str, Any] | None = None
+
+
 class TemplatePreview(BaseSchema):
     """Render a template (the saved one, or ``title``/``body`` given) against sample data."""
+
+    model = PreviewRequest
 
     message_type = fields.Str(required=True, validate=validate.Regexp(MESSAGE_TYPE_RE))
     channel = fields.Str(load_default="in_app", validate=validate.OneOf(CHANNELS))
@@ -165,11 +250,26 @@ class RenderedRead(BaseSchema):
 
 # -- preferences -----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class PreferenceChoice:
+    """What :class:`PreferenceSet` loads: channels (None: the type's defaults), or muted."""
+
+    channels: list[str] | None = None
+    muted: bool = False
+
+
 class PreferenceSet(BaseSchema):
     """How a person wants one message type (or ``*``, every type): channels, or muted."""
 
-    channels = fields.List(fields.Str(validate=validate.OneOf(PUSH_CHANNELS)), load_default=None,
-                           allow_none=True, validate=validate.Length(max=len(PUSH_CHANNELS)))
+    model = PreferenceChoice
+
+    channels = fields.List(
+        fields.Str(validate=validate.OneOf(PUSH_CHANNELS)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=len(PUSH_CHANNELS)),
+    )
     muted = fields.Bool(load_default=False)
 
 
@@ -181,8 +281,19 @@ class PreferenceRead(BaseSchema):
     critical = fields.Bool()
 
 
+@dataclass(frozen=True)
+class QuietWindow:
+    """What :class:`QuietHoursSet` loads."""
+
+    start: str
+    end: str
+    enabled: bool = True
+
+
 class QuietHoursSet(BaseSchema):
     """Hours (Asia/Shanghai) when push messages wait; e.g. 22:00–07:00. Critical ones don't."""
+
+    model = QuietWindow
 
     start = fields.Str(required=True, validate=validate.Regexp(HHMM_RE, error="时间格式应为 HH:MM"))
     end = fields.Str(required=True, validate=validate.Regexp(HHMM_RE, error="时间格式应为 HH:MM"))
@@ -233,6 +344,17 @@ class DeliveryRead(BaseSchema):
     sent_at = fields.AwareDateTime(allow_none=True)
 
 
+class DeliveryFilter(TypedDict, total=False):
+    """What :class:`DeliveryQuery` loads."""
+
+    limit: int
+    offset: int
+    person_id: str | None
+    event_id: str | None
+    channel: str | None
+    state: str | None
+
+
 class DeliveryQuery(Page):
     person_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
     event_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
@@ -254,6 +376,17 @@ SCHEDULED_KINDS = {
 SCHEDULED_STATES = ("scheduled", "sent", "cancelled", "failed")
 
 
+@dataclass(frozen=True)
+class NewScheduledMessage:
+    """What :class:`ScheduledMessageCreate` loads (and what a plan's reminders become)."""
+
+    key: str
+    person_id: str
+    kind: str
+    send_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 class ScheduledMessageCreate(BaseSchema):
     """A message another service wants sent at ``send_at`` (e.g. a shift reminder).
 
@@ -263,8 +396,15 @@ class ScheduledMessageCreate(BaseSchema):
     same key moves the message (new time, new data) unless it was already sent then.
     """
 
-    key = fields.Str(required=True, validate=[validate.Length(min=3, max=200),
-                                              validate.Regexp(r"^[\w.:@-]+$", error="只能包含字母、数字和 . : @ - _")])
+    model = NewScheduledMessage
+
+    key = fields.Str(
+        required=True,
+        validate=[
+            validate.Length(min=3, max=200),
+            validate.Regexp(r"^[\w.:@-]+$", error="只能包含字母、数字和 . : @ - _"),
+        ],
+    )
     person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.Str(required=True, validate=validate.OneOf(list(SCHEDULED_KINDS)))
     send_at = fields.AwareDateTime(required=True)
@@ -286,6 +426,15 @@ class ScheduledMessageRead(BaseSchema):
     send_at = fields.AwareDateTime()
     state = fields.Str()  # scheduled | sent | cancelled | failed
     sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class ScheduledFilter(TypedDict, total=False):
+    """What :class:`ScheduledQuery` loads."""
+
+    limit: int
+    offset: int
+    person_id: str | None
+    state: str | None
 
 
 class ScheduledQuery(Page):
@@ -311,19 +460,49 @@ def matching_types(pattern: str) -> list[str]:
 def _check_types(patterns: list[str]) -> None:
     for pattern in patterns:
         if not TYPE_PATTERN_RE.match(pattern):
-            raise ValidationError(f"事件类型模式无效：{pattern}（应为完整类型，或以 .* 结尾，如 cn.lianxin.tickets.*）")
+            raise ValidationError(
+                f"事件类型模式无效：{pattern}（应为完整类型，或以 .* 结尾，如 cn.lianxin.tickets.*）"
+            )
         if not matching_types(pattern):
             raise ValidationError(f"没有与 {pattern} 匹配的事件类型")
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """What :class:`SubscriptionCreate` loads."""
+
+    url: str
+    types: list[str]
+    centers: list[str]
+    description: str = ""
+
+
+class SubscriptionChanges(TypedDict, total=False):
+    """What :class:`SubscriptionUpdate` loads: only the fields given."""
+
+    url: str
+    types: list[str]
+    centers: list[str]
+    description: str
+    active: bool
 
 
 class SubscriptionCreate(BaseSchema):
     """A department's webhook: which event types, of which centers, to which URL."""
 
+    model = NewSubscription
+
     url = fields.Str(required=True, validate=[validate.Length(max=500), _http_url])
-    types = fields.List(fields.Str(validate=validate.Length(min=3, max=120)), required=True,
-                        validate=validate.Length(min=1, max=50))
-    centers = fields.List(fields.Str(validate=validate.Regexp(CENTER_ID_RE)), required=True,
-                          validate=validate.Length(min=1, max=200))
+    types = fields.List(
+        fields.Str(validate=validate.Length(min=3, max=120)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+    centers = fields.List(
+        fields.Str(validate=validate.Regexp(CENTER_ID_RE)),
+        required=True,
+        validate=validate.Length(min=1, max=200),
+    )
     description = fields.Str(load_default="", validate=validate.Length(max=200))
 
     @validates("types")
@@ -333,10 +512,13 @@ class SubscriptionCreate(BaseSchema):
 
 class SubscriptionUpdate(BaseSchema):
     url = fields.Str(validate=[validate.Length(max=500), _http_url])
-    types = fields.List(fields.Str(validate=validate.Length(min=3, max=120)),
-                        validate=validate.Length(min=1, max=50))
-    centers = fields.List(fields.Str(validate=validate.Regexp(CENTER_ID_RE)),
-                          validate=validate.Length(min=1, max=200))
+    types = fields.List(
+        fields.Str(validate=validate.Length(min=3, max=120)),
+        validate=validate.Length(min=1, max=50),
+    )
+    centers = fields.List(
+        fields.Str(validate=validate.Regexp(CENTER_ID_RE)), validate=validate.Length(min=1, max=200)
+    )
     description = fields.Str(validate=validate.Length(max=200))
     #: true re-enables a disabled subscription (after a 410 or by hand); false disables it.
     active = fields.Bool()
@@ -376,8 +558,18 @@ class SubscriptionList(BaseSchema):
     total = fields.Int()
 
 
+@dataclass(frozen=True)
+class ReplayWindow:
+    """What :class:`ReplayRequest` loads."""
+
+    start: datetime
+    end: datetime
+
+
 class ReplayRequest(BaseSchema):
     """Send again every event of the subscription's types and centers in [start, end)."""
+
+    model = ReplayWindow
 
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
@@ -416,9 +608,249 @@ class WebhookDeliveryRead(BaseSchema):
     delivered_at = fields.AwareDateTime(allow_none=True)
 
 
+class WebhookDeliveryFilter(TypedDict, total=False):
+    """What :class:`WebhookDeliveryQuery` loads."""
+
+    limit: int
+    offset: int
+    state: str | None
+    event_id: str | None
+
+
 class WebhookDeliveryQuery(Page):
     state = fields.Str(load_default=None, validate=validate.OneOf(WEBHOOK_STATES))
     event_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
 
 
 WebhookDeliveryList = page_of(WebhookDeliveryRead, "WebhookDeliveryList")
+
+
+# -- the operation table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Concerning:
+    """What a person-scoped rule is judged on: whose data (None: the caller's own) and, for an
+    edit, which fields change."""
+
+    person_id: str | None
+    fields: frozenset[str] = frozenset()
+
+
+def _own_or_staff(principal: Principal, target: Any) -> bool:
+    return principal.is_staff or getattr(target, "person_id", None) in (None, principal.id)
+
+
+def _keeps_role(principal: Principal, target: Any) -> bool:
+    return principal.is_staff or not {"role", "party"} & getattr(target, "fields", frozenset())
+
+
+#: Residents and volunteers see and change only their own data; staff anyone's.
+OWN_PERSON = Rule(
+    "own_person", _own_or_staff, "只能查看或修改本人的信息", code="PERSON_FORBIDDEN", on_target=True
+)
+#: A person's role and party in the directory are the staff's to keep.
+STAFF_SETS_ROLE = Rule(
+    "staff_sets_role",
+    _keeps_role,
+    "角色和所属单位由工作人员维护",
+    code="ROLE_FORBIDDEN",
+    on_target=True,
+)
+
+#: Who manages department subscriptions: departments (over the centers their token grants),
+#: ops, and a center's admin.
+SUBSCRIBERS = ("department", *OPS, *ADMIN)
+
+OPERATIONS = Operations("notify")
+
+# inbox
+list_notifications = OPERATIONS.add(
+    "list_notifications",
+    roles=MEMBERS,
+    query=NotificationQuery,
+    response=NotificationList,
+    summary="站内通知",
+    description="The caller's own inbox (and their role's shared inbox), each with their own "
+    "read state.",
+)
+unread_count = OPERATIONS.add(
+    "unread_count", roles=MEMBERS, response=UnreadCount, summary="未读通知数"
+)
+mark_notification_read = OPERATIONS.add(
+    "mark_notification_read", roles=MEMBERS, response=NotificationRead, summary="标记通知已读"
+)
+mark_all_notifications_read = OPERATIONS.add(
+    "mark_all_notifications_read", roles=MEMBERS, response=MarkedRead, summary="全部标记已读"
+)
+
+# directory
+upsert_contact = OPERATIONS.add(
+    "upsert_contact",
+    roles=STAFF,
+    body=ContactCreate,
+    response=ContactRead,
+    summary="登记联系方式（通讯录）",
+)
+list_contacts = OPERATIONS.add(
+    "list_contacts", roles=STAFF, query=ContactQuery, response=ContactList, summary="通讯录"
+)
+get_contact = OPERATIONS.add(
+    "get_contact",
+    roles=MEMBERS,
+    response=ContactRead,
+    summary="查看联系方式",
+    rules=(OWN_PERSON,),
+    description="Staff see anyone's; a resident or volunteer only their own.",
+)
+update_contact = OPERATIONS.add(
+    "update_contact",
+    roles=MEMBERS,
+    body=ContactUpdate,
+    response=ContactRead,
+    summary="修改联系方式",
+    rules=(OWN_PERSON, STAFF_SETS_ROLE),
+)
+delete_contact = OPERATIONS.add(
+    "delete_contact", roles=ADMIN, response=ContactRead, summary="删除联系人"
+)
+
+# message types and templates
+list_message_types = OPERATIONS.add(
+    "list_message_types", roles=MEMBERS, response=MessageTypeRead, many=True, summary="消息类型"
+)
+list_templates = OPERATIONS.add(
+    "list_templates",
+    roles=STAFF,
+    response=TemplateRead,
+    many=True,
+    summary="消息模板（含本中心自定义）",
+)
+save_template = OPERATIONS.add(
+    "save_template",
+    roles=ADMIN,
+    body=TemplateSave,
+    response=TemplateRead,
+    summary="自定义消息模板",
+    description="Jinja2 syntax; rendered against sample data before it is saved (422 with the "
+    "reason).",
+)
+delete_template = OPERATIONS.add(
+    "delete_template", roles=ADMIN, response=TemplateRead, summary="恢复默认模板"
+)
+preview_template = OPERATIONS.add(
+    "preview_template",
+    roles=STAFF,
+    body=TemplatePreview,
+    response=RenderedRead,
+    summary="预览消息模板",
+)
+
+# preferences
+get_preferences = OPERATIONS.add(
+    "get_preferences",
+    roles=MEMBERS,
+    response=PreferencesRead,
+    summary="我的通知设置",
+    rules=(OWN_PERSON,),
+)
+set_quiet_hours = OPERATIONS.add(
+    "set_quiet_hours",
+    roles=MEMBERS,
+    body=QuietHoursSet,
+    response=QuietHoursRead,
+    summary="设置免打扰时段",
+)
+set_preference = OPERATIONS.add(
+    "set_preference",
+    roles=MEMBERS,
+    body=PreferenceSet,
+    response=PreferenceRead,
+    summary="设置某类消息的渠道或屏蔽",
+    description="``*`` sets every type at once; critical types can't be muted.",
+)
+
+# delivery log and scheduled messages
+list_deliveries = OPERATIONS.add(
+    "list_deliveries",
+    roles=MEMBERS,
+    query=DeliveryQuery,
+    response=DeliveryList,
+    summary="消息投递记录",
+    rules=(OWN_PERSON,),
+    description="Per person (``person_id``) and per event (``event_id``); residents see their own.",
+)
+schedule_message = OPERATIONS.add(
+    "schedule_message",
+    roles=MEMBERS,
+    body=ScheduledMessageCreate,
+    response=ScheduledMessageRead,
+    summary="预约发送消息",
+    rules=(OWN_PERSON,),
+)
+list_scheduled = OPERATIONS.add(
+    "list_scheduled",
+    roles=MEMBERS,
+    query=ScheduledQuery,
+    response=ScheduledList,
+    summary="预约消息列表",
+    rules=(OWN_PERSON,),
+)
+cancel_scheduled = OPERATIONS.add(
+    "cancel_scheduled",
+    roles=MEMBERS,
+    response=ScheduledMessageRead,
+    summary="取消预约消息",
+    rules=(OWN_PERSON,),
+)
+
+# department subscriptions (across the centers the token grants)
+create_subscription = OPERATIONS.add(
+    "create_subscription",
+    roles=SUBSCRIBERS,
+    body=SubscriptionCreate,
+    response=SubscriptionCreated,
+    summary="订阅事件（Webhook）",
+    description="CloudEvents 1.0 (structured, ``application/cloudevents+json``) signed with "
+    "Standard Webhooks headers. ``centers`` must be granted by the token. The "
+    "``secret`` is shown once.",
+)
+list_subscriptions = OPERATIONS.add(
+    "list_subscriptions", roles=SUBSCRIBERS, response=SubscriptionList, summary="我的事件订阅"
+)
+get_subscription = OPERATIONS.add(
+    "get_subscription", roles=SUBSCRIBERS, response=SubscriptionRead, summary="查看事件订阅"
+)
+update_subscription = OPERATIONS.add(
+    "update_subscription",
+    roles=SUBSCRIBERS,
+    body=SubscriptionUpdate,
+    response=SubscriptionRead,
+    summary="修改事件订阅",
+    description="``active: true`` re-enables a subscription disabled by a 410 answer.",
+)
+delete_subscription = OPERATIONS.add(
+    "delete_subscription", roles=SUBSCRIBERS, response=SubscriptionRead, summary="删除事件订阅"
+)
+rotate_subscription_secret = OPERATIONS.add(
+    "rotate_subscription_secret",
+    roles=SUBSCRIBERS,
+    response=SecretRotated,
+    summary="轮换签名密钥",
+    description="A new secret; for 24 hours deliveries carry a signature with each "
+    "(space-separated).",
+)
+replay_subscription = OPERATIONS.add(
+    "replay_subscription",
+    roles=SUBSCRIBERS,
+    body=ReplayRequest,
+    response=ReplayRead,
+    summary="重放事件",
+)
+list_subscription_deliveries = OPERATIONS.add(
+    "list_subscription_deliveries",
+    roles=SUBSCRIBERS,
+    query=WebhookDeliveryQuery,
+    response=WebhookDeliveryList,
+    summary="Webhook 投递记录",
+)

@@ -39,7 +39,10 @@ def test_channels_name_the_exchange_and_routing_key_a_department_binds(document)
     channel = document["channels"]["volunteers.signup.confirmed.v1"]
     binding = channel["bindings"]["amqp"]
     assert binding["is"] == "routingKey" and binding["exchange"]["name"] == "volunteers.events"
-    assert binding["exchange"]["type"] == "topic" and channel["address"] == "cn.lianxin.volunteers.signup.confirmed.v1"
+    assert (
+        binding["exchange"]["type"] == "topic"
+        and channel["address"] == "cn.lianxin.volunteers.signup.confirmed.v1"
+    )
 
 
 @pytest.mark.parametrize("sample", sorted(GOLDEN.glob("*.json")), ids=lambda p: p.stem)

@@ -5,9 +5,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lianxin.contracts.notify.operations import (
+    NewContact,
+    NewSubscription,
+    PreferenceChoice,
+    QuietWindow,
+    TemplateText,
+)
 from lianxin.contracts.tickets import events as tk
 from lianxin.roles import Principal
-from services.notify import domain, subscriptions
+from services.notify import directory, preferences, receiving, subscriptions, templates
 from services.notify.cache import ReadCache, invalidate_on_commit
 from services.notify.models import Delivery
 
@@ -46,20 +53,43 @@ def cache(factory, clock):
 
 def staff(factory, cache):
     with factory() as session:
-        return domain.Directory(session, cache=cache).members("yanminghu", ("staff",), None)
+        return directory.Directory(session, cache=cache).members("yanminghu", ("staff",), None)
 
 
 def add_contact(session, person_id, **extra):
-    domain.upsert_contact(db_session=session, center_id="yanminghu", data={
-        "person_id": person_id, "name": person_id, "role": "staff", "party": None, "phone": None,
-        "email": None, "wechat_openid": None, "webhook_url": None, **extra})
+    directory.upsert_contact(
+        db_session=session,
+        center_id="yanminghu",
+        data=NewContact(
+            **{
+                "person_id": person_id,
+                "name": person_id,
+                "role": "staff",
+                "party": None,
+                "phone": None,
+                "email": None,
+                "wechat_openid": None,
+                "webhook_url": None,
+                **extra,
+            }
+        ),
+    )
 
 
 def created(event, ticket="t-1"):
-    return event(tk.TICKET_CREATED, {
-        "ticket_id": ticket, "category": "sanitation", "category_name": "环境卫生",
-        "party": "property", "channel": "hotline", "summary": "垃圾没人清运",
-        "ack_due_at": NOW, "resolve_due_at": NOW})
+    return event(
+        tk.TICKET_CREATED,
+        {
+            "ticket_id": ticket,
+            "category": "sanitation",
+            "category_name": "环境卫生",
+            "party": "property",
+            "channel": "hotline",
+            "summary": "垃圾没人清运",
+            "ack_due_at": NOW,
+            "resolve_due_at": NOW,
+        },
+    )
 
 
 def test_kept_values_are_reloaded_after_the_ttl(clock):
@@ -112,8 +142,10 @@ def test_a_ttl_of_zero_reads_the_database_every_time(factory, clock):
         add_contact(session, "sw-2")
         session.flush()
         # uncached, the directory reads through the caller's own session: its own writes count
-        assert domain.Directory(session, cache=cache).members("yanminghu", ("staff",), None) == \
-            ("sw-1", "sw-2")
+        assert directory.Directory(session, cache=cache).members("yanminghu", ("staff",), None) == (
+            "sw-1",
+            "sw-2",
+        )
 
 
 def test_a_directory_change_committed_here_applies_to_the_next_read(factory, cache):
@@ -126,7 +158,7 @@ def test_a_directory_change_committed_here_applies_to_the_next_read(factory, cac
         session.commit()
     assert staff(factory, cache) == ("sw-1", "sw-2")
     with factory() as session:
-        domain.delete_contact(db_session=session, center_id="yanminghu", person_id="sw-1")
+        directory.delete_contact(db_session=session, center_id="yanminghu", person_id="sw-1")
         session.commit()
     assert staff(factory, cache) == ("sw-2",)
 
@@ -165,24 +197,47 @@ def test_muting_and_quiet_hours_apply_to_the_next_event(factory, cache, settings
 
     def pushed(e):
         with factory() as session:
-            domain.apply_plan(db_session=session, center_id="yanminghu", source_id=e["id"],
-                              event_type=e["type"], plan=planner.plan_event(e, NOW), now=NOW,
-                              settings=settings, directory=domain.Directory(session, cache=cache))
+            receiving.apply_plan(
+                db_session=session,
+                center_id="yanminghu",
+                source_id=e["id"],
+                event_type=e["type"],
+                plan=planner.plan_event(e, NOW),
+                now=NOW,
+                settings=settings,
+                directory=directory.Directory(session, cache=cache),
+            )
             session.commit()
-            return [(d.channel, d.state) for d in session.query(Delivery).filter_by(
-                source_id=e["id"], channel="email")]
+            return [
+                (d.channel, d.state)
+                for d in session.query(Delivery).filter_by(source_id=e["id"], channel="email")
+            ]
 
     assert pushed(created(event, "t-1")) == [("email", "pending")]
     with factory() as session:
-        domain.set_preference(db_session=session, center_id="yanminghu", person_id="sw-1",
-                              message_type="ticket.created", data={"muted": True})
+        preferences.set_preference(
+            db_session=session,
+            center_id="yanminghu",
+            person_id="sw-1",
+            message_type="ticket.created",
+            data=PreferenceChoice(**{"muted": True}),
+        )
         session.commit()
     assert pushed(created(event, "t-2")) == []
     with factory() as session:
-        domain.set_preference(db_session=session, center_id="yanminghu", person_id="sw-1",
-                              message_type="ticket.created", data={"muted": False})
-        domain.set_quiet_hours(db_session=session, center_id="yanminghu", person_id="sw-1",
-                               data={"start": "10:00", "end": "12:00", "enabled": True})  # NOW is 11:00
+        preferences.set_preference(
+            db_session=session,
+            center_id="yanminghu",
+            person_id="sw-1",
+            message_type="ticket.created",
+            data=PreferenceChoice(**{"muted": False}),
+        )
+        preferences.set_quiet_hours(
+            db_session=session,
+            center_id="yanminghu",
+            person_id="sw-1",
+            data=QuietWindow(**{"start": "10:00", "end": "12:00", "enabled": True}),
+        )  # NOW is 11:00
         session.commit()
     [(channel, state)] = pushed(created(event, "t-3"))
     assert state == "pending"
@@ -200,17 +255,33 @@ def test_a_center_template_saved_here_is_used_for_the_next_event(factory, cache,
 
     def inbox_title(e):
         with factory() as session:
-            domain.apply_plan(db_session=session, center_id="yanminghu", source_id=e["id"],
-                              event_type=e["type"], plan=planner.plan_event(e, NOW), now=NOW,
-                              settings=settings, directory=domain.Directory(session, cache=cache))
+            receiving.apply_plan(
+                db_session=session,
+                center_id="yanminghu",
+                source_id=e["id"],
+                event_type=e["type"],
+                plan=planner.plan_event(e, NOW),
+                now=NOW,
+                settings=settings,
+                directory=directory.Directory(session, cache=cache),
+            )
             session.commit()
-            return session.query(Delivery).filter_by(source_id=e["id"], channel="in_app").one().title
+            return (
+                session.query(Delivery).filter_by(source_id=e["id"], channel="in_app").one().title
+            )
 
     assert inbox_title(created(event, "t-1")) == "新诉求待签收"
     with factory() as session:
-        domain.save_template(db_session=session, center_id="yanminghu", message_type="ticket.created",
-                             channel="in_app", by="admin-1",
-                             data={"title": "【雁鸣湖】新诉求：{{ category_name }}", "body": "{{ summary }}"})
+        templates.save_template(
+            db_session=session,
+            center_id="yanminghu",
+            message_type="ticket.created",
+            channel="in_app",
+            by="admin-1",
+            data=TemplateText(
+                **{"title": "【雁鸣湖】新诉求：{{ category_name }}", "body": "{{ summary }}"}
+            ),
+        )
         session.commit()
     assert inbox_title(created(event, "t-2")) == "【雁鸣湖】新诉求：环境卫生"
 
@@ -219,20 +290,34 @@ def test_subscribing_and_unsubscribing_apply_to_the_next_event(factory, cache, e
     def forwarded(e):
         with factory() as session:
             body = subscriptions.archive_event(db_session=session, event=e, now=NOW)
-            count = subscriptions.fan_out(db_session=session, event=body, now=NOW,
-                                          active=subscriptions.active_subscriptions(
-                                              db_session=session, cache=cache))
+            count = subscriptions.fan_out(
+                db_session=session,
+                event=body,
+                now=NOW,
+                active=subscriptions.active_subscriptions(db_session=session, cache=cache),
+            )
             session.commit()
             return count
 
     assert forwarded(created(event, "t-1")) == 0
     with factory() as session:
-        sub = subscriptions.create_subscription(db_session=session, principal=CIVIL, now=NOW, data={
-            "url": "http://127.0.0.1:9/hook", "types": ["cn.lianxin.tickets.*"], "centers": ["yanminghu"]})
+        sub = subscriptions.create_subscription(
+            db_session=session,
+            principal=CIVIL,
+            now=NOW,
+            data=NewSubscription(
+                **{
+                    "url": "http://127.0.0.1:9/hook",
+                    "types": ["cn.lianxin.tickets.*"],
+                    "centers": ["yanminghu"],
+                }
+            ),
+        )
         session.commit()
     assert forwarded(created(event, "t-2")) == 1
     with factory() as session:
-        subscriptions.update_subscription(db_session=session, principal=CIVIL, subscription_id=sub.id,
-                                          data={"active": False})
+        subscriptions.update_subscription(
+            db_session=session, principal=CIVIL, subscription_id=sub.id, data={"active": False}
+        )
         session.commit()
     assert forwarded(created(event, "t-3")) == 0

@@ -14,14 +14,16 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from lianxin.contracts import load_catalogue, parse_event
+from lianxin.contracts.notify.operations import NewContact, NewSubscription
 from lianxin.contracts.tickets import events as tk
 from lianxin.contracts.volunteers import events as vo
 from lianxin.db import make_engine, make_session_factory
 from lianxin.roles import Principal
-from services.notify import domain, subscriptions
+from services.notify import directory, handlers, subscriptions
 from services.notify.cache import ReadCache
 from services.notify.models import Delivery, EventRecord, ScheduledMessage, WebhookDelivery
 from services.notify.service import NotifyService
+from services.notify.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "kit" / "golden"
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, days before the samples' shifts
@@ -39,8 +41,9 @@ def every_event():
     confirmed = golden(vo.SIGNUP_CONFIRMED)
     cancelled = golden(vo.SIGNUP_CANCELLED)
     cancelled["id"] = "0b7e3a36-2a55-4c34-9a39-0c1e7b0f9d01"
-    cancelled["data"].update(shift_id=confirmed["data"]["shift_id"],
-                             person_id=confirmed["data"]["person_id"])
+    cancelled["data"].update(
+        shift_id=confirmed["data"]["shift_id"], person_id=confirmed["data"]["person_id"]
+    )
     bodies.append(cancelled)
     return [parse_event(b, expected=b["type"]) for b in bodies]
 
@@ -49,8 +52,11 @@ def ticket_events(n):
     body = golden(tk.TICKET_CREATED)
     out = []
     for i in range(n):
-        one = {**body, "id": f"00000000-0000-4000-8000-{i:012d}",
-               "data": {**body["data"], "ticket_id": f"t-{i}"}}
+        one = {
+            **body,
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "data": {**body["data"], "ticket_id": f"t-{i}"},
+        }
         out.append(parse_event(one, expected=tk.TICKET_CREATED))
     return out
 
@@ -60,34 +66,78 @@ def notify(sqlite_url, migrated, monkeypatch):
     """``notify(name)`` → (service, session, counted): NotifyService on a database of its own,
     its directory filled (everyone the samples name reachable by SMS and e-mail, the staff,
     a property handler) and a department subscribed to every type."""
-    monkeypatch.setattr(domain, "now_utc", lambda: NOW)
+    monkeypatch.setattr(handlers, "now_utc", lambda: NOW)
     opened = []
 
     def make(name):
         engine = make_engine(migrated("notify", sqlite_url(name)))
         session = make_session_factory(engine)()
         opened.append((engine, session))
-        people = {e["data"][k] for e in every_event() for k in ("person_id", "actor_id")
-                  if e["data"].get(k)}
+        people = {
+            e["data"][k]
+            for e in every_event()
+            for k in ("person_id", "actor_id")
+            if e["data"].get(k)
+        }
         people |= {p for e in every_event() for p in e["data"].get("person_ids") or ()}
         for n, person in enumerate(sorted(people)):
-            domain.upsert_contact(db_session=session, center_id="yanminghu", data={
-                "person_id": person, "name": f"居民{n}", "role": "resident", "party": None,
-                "phone": f"1380000{n:04d}", "email": f"p{n}@example.cn", "wechat_openid": None,
-                "webhook_url": None})
-        for person, role, party in (("staff-1", "staff", None), ("admin-1", "admin", None),
-                                    ("wy-1", "staff", "property")):
-            domain.upsert_contact(db_session=session, center_id="yanminghu", data={
-                "person_id": person, "name": person, "role": role, "party": party,
-                "phone": "13900000000", "email": f"{person}@example.cn", "wechat_openid": "wx",
-                "webhook_url": None})
-        subscriptions.create_subscription(db_session=session, principal=DEPARTMENT, now=NOW, data={
-            "url": "http://127.0.0.1:9/hook", "types": ["cn.lianxin.*"], "centers": ["yanminghu"]})
+            directory.upsert_contact(
+                db_session=session,
+                center_id="yanminghu",
+                data=NewContact(
+                    **{
+                        "person_id": person,
+                        "name": f"居民{n}",
+                        "role": "resident",
+                        "party": None,
+                        "phone": f"1380000{n:04d}",
+                        "email": f"p{n}@example.cn",
+                        "wechat_openid": None,
+                        "webhook_url": None,
+                    }
+                ),
+            )
+        for person, role, party in (
+            ("staff-1", "staff", None),
+            ("admin-1", "admin", None),
+            ("wy-1", "staff", "property"),
+        ):
+            directory.upsert_contact(
+                db_session=session,
+                center_id="yanminghu",
+                data=NewContact(
+                    **{
+                        "person_id": person,
+                        "name": person,
+                        "role": role,
+                        "party": party,
+                        "phone": "13900000000",
+                        "email": f"{person}@example.cn",
+                        "wechat_openid": "wx",
+                        "webhook_url": None,
+                    }
+                ),
+            )
+        subscriptions.create_subscription(
+            db_session=session,
+            principal=DEPARTMENT,
+            now=NOW,
+            data=NewSubscription(
+                **{
+                    "url": "http://127.0.0.1:9/hook",
+                    "types": ["cn.lianxin.*"],
+                    "centers": ["yanminghu"],
+                }
+            ),
+        )
         session.commit()
         counted = []
         service = worker_factory(
-            NotifyService, db=session, cache=ReadCache(ttl=5),
-            dispatcher=types.SimpleNamespace(settings=domain.Settings(), count=counted.extend))
+            NotifyService,
+            db=session,
+            cache=ReadCache(ttl=5),
+            dispatcher=types.SimpleNamespace(settings=Settings(), count=counted.extend),
+        )
         return service, session, counted
 
     yield make
@@ -99,12 +149,17 @@ def notify(sqlite_url, migrated, monkeypatch):
 def recorded(session):
     """Everything handling wrote, minus the random ids (the subscription's too), comparable
     across databases."""
+
     def rows(model, skip=("id",)):
         cols = [c for c in model.__table__.columns if c.name not in skip]
         return sorted(tuple(map(repr, r)) for r in session.execute(select(*cols)))
 
-    return {"deliveries": rows(Delivery), "event_log": rows(EventRecord, skip=()),
-            "webhooks": rows(WebhookDelivery, skip=("id", "subscription_id")), "scheduled": rows(ScheduledMessage)}
+    return {
+        "deliveries": rows(Delivery),
+        "event_log": rows(EventRecord, skip=()),
+        "webhooks": rows(WebhookDelivery, skip=("id", "subscription_id")),
+        "scheduled": rows(ScheduledMessage),
+    }
 
 
 def test_a_batch_records_exactly_what_its_events_record_one_at_a_time(notify):
@@ -125,7 +180,8 @@ def test_a_batch_records_exactly_what_its_events_record_one_at_a_time(notify):
     # The signup confirmed and cancelled in the same batch: its reminders are withdrawn.
     person = golden(vo.SIGNUP_CONFIRMED)["data"]["person_id"]
     assert {m.state for m in s2.scalars(select(ScheduledMessage).filter_by(person_id=person))} == {
-        "cancelled"}
+        "cancelled"
+    }
 
 
 def test_a_batch_takes_one_insert_per_table_after_every_read(notify):
@@ -133,8 +189,11 @@ def test_a_batch_takes_one_insert_per_table_after_every_read(notify):
     statements = []
 
     def seen(_conn, _cursor, statement, _params, _context, executemany):
-        statements.append(statement.split()[0].upper() + " " + (
-            statement.split()[2] if statement.upper().startswith("INSERT") else ""))
+        statements.append(
+            statement.split()[0].upper()
+            + " "
+            + (statement.split()[2] if statement.upper().startswith("INSERT") else "")
+        )
 
     engine = session.get_bind()
     sa_event.listen(engine, "before_cursor_execute", seen)

@@ -1,0 +1,252 @@
+"""The directory: people's contact data (notify is its only owner), and what deliveries read
+of it — members by role and party, people's profiles, the center's templates — directly or
+through the service's :class:`~services.notify.cache.ReadCache`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from lianxin.clock import now_utc
+from lianxin.contracts.notify.operations import ContactChanges, ContactFilter, NewContact
+from lianxin.logs import mask_phone
+from services.notify import plans
+from services.notify.cache import ReadCache, touch
+from services.notify.exceptions import ContactNotFound
+from services.notify.models import Contact, Preference, QuietHours, Template, page
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The contact field each push channel reaches a person at.
+ADDRESS = {"sms": "phone", "wechat": "wechat_openid", "email": "email", "webhook": "webhook_url"}
+_CONTACT_FIELDS = ("name", "role", "party", "phone", "email", "wechat_openid", "webhook_url")
+
+
+def upsert_contact(*, db_session: Session, center_id: str, data: NewContact) -> Contact:
+    """Add a person's contact data to the directory, or replace it."""
+    contact = db_session.get(Contact, (center_id, data.person_id))
+    if contact is None:
+        contact = Contact(center_id=center_id, person_id=data.person_id)
+        db_session.add(contact)
+    touch(db_session, center_id)
+    for key in _CONTACT_FIELDS:
+        setattr(contact, key, getattr(data, key))
+    contact.updated_at = now_utc()
+    log.info(
+        "directory: %s/%s saved (%s)",
+        center_id,
+        data.person_id,
+        mask_phone(data.phone or "no phone"),
+    )
+    return contact
+
+
+def update_contact(
+    *, db_session: Session, center_id: str, person_id: str, data: ContactChanges
+) -> Contact:
+    """Change some fields of a person's contact data."""
+    contact = get_contact(db_session=db_session, center_id=center_id, person_id=person_id)
+    for key, value in data.items():
+        setattr(contact, key, value)
+    contact.updated_at = now_utc()
+    touch(db_session, center_id)
+    return contact
+
+
+def get_contact(*, db_session: Session, center_id: str, person_id: str) -> Contact:
+    """One person's contact data, or :class:`ContactNotFound`."""
+    contact = db_session.get(Contact, (center_id, person_id))
+    if contact is None:
+        raise ContactNotFound()
+    return contact
+
+
+def list_contacts(
+    *, db_session: Session, center_id: str, query: ContactFilter
+) -> tuple[list[Contact], int]:
+    """A center's directory, by name, filtered by role and party."""
+    where = [Contact.center_id == center_id]
+    if query.get("role"):
+        where.append(Contact.role == query["role"])
+    if query.get("party"):
+        where.append(Contact.party == query["party"])
+    return page(
+        db_session,
+        Contact,
+        where,
+        (Contact.role, Contact.person_id),
+        query["limit"],
+        query["offset"],
+    )
+
+
+def delete_contact(*, db_session: Session, center_id: str, person_id: str) -> Contact:
+    """Remove a person from the directory."""
+    contact = get_contact(db_session=db_session, center_id=center_id, person_id=person_id)
+    db_session.delete(contact)
+    touch(db_session, center_id)
+    return contact
+
+
+def resolve_recipients(
+    *,
+    db_session: Session,
+    center_id: str,
+    message: plans.Message,
+    directory: Directory | None = None,
+) -> list[str]:
+    """Person ids a planned message goes to; ``@<role>`` when the directory names nobody."""
+    people = list(message.persons)
+    if message.roles or message.party:
+        directory = directory or Directory(db_session)
+        people += directory.members(center_id, message.roles, message.party)
+    chosen = [p for p in dict.fromkeys(people) if p not in message.exclude]
+    if not chosen and message.fallback_role:
+        return [f"@{message.fallback_role}"]
+    return chosen
+
+
+# -- what deliveries read, cached by the service ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How to reach one person: contact data (a ``contacts`` row, or None when the directory
+    does not know them), preferences by message type, and their own quiet hours."""
+
+    contact: Any | None
+    preferences: dict[str, Any]
+    quiet: Any | None
+
+
+_CONTACT = select(
+    Contact.person_id,
+    Contact.name,
+    Contact.role,
+    Contact.party,
+    Contact.phone,
+    Contact.email,
+    Contact.wechat_openid,
+    Contact.webhook_url,
+)
+_PREFERENCE = select(
+    Preference.person_id, Preference.message_type, Preference.channels, Preference.muted
+)
+_QUIET = select(QuietHours.person_id, QuietHours.start, QuietHours.end, QuietHours.enabled)
+
+
+def load_members(
+    *, db_session: Session, center_id: str, roles: tuple[str, ...], party: str | None
+) -> tuple[str, ...]:
+    """Ids of the center's people holding one of ``roles`` or handling for ``party``."""
+    where: list[ColumnElement[bool]] = []
+    if roles:
+        where.append(Contact.role.in_(roles))
+    if party:
+        where.append(Contact.party == party)
+    if not where:
+        return ()
+    return tuple(
+        db_session.scalars(
+            select(Contact.person_id)
+            .where(Contact.center_id == center_id, or_(*where))
+            .order_by(Contact.person_id)
+        )
+    )
+
+
+def load_profiles(
+    *, db_session: Session, center_id: str, person_ids: list[str]
+) -> dict[str, Profile]:
+    """The profiles of ``person_ids`` (every one of them, known to the directory or not)."""
+    contacts = {
+        r.person_id: r
+        for r in db_session.execute(
+            _CONTACT.where(Contact.center_id == center_id, Contact.person_id.in_(person_ids))
+        )
+    }
+    prefs: dict[str, dict[str, Any]] = {p: {} for p in person_ids}
+    for r in db_session.execute(
+        _PREFERENCE.where(Preference.center_id == center_id, Preference.person_id.in_(person_ids))
+    ):
+        prefs[r.person_id][r.message_type] = r
+    quiet = {
+        r.person_id: r
+        for r in db_session.execute(
+            _QUIET.where(QuietHours.center_id == center_id, QuietHours.person_id.in_(person_ids))
+        )
+    }
+    return {p: Profile(contacts.get(p), prefs[p], quiet.get(p)) for p in person_ids}
+
+
+def load_templates(
+    *, db_session: Session, center_id: str
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """The center's own wordings: (message type, channel) → (title, body)."""
+    return {
+        (r.message_type, r.channel): (r.title, r.body)
+        for r in db_session.execute(
+            select(Template.message_type, Template.channel, Template.title, Template.body).where(
+                Template.center_id == center_id
+            )
+        )
+    }
+
+
+class Directory:
+    """What deliveries read about a center — members by role and party, people's profiles,
+    the center's templates — from ``db_session``, or through the service's ``cache``.
+
+    Cached entries are loaded on a session of their own, so they hold what was last
+    committed, never this transaction's uncommitted view (see :mod:`services.notify.cache`).
+    """
+
+    def __init__(self, db_session: Session, cache: ReadCache | None = None):
+        self.db_session = db_session
+        self.cache = cache if cache is not None and cache.enabled else None
+
+    def _load(self, load: Callable[..., T], **kwargs: Any) -> T:
+        if self.cache is None:
+            return load(db_session=self.db_session, **kwargs)
+        with Session(self.db_session.get_bind()) as fresh:
+            return load(db_session=fresh, **kwargs)
+
+    def members(self, center_id: str, roles: tuple[str, ...], party: str | None) -> tuple[str, ...]:
+        def load() -> tuple[str, ...]:
+            return self._load(load_members, center_id=center_id, roles=tuple(roles), party=party)
+
+        if self.cache is None:
+            return load()
+        return self.cache.get(center_id, ("members", tuple(roles), party), load)
+
+    def profiles(self, center_id: str, person_ids: list[str]) -> dict[str, Profile]:
+        if not person_ids:
+            return {}
+        if self.cache is None:
+            return self._load(load_profiles, center_id=center_id, person_ids=person_ids)
+        found = self.cache.get_many(
+            center_id,
+            [("profile", p) for p in person_ids],
+            lambda keys: {
+                ("profile", p): v
+                for p, v in self._load(
+                    load_profiles, center_id=center_id, person_ids=[k[1] for k in keys]
+                ).items()
+            },
+        )
+        return {key[1]: profile for key, profile in found.items()}
+
+    def templates(self, center_id: str) -> dict[tuple[str, str], tuple[str, str]]:
+        def load() -> dict[tuple[str, str], tuple[str, str]]:
+            return self._load(load_templates, center_id=center_id)
+
+        if self.cache is None:
+            return load()
+        return self.cache.get(center_id, ("templates",), load)
