@@ -136,6 +136,15 @@ class CallerCheck:
         op.check_caller(principal)
         return principal
 
+    def require_across(self, op: Operation) -> Principal:
+        """The principal, if it may call ``op`` for the centers its token grants (a
+        department's subscriptions span them): the service filters by that grant."""
+        principal = self.principal
+        if principal is None:
+            raise Unauthenticated()
+        op.check_caller(principal)
+        return principal
+
     def optional(self) -> Principal | None:
         """The caller of a public operation, if it sent a token (a signed-in resident)."""
         return self.principal

@@ -94,7 +94,7 @@ OUTBOX_BACKLOG = gauge("lianxin_outbox_backlog", "Outbox rows not yet published"
 OUTBOX_AGE = gauge("lianxin_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row",
                    ())
 OUTBOX_PUBLISHED = counter("lianxin_outbox_published_total", "Events published by the relay", ())
-EVENTS_DEDUPLICATED = counter("lianxin_events_deduplicated_total",
+EVENTS_DEDUPLICATED = counter("lianxin_consumer_deduplicated_total",
                               "Redelivered events ignored by idempotent handlers", ("event_type",))
 DEAD_LETTERS = counter("lianxin_dead_letters_total", "Messages dead-lettered", ("event_type",))
 

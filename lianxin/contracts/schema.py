@@ -107,6 +107,17 @@ def dump(schema: type[Schema] | Schema, obj: object, *, many: bool = False) -> A
     return instance(schema).dump(obj, many=many)
 
 
+def dump_page(schema: type[Schema] | Schema, items: Any, total: int, query: Any) -> Any:
+    """One page of a list (``items``, ``total``, ``limit``, ``offset``) dumped with
+    ``schema`` (a :func:`page_of` schema); ``query`` is the loaded :class:`Page` (a mapping
+    or an object with ``limit`` and ``offset``)."""
+    if isinstance(query, dict):
+        limit, offset = query["limit"], query["offset"]
+    else:
+        limit, offset = query.limit, query.offset
+    return dump(schema, {"items": items, "total": total, "limit": limit, "offset": offset})
+
+
 class Page(BaseSchema):
     """Pagination every list takes."""
 

@@ -13,13 +13,10 @@ from typing import Any
 from lianxin.auth import Caller
 from lianxin.clock import now_utc
 from lianxin.contracts.notify import operations as ops
-from lianxin.contracts.schema import dump, load
+from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.db import Database
-from lianxin.errors import Unauthenticated
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
-from lianxin.operations import Operation
-from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.notify import (
@@ -47,14 +44,6 @@ class NotifyService(EventHandlers, HealthCheck):
     metrics: Any = Metrics()
     dispatcher: Any = Dispatcher()
     cache: Any = Cache()
-
-    def _subscriber(self, op: Operation) -> Principal:
-        """The caller of a subscription operation: its centers are the token's grant."""
-        principal: Principal | None = self.caller.principal
-        if principal is None:
-            raise Unauthenticated()
-        op.check_caller(principal)
-        return principal
 
     # -- directory -------------------------------------------------------------------------
 
@@ -97,10 +86,7 @@ class NotifyService(EventHandlers, HealthCheck):
         self.caller.require(center_id, ops.list_contacts)
         q = load(ops.ContactQuery, query or {})
         items, total = directory.list_contacts(db_session=self.db, center_id=center_id, query=q)
-        return dump(
-            ops.ContactList,
-            {"items": items, "total": total, "limit": q["limit"], "offset": q["offset"]},
-        )
+        return dump_page(ops.ContactList, items, total, q)
 
     @rpc
     def delete_contact(self, center_id: str, person_id: str) -> dict[str, Any]:
@@ -319,10 +305,7 @@ class NotifyService(EventHandlers, HealthCheck):
         if not principal.is_staff:
             q["person_id"] = principal.sub
         items, total = deliveries.list_deliveries(db_session=self.db, center_id=center_id, query=q)
-        return dump(
-            ops.DeliveryList,
-            {"items": items, "total": total, "limit": q["limit"], "offset": q["offset"]},
-        )
+        return dump_page(ops.DeliveryList, items, total, q)
 
     # -- scheduled messages ----------------------------------------------------------------
 
@@ -352,17 +335,14 @@ class NotifyService(EventHandlers, HealthCheck):
         if not principal.is_staff:
             q["person_id"] = principal.sub
         items, total = schedule.list_scheduled(db_session=self.db, center_id=center_id, query=q)
-        return dump(
-            ops.ScheduledList,
-            {"items": items, "total": total, "limit": q["limit"], "offset": q["offset"]},
-        )
+        return dump_page(ops.ScheduledList, items, total, q)
 
     # -- department subscriptions (across the centers the token grants) --------------------
 
     @rpc
     def create_subscription(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A webhook for the caller's centers; the answer is the only time the secret is shown."""
-        principal = self._subscriber(ops.create_subscription)
+        principal = self.caller.require_across(ops.create_subscription)
         sub = subscriptions.create_subscription(
             db_session=self.db, principal=principal, data=load(ops.SubscriptionCreate, payload)
         )
@@ -371,13 +351,13 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def list_subscriptions(self) -> dict[str, Any]:
-        principal = self._subscriber(ops.list_subscriptions)
+        principal = self.caller.require_across(ops.list_subscriptions)
         items = subscriptions.list_subscriptions(db_session=self.db, principal=principal)
         return dump(ops.SubscriptionList, {"items": items, "total": len(items)})
 
     @rpc
     def get_subscription(self, subscription_id: str) -> dict[str, Any]:
-        principal = self._subscriber(ops.get_subscription)
+        principal = self.caller.require_across(ops.get_subscription)
         return dump(
             ops.SubscriptionRead,
             subscriptions.get_subscription(
@@ -387,7 +367,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def update_subscription(self, subscription_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self._subscriber(ops.update_subscription)
+        principal = self.caller.require_across(ops.update_subscription)
         sub = subscriptions.update_subscription(
             db_session=self.db,
             principal=principal,
@@ -399,7 +379,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def delete_subscription(self, subscription_id: str) -> dict[str, Any]:
-        principal = self._subscriber(ops.delete_subscription)
+        principal = self.caller.require_across(ops.delete_subscription)
         sub = subscriptions.delete_subscription(
             db_session=self.db, principal=principal, subscription_id=subscription_id
         )
@@ -408,7 +388,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def rotate_subscription_secret(self, subscription_id: str) -> dict[str, Any]:
-        principal = self._subscriber(ops.rotate_subscription_secret)
+        principal = self.caller.require_across(ops.rotate_subscription_secret)
         sub, until = subscriptions.rotate_secret(
             db_session=self.db, principal=principal, subscription_id=subscription_id
         )
@@ -420,7 +400,7 @@ class NotifyService(EventHandlers, HealthCheck):
     @rpc
     def replay_subscription(self, subscription_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         window = load(ops.ReplayRequest, payload)
-        principal = self._subscriber(ops.replay_subscription)
+        principal = self.caller.require_across(ops.replay_subscription)
         replay_id, count = subscriptions.replay(
             db_session=self.db,
             principal=principal,
@@ -436,14 +416,11 @@ class NotifyService(EventHandlers, HealthCheck):
         self, subscription_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         q = load(ops.WebhookDeliveryQuery, query or {})
-        principal = self._subscriber(ops.list_subscription_deliveries)
+        principal = self.caller.require_across(ops.list_subscription_deliveries)
         items, total = subscriptions.list_deliveries(
             db_session=self.db, principal=principal, subscription_id=subscription_id, query=q
         )
-        return dump(
-            ops.WebhookDeliveryList,
-            {"items": items, "total": total, "limit": q["limit"], "offset": q["offset"]},
-        )
+        return dump_page(ops.WebhookDeliveryList, items, total, q)
 
     # -- timers: never sleep in a worker; claim, hand to a pool, return --------------------
 

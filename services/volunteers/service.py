@@ -16,12 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import eventlet
-from marshmallow import Schema
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
 from lianxin.auth import Caller
-from lianxin.contracts.schema import dump, load
+from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
 from lianxin.health import HealthCheck
@@ -48,12 +47,6 @@ from services.volunteers.metrics import APPROVED_SERVICE, SIGNUPS
 from services.volunteers.models import Base, Volunteer, outbox_table
 
 log = logging.getLogger(__name__)
-
-
-def _page(schema: type[Schema], items: list[Any], total: int, query: ops.Paging) -> Any:
-    return dump(
-        schema, {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}
-    )
 
 
 class VolunteersService(HealthCheck):
@@ -127,7 +120,7 @@ class VolunteersService(HealthCheck):
         self.caller.require(center_id, ops.list_volunteers)
         q = load(ops.VolunteerQuery, query or {})
         items, total = registers.list_volunteers(db_session=self.db, center_id=center_id, query=q)
-        return _page(ops.VolunteerList, items, total, q)
+        return dump_page(ops.VolunteerList, items, total, q)
 
     @rpc
     def get_volunteer(self, center_id: str, volunteer_ref: str) -> dict[str, Any]:
@@ -168,7 +161,7 @@ class VolunteersService(HealthCheck):
         items, total = signups.list_signups(
             db_session=self.db, center_id=center_id, query=q, volunteer=volunteer
         )
-        return _page(ops.SignupList, items, total, q)
+        return dump_page(ops.SignupList, items, total, q)
 
     @rpc
     def list_volunteer_hours(
@@ -180,7 +173,7 @@ class VolunteersService(HealthCheck):
         items, total = hours.list_hours(
             db_session=self.db, center_id=center_id, query=q, volunteer=volunteer
         )
-        return _page(ops.HourList, items, total, q)
+        return dump_page(ops.HourList, items, total, q)
 
     @rpc
     def list_certificates(self, center_id: str, volunteer_ref: str) -> list[dict[str, Any]]:
@@ -227,7 +220,7 @@ class VolunteersService(HealthCheck):
         self.caller.require(center_id, ops.list_trainings)
         q = load(ops.Page, query or {})
         items, total = registers.list_trainings(db_session=self.db, center_id=center_id, query=q)
-        return _page(ops.TrainingList, items, total, q)
+        return dump_page(ops.TrainingList, items, total, q)
 
     # -- beneficiaries (staff and admins only) ---------------------------------------------
 
@@ -262,7 +255,7 @@ class VolunteersService(HealthCheck):
         items, total = beneficiaries.list_beneficiaries(
             db_session=self.db, center_id=center_id, query=q
         )
-        return _page(ops.BeneficiaryList, items, total, q)
+        return dump_page(ops.BeneficiaryList, items, total, q)
 
     @rpc
     def get_beneficiary(self, center_id: str, beneficiary_ref: str) -> dict[str, Any]:
@@ -330,7 +323,7 @@ class VolunteersService(HealthCheck):
         items, total = visits.list_visits(
             db_session=self.db, center_id=center_id, beneficiary_ref=beneficiary_ref, query=q
         )
-        return _page(ops.VisitList, items, total, q)
+        return dump_page(ops.VisitList, items, total, q)
 
     # -- shifts ----------------------------------------------------------------------------
 
@@ -352,7 +345,7 @@ class VolunteersService(HealthCheck):
         self.caller.require(center_id, ops.list_shifts)
         q = load(ops.ShiftQuery, query or {})
         items, total = shifts.list_shifts(db_session=self.db, center_id=center_id, query=q)
-        return _page(ops.ShiftList, items, total, q)
+        return dump_page(ops.ShiftList, items, total, q)
 
     @rpc
     def get_shift(self, center_id: str, shift_ref: str) -> dict[str, Any]:
@@ -429,7 +422,7 @@ class VolunteersService(HealthCheck):
             shift=shift,
             volunteer=self._own(center_id, principal),
         )
-        return _page(ops.SignupList, items, total, q)
+        return dump_page(ops.SignupList, items, total, q)
 
     @rpc
     def cancel_signup(
@@ -530,7 +523,7 @@ class VolunteersService(HealthCheck):
         self.caller.require(center_id, ops.list_hours)
         q = load(ops.HourQuery, query or {})
         items, total = hours.list_hours(db_session=self.db, center_id=center_id, query=q)
-        return _page(ops.HourList, items, total, q)
+        return dump_page(ops.HourList, items, total, q)
 
     @rpc
     def approve_hours(
@@ -615,7 +608,7 @@ class VolunteersService(HealthCheck):
             query=q,
             volunteer=self._own(center_id, principal),
         )
-        return _page(ops.CorrectionList, items, total, q)
+        return dump_page(ops.CorrectionList, items, total, q)
 
     @rpc
     def approve_correction(
