@@ -3,9 +3,11 @@
     .venv/bin/python bench/board.py [--sizes 10000,1000000] [--queries 2000]
 
 Fills a scratch database (``lianxin_bench_board``, dropped first) through the real
-migrations, then times ``domain.board`` — the function behind ``GET /api/v1/board`` — for
+migrations, then times ``queries.board`` — the function behind ``GET /api/v1/board`` — for
 random centers, with and without a party filter, and once more with the answer dumped
-through the contract's schema as the RPC does. It measures and prints; it asserts nothing.
+through the contract's schema as the RPC does; and the SLA timer's count of open tickets
+(``sla.open_tickets``, the ``lianxin_tickets_open`` gauge). It measures and prints; it
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -65,47 +67,78 @@ def reset() -> None:
 def fill(engine, size: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE tickets, categories, centers CASCADE"))
-        conn.execute(text(
-            "INSERT INTO centers (id, name, address, timezone, fallback_party, auto_assign, "
-            "meeting_day, created_at) SELECT 'c' || lpad(g::text, 3, '0'), '中心' || g, '', "
-            "'Asia/Shanghai', 'village_committee', true, 25, now() FROM generate_series(0, :n - 1) g"),
-            {"n": CENTERS})
+        conn.execute(
+            text(
+                "INSERT INTO centers (id, name, address, timezone, fallback_party, auto_assign, "
+                "meeting_day, created_at) SELECT 'c' || lpad(g::text, 3, '0'), '中心' || g, '', "
+                "'Asia/Shanghai', 'village_committee', true, 25, now() FROM generate_series(0, :n - 1) g"
+            ),
+            {"n": CENTERS},
+        )
         for code, party in (("sanitation", "property"), ("elderly_care", "social_work")):
-            conn.execute(text(
-                "INSERT INTO categories (center_id, code, name, party, ack_minutes, resolve_hours, "
-                "service_code, description, keywords, attributes, active) SELECT id, :code, :code, "
-                ":party, 10, 72, :code, '', '[]', '[]', true FROM centers"),
-                {"code": code, "party": party})
+            conn.execute(
+                text(
+                    "INSERT INTO categories (center_id, code, name, party, ack_minutes, resolve_hours, "
+                    "service_code, description, keywords, attributes, active) SELECT id, :code, :code, "
+                    ":party, 10, 72, :code, '', '[]', '[]', true FROM centers"
+                ),
+                {"code": code, "party": party},
+            )
     step = 200_000
     for start in range(1, size + 1, step):
         with engine.begin() as conn:
-            conn.execute(text(FILL), {"start": start, "stop": min(size, start + step - 1),
-                                      "centers": CENTERS, "salt": str(size)})
+            conn.execute(
+                text(FILL),
+                {
+                    "start": start,
+                    "stop": min(size, start + step - 1),
+                    "centers": CENTERS,
+                    "salt": str(size),
+                },
+            )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE tickets"))
 
 
-def measure(engine, queries: int, party: bool, dump: bool = False) -> list[float]:
-    from lianxin.contracts.tickets.operations import Board
-    from services.tickets import domain
-
-    board_schema = Board()
+def measure(engine, count: int, party: bool, as_answer: bool = False) -> list[float]:
+    from lianxin.contracts.schema import dump
+    from lianxin.contracts.tickets.operations import Board, TicketFilter
+    from services.tickets import queries
 
     session = make_session_factory(engine)()
     rng = random.Random(7)
     timings = []
-    for i in range(queries + 100):
+    for i in range(count + 100):
         center = f"c{rng.randrange(CENTERS):03d}"
-        query = {"limit": 50, "offset": 0, "state": None, "category": None,
-                 "party": rng.choice(PARTIES) if party else None}
+        query = TicketFilter(
+            limit=50,
+            offset=0,
+            state=None,
+            category=None,
+            party=rng.choice(PARTIES) if party else None,
+        )
         began = time.perf_counter()
-        result = domain.board(db_session=session, center_id=center, query=query)
-        if dump:  # what the board RPC answers: every item through the contract's schema
-            result = board_schema.dump(result)
+        result = queries.board(db_session=session, center_id=center, query=query)
+        if as_answer:  # what the board RPC answers: every item through the contract's schema
+            result = dump(Board, result)
         session.rollback()
         if i >= 100:  # warm-up excluded
             timings.append((time.perf_counter() - began) * 1000)
         assert result["items"] is not None
+    session.close()
+    return timings
+
+
+def measure_open_counts(engine, rounds: int = 5) -> list[float]:
+    from services.tickets import sla
+
+    session = make_session_factory(engine)()
+    timings = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        sla.open_tickets(db_session=session)
+        session.rollback()
+        timings.append((time.perf_counter() - began) * 1000)
     session.close()
     return timings
 
@@ -125,14 +158,25 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         began = time.perf_counter()
         fill(engine, size)
-        print(f"filled {size:,} tickets over {CENTERS} centers in {time.perf_counter() - began:.1f}s",
-              flush=True)
+        print(
+            f"filled {size:,} tickets over {CENTERS} centers in {time.perf_counter() - began:.1f}s",
+            flush=True,
+        )
         for party, dump in ((False, False), (True, False), (False, True)):
             t = measure(engine, args.queries, party, dump)
             label = "board + party filter" if party else "board + schema dump" if dump else "board"
             results[(size, party, dump)] = t
-            print(f"  {label:22} p50 {statistics.median(t):6.2f} ms   p99 {pct(t, 99):6.2f} ms   "
-                  f"max {max(t):6.2f} ms   ({len(t)} queries)", flush=True)
+            print(
+                f"  {label:22} p50 {statistics.median(t):6.2f} ms   p99 {pct(t, 99):6.2f} ms   "
+                f"max {max(t):6.2f} ms   ({len(t)} queries)",
+                flush=True,
+            )
+        counts = measure_open_counts(engine)
+        print(
+            f"  {'open tickets (gauge)':22} p50 {statistics.median(counts):6.2f} ms   "
+            f"max {max(counts):6.2f} ms   ({len(counts)} counts)",
+            flush=True,
+        )
     sizes = sorted({s for s, _, _ in results})
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]

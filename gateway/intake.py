@@ -50,8 +50,14 @@ class _Slot:
 class Batcher:
     """Gathers concurrent :meth:`submit` calls into calls of ``send(items) -> answers``."""
 
-    def __init__(self, max_batch: int = 100, in_flight: int = 2, timeout: float = 10.0,
-                 grace: float = 5.0, on_batch: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        max_batch: int = 100,
+        in_flight: int = 2,
+        timeout: float = 10.0,
+        grace: float = 5.0,
+        on_batch: Callable[[int], None] | None = None,
+    ):
         self.max_batch = max_batch
         self.free = in_flight
         self.timeout = timeout  # of one call (the sender's deadline)
@@ -86,7 +92,7 @@ class Batcher:
             return value
 
     def _lead(self, send: Callable[[list[Any]], list[Any]]) -> None:
-        batch = []
+        batch: list[_Slot] = []
         while self.waiting and len(batch) < self.max_batch:
             slot = self.waiting.popleft()
             slot.sent = True
@@ -124,8 +130,13 @@ class IntakeClient:
         self._provider = provider
         self._worker_ctx = worker_ctx
 
-    def create(self, center_id: str, payload: dict[str, Any], tickets_rpc: Any,
-               intake_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    def create(
+        self,
+        center_id: str,
+        payload: dict[str, Any],
+        tickets_rpc: Any,
+        intake_key: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
         """A new ticket's receipt and whether it is a repeat (the same submission already
         taken in: the first ticket's receipt, nothing stored); the tickets service's refusal
         is raised as a kit error.
@@ -138,8 +149,12 @@ class IntakeClient:
             answer = first.wait()
             if answer is not None and "ticket" in answer:
                 return answer["ticket"], True
-        item = {"center_id": center_id, "payload": payload, "intake_key": intake_key,
-                "authorization": self._worker_ctx.data.get(CONTEXT_KEY)}
+        item = {
+            "center_id": center_id,
+            "payload": payload,
+            "intake_key": intake_key,
+            "authorization": self._worker_ctx.data.get(CONTEXT_KEY),
+        }
         timeout = self._provider.batcher.timeout
 
         def send(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -160,9 +175,12 @@ class IntakeClient:
         return answer["ticket"], bool(answer.get("repeat"))
 
 
-BATCH_SIZE = kit_metrics.histogram("lianxin_gateway_intake_batch_size",
-                                   "Tickets per gathered intake call", (),
-                                   buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+BATCH_SIZE = kit_metrics.histogram(
+    "lianxin_gateway_intake_batch_size",
+    "Tickets per gathered intake call",
+    (),
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 
 
 class Intake(DependencyProvider):
@@ -173,10 +191,11 @@ class Intake(DependencyProvider):
         self.inflight: dict[str, Event] = {}
         histogram = kit_metrics.for_service(self.container.service_name).get(BATCH_SIZE).labels()
         # The tickets service refuses a call of more than tk.INTAKE_BATCH_MAX items.
-        self.batcher = Batcher(max_batch=min(int(config.get("INTAKE_BATCH_MAX", 100)),
-                                             tk.INTAKE_BATCH_MAX),
-                               in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
-                               on_batch=histogram.observe)
+        self.batcher = Batcher(
+            max_batch=min(int(config.get("INTAKE_BATCH_MAX", 100)), tk.INTAKE_BATCH_MAX),
+            in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
+            on_batch=histogram.observe,
+        )
 
     def get_dependency(self, worker_ctx) -> IntakeClient:
         return IntakeClient(self, worker_ctx)

@@ -386,12 +386,12 @@ def _handled_ticket(index: int, rating: str) -> Callable[[Callable], None]:
         ticket = call("tickets", "create_ticket", (DEMO_CENTER, {
             "category": category, "description": description, "channel": "walk_in",
             "attributes": questions[0] if questions else {}}))
-        call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "acknowledge", {}))
-        call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "resolve", {"answer": answer}))
-        call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "rate",
+        call("tickets", "acknowledge_ticket", (DEMO_CENTER, ticket["id"], {}))
+        call("tickets", "resolve_ticket", (DEMO_CENTER, ticket["id"], {"answer": answer}))
+        call("tickets", "rate_ticket", (DEMO_CENTER, ticket["id"],
                                               {"rating": rating, "via": "phone"}))
         if rating == "dissatisfied":  # re-handled after the return visit, then satisfied
-            call("tickets", "transition_ticket", (DEMO_CENTER, ticket["id"], "resolve",
+            call("tickets", "resolve_ticket", (DEMO_CENTER, ticket["id"],
                                                   {"answer": answer + "（复查后再次处理）"}))
     return run_one
 
@@ -405,10 +405,10 @@ def _open_tickets(call: Callable[[str, str, tuple], Any]) -> None:
 
     new("repairs", "东村社区2号楼电梯异响", facility="lift")
     acked = new("sanitation", "菜市场门口污水外溢")
-    call("tickets", "transition_ticket", (DEMO_CENTER, acked, "acknowledge", {}))
+    call("tickets", "acknowledge_ticket", (DEMO_CENTER, acked, {}))
     escalated = new("estate_rules", "新建小区停车位不足，居民要求增设停车场")
-    call("tickets", "transition_ticket", (DEMO_CENTER, escalated, "acknowledge", {}))
-    call("tickets", "transition_ticket", (DEMO_CENTER, escalated, "escalate", {
+    call("tickets", "acknowledge_ticket", (DEMO_CENTER, escalated, {}))
+    call("tickets", "escalate_ticket", (DEMO_CENTER, escalated, {
         "reason": "涉及物业、业委会与村支两委，需党建联席会共同商议"}))
 
 

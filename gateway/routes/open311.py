@@ -9,29 +9,43 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, time
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Response
 
-from gateway.api import PUBLIC, Route, call, route
-from gateway.base import GatewayBase
+from gateway.api import PUBLIC, ApiRequest, Route, call, route
 from gateway.http import HttpProblem
-from gateway.routes.tickets import ReporterContact
+from gateway.routes.tickets import ReporterContact, ReporterRoutes
+from lianxin.clock import SHANGHAI, local, now_utc
 from lianxin.contracts.schema import load
+from lianxin.contracts.tickets import operations as ops
 from lianxin.errors import InvalidInput
+from lianxin.operations import Operation
 from lianxin.roles import PARTY_NAMES
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ATTRIBUTE = re.compile(r"^attribute\[([a-z][a-z0-9_]{0,39})\](\[\])?$")
-STATE_NOTES = {"reported": "已受理，等待值班干部签收", "acknowledged": "值班干部已签收",
-               "assigned": "已派单，责任方办理中", "in_progress": "责任方办理中", "returned": "改派中",
-               "escalated": "已提交党建联席会研究", "resolved": "已办结", "closed": "已办结并回访"}
+STATE_NOTES = {
+    "reported": "已受理，等待值班干部签收",
+    "acknowledged": "值班干部已签收",
+    "assigned": "已派单，责任方办理中",
+    "in_progress": "责任方办理中",
+    "returned": "改派中",
+    "escalated": "已提交党建联席会研究",
+    "resolved": "已办结",
+    "closed": "已办结并回访",
+}
 
 
-def open311_error(status: int, detail: str, code: str, fields: dict | None, headers: dict | None,
-                  instance: str | None) -> Response:
+def open311_error(
+    status: int,
+    detail: str,
+    code: str,
+    fields: dict[str, Any] | None,
+    headers: dict[str, str] | None,
+    instance: str | None,
+) -> Response:
     """GeoReport v2 errors: [{"code": <http status>, "description": "..."}], 422 reported as 400."""
     status = 400 if status == 422 else status
     items = []
@@ -40,14 +54,18 @@ def open311_error(status: int, detail: str, code: str, fields: dict | None, head
         items.append({"code": status, "description": f"{field}: {text}"})
     if not items:
         items.append({"code": status, "description": detail})
-    return Response(json.dumps(items, ensure_ascii=False), status=status,
-                    mimetype="application/json", headers=headers)
+    return Response(
+        json.dumps(items, ensure_ascii=False),
+        status=status,
+        mimetype="application/json",
+        headers=headers,
+    )
 
 
 def local_iso(value: str | None) -> str | None:
     if not value:
         return None
-    return datetime.fromisoformat(value).astimezone(SHANGHAI).isoformat(timespec="seconds")
+    return local(datetime.fromisoformat(value)).isoformat(timespec="seconds")
 
 
 def as_request(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -57,26 +75,34 @@ def as_request(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     if closed and ticket.get("answer"):
         notes = f"{notes}：{ticket['answer']}"
     return {
-        "service_request_id": ticket["id"], "status": "closed" if closed else "open",
-        "status_notes": notes, "service_name": names.get(ticket["category"], ticket["category"]),
-        "service_code": ticket["category"], "description": ticket["description"],
+        "service_request_id": ticket["id"],
+        "status": "closed" if closed else "open",
+        "status_notes": notes,
+        "service_name": names.get(ticket["category"], ticket["category"]),
+        "service_code": ticket["category"],
+        "description": ticket["description"],
         "agency_responsible": PARTY_NAMES.get(ticket["party"], ticket["party"]),
-        "service_notice": "", "requested_datetime": local_iso(ticket["created_at"]),
+        "service_notice": "",
+        "requested_datetime": local_iso(ticket["created_at"]),
         "updated_datetime": local_iso(ticket["updated_at"]),
-        "expected_datetime": local_iso(ticket["resolve_due_at"]), "address": ticket["address"],
-        "address_id": None, "zipcode": None, "lat": ticket["lat"], "long": ticket["long"],
+        "expected_datetime": local_iso(ticket["resolve_due_at"]),
+        "address": ticket["address"],
+        "address_id": None,
+        "zipcode": None,
+        "lat": ticket["lat"],
+        "long": ticket["long"],
         "media_url": ticket.get("media_url"),
     }
 
 
-def _jurisdiction(args) -> str:
+def _jurisdiction(args: Mapping[str, str]) -> str:
     center = args.get("jurisdiction_id")
     if not center:
         raise InvalidInput(fields={"jurisdiction_id": "必填：服务中心编号，如 yanminghu"})
     return center
 
 
-def _float(form, name: str) -> float | None:
+def _float(form: Mapping[str, str], name: str) -> float | None:
     raw = form.get(name)
     if raw in (None, ""):
         return None
@@ -94,51 +120,114 @@ def _date(value: str | None, name: str, end: bool = False) -> datetime | None:
     except ValueError:
         raise InvalidInput(fields={name: "日期时间格式无效（W3C / ISO 8601）"}) from None
     if parsed.tzinfo is None:
-        parsed = datetime.combine(parsed.date(), time.max if end else time.min, SHANGHAI) \
-            if len(value) <= 10 else parsed.replace(tzinfo=SHANGHAI)
+        parsed = (
+            datetime.combine(parsed.date(), time.max if end else time.min, SHANGHAI)
+            if len(value) <= 10
+            else parsed.replace(tzinfo=SHANGHAI)
+        )
     return parsed
 
 
-#: The routes that only forward to an operation (see gateway.api.expose).
+#: Open311 answers in its own format: every route is hand-written (see Open311Routes).
 ROUTES: list[Route] = []
 
 
-class Open311Routes(GatewayBase):
-    """GeoReport v2 endpoints (see the module doc)."""
+class Open311Routes(ReporterRoutes):
+    """GeoReport v2 endpoints (see the module doc), each asking the tickets service through
+    its operations."""
 
-    @route("GET", "/open311/v2/discovery.json", summary="Open311 服务发现", tag="open311",
-           roles=PUBLIC, render=open311_error)
-    def open311_discovery(self, req) -> Any:
+    def ask(self, op: Operation, *args: Any) -> Any:
+        """The tickets service's answer to ``op`` (within the operation's deadline)."""
+        return call(getattr(self.tickets_rpc, op.name), *args, timeout=op.timeout)
+
+    def category_names(self, center: str) -> dict[str, str]:
+        return {c["code"]: c["name"] for c in self.ask(ops.list_public_categories, center)}
+
+    @route(
+        "GET",
+        "/open311/v2/discovery.json",
+        summary="Open311 服务发现",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+    )
+    def open311_discovery(self, req: ApiRequest) -> Any:
         base = req.request.host_url.rstrip("/") + "/open311/v2/"
-        return {"changeset": "2026-11-27T00:00:00+08:00",
-                "contact": "雁鸣湖镇镇区社区党群服务中心等各中心；jurisdiction_id 为中心编号",
-                "key_service": "向服务中心管理员申请 API 密钥（lianxin apikey）",
-                "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
-                               "url": base, "changeset": "2026-11-27T00:00:00+08:00",
-                               "type": "production", "formats": ["application/json"]}]}
+        return {
+            "changeset": "2026-11-27T00:00:00+08:00",
+            "contact": "雁鸣湖镇镇区社区党群服务中心等各中心；jurisdiction_id 为中心编号",
+            "key_service": "向服务中心管理员申请 API 密钥（lianxin apikey）",
+            "endpoints": [
+                {
+                    "specification": "http://wiki.open311.org/GeoReport_v2",
+                    "url": base,
+                    "changeset": "2026-11-27T00:00:00+08:00",
+                    "type": "production",
+                    "formats": ["application/json"],
+                }
+            ],
+        }
 
-    @route("GET", "/open311/v2/services.json", summary="Open311 服务（诉求类别）列表", tag="open311",
-           roles=PUBLIC, render=open311_error)
-    def open311_services(self, req) -> Any:
-        categories = call(self.tickets_rpc.list_categories, _jurisdiction(req.request.args))
-        return [{"service_code": c["service_code"], "service_name": c["name"],
-                 "description": c["description"], "metadata": bool(c["attributes"]),
-                 "type": "realtime", "keywords": ",".join(c["keywords"]),
-                 "group": PARTY_NAMES.get(c["party"] or "", "村支两委")} for c in categories]
+    @route(
+        "GET",
+        "/open311/v2/services.json",
+        summary="Open311 服务（诉求类别）列表",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+    )
+    def open311_services(self, req: ApiRequest) -> Any:
+        categories = self.ask(ops.list_public_categories, _jurisdiction(req.request.args))
+        return [
+            {
+                "service_code": c["service_code"],
+                "service_name": c["name"],
+                "description": c["description"],
+                "metadata": bool(c["attributes"]),
+                "type": "realtime",
+                "keywords": ",".join(c["keywords"]),
+                "group": PARTY_NAMES.get(c["party"] or "", "村支两委"),
+            }
+            for c in categories
+        ]
 
-    @route("GET", "/open311/v2/services/<service_code>.json", summary="Open311 服务的补充问题",
-           tag="open311", roles=PUBLIC, render=open311_error)
-    def open311_service_definition(self, req, service_code: str) -> Any:
-        category = call(self.tickets_rpc.get_service, _jurisdiction(req.request.args), service_code)
-        return {"service_code": category["service_code"], "attributes": [
-            {"variable": True, "code": a["code"], "datatype": a["datatype"],
-             "required": a["required"], "datatype_description": "", "order": a["order"],
-             "description": a["description"], "values": a["values"]}
-            for a in category["attributes"]]}
+    @route(
+        "GET",
+        "/open311/v2/services/<service_code>.json",
+        summary="Open311 服务的补充问题",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+    )
+    def open311_service_definition(self, req: ApiRequest, service_code: str) -> Any:
+        category = self.ask(ops.get_open311_service, _jurisdiction(req.request.args), service_code)
+        return {
+            "service_code": category["service_code"],
+            "attributes": [
+                {
+                    "variable": True,
+                    "code": a["code"],
+                    "datatype": a["datatype"],
+                    "required": a["required"],
+                    "datatype_description": "",
+                    "order": a["order"],
+                    "description": a["description"],
+                    "values": a["values"],
+                }
+                for a in category["attributes"]
+            ],
+        }
 
-    @route("POST", "/open311/v2/requests.json", summary="Open311 提交诉求（表单编码，需 api_key）",
-           tag="open311", roles=PUBLIC, render=open311_error, status=201)
-    def open311_create_request(self, req) -> Any:
+    @route(
+        "POST",
+        "/open311/v2/requests.json",
+        summary="Open311 提交诉求（表单编码，需 api_key）",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+        status=201,
+    )
+    def open311_create_request(self, req: ApiRequest) -> Any:
         request = req.request
         if request.content_length and request.content_length > self.max_body:
             raise HttpProblem(413, "请求内容过大", "BODY_TOO_LARGE")
@@ -159,26 +248,50 @@ class Open311Routes(GatewayBase):
                 attributes[match[1]] = values if match[2] or len(values) > 1 else values[0]
             elif key.startswith("attribute"):
                 raise InvalidInput(fields={key: "属性名格式应为 attribute[code]"})
-        contact_in = {k: v for k, v in {
-            "name": " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p) or None,
-            "phone": form.get("phone") or None, "email": form.get("email") or None}.items() if v}
-        contact = load(ReporterContact(), contact_in) if contact_in else None
+        contact_in = {
+            k: v
+            for k, v in {
+                "name": " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p)
+                or None,
+                "phone": form.get("phone") or None,
+                "email": form.get("email") or None,
+            }.items()
+            if v
+        }
+        contact = load(ReporterContact, contact_in) if contact_in else None
         reporter = self.new_reporter(contact)
         # One RPC: the tickets service checks the key and resolves the service code itself.
-        payload = {"service_code": service_code, "description": form.get("description") or "",
-                   "address": address[:200], "lat": lat, "long": long, "attributes": attributes,
-                   "media_url": form.get("media_url") or None}
+        payload = {
+            "service_code": service_code,
+            "description": form.get("description") or "",
+            "address": address[:200],
+            "lat": lat,
+            "long": long,
+            "attributes": attributes,
+            "media_url": form.get("media_url") or None,
+        }
         if reporter:
             payload["reporter_id"] = reporter
-        ticket = call(self.tickets_rpc.open311_create, center, form.get("api_key"), payload)
+        ticket = self.ask(ops.create_open311_ticket, center, form.get("api_key"), payload)
         self.remember_contact(center, reporter, contact)
-        return [{"service_request_id": ticket["id"],
-                 "service_notice": f"已受理，预计 {local_iso(ticket['resolve_due_at'])} 前办结",
-                 "account_id": None, "token": ticket["follow_code"]}]
+        return [
+            {
+                "service_request_id": ticket["id"],
+                "service_notice": f"已受理，预计 {local_iso(ticket['resolve_due_at'])} 前办结",
+                "account_id": None,
+                "token": ticket["follow_code"],
+            }
+        ]
 
-    @route("GET", "/open311/v2/requests.json", summary="Open311 查询诉求", tag="open311",
-           roles=PUBLIC, render=open311_error)
-    def open311_list_requests(self, req) -> Any:
+    @route(
+        "GET",
+        "/open311/v2/requests.json",
+        summary="Open311 查询诉求",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+    )
+    def open311_list_requests(self, req: ApiRequest) -> Any:
         args = req.request.args
         center = _jurisdiction(args)
         status = args.get("status")
@@ -188,7 +301,9 @@ class Open311Routes(GatewayBase):
         if args.get("service_request_id"):
             query["ids"] = [i.strip() for i in args["service_request_id"].split(",") if i.strip()]
         if args.get("service_code"):
-            query["category"] = call(self.tickets_rpc.get_service, center, args["service_code"])["code"]
+            query["category"] = self.ask(ops.get_open311_service, center, args["service_code"])[
+                "code"
+            ]
         start = _date(args.get("start_date"), "start_date")
         end = _date(args.get("end_date"), "end_date", end=True)
         if start and end and end <= start:
@@ -197,19 +312,22 @@ class Open311Routes(GatewayBase):
         query["end"] = end.isoformat() if end else None
         # The spec's default window: the last 90 days, at most 1000 requests.
         if not query.get("ids") and not start:
-            from datetime import UTC, timedelta
-
-            query["start"] = (datetime.now(UTC) - timedelta(days=90)).isoformat()
-        tickets = call(self.tickets_rpc.search_tickets, center, query)
-        names = {c["code"]: c["name"] for c in call(self.tickets_rpc.list_categories, center)}
+            query["start"] = (now_utc() - timedelta(days=90)).isoformat()
+        tickets = self.ask(ops.search_tickets, center, query)
+        names = self.category_names(center)
         return [as_request(t, names) for t in tickets]
 
-    @route("GET", "/open311/v2/requests/<request_id>.json", summary="Open311 查询单个诉求",
-           tag="open311", roles=PUBLIC, render=open311_error)
-    def open311_get_request(self, req, request_id: str) -> Any:
+    @route(
+        "GET",
+        "/open311/v2/requests/<request_id>.json",
+        summary="Open311 查询单个诉求",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+    )
+    def open311_get_request(self, req: ApiRequest, request_id: str) -> Any:
         center = _jurisdiction(req.request.args)
-        found = call(self.tickets_rpc.search_tickets, center, {"ids": [request_id]})
+        found = self.ask(ops.search_tickets, center, {"ids": [request_id]})
         if not found:
             return open311_error(404, "没有这个诉求", "NOT_FOUND", None, None, None)
-        names = {c["code"]: c["name"] for c in call(self.tickets_rpc.list_categories, center)}
-        return [as_request(found[0], names)]
+        return [as_request(found[0], self.category_names(center))]

@@ -45,11 +45,6 @@ class ReopenWindowClosed(Conflict):
     default_detail = "办结已超过 15 天，不能再重新打开，请重新反映诉求"
 
 
-class NotYourTicket(Forbidden):
-    code = "NOT_YOUR_TICKET"
-    default_detail = "只能操作本人反映的诉求"
-
-
 class MeetingNotFound(NotFound):
     code = "MEETING_NOT_FOUND"
     default_detail = "该月没有联席会议"

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lianxin.db import UTCDateTime
 from lianxin.outbox import ID, kit_tables
@@ -81,29 +81,60 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
     __table_args__ = (
-        ForeignKeyConstraint(["center_id", "category"], ["categories.center_id", "categories.code"]),
+        ForeignKeyConstraint(
+            ["center_id", "category"], ["categories.center_id", "categories.code"]
+        ),
         # The staff board: a center's open tickets by their next deadline.
         # (… due_at, id) matches the board's ORDER BY exactly: no sort, LIMIT stops early.
-        Index("ix_tickets_board", "center_id", "due_at", "id",
-              postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
-        Index("ix_tickets_board_party", "center_id", "party", "due_at", "id",
-              postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
+        Index(
+            "ix_tickets_board",
+            "center_id",
+            "due_at",
+            "id",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_tickets_board_party",
+            "center_id",
+            "party",
+            "due_at",
+            "id",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
         # The board's counts by state: an index-only scan of the center's open tickets.
-        Index("ix_tickets_open_state", "center_id", "state",
-              postgresql_where=text("due_at IS NOT NULL"), sqlite_where=text("due_at IS NOT NULL")),
+        Index(
+            "ix_tickets_open_state",
+            "center_id",
+            "state",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
         Index("ix_tickets_center_state", "center_id", "state"),
         Index("ix_tickets_center_created", "center_id", "created_at"),
         # A repeated submission (double click, a client's retry) finds the first one; two at
         # once (through two gateways) can't both be stored: the key names its time bucket.
-        Index("uq_tickets_intake_key", "intake_key", unique=True,
-              postgresql_where=text("intake_key IS NOT NULL"),
-              sqlite_where=text("intake_key IS NOT NULL")),
+        Index(
+            "uq_tickets_intake_key",
+            "intake_key",
+            unique=True,
+            postgresql_where=text("intake_key IS NOT NULL"),
+            sqlite_where=text("intake_key IS NOT NULL"),
+        ),
         # The SLA timer's scans.
-        Index("ix_tickets_ack_watch", "ack_due_at",
-              postgresql_where=text("state = 'reported'"), sqlite_where=text("state = 'reported'")),
-        Index("ix_tickets_resolve_watch", "resolve_due_at",
-              postgresql_where=text("resolve_breached = false AND due_at IS NOT NULL"),
-              sqlite_where=text("resolve_breached = 0 AND due_at IS NOT NULL")),
+        Index(
+            "ix_tickets_ack_watch",
+            "ack_due_at",
+            postgresql_where=text("state = 'reported'"),
+            sqlite_where=text("state = 'reported'"),
+        ),
+        Index(
+            "ix_tickets_resolve_watch",
+            "resolve_due_at",
+            postgresql_where=text("resolve_breached = false AND due_at IS NOT NULL"),
+            sqlite_where=text("resolve_breached = 0 AND due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -138,7 +169,7 @@ class Ticket(Base):
     ack_breach_level: Mapped[int] = mapped_column(Integer, default=0)
     resolve_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     #: What makes a submission the same as an earlier one from the same client, within its
-    #: time bucket (a hash: see domain.stored_intake_key); None for intake that may
+    #: time bucket (a hash: see intake.stored_intake_key); None for intake that may
     #: legitimately repeat (staff registering calls).
     intake_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -209,8 +240,10 @@ class AgendaItem(Base):
     """An escalated ticket on a meeting's agenda, and the meeting's decision on it."""
 
     __tablename__ = "agenda_items"
-    __table_args__ = (Index("ix_agenda_meeting", "meeting_id"),
-                      Index("ix_agenda_ticket", "ticket_id"))
+    __table_args__ = (
+        Index("ix_agenda_meeting", "meeting_id"),
+        Index("ix_agenda_ticket", "ticket_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     center_id: Mapped[str] = mapped_column(String(40))
@@ -223,6 +256,10 @@ class AgendaItem(Base):
     decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The ticket on the agenda (no foreign key in the schema: read only).
+    ticket: Mapped[Ticket] = relationship(
+        Ticket, primaryjoin="foreign(AgendaItem.ticket_id) == Ticket.id", viewonly=True
+    )
 
 
 class ApiKey(Base):

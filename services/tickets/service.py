@@ -1,4 +1,5 @@
-"""TicketsService: entrypoints only — check the caller, validate, call the domain, dump."""
+"""TicketsService: entrypoints only — check the caller against the operation, load, call the
+domain, commit, dump."""
 
 from __future__ import annotations
 
@@ -10,62 +11,28 @@ from nameko.events import event_handler as broadcast_handler
 from sqlalchemy.exc import IntegrityError
 
 from lianxin.auth import Caller, CallerCheck
-from lianxin.contracts.schema import load
-from lianxin.contracts.tickets import operations as tk
+from lianxin.contracts.schema import dump, load
+from lianxin.contracts.tickets import operations as ops
 from lianxin.db import Database
-from lianxin.errors import EXPECTED, Forbidden, InvalidInput, LianxinError
+from lianxin.errors import InvalidInput
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
+from lianxin.operations import Operation
 from lianxin.outbox import Outbox
 from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
-from services.tickets import domain
-from services.tickets.exceptions import NotYourTicket, TicketNotFound
-from services.tickets.models import Base, Ticket, outbox_table
+from services.tickets import configuration, intake, meetings, queries, sla, workflow
+from services.tickets.dependencies import Routing
+from services.tickets.exceptions import TicketNotFound
+from services.tickets.metrics import OPEN_TICKETS, SLA_BREACHES
+from services.tickets.models import Base, outbox_table
 
 log = logging.getLogger(__name__)
 
 #: Internal, on the tickets event exchange but not in the event catalogue: a replica's
 #: cached routing of a center is out of date (see ``_routing_changed``).
 ROUTING_CHANGED = "internal.routing_changed"
-
-STAFF = ("staff", "admin")
-ADMIN = ("admin", "ops")
-READERS = ("staff", "admin", "department", "ops")
-
-#: action → (payload schema, roles that may do it)
-ACTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "acknowledge": (tk.Note, STAFF),
-    "assign": (tk.AssignIn, STAFF),
-    "start": (tk.Note, STAFF),
-    "return": (tk.ReasonIn, STAFF),
-    "resolve": (tk.ResolveIn, STAFF),
-    "escalate": (tk.ReasonIn, STAFF),
-    "merge": (tk.MergeIn, STAFF),
-    "close": (tk.ReasonIn, STAFF),
-    "reopen": (tk.ReasonIn, (*STAFF, "resident")),
-    "rate": (tk.RatingIn, (*STAFF, "resident")),
-}
-
-#: What a party's handler (a staff token naming a party) may do — on its own party's tickets.
-PARTY_ACTIONS = ("start", "return", "resolve")
-
-_ticket_read, _receipt = tk.TicketRead(), tk.TicketReceipt()
-
-
-def _check_party(party: str, ticket: Ticket, action: str) -> None:
-    """A party's handler starts, returns and resolves what is assigned to its party; the
-    cadre on duty does the rest (签收, 派单, 并单, 提交联席会, 结案)."""
-    if action not in PARTY_ACTIONS:
-        raise Forbidden(f"责任单位只能办理、退回或办结工单，{domain.ACTION_NAMES[action]}由值班干部操作",
-                        code="PARTY_FORBIDDEN")
-    if ticket.party != party:
-        raise Forbidden("该工单未派给本单位", code="PARTY_FORBIDDEN")
-
-
-def _actor(principal: Principal | None) -> domain.Actor:
-    return domain.Actor(principal.sub, principal.role) if principal else domain.Actor(None, "public")
 
 
 class TicketsService(HealthCheck):
@@ -76,376 +43,519 @@ class TicketsService(HealthCheck):
     caller = Caller()
     metrics = Metrics()
     dispatch = EventDispatcher()
+    routing = Routing()
 
     # -- centers ---------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def create_center(self, payload: dict[str, Any]) -> dict[str, Any]:
-        data = load(tk.CenterCreate, payload)
-        self.caller.require(data["id"], roles=("ops",))
-        center = domain.create_center(db_session=self.db, data=data)
+        data = load(ops.CenterCreate, payload)
+        self.caller.require(data.id, ops.create_center)
+        center = configuration.create_center(db_session=self.db, data=data)
         self.db.commit()
-        return tk.CenterRead().dump(center)
+        return dump(ops.CenterRead, center)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def get_center(self, center_id: str) -> dict[str, Any]:
         """Public: whether a center exists and what it is called."""
-        return tk.CenterRead().dump(domain.require_center(db_session=self.db, center_id=center_id))
+        return dump(
+            ops.CenterRead, configuration.require_center(db_session=self.db, center_id=center_id)
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def update_center(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        center = domain.update_center(db_session=self.db, center_id=center_id,
-                                      data=load(tk.CenterSettings, payload))
+        self.caller.require(center_id, ops.update_center)
+        center = configuration.update_center(
+            db_session=self.db, center_id=center_id, changes=load(ops.CenterSettings, payload)
+        )
         self.db.commit()
         self._routing_changed(center_id)
-        return tk.CenterRead().dump(center)
+        return dump(ops.CenterRead, center)
 
     # -- routing across replicas -----------------------------------------------------------
 
     def _routing_changed(self, center_id: str) -> None:
         """After a committed change of a center's routing (categories, fallback party, SLA):
-        every replica forgets what it cached of that center, at once rather than within
-        ``domain.ROUTING_TTL``. A cache hint, not a fact: it goes straight to the broker (no
-        outbox), and if it is lost the TTL still bounds the staleness."""
+        this replica forgets what it cached of that center, and so does every other, at once
+        rather than within the cache's TTL. A cache hint, not a fact: it goes straight to
+        the broker (no outbox), and if it is lost the TTL still bounds the staleness."""
+        self.routing.forget(center_id)
         try:
             self.dispatch(ROUTING_CHANGED, {"center_id": center_id})
         except Exception as exc:
-            log.warning("could not tell the other replicas that %s's routing changed: %s",
-                        center_id, exc)
+            log.warning(
+                "could not tell the other replicas that %s's routing changed: %s", center_id, exc
+            )
 
-    @broadcast_handler("tickets", ROUTING_CHANGED, handler_type=BROADCAST,
-                       reliable_delivery=False)
+    @broadcast_handler("tickets", ROUTING_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
     def forget_routing(self, payload: Any) -> None:
         """Every replica (one queue each) forgets a center's cached routing; a message it
         can't read makes it forget everything, which is always safe."""
         center = payload.get("center_id") if isinstance(payload, dict) else None
-        if isinstance(center, str):
-            domain.forget_routing(center)
-        else:
+        if not isinstance(center, str):
             log.warning("unreadable routing-changed message; forgetting all cached routing")
-            domain.forget_routing(None)
+            center = None
+        self.routing.forget(center)
 
     # -- categories ------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def add_category(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        category = domain.add_category(db_session=self.db, center_id=center_id,
-                                       data=load(tk.CategoryCreate, payload))
+        self.caller.require(center_id, ops.add_category)
+        category = configuration.add_category(
+            db_session=self.db, center_id=center_id, data=load(ops.CategoryCreate, payload)
+        )
         self.db.commit()
         self._routing_changed(center_id)
-        return tk.CategoryRead().dump(category)
+        return dump(ops.CategoryRead, category)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def update_category(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        category = domain.update_category(db_session=self.db, center_id=center_id, code=code,
-                                          data=load(tk.CategoryUpdate, payload))
+        self.caller.require(center_id, ops.update_category)
+        category = configuration.update_category(
+            db_session=self.db,
+            center_id=center_id,
+            code=code,
+            changes=load(ops.CategoryUpdate, payload),
+        )
         self.db.commit()
         self._routing_changed(center_id)
-        return tk.CategoryRead().dump(category)
+        return dump(ops.CategoryRead, category)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def list_categories(self, center_id: str, include_inactive: bool = False) -> list[dict[str, Any]]:
-        """Public: the categories a resident may choose from (admins may see retired ones)."""
-        domain.require_center(db_session=self.db, center_id=center_id)
-        if include_inactive:
-            self.caller.require(center_id, roles=ADMIN)
-        return tk.CategoryRead(many=True).dump(domain.list_categories(
-            db_session=self.db, center_id=center_id, active_only=not include_inactive))
+    @rpc
+    def list_categories(self, center_id: str) -> list[dict[str, Any]]:
+        """The center's categories; its admin sees the retired ones too."""
+        principal = self.caller.require(center_id, ops.list_categories)
+        categories = configuration.list_categories(
+            db_session=self.db, center_id=center_id, active_only=principal.role != "admin"
+        )
+        return dump(ops.CategoryRead, categories, many=True)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def get_service(self, center_id: str, service_code: str) -> dict[str, Any]:
+    @rpc
+    def list_public_categories(self, center_id: str) -> list[dict[str, Any]]:
+        """Public: the categories a resident may choose from."""
+        categories = configuration.list_categories(
+            db_session=self.db, center_id=center_id, active_only=True
+        )
+        return dump(ops.CategoryRead, categories, many=True)
+
+    @rpc
+    def get_open311_service(self, center_id: str, service_code: str) -> dict[str, Any]:
         """Public: one category by its Open311 service code."""
-        domain.require_center(db_session=self.db, center_id=center_id)
-        category = domain.category_by_service_code(db_session=self.db, center_id=center_id,
-                                                   service_code=service_code)
-        if category is None or not category.active:
-            raise domain.CategoryNotFound()
-        return tk.CategoryRead().dump(category)
+        return dump(
+            ops.CategoryRead,
+            configuration.open311_service(
+                db_session=self.db, center_id=center_id, service_code=service_code
+            ),
+        )
 
-    # -- duty roster -----------------------------------------------------------------------
+    # -- duty roster and Open311 keys ------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def add_duty_shift(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        shift = domain.add_duty_shift(db_session=self.db, center_id=center_id,
-                                      data=load(tk.DutyShiftCreate, payload))
+        self.caller.require(center_id, ops.add_duty_shift)
+        shift = configuration.add_duty_shift(
+            db_session=self.db, center_id=center_id, data=load(ops.DutyShiftCreate, payload)
+        )
         self.db.commit()
-        return tk.DutyShiftRead().dump(shift)
+        return dump(ops.DutyShiftRead, shift)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def list_duty(self, center_id: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        self.caller.require(center_id, roles=STAFF)
-        q = load(tk.DutyQuery, query or {})
-        return tk.DutyShiftRead(many=True).dump(domain.list_duty(
-            db_session=self.db, center_id=center_id, start=q["start"], end=q["end"]))
+    @rpc
+    def list_duty(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        self.caller.require(center_id, ops.list_duty)
+        window = load(ops.DutyQuery, query or {})
+        return dump(
+            ops.DutyShiftRead,
+            configuration.list_duty(
+                db_session=self.db, center_id=center_id, start=window.start, end=window.end
+            ),
+            many=True,
+        )
+
+    @rpc
+    def create_api_key(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.caller.require(center_id, ops.create_api_key)
+        data = load(ops.ApiKeyCreate, payload)
+        key = configuration.create_api_key(db_session=self.db, center_id=center_id, name=data.name)
+        self.db.commit()
+        return dump(ops.ApiKeyIssued, {"center_id": center_id, "name": data.name, "api_key": key})
 
     # -- intake ----------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def create_ticket(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Take in an issue. ``web`` intake is public; the other channels are staff's."""
-        data, reporter_id = self._intake(self.caller, center_id, payload)
-        ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                      data=data, reporter_id=reporter_id)
+        data, reporter_id = self._admit(self.caller, center_id, payload)
+        ticket = intake.create_ticket(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            data=data,
+            reporter_id=reporter_id,
+            cache=self.routing,
+        )
         self.db.commit()
-        return _receipt.dump(ticket)
+        return dump(ops.TicketReceipt, ticket)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def create_tickets(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Take in many issues in one transaction: the gateway gathers concurrent intake
         requests into one call. Each item (``center_id``, ``payload``, its caller's
         ``authorization`` token or none, and an ``intake_key`` naming what makes it the same
         submission) is checked exactly as :meth:`create_ticket` checks one, and answered on
         its own: ``{"ticket": receipt}``, ``{"ticket": receipt, "repeat": true}`` for the same
-        submission again within :data:`domain.REPEAT_WINDOW` (the first ticket, nothing
+        submission again within :data:`intake.REPEAT_WINDOW` (the first ticket, nothing
         stored), or ``{"error": error}`` — one item's refusal leaves the others standing."""
-        batch = load(tk.IntakeBatch, {"items": items})["items"]
+        batch = load(ops.IntakeBatch, {"items": items})["items"]
+
+        def admit(request: ops.IntakeRequest) -> tuple[ops.NewTicket, str | None]:
+            return self._admit(
+                self.caller.for_token(request.authorization), request.center_id, request.payload
+            )
+
+        def take_in() -> list[intake.IntakeAnswer]:
+            return intake.take_in(
+                db_session=self.db,
+                outbox=self.outbox,
+                requests=batch,
+                admit=admit,
+                cache=self.routing,
+            )
+
         try:
-            return self._take_in(batch)
+            answers = take_in()
         except IntegrityError:
             # The same submission, stored meanwhile through another gateway (the intake
             # key's unique index): once more, and the look-up answers it as a repeat.
             self.db.rollback()
-            return self._take_in(batch)
-
-    def _take_in(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        earlier = domain.earlier_submissions(
-            db_session=self.db, keys={i["intake_key"] for i in batch if i["intake_key"]})
-        answers: list[dict[str, Any]] = []
-        accepted = []
-        for item in batch:
-            center_id, key = item["center_id"], item["intake_key"]
-            try:
-                caller = self.caller.for_token(item["authorization"])
-                data, reporter_id = self._intake(caller, center_id, item["payload"])
-                if key and (center_id, key) in earlier:
-                    answers.append({"ticket": earlier[center_id, key], "repeat": True})
-                    continue
-                ticket = domain.prepare_ticket(db_session=self.db, center_id=center_id,
-                                               data=data, reporter_id=reporter_id, intake_key=key)
-            except LianxinError as exc:
-                answers.append({"error": exc.to_dict()})
-                continue
-            if key:
-                earlier[center_id, key] = ticket  # the same submission twice in one batch
-            accepted.append(ticket)
-            answers.append({"ticket": ticket})
-        domain.insert_tickets(db_session=self.db, outbox=self.outbox, tickets=accepted)
+            answers = take_in()
         self.db.commit()
-        return [{**a, "ticket": _receipt.dump(a["ticket"])} if "ticket" in a else a for a in answers]
+        return [
+            {**a, "ticket": dump(ops.TicketReceipt, a["ticket"])} if "ticket" in a else {**a}
+            for a in answers
+        ]
 
-    def _intake(self, caller: CallerCheck, center_id: str,
-                payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        """A new issue's validated data and reporter, if ``caller`` may report it."""
-        data = load(tk.TicketCreate, payload)
-        reporter_id = None
-        if data["channel"] == "web":
-            principal = caller.principal
-            if principal is not None:
-                caller.require(center_id)
-                reporter_id = principal.sub if principal.role == "resident" else None
-        elif data["channel"] == "open311":
+    def _admit(
+        self, caller: CallerCheck, center_id: str, payload: dict[str, Any]
+    ) -> tuple[ops.NewTicket, str | None]:
+        """A new issue's validated data and reporter, if ``caller`` may report it: on the web
+        anyone (a signed-in resident is its reporter); by hotline or walk-in, staff."""
+        data: ops.NewTicket = load(ops.TicketCreate, payload)
+        if data.channel == "open311":
             raise InvalidInput(fields={"channel": ["Open311 请求须经 /open311/v2 提交"]})
-        else:
-            caller.require(center_id, roles=STAFF)
-            reporter_id = data.get("reporter_id")
-        return data, reporter_id
+        if data.channel == "web" and caller.principal is None:
+            return data, None
+        principal = caller.require(center_id, ops.create_ticket)
+        ops.create_ticket.authorize(principal, data)
+        if data.channel == "web":
+            return data, principal.id if principal.role == "resident" else None
+        return data, data.reporter_id
 
-    @rpc(expected_exceptions=EXPECTED)
-    def open311_create(self, center_id: str, api_key: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+    @rpc
+    def create_open311_ticket(
+        self, center_id: str, api_key: str | None, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         """Intake from an Open311 client holding an API key of the center. The payload names
         the category by its Open311 ``service_code`` (or by ``category``)."""
-        domain.require_center(db_session=self.db, center_id=center_id)
-        domain.check_api_key(db_session=self.db, center_id=center_id, key=api_key)
+        configuration.require_center(db_session=self.db, center_id=center_id)
+        configuration.check_api_key(db_session=self.db, center_id=center_id, key=api_key)
         payload = dict(payload)
         service_code = payload.pop("service_code", None)
         if service_code is not None:
-            category = domain.category_by_service_code(db_session=self.db, center_id=center_id,
-                                                       service_code=str(service_code))
-            if category is None or not category.active:
-                raise domain.CategoryNotFound()
-            payload["category"] = category.code
-        data = load(tk.TicketCreate, {**payload, "channel": "open311"})
-        ticket = domain.create_ticket(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                                      data=data, reporter_id=data.get("reporter_id"))
+            payload["category"] = configuration.open311_service(
+                db_session=self.db, center_id=center_id, service_code=str(service_code)
+            ).code
+        data = load(ops.TicketCreate, {**payload, "channel": "open311"})
+        ticket = intake.create_ticket(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            data=data,
+            reporter_id=data.reporter_id,
+            cache=self.routing,
+        )
         self.db.commit()
-        return _receipt.dump(ticket)
-
-    @rpc(expected_exceptions=EXPECTED)
-    def create_api_key(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, roles=ADMIN)
-        data = load(tk.ApiKeyCreate, payload)
-        key = domain.create_api_key(db_session=self.db, center_id=center_id, name=data["name"])
-        self.db.commit()
-        return {"center_id": center_id, "name": data["name"], "api_key": key}
+        return dump(ops.TicketReceipt, ticket)
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _visible(self, center_id: str, ticket_id: str, lock: bool = False) -> tuple[Ticket, Principal]:
-        principal = self.caller.require(center_id, roles=(*READERS, "resident"))
-        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id,
-                                   lock=lock)
-        if principal.role == "resident" and ticket.reporter_id != principal.sub:
-            raise TicketNotFound()
-        return ticket, principal
-
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def get_ticket(self, center_id: str, ticket_id: str) -> dict[str, Any]:
-        return _ticket_read.dump(self._visible(center_id, ticket_id)[0])
+        principal = self.caller.require(center_id, ops.get_ticket)
+        return dump(
+            ops.TicketRead,
+            queries.visible_ticket(
+                db_session=self.db, center_id=center_id, ticket_id=ticket_id, reader=principal
+            ),
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
-    def get_public_ticket(self, center_id: str, ticket_id: str, follow_code: str) -> dict[str, Any]:
+    @rpc
+    def get_ticket_timeline(self, center_id: str, ticket_id: str) -> list[dict[str, Any]]:
+        principal = self.caller.require(center_id, ops.get_ticket_timeline)
+        ticket = queries.visible_ticket(
+            db_session=self.db, center_id=center_id, ticket_id=ticket_id, reader=principal
+        )
+        return dump(
+            ops.TimelineEntry, queries.timeline(db_session=self.db, ticket=ticket), many=True
+        )
+
+    @rpc
+    def get_public_ticket(
+        self, center_id: str, ticket_id: str, query: dict[str, Any]
+    ) -> dict[str, Any]:
         """A reporter without an account follows their ticket with its code."""
-        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id)
-        if not follow_code or follow_code != ticket.follow_code:
+        follow = load(ops.PublicFollow, query)
+        ticket = queries.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id)
+        if follow.code != ticket.follow_code:
             raise TicketNotFound()
-        return {**_ticket_read.dump(ticket), "timeline": tk.TimelineEntry(many=True).dump(
-            domain.timeline(db_session=self.db, ticket=ticket))}
+        timeline = queries.timeline(db_session=self.db, ticket=ticket)
+        return {
+            **dump(ops.TicketRead, ticket),
+            "timeline": dump(ops.TimelineEntry, timeline, many=True),
+        }
 
-    @rpc(expected_exceptions=EXPECTED)
-    def ticket_timeline(self, center_id: str, ticket_id: str) -> list[dict[str, Any]]:
-        ticket, _ = self._visible(center_id, ticket_id)
-        return tk.TimelineEntry(many=True).dump(domain.timeline(db_session=self.db, ticket=ticket))
-
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def list_tickets(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """Staff see the center's tickets (a party's handler, its party's unless it asks);
         a resident sees their own."""
-        principal = self.caller.require(center_id, roles=(*READERS, "resident"))
-        q = load(tk.TicketQuery, query or {})
-        if principal.party is not None and not q.get("party"):
-            q["party"] = principal.party
-        items, total = domain.list_tickets(
-            db_session=self.db, center_id=center_id, query=q,
-            reporter_id=principal.sub if principal.role == "resident" else None)
-        return tk.TicketList().dump({"items": items, "total": total, "limit": q["limit"],
-                                     "offset": q["offset"]})
+        principal = self.caller.require(center_id, ops.list_tickets)
+        q = queries.as_seen_by(principal, load(ops.TicketQuery, query or {}))
+        items, total = queries.list_tickets(
+            db_session=self.db,
+            center_id=center_id,
+            query=q,
+            reporter_id=principal.id if principal.role == "resident" else None,
+        )
+        return dump(
+            ops.TicketList, {"items": items, "total": total, "limit": q.limit, "offset": q.offset}
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
-    def board(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    @rpc
+    def get_board(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """Open tickets by deadline; a party's handler sees its own party's unless it asks."""
-        principal = self.caller.require(center_id, roles=STAFF)
-        q = load(tk.BoardQuery, query or {})
-        if principal.party is not None and not q.get("party"):
-            q["party"] = principal.party
-        return tk.Board().dump(domain.board(db_session=self.db, center_id=center_id, query=q))
+        principal = self.caller.require(center_id, ops.get_board)
+        q = queries.as_seen_by(principal, load(ops.BoardQuery, query or {}))
+        return dump(ops.Board, queries.board(db_session=self.db, center_id=center_id, query=q))
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def search_tickets(self, center_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Public (Open311 GET requests.json): ids, service code, dates, open/closed."""
-        domain.require_center(db_session=self.db, center_id=center_id)
-        tickets = domain.search_tickets(db_session=self.db, center_id=center_id,
-                                        query=load(tk.TicketSearch, query))
-        return tk.TicketRead(many=True).dump(tickets)
+        configuration.require_center(db_session=self.db, center_id=center_id)
+        tickets = queries.search_tickets(
+            db_session=self.db, center_id=center_id, query=load(ops.TicketSearch, query)
+        )
+        return dump(ops.TicketRead, tickets, many=True)
 
-    # -- the workflow ----------------------------------------------------------------------
+    # -- the workflow: one entrypoint per action -------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
-    def transition_ticket(self, center_id: str, ticket_id: str, action: str,
-                          payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Acknowledge, assign, start, return, resolve, escalate, merge, close, reopen or rate."""
-        if action not in ACTIONS:
-            raise InvalidInput(fields={"action": [f"未知操作，应为：{', '.join(ACTIONS)}"]})
-        schema, roles = ACTIONS[action]
-        principal = self.caller.require(center_id, roles=roles)
-        data = load(schema, payload or {})
-        ticket, _ = self._visible(center_id, ticket_id, lock=True)
-        actor = _actor(principal)
-        if principal.role == "resident" and ticket.reporter_id != principal.sub:
-            raise NotYourTicket()
-        if principal.party is not None:
-            _check_party(principal.party, ticket, action)
-        self._apply(ticket, action, actor, data, principal)
+    def _step(
+        self,
+        principal: Principal,
+        op: Operation,
+        step: workflow.Step,
+        center_id: str,
+        ticket_id: str,
+        payload: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Load the action's payload, lock the ticket as the caller may see it, check the
+        operation's rules on it, take the step, commit."""
+        assert op.body is not None
+        data = load(op.body, payload or {})
+        ticket = queries.visible_ticket(
+            db_session=self.db,
+            center_id=center_id,
+            ticket_id=ticket_id,
+            reader=principal,
+            lock=True,
+        )
+        op.authorize(principal, ticket)
+        step(db_session=self.db, outbox=self.outbox, ticket=ticket, actor=principal, data=data)
         self.db.commit()
-        return _ticket_read.dump(ticket)
+        return dump(ops.TicketRead, ticket)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def rate_public_ticket(self, center_id: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    @rpc
+    def acknowledge_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.acknowledge_ticket)
+        return self._step(
+            principal,
+            ops.acknowledge_ticket,
+            workflow.acknowledge_ticket,
+            center_id,
+            ticket_id,
+            payload,
+        )
+
+    @rpc
+    def assign_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.assign_ticket)
+        return self._step(
+            principal, ops.assign_ticket, workflow.assign_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def start_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.start_ticket)
+        return self._step(
+            principal, ops.start_ticket, workflow.start_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def return_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.return_ticket)
+        return self._step(
+            principal, ops.return_ticket, workflow.return_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def resolve_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.resolve_ticket)
+        return self._step(
+            principal, ops.resolve_ticket, workflow.resolve_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def escalate_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.escalate_ticket)
+        return self._step(
+            principal, ops.escalate_ticket, meetings.escalate_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def merge_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.merge_ticket)
+        return self._step(
+            principal, ops.merge_ticket, workflow.merge_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def close_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.close_ticket)
+        return self._step(
+            principal, ops.close_ticket, workflow.close_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def reopen_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.reopen_ticket)
+        return self._step(
+            principal, ops.reopen_ticket, workflow.reopen_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def rate_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.rate_ticket)
+        return self._step(
+            principal, ops.rate_ticket, workflow.rate_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def rate_public_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         """The return visit for a reporter without an account: rated with the follow code."""
-        data = load(tk.PublicRatingIn, payload)
-        ticket = domain.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id,
-                                   lock=True)
-        if data.pop("follow_code") != ticket.follow_code:
+        data = load(ops.PublicRatingIn, payload)
+        ticket = queries.get_ticket(
+            db_session=self.db, center_id=center_id, ticket_id=ticket_id, lock=True
+        )
+        if data.follow_code != ticket.follow_code:
             raise TicketNotFound()
-        domain.rate(db_session=self.db, outbox=self.outbox, ticket=ticket,
-                    actor=domain.Actor(ticket.reporter_id, "reporter"), data=data)
+        workflow.rate_ticket(
+            db_session=self.db,
+            outbox=self.outbox,
+            ticket=ticket,
+            actor=Principal.person(ticket.reporter_id, "reporter"),
+            data=data,
+        )
         self.db.commit()
-        return _ticket_read.dump(ticket)
-
-    def _apply(self, ticket: Ticket, action: str, actor: domain.Actor, data: dict[str, Any],
-               principal: Principal) -> None:
-        common = {"db_session": self.db, "ticket": ticket, "actor": actor}
-        if action == "acknowledge":
-            domain.acknowledge(outbox=self.outbox, note=data.get("note"), **common)
-        elif action == "assign":
-            domain.assign(outbox=self.outbox, party=data["party"], reason=data.get("reason"), **common)
-        elif action == "start":
-            domain.start(**common)
-        elif action == "return":
-            domain.return_ticket(outbox=self.outbox, reason=data["reason"], **common)
-        elif action == "resolve":
-            domain.resolve(outbox=self.outbox, answer=data["answer"], **common)
-        elif action == "escalate":
-            domain.escalate(outbox=self.outbox, reason=data["reason"], **common)
-        elif action == "merge":
-            primary = domain.get_ticket(db_session=self.db, center_id=ticket.center_id,
-                                        ticket_id=data["primary_id"])
-            domain.merge(outbox=self.outbox, primary=primary, **common)
-        elif action == "close":
-            domain.close(outbox=self.outbox, reason=data["reason"], **common)
-        elif action == "reopen":
-            # Staff reopen on the resident's behalf (e.g. a call to the hotline): same 15-day rule.
-            domain.reopen(outbox=self.outbox, reason=data["reason"], by="resident", **common)
-        elif action == "rate":
-            if principal.role != "resident" and data.get("via") == "web":
-                raise Forbidden("工作人员代为登记回访评价时，请注明回访方式（phone / visit / sms）",
-                                code="RATING_VIA_REQUIRED")
-            domain.rate(outbox=self.outbox, data=data, **common)
+        return dump(ops.TicketRead, ticket)
 
     # -- joint meeting ---------------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def list_meetings(self, center_id: str) -> list[dict[str, Any]]:
-        self.caller.require(center_id, roles=READERS)
-        meetings = domain.list_meetings(db_session=self.db, center_id=center_id)
-        return [{"id": m.id, "month": m.month, "meeting_date": m.meeting_date.isoformat()}
-                for m in meetings]
+        self.caller.require(center_id, ops.list_meetings)
+        return dump(
+            ops.MeetingSummary,
+            meetings.list_meetings(db_session=self.db, center_id=center_id),
+            many=True,
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def get_meeting(self, center_id: str, month: str) -> dict[str, Any]:
-        self.caller.require(center_id, roles=READERS)
-        meeting, items = domain.get_meeting(db_session=self.db, center_id=center_id, month=month)
-        return tk.MeetingRead().dump({"id": meeting.id, "month": meeting.month,
-                                      "meeting_date": meeting.meeting_date, "items": items})
+        self.caller.require(center_id, ops.get_meeting)
+        meeting, items = meetings.get_meeting(db_session=self.db, center_id=center_id, month=month)
+        return dump(
+            ops.MeetingRead,
+            {
+                "id": meeting.id,
+                "month": meeting.month,
+                "meeting_date": meeting.meeting_date,
+                "items": items,
+            },
+        )
 
-    @rpc(expected_exceptions=EXPECTED)
-    def decide_agenda_item(self, center_id: str, item_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, roles=STAFF)
-        item = domain.decide(db_session=self.db, outbox=self.outbox, center_id=center_id,
-                             item_id=item_id, actor=_actor(principal),
-                             data=load(tk.DecisionIn, payload))
+    @rpc
+    def decide_agenda_item(
+        self, center_id: str, item_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.decide_agenda_item)
+        item = meetings.decide_agenda_item(
+            db_session=self.db,
+            outbox=self.outbox,
+            center_id=center_id,
+            item_id=item_id,
+            actor=principal,
+            data=load(ops.DecisionIn, payload),
+        )
         self.db.commit()
-        item.ticket = self.db.get(Ticket, item.ticket_id)
-        return tk.AgendaItemRead().dump(item)
+        return dump(ops.AgendaItemRead, item)
 
     # -- satisfaction and SLA --------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED)
-    def satisfaction(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, roles=READERS)
-        q = load(tk.SatisfactionQuery, query or {})
-        rows = domain.satisfaction(db_session=self.db, center_id=center_id, group_by=q["group_by"],
-                                   start=q["start"], end=q["end"])
-        return tk.Satisfaction().dump({"group_by": q["group_by"], "rows": rows})
+    @rpc
+    def get_satisfaction(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        self.caller.require(center_id, ops.get_satisfaction)
+        q = load(ops.SatisfactionQuery, query or {})
+        rows = queries.satisfaction(
+            db_session=self.db, center_id=center_id, group_by=q.group_by, start=q.start, end=q.end
+        )
+        return dump(ops.Satisfaction, {"group_by": q.group_by, "rows": rows})
 
     @timer("SLA_CHECK_SECONDS", default=30)
     def check_sla(self) -> None:
-        """Announce every missed deadline once (the kit's outbox carries it to notify)."""
-        found = domain.check_sla(db_session=self.db, outbox=self.outbox)
+        """Announce every missed deadline once (the kit's outbox carries it to notify), and
+        refresh the open-ticket gauge."""
+        breaches = sla.check_sla(db_session=self.db, outbox=self.outbox)
         self.db.commit()
-        if found:
-            self.metrics.counter("lianxin_tickets_sla_breaches", "SLA breaches announced",
-                                 ["service"]).labels(self.name).inc(found)
+        for breach in breaches:
+            self.metrics.get(SLA_BREACHES).labels(
+                breach.center_id, breach.kind, str(breach.level)
+            ).inc()
+        open_now = self.metrics.get(OPEN_TICKETS)
+        for center_id, states in sla.open_tickets(db_session=self.db).items():
+            for state, count in states.items():
+                open_now.labels(center_id, state).set(count)

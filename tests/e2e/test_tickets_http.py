@@ -21,10 +21,17 @@ def public_post(system, path, body):
 
 def test_public_report_followed_acknowledged_resolved_and_rated_by_the_resident(system, token):
     staff = token("staff", sub="staff-duty-1")
-    receipt = public_post(system, "/api/v1/public/tickets", {
-        "center_id": "yanminghu", "category": "elderly_care", "address": "东村社区7号楼",
-        "description": "独居老人刘敬州家里的灯坏了，需要帮忙",
-        "contact": {"name": "刘建军", "phone": "13912345678"}})
+    receipt = public_post(
+        system,
+        "/api/v1/public/tickets",
+        {
+            "center_id": "yanminghu",
+            "category": "elderly_care",
+            "address": "东村社区7号楼",
+            "description": "独居老人刘敬州家里的灯坏了，需要帮忙",
+            "contact": {"name": "刘建军", "phone": "13912345678"},
+        },
+    )
     assert receipt.status_code == 201, receipt.text
     ticket = receipt.json()
     code, tid = ticket["follow_code"], ticket["id"]
@@ -34,21 +41,32 @@ def test_public_report_followed_acknowledged_resolved_and_rated_by_the_resident(
     assert tid in [t["id"] for t in board["items"]] and board["counts"]["reported"] >= 1
 
     # 签收 with no body at all, then 办结 with the answer.
-    acked = requests.post(system.url(f"/api/v1/tickets/{tid}/acknowledge"),
-                          headers={"Authorization": f"Bearer {staff}"}, timeout=10)
+    acked = requests.post(
+        system.url(f"/api/v1/tickets/{tid}/acknowledge"),
+        headers={"Authorization": f"Bearer {staff}"},
+        timeout=10,
+    )
     assert acked.status_code == 200 and acked.json()["state"] == "assigned", acked.text
     again = system.post(f"/api/v1/tickets/{tid}/acknowledge", {}, staff)
     assert again.status_code == 409 and "已派单" in again.json()["detail"]
-    resolved = system.post(f"/api/v1/tickets/{tid}/resolve",
-                           {"answer": "社工已联系志愿者上门更换灯泡"}, staff)
+    resolved = system.post(
+        f"/api/v1/tickets/{tid}/resolve", {"answer": "社工已联系志愿者上门更换灯泡"}, staff
+    )
     assert resolved.json()["state"] == "resolved"
 
     follow = system.get(f"/api/v1/public/centers/yanminghu/tickets/{tid}", params={"code": code})
     assert follow.status_code == 200 and follow.json()["answer"] == "社工已联系志愿者上门更换灯泡"
-    assert system.get(f"/api/v1/public/centers/yanminghu/tickets/{tid}",
-                      params={"code": "wrong-code"}).status_code == 404
-    rated = public_post(system, f"/api/v1/public/centers/yanminghu/tickets/{tid}/rating",
-                        {"rating": "satisfied", "follow_code": code, "comment": "很及时"})
+    assert (
+        system.get(
+            f"/api/v1/public/centers/yanminghu/tickets/{tid}", params={"code": "wrong-code"}
+        ).status_code
+        == 404
+    )
+    rated = public_post(
+        system,
+        f"/api/v1/public/centers/yanminghu/tickets/{tid}/rating",
+        {"rating": "satisfied", "follow_code": code, "comment": "很及时"},
+    )
     assert rated.status_code == 200 and rated.json()["state"] == "closed", rated.text
 
     steps = [e["action"] for e in system.get(f"/api/v1/tickets/{tid}/timeline", token=staff).json()]
@@ -63,43 +81,75 @@ def test_seeded_center_shows_the_reports_satisfaction_and_a_joint_meeting_agenda
     assert meetings, "the seed escalates one issue to the joint meeting"
     agenda = system.get(f"/api/v1/joint-meetings/{meetings[0]['month']}", token=staff).json()
     item = next(i for i in agenda["items"] if "停车" in i["ticket"]["description"])
-    decided = system.post(f"/api/v1/joint-meetings/items/{item['id']}/decision",
-                          {"decision": "assigned", "party": "owners_committee",
-                           "note": "业委会牵头，物业配合增设停车位"}, staff)
+    decided = system.post(
+        f"/api/v1/joint-meetings/items/{item['id']}/decision",
+        {
+            "decision": "assigned",
+            "party": "owners_committee",
+            "note": "业委会牵头，物业配合增设停车位",
+        },
+        staff,
+    )
     assert decided.status_code == 200, decided.text
     ticket = system.get(f"/api/v1/tickets/{item['ticket_id']}", token=staff).json()
     assert (ticket["state"], ticket["party"]) == ("assigned", "owners_committee")
-    twice = system.post(f"/api/v1/joint-meetings/items/{item['id']}/decision",
-                        {"decision": "carried_over"}, staff)
+    twice = system.post(
+        f"/api/v1/joint-meetings/items/{item['id']}/decision", {"decision": "carried_over"}, staff
+    )
     assert twice.status_code == 409
 
 
 def test_open311_client_with_a_key_from_the_admin(system, token):
     admin = token("admin")
     key = system.post("/api/v1/api-keys", {"name": "县12345热线"}, admin).json()["api_key"]
-    created = requests.post(system.url("/open311/v2/requests.json"), data={
-        "api_key": key, "jurisdiction_id": "yanminghu", "service_code": "repairs",
-        "attribute[facility]": "light", "address_string": "太平庄社区5号楼",
-        "description": "路灯不亮"}, timeout=10)
+    created = requests.post(
+        system.url("/open311/v2/requests.json"),
+        data={
+            "api_key": key,
+            "jurisdiction_id": "yanminghu",
+            "service_code": "repairs",
+            "attribute[facility]": "light",
+            "address_string": "太平庄社区5号楼",
+            "description": "路灯不亮",
+        },
+        timeout=10,
+    )
     assert created.status_code == 201, created.text
     request_id = created.json()[0]["service_request_id"]
-    found = requests.get(system.url(f"/open311/v2/requests/{request_id}.json"),
-                         params={"jurisdiction_id": "yanminghu"}, timeout=10).json()[0]
+    found = requests.get(
+        system.url(f"/open311/v2/requests/{request_id}.json"),
+        params={"jurisdiction_id": "yanminghu"},
+        timeout=10,
+    ).json()[0]
     assert found["status"] == "open" and found["agency_responsible"] == "物业公司"
-    refused = requests.post(system.url("/open311/v2/requests.json"), data={
-        "api_key": "lx_forged", "jurisdiction_id": "yanminghu", "service_code": "repairs",
-        "address_string": "x", "description": "路灯不亮"}, timeout=10)
+    refused = requests.post(
+        system.url("/open311/v2/requests.json"),
+        data={
+            "api_key": "lx_forged",
+            "jurisdiction_id": "yanminghu",
+            "service_code": "repairs",
+            "address_string": "x",
+            "description": "路灯不亮",
+        },
+        timeout=10,
+    )
     assert refused.status_code == 403 and refused.json()[0]["code"] == 403
 
 
 def test_admin_changes_routing_and_the_next_report_follows_it(system, token):
     admin, staff = token("admin"), token("staff")
-    changed = requests.patch(system.url("/api/v1/categories/policy"),
-                             json={"party": "social_work"},
-                             headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+    changed = requests.patch(
+        system.url("/api/v1/categories/policy"),
+        json={"party": "social_work"},
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
     assert changed.status_code == 200 and changed.json()["party"] == "social_work"
-    ticket = system.post("/api/v1/tickets", {"category": "policy", "description": "咨询低保政策",
-                                             "channel": "walk_in"}, staff).json()
+    ticket = system.post(
+        "/api/v1/tickets",
+        {"category": "policy", "description": "咨询低保政策", "channel": "walk_in"},
+        staff,
+    ).json()
     assert ticket["party"] == "social_work"
     assert system.post("/api/v1/categories", {"code": "x"}, staff).status_code == 403
 
@@ -108,9 +158,19 @@ def test_the_property_company_handles_its_own_ticket_and_nothing_else(system, to
     """物业's handler sees its party's tickets, starts and resolves them; signing for stays
     with the cadre on duty, and 社工 cannot touch 物业's ticket."""
     duty = token("staff", sub="staff-duty-1")
-    wy, sg = token("staff", sub="wy-01", party="property"), token("staff", sub="sg-01", party="social_work")
-    created = system.post("/api/v1/tickets", {"category": "sanitation", "channel": "walk_in",
-                                              "description": "太平庄社区垃圾桶满了没人收"}, duty)
+    wy, sg = (
+        token("staff", sub="wy-01", party="property"),
+        token("staff", sub="sg-01", party="social_work"),
+    )
+    created = system.post(
+        "/api/v1/tickets",
+        {
+            "category": "sanitation",
+            "channel": "walk_in",
+            "description": "太平庄社区垃圾桶满了没人收",
+        },
+        duty,
+    )
     assert created.status_code == 201, created.text
     tid = created.json()["id"]
 

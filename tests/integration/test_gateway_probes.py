@@ -14,8 +14,9 @@ def lone_gateway(container_factory, service_config):
     from gateway.service import GatewayService
 
     port = free_port()
-    container_factory(GatewayService, service_config(
-        "gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")).start()
+    container_factory(
+        GatewayService, service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    ).start()
     return f"http://127.0.0.1:{port}"
 
 
@@ -31,14 +32,19 @@ def test_a_gateway_without_backends_is_alive_but_not_healthy(lone_gateway):
 
 
 def test_intake_with_the_tickets_service_down_is_a_clear_503_for_every_gathered_request(
-        lone_gateway, token):
+    lone_gateway, token
+):
     import eventlet
 
     staff = {"Authorization": f"Bearer {token('staff')}"}
 
     def post(i):
-        return requests.post(f"{lone_gateway}/api/v1/tickets", headers=staff, timeout=20, json={
-            "category": "sanitation", "description": f"第{i}件", "channel": "hotline"})
+        return requests.post(
+            f"{lone_gateway}/api/v1/tickets",
+            headers=staff,
+            timeout=20,
+            json={"category": "sanitation", "description": f"第{i}件", "channel": "hotline"},
+        )
 
     answers = list(eventlet.GreenPool(8).imap(post, range(8)))
     assert [r.status_code for r in answers] == [503] * 8

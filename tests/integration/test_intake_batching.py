@@ -5,12 +5,11 @@ import eventlet
 import pytest
 import requests
 
+from gateway.intake import BATCH_SIZE
 from lianxin import metrics as kit_metrics
 from lianxin.testing import free_port
 
 pytestmark = pytest.mark.integration
-
-BATCHES = "lianxin_gateway_intake_batch_size"
 
 
 @pytest.fixture
@@ -20,30 +19,36 @@ def gateway(container_factory, service_config, demo_center):
 
     port = free_port()
     container_factory(TicketsService, service_config("tickets")).start()
-    container_factory(GatewayService, service_config(
-        "gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", PUBLIC_BURST=100)).start()
+    container_factory(
+        GatewayService,
+        service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", PUBLIC_BURST=100),
+    ).start()
     demo_center()
     return f"http://127.0.0.1:{port}/api/v1"
 
 
-def sample(name):
-    return kit_metrics.for_service("gateway").registry.get_sample_value(name) or 0
+def sample(suffix):
+    return kit_metrics.for_service("gateway").sample(BATCH_SIZE, suffix)
 
 
 def test_concurrent_intake_is_gathered_and_each_request_gets_its_own_answer(gateway, token, rpc):
     staff = {"Authorization": f"Bearer {token('staff', sub='duty-1')}"}
     other = {"Authorization": f"Bearer {token('resident', sub='res-9')}"}
-    calls0, tickets0 = sample(f"{BATCHES}_count"), sample(f"{BATCHES}_sum")
+    calls0, tickets0 = sample("_count"), sample("_sum")
 
     def post(i):
         if i % 5 == 4:  # an unknown category: this one alone is refused
             body, headers = {"category": "no_such", "description": f"第{i}件"}, staff
         elif i % 5 == 3:  # a resident may not register hotline calls
-            body, headers = {"category": "sanitation", "description": f"第{i}件",
-                             "channel": "hotline"}, other
+            body, headers = (
+                {"category": "sanitation", "description": f"第{i}件", "channel": "hotline"},
+                other,
+            )
         else:
-            body, headers = {"category": "sanitation", "description": f"第{i}件",
-                             "channel": "hotline"}, staff
+            body, headers = (
+                {"category": "sanitation", "description": f"第{i}件", "channel": "hotline"},
+                staff,
+            )
         return i, requests.post(f"{gateway}/tickets", json=body, headers=headers, timeout=30)
 
     pool = eventlet.GreenPool(40)
@@ -62,31 +67,43 @@ def test_concurrent_intake_is_gathered_and_each_request_gets_its_own_answer(gate
 
     listed = requests.get(f"{gateway}/tickets", params={"limit": 100}, headers=staff).json()
     assert sorted(t["id"] for t in listed["items"]) == sorted(created)
-    calls = sample(f"{BATCHES}_count") - calls0
-    assert sample(f"{BATCHES}_sum") - tickets0 == 60  # every request went, in fewer calls
+    calls = sample("_count") - calls0
+    assert sample("_sum") - tickets0 == 60  # every request went, in fewer calls
     assert calls < 60
 
 
 def test_public_intake_is_gathered_too_and_keeps_the_follow_code(gateway):
     def post(i):
-        return requests.post(f"{gateway}/public/tickets", timeout=30, json={
-            "center_id": "yanminghu", "category": "sanitation", "description": f"公开反映第{i}件"})
+        return requests.post(
+            f"{gateway}/public/tickets",
+            timeout=30,
+            json={
+                "center_id": "yanminghu",
+                "category": "sanitation",
+                "description": f"公开反映第{i}件",
+            },
+        )
 
     pool = eventlet.GreenPool(10)
     answers = list(pool.imap(post, range(10)))
     assert [r.status_code for r in answers] == [201] * 10
     receipts = [r.json() for r in answers]
     assert [r["description"] for r in receipts] == [f"公开反映第{i}件" for i in range(10)]
-    follow = requests.get(f"{gateway}/public/centers/yanminghu/tickets/{receipts[3]['id']}",
-                          params={"code": receipts[3]["follow_code"]})
+    follow = requests.get(
+        f"{gateway}/public/centers/yanminghu/tickets/{receipts[3]['id']}",
+        params={"code": receipts[3]["follow_code"]},
+    )
     assert follow.status_code == 200 and follow.json()["description"] == "公开反映第3件"
 
 
 def test_a_double_submission_is_stored_once(gateway, token):
     """A resident pressing 提交 twice (at once, or again after a timeout) gets the first
     ticket back (200), not a second ticket; a different text is a new one."""
-    body = {"center_id": "yanminghu", "category": "sanitation",
-            "description": "东村社区3号楼门口垃圾两天没人清运"}
+    body = {
+        "center_id": "yanminghu",
+        "category": "sanitation",
+        "description": "东村社区3号楼门口垃圾两天没人清运",
+    }
 
     def post(_):
         return requests.post(f"{gateway}/public/tickets", json=body, timeout=30)

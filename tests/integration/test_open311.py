@@ -15,68 +15,111 @@ def open311(container_factory, service_config, demo_center, rpc, token):
 
     port = free_port()
     container_factory(TicketsService, service_config("tickets")).start()
-    container_factory(GatewayService, service_config(
-        "gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")).start()
+    container_factory(
+        GatewayService, service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    ).start()
     demo_center()
     admin = rpc(token("admin"))
-    admin.tickets.add_category("yanminghu", {
-        "code": "repairs", "name": "公共设施维修", "party": "property", "resolve_hours": 48,
-        "service_code": "facility_repair", "keywords": ["路灯"],
-        "attributes": [{"code": "facility", "description": "设施类型", "datatype": "singlevaluelist",
-                        "required": True, "values": [{"key": "light", "name": "路灯"},
-                                                     {"key": "lift", "name": "电梯"}]}]})
+    admin.tickets.add_category(
+        "yanminghu",
+        {
+            "code": "repairs",
+            "name": "公共设施维修",
+            "party": "property",
+            "resolve_hours": 48,
+            "service_code": "facility_repair",
+            "keywords": ["路灯"],
+            "attributes": [
+                {
+                    "code": "facility",
+                    "description": "设施类型",
+                    "datatype": "singlevaluelist",
+                    "required": True,
+                    "values": [{"key": "light", "name": "路灯"}, {"key": "lift", "name": "电梯"}],
+                }
+            ],
+        },
+    )
     key = admin.tickets.create_api_key("yanminghu", {"name": "县12345热线"})["api_key"]
     return f"http://127.0.0.1:{port}/open311/v2", key
 
 
 def form(key, **extra):
-    return {"api_key": key, "jurisdiction_id": "yanminghu", "service_code": "facility_repair",
-            "lat": "34.7", "long": "114.1", "attribute[facility]": "light",
-            "description": "太平庄社区5号楼路灯不亮", **extra}
+    return {
+        "api_key": key,
+        "jurisdiction_id": "yanminghu",
+        "service_code": "facility_repair",
+        "lat": "34.7",
+        "long": "114.1",
+        "attribute[facility]": "light",
+        "description": "太平庄社区5号楼路灯不亮",
+        **extra,
+    }
 
 
 def test_discovery_and_services_describe_the_center(open311):
     base, _ = open311
-    assert requests.get(f"{base}/discovery.json").json()["endpoints"][0]["url"].endswith("/open311/v2/")
+    assert (
+        requests.get(f"{base}/discovery.json")
+        .json()["endpoints"][0]["url"]
+        .endswith("/open311/v2/")
+    )
     services = requests.get(f"{base}/services.json", params={"jurisdiction_id": "yanminghu"}).json()
     repair = next(s for s in services if s["service_code"] == "facility_repair")
     assert repair["service_name"] == "公共设施维修" and repair["metadata"] is True
     assert repair["group"] == "物业公司"
-    definition = requests.get(f"{base}/services/facility_repair.json",
-                              params={"jurisdiction_id": "yanminghu"}).json()
+    definition = requests.get(
+        f"{base}/services/facility_repair.json", params={"jurisdiction_id": "yanminghu"}
+    ).json()
     assert definition["attributes"][0]["code"] == "facility"
     assert definition["attributes"][0]["values"][0] == {"key": "light", "name": "路灯"}
 
 
 def test_a_request_is_taken_in_and_can_be_followed(open311):
     base, key = open311
-    created = requests.post(f"{base}/requests.json", data=form(key, phone="13812345678",
-                                                               first_name="素芳", last_name="王"))
+    created = requests.post(
+        f"{base}/requests.json",
+        data=form(key, phone="13812345678", first_name="素芳", last_name="王"),
+    )
     assert created.status_code == 201, created.text
     request_id = created.json()[0]["service_request_id"]
-    one = requests.get(f"{base}/requests/{request_id}.json",
-                       params={"jurisdiction_id": "yanminghu"}).json()[0]
+    one = requests.get(
+        f"{base}/requests/{request_id}.json", params={"jurisdiction_id": "yanminghu"}
+    ).json()[0]
     assert one["status"] == "open" and one["service_code"] == "repairs"
     assert one["agency_responsible"] == "物业公司" and one["expected_datetime"].endswith("+08:00")
     assert "13812345678" not in str(one)
-    listed = requests.get(f"{base}/requests.json", params={
-        "jurisdiction_id": "yanminghu", "status": "open", "service_code": "facility_repair"}).json()
+    listed = requests.get(
+        f"{base}/requests.json",
+        params={
+            "jurisdiction_id": "yanminghu",
+            "status": "open",
+            "service_code": "facility_repair",
+        },
+    ).json()
     assert [r["service_request_id"] for r in listed] == [request_id]
-    assert requests.get(f"{base}/requests.json", params={
-        "jurisdiction_id": "yanminghu", "status": "closed"}).json() == []
+    assert (
+        requests.get(
+            f"{base}/requests.json", params={"jurisdiction_id": "yanminghu", "status": "closed"}
+        ).json()
+        == []
+    )
 
 
-@pytest.mark.parametrize("change, status, words", [
-    ({"api_key": "lx_wrong"}, 403, "API"),
-    ({"api_key": ""}, 403, "api_key"),
-    ({"jurisdiction_id": "atlantis"}, 404, "服务中心"),
-    ({"service_code": "fireworks"}, 404, "类别"),
-    ({"lat": "north"}, 400, "lat"),
-    ({"lat": "", "long": ""}, 400, "location"),
-    ({"description": "很" * 4001}, 400, "description"),
-    ({"attribute[facility]": "bridge"}, 400, "facility"),
-    ({"phone": "12345"}, 400, "phone"),
-])
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        ({"api_key": "lx_wrong"}, 403, "API"),
+        ({"api_key": ""}, 403, "api_key"),
+        ({"jurisdiction_id": "atlantis"}, 404, "服务中心"),
+        ({"service_code": "fireworks"}, 404, "类别"),
+        ({"lat": "north"}, 400, "lat"),
+        ({"lat": "", "long": ""}, 400, "location"),
+        ({"description": "很" * 4001}, 400, "description"),
+        ({"attribute[facility]": "bridge"}, 400, "facility"),
+        ({"phone": "12345"}, 400, "phone"),
+    ],
+)
 def test_bad_requests_get_the_specs_error_list_and_store_nothing(open311, change, status, words):
     base, key = open311
     response = requests.post(f"{base}/requests.json", data={**form(key), **change})
@@ -84,7 +127,9 @@ def test_bad_requests_get_the_specs_error_list_and_store_nothing(open311, change
     errors = response.json()
     assert isinstance(errors, list) and errors[0]["code"] == status
     assert any(words in e["description"] for e in errors), errors
-    assert requests.get(f"{base}/requests.json", params={"jurisdiction_id": "yanminghu"}).json() == []
+    assert (
+        requests.get(f"{base}/requests.json", params={"jurisdiction_id": "yanminghu"}).json() == []
+    )
 
 
 def test_unknown_request_is_404_in_the_specs_format(open311):

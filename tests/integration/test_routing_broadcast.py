@@ -7,8 +7,9 @@ from lianxin.testing import wait_for
 pytestmark = pytest.mark.integration
 
 
-def test_every_replica_gets_its_own_copy_of_a_routing_change(container_factory, service_config,
-                                                             demo_center, rpc, token):
+def test_every_replica_gets_its_own_copy_of_a_routing_change(
+    container_factory, service_config, demo_center, rpc, token
+):
     from nameko.testing.services import entrypoint_waiter
 
     from services.tickets.service import TicketsService
@@ -19,11 +20,17 @@ def test_every_replica_gets_its_own_copy_of_a_routing_change(container_factory, 
         replica.start()
     demo_center()
     admin = rpc(token("admin"))
-    with entrypoint_waiter(replicas[0], "forget_routing"), \
-            entrypoint_waiter(replicas[1], "forget_routing"):
+    with (
+        entrypoint_waiter(replicas[0], "forget_routing"),
+        entrypoint_waiter(replicas[1], "forget_routing"),
+    ):
         admin.tickets.update_category("yanminghu", "sanitation", {"party": "village_committee"})
     # …and intake on either replica routes by the new rule.
     staff = rpc(token("staff"))
-    routed = wait_for(lambda: staff.tickets.create_ticket("yanminghu", {
-        "category": "sanitation", "description": "村口垃圾堆放", "channel": "hotline"}))
+    routed = wait_for(
+        lambda: staff.tickets.create_ticket(
+            "yanminghu",
+            {"category": "sanitation", "description": "村口垃圾堆放", "channel": "hotline"},
+        )
+    )
     assert routed["party"] == "village_committee"

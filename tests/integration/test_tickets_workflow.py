@@ -31,68 +31,104 @@ def drain(bus, queue):
 
 
 def test_a_ticket_travels_the_whole_workflow_and_every_fact_is_on_the_bus(
-        tickets, demo_center, rpc, token, bus):
+    tickets, demo_center, rpc, token, bus
+):
     tickets()
     everything = bus.bind("tickets", "cn.lianxin.tickets.#")
     demo_center()
     resident, staff = rpc(token("resident", sub="res-1")), rpc(token("staff", sub="duty-1"))
-    ticket = resident.tickets.create_ticket("yanminghu", {
-        "category": "sanitation", "description": "3号楼门口垃圾两天没人清运"})
-    staff.tickets.transition_ticket("yanminghu", ticket["id"], "acknowledge", {})
-    staff.tickets.transition_ticket("yanminghu", ticket["id"], "start", {})
-    staff.tickets.transition_ticket("yanminghu", ticket["id"], "resolve",
-                                    {"answer": "已安排保洁清运"})
-    closed = resident.tickets.transition_ticket("yanminghu", ticket["id"], "rate",
-                                                {"rating": "satisfied", "comment": "很及时"})
+    ticket = resident.tickets.create_ticket(
+        "yanminghu", {"category": "sanitation", "description": "3号楼门口垃圾两天没人清运"}
+    )
+    staff.tickets.acknowledge_ticket("yanminghu", ticket["id"], {})
+    staff.tickets.start_ticket("yanminghu", ticket["id"], {})
+    staff.tickets.resolve_ticket("yanminghu", ticket["id"], {"answer": "已安排保洁清运"})
+    closed = resident.tickets.rate_ticket(
+        "yanminghu", ticket["id"], {"rating": "satisfied", "comment": "很及时"}
+    )
     assert closed["state"] == "closed" and closed["rating"] == "satisfied"
 
-    timeline = resident.tickets.ticket_timeline("yanminghu", ticket["id"])
-    assert [e["action"] for e in timeline] == ["report", "acknowledge", "assign", "start",
-                                               "resolve", "rate", "close"]
+    timeline = resident.tickets.get_ticket_timeline("yanminghu", ticket["id"])
+    assert [e["action"] for e in timeline] == [
+        "report",
+        "acknowledge",
+        "assign",
+        "start",
+        "resolve",
+        "rate",
+        "close",
+    ]
     facts = wait_for(lambda: (got := drain(bus, everything)) and len(got) >= 6 and got)
     assert [f["type"].split(".")[4] for f in facts] == [
-        "created", "acknowledged", "assigned", "resolved", "rated", "closed"]
+        "created",
+        "acknowledged",
+        "assigned",
+        "resolved",
+        "rated",
+        "closed",
+    ]
     assert all(f["data"].get("person_id") == "res-1" for f in facts)
-    rate = staff.tickets.satisfaction("yanminghu", {"group_by": "party"})
-    assert rate["rows"] == [{"key": "property", "ratings": 1, "satisfied": 1,
-                             "basically_satisfied": 0, "dissatisfied": 0, "rate": 100.0}]
+    rate = staff.tickets.get_satisfaction("yanminghu", {"group_by": "party"})
+    assert rate["rows"] == [
+        {
+            "key": "property",
+            "ratings": 1,
+            "satisfied": 1,
+            "basically_satisfied": 0,
+            "dissatisfied": 0,
+            "rate": 100.0,
+        }
+    ]
 
 
 def test_illegal_and_repeated_transitions_are_refused_with_a_clear_error(
-        tickets, demo_center, rpc, token):
+    tickets, demo_center, rpc, token
+):
     tickets()
     demo_center()
     staff = rpc(token("staff"))
-    ticket = staff.tickets.create_ticket("yanminghu", {"category": "sanitation",
-                                                       "description": "路灯坏了", "channel": "hotline"})
+    ticket = staff.tickets.create_ticket(
+        "yanminghu", {"category": "sanitation", "description": "路灯坏了", "channel": "hotline"}
+    )
     with pytest.raises(RemoteError) as err:
-        staff.tickets.transition_ticket("yanminghu", ticket["id"], "resolve", {"answer": "已修好"})
+        staff.tickets.resolve_ticket("yanminghu", ticket["id"], {"answer": "已修好"})
     error = from_remote(err.value)
     assert isinstance(error, Conflict) and error.code == "INVALID_TRANSITION"
     assert "待签收" in error.detail
-    staff.tickets.transition_ticket("yanminghu", ticket["id"], "acknowledge", {})
+    staff.tickets.acknowledge_ticket("yanminghu", ticket["id"], {})
     with pytest.raises(RemoteError):
-        staff.tickets.transition_ticket("yanminghu", ticket["id"], "acknowledge", {})
+        staff.tickets.acknowledge_ticket("yanminghu", ticket["id"], {})
     assert staff.tickets.get_ticket("yanminghu", ticket["id"])["state"] == "assigned"
 
 
 def test_sla_timer_announces_an_unacknowledged_ticket_to_the_cadre_on_duty(
-        tickets, demo_center, rpc, token, bus):
+    tickets, demo_center, rpc, token, bus
+):
     config = tickets(SLA_CHECK_SECONDS=0.2)
     breaches = bus.bind("tickets", "cn.lianxin.tickets.ticket.sla_breached.v1")
     demo_center()
     admin = rpc(token("admin"))
     now = datetime.now(UTC)
-    admin.tickets.add_duty_shift("yanminghu", {
-        "person_id": "staff-duty-1", "name": "李卫东", "starts_at": (now - timedelta(hours=1)).isoformat(),
-        "ends_at": (now + timedelta(hours=8)).isoformat()})
-    ticket = admin.tickets.create_ticket("yanminghu", {"category": "sanitation",
-                                                       "description": "垃圾未清运", "channel": "hotline"})
+    admin.tickets.add_duty_shift(
+        "yanminghu",
+        {
+            "person_id": "staff-duty-1",
+            "name": "李卫东",
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=8)).isoformat(),
+        },
+    )
+    ticket = admin.tickets.create_ticket(
+        "yanminghu", {"category": "sanitation", "description": "垃圾未清运", "channel": "hotline"}
+    )
     # The ticket came in 11 minutes ago and nobody acknowledged it.
     engine = create_engine(config["DB_URL"])
     with engine.begin() as conn:
-        conn.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(
-            created_at=now - timedelta(minutes=11), ack_due_at=now - timedelta(minutes=1)))
+        conn.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket["id"])
+            .values(created_at=now - timedelta(minutes=11), ack_due_at=now - timedelta(minutes=1))
+        )
     engine.dispose()
     breach = wait_for(lambda: bus.get(breaches))
     assert breach["subject"] == ticket["id"]
@@ -103,21 +139,23 @@ def test_sla_timer_announces_an_unacknowledged_ticket_to_the_cadre_on_duty(
 
 
 def test_concurrent_acknowledgements_on_postgresql_let_exactly_one_through(
-        tickets, demo_center, rpc, token, pg_database):
+    tickets, demo_center, rpc, token, pg_database
+):
     tickets(db_url=pg_database())
     demo_center()
     ticket = rpc(token("staff")).tickets.create_ticket(
-        "yanminghu", {"category": "sanitation", "description": "垃圾未清运", "channel": "hotline"})
+        "yanminghu", {"category": "sanitation", "description": "垃圾未清运", "channel": "hotline"}
+    )
     clients = [rpc(token("staff", sub=f"duty-{i}")) for i in range(6)]
 
     def acknowledge(client):
         try:
-            client.tickets.transition_ticket("yanminghu", ticket["id"], "acknowledge", {})
+            client.tickets.acknowledge_ticket("yanminghu", ticket["id"], {})
             return "ok"
         except RemoteError as exc:
             return from_remote(exc).code
 
     outcomes = list(eventlet.GreenPool().imap(acknowledge, clients))
     assert sorted(outcomes) == ["INVALID_TRANSITION"] * 5 + ["ok"]
-    timeline = clients[0].tickets.ticket_timeline("yanminghu", ticket["id"])
+    timeline = clients[0].tickets.get_ticket_timeline("yanminghu", ticket["id"])
     assert [e["action"] for e in timeline].count("acknowledge") == 1

@@ -1,19 +1,34 @@
-"""The tickets service's contract: its RPC payloads and every event it publishes.
+"""What the tickets service offers over RPC: payload and answer schemas, then the operation
+table (who may call what, under which rules).
 
-RPC schemas are shared by the service (which validates every call) and the
-gateway (which validates before spending an RPC, and documents them in OpenAPI).
+The service validates every call with these schemas and checks the caller against the
+operation; the gateway validates before spending an RPC and documents them in OpenAPI.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, TypedDict
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, page_of
-from lianxin.roles import PARTIES
+from lianxin.operations import Operations, Rule
+from lianxin.roles import ADMIN, MEMBERS, OPS, PARTIES, READERS, RESIDENT_OR_STAFF, STAFF, Principal
 
 CHANNELS = ("web", "hotline", "walk_in", "open311")
-STATES = ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated",
-          "resolved", "closed", "merged")
+STATES = (
+    "reported",
+    "acknowledged",
+    "assigned",
+    "in_progress",
+    "returned",
+    "escalated",
+    "resolved",
+    "closed",
+    "merged",
+)
 OPEN_STATES = STATES[:6]
 DESCRIPTION_MAX = 4000
 RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
@@ -21,15 +36,32 @@ RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissat
 
 # -- centers and categories ------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewCenter:
+    id: str
+    name: str
+    address: str
+    timezone: str
+
+
 class CenterCreate(BaseSchema):
+    model = NewCenter
     id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
     name = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     address = fields.Str(load_default="", validate=validate.Length(max=200))
     timezone = fields.Str(load_default="Asia/Shanghai", validate=validate.OneOf(["Asia/Shanghai"]))
 
 
+class CenterChanges(TypedDict, total=False):
+    fallback_party: str
+    auto_assign: bool
+    meeting_day: int
+
+
 class CenterSettings(BaseSchema):
-    """What a center's admin may change about how issues are handled."""
+    """What a center's admin may change about how issues are handled (loads as
+    :class:`CenterChanges`: only the keys given)."""
 
     fallback_party = fields.Str(validate=validate.OneOf(PARTIES))
     auto_assign = fields.Bool()
@@ -55,7 +87,8 @@ class AttributeValue(BaseSchema):
 
 
 class AttributeDefinition(BaseSchema):
-    """An Open311 attribute: an extra question asked when reporting this category."""
+    """An Open311 attribute: an extra question asked when reporting this category (kept as
+    JSON with the category, so it loads as a plain dict)."""
 
     code = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
     description = fields.Str(required=True, validate=validate.Length(min=1, max=200))
@@ -65,21 +98,50 @@ class AttributeDefinition(BaseSchema):
     values = fields.List(fields.Nested(AttributeValue), load_default=list)
 
 
+@dataclass(frozen=True)
+class NewCategory:
+    code: str
+    name: str
+    #: The routing rule; None sends it to the center's fallback party.
+    party: str | None
+    ack_minutes: int
+    resolve_hours: int
+    #: None: the same as ``code``.
+    service_code: str | None
+    description: str
+    keywords: list[str]
+    attributes: list[dict[str, Any]]
+
+
 class CategoryCreate(BaseSchema):
+    model = NewCategory
     code = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=60))
-    #: The routing rule; None sends it to the center's fallback party.
     party = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(PARTIES))
     ack_minutes = fields.Int(load_default=10, validate=validate.Range(min=1, max=24 * 60))
     resolve_hours = fields.Int(load_default=72, validate=validate.Range(min=1, max=24 * 90))
     service_code = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
     description = fields.Str(load_default="", validate=validate.Length(max=500))
     keywords = fields.List(fields.Str(validate=validate.Length(max=20)), load_default=list)
-    attributes = fields.List(fields.Nested(AttributeDefinition), load_default=list,
-                             validate=validate.Length(max=20))
+    attributes = fields.List(
+        fields.Nested(AttributeDefinition), load_default=list, validate=validate.Length(max=20)
+    )
+
+
+class CategoryChanges(TypedDict, total=False):
+    name: str
+    party: str | None
+    ack_minutes: int
+    resolve_hours: int
+    description: str
+    keywords: list[str]
+    attributes: list[dict[str, Any]]
+    active: bool
 
 
 class CategoryUpdate(BaseSchema):
+    """Loads as :class:`CategoryChanges` (only the keys given)."""
+
     name = fields.Str(validate=validate.Length(min=1, max=60))
     party = fields.Str(allow_none=True, validate=validate.OneOf(PARTIES))
     ack_minutes = fields.Int(validate=validate.Range(min=1, max=24 * 60))
@@ -105,7 +167,17 @@ class CategoryRead(BaseSchema):
 
 # -- duty roster -----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewDutyShift:
+    person_id: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+
+
 class DutyShiftCreate(BaseSchema):
+    model = NewDutyShift
     person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     starts_at = fields.AwareDateTime(required=True)
@@ -128,7 +200,16 @@ class DutyShiftRead(BaseSchema):
     ends_at = fields.AwareDateTime()
 
 
+@dataclass(frozen=True)
+class TimeWindow:
+    """[start, end); None leaves that side to the operation's default."""
+
+    start: datetime | None
+    end: datetime | None
+
+
 class DutyQuery(BaseSchema):
+    model = TimeWindow
     start = fields.AwareDateTime(load_default=None)
     end = fields.AwareDateTime(load_default=None)
 
@@ -139,32 +220,59 @@ class DutyQuery(BaseSchema):
 INTAKE_BATCH_MAX = 200
 
 
+@dataclass(frozen=True)
+class NewTicket:
+    category: str
+    description: str
+    address: str
+    lat: float | None
+    long: float | None
+    channel: str
+    attributes: dict[str, Any]
+    media_url: str | None
+    #: A reporter registered by the hotline clerk (a person id of notify's directory).
+    reporter_id: str | None
+
+
 class TicketCreate(BaseSchema):
     """A resident's issue, from any channel."""
 
+    model: ClassVar[type | None] = NewTicket
     category = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
     description = fields.Str(required=True, validate=validate.Length(min=2, max=DESCRIPTION_MAX))
     address = fields.Str(load_default="", validate=validate.Length(max=200))
     lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
-    long = fields.Float(load_default=None, allow_none=True,
-                        validate=validate.Range(min=-180, max=180))
+    long = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180)
+    )
     channel = fields.Str(load_default="web", validate=validate.OneOf(CHANNELS))
-    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(max=40)),
-                             values=fields.Raw(), load_default=dict)
+    attributes = fields.Dict(
+        keys=fields.Str(validate=validate.Length(max=40)), values=fields.Raw(), load_default=dict
+    )
     media_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
-    #: A reporter registered by the hotline clerk (a person id of notify's directory).
     reporter_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class PublicTicketCreate(TicketCreate):
-    """Public web intake: no login, so the center is named in the body."""
+    """Public web intake: no login, so the center is named in the body. The gateway checks
+    it and forwards the rest as a :class:`TicketCreate` (so it loads as a plain dict)."""
 
+    model = None
     center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    center_id: str
+    payload: dict[str, Any]
+    authorization: str | None
+    intake_key: str | None
 
 
 class IntakeItem(BaseSchema):
     """One issue of a gathered intake call, with the token of the person who reported it."""
 
+    model = IntakeRequest
     center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
     payload = fields.Dict(required=True)
     authorization = fields.Str(load_default=None, allow_none=True)
@@ -175,8 +283,11 @@ class IntakeItem(BaseSchema):
 class IntakeBatch(BaseSchema):
     """``create_tickets``: concurrent intake requests the gateway sends as one call."""
 
-    items = fields.List(fields.Nested(IntakeItem), required=True,
-                        validate=validate.Length(min=1, max=INTAKE_BATCH_MAX))
+    items = fields.List(
+        fields.Nested(IntakeItem),
+        required=True,
+        validate=validate.Length(min=1, max=INTAKE_BATCH_MAX),
+    )
 
 
 class TicketRead(BaseSchema):
@@ -213,19 +324,47 @@ class TicketReceipt(TicketRead):
     follow_code = fields.Str()
 
 
+@dataclass(frozen=True)
+class TicketFilter:
+    """One page of a center's tickets (the list, the board), narrowed by any of these."""
+
+    limit: int
+    offset: int
+    state: str | None
+    category: str | None
+    party: str | None
+
+
 class TicketQuery(Page):
+    model = TicketFilter
     state = fields.Str(load_default=None, validate=validate.OneOf(STATES))
     category = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
     party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
 
 
+@dataclass(frozen=True)
+class TicketSearchFilter:
+    ids: list[str] | None
+    category: str | None
+    status: str | None
+    start: datetime | None
+    end: datetime | None
+    limit: int
+
+
 class TicketSearch(BaseSchema):
     """The Open311 GET requests.json filters."""
 
-    ids = fields.List(fields.Str(validate=validate.Length(max=36)), load_default=None,
-                      validate=validate.Length(max=100))
+    model = TicketSearchFilter
+    ids = fields.List(
+        fields.Str(validate=validate.Length(max=36)),
+        load_default=None,
+        validate=validate.Length(max=100),
+    )
     category = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(CODE_RE))
-    status = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(["open", "closed"]))
+    status = fields.Str(
+        load_default=None, allow_none=True, validate=validate.OneOf(["open", "closed"])
+    )
     start = fields.AwareDateTime(load_default=None, allow_none=True)
     end = fields.AwareDateTime(load_default=None, allow_none=True)
     limit = fields.Int(load_default=1000, validate=validate.Range(min=1, max=1000))
@@ -235,6 +374,7 @@ TicketList = page_of(TicketRead, "TicketList")
 
 
 class BoardQuery(Page):
+    model = TicketFilter
     state = fields.Str(load_default=None, validate=validate.OneOf(OPEN_STATES))
     category = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
     party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
@@ -250,37 +390,95 @@ class Board(BaseSchema):
     offset = fields.Int()
 
 
+@dataclass(frozen=True)
+class FollowCode:
+    code: str
+
+
+class PublicFollow(BaseSchema):
+    """A reporter without an account follows their ticket with the code from the receipt."""
+
+    model = FollowCode
+    code = fields.Str(required=True, validate=validate.Length(min=6, max=32))
+
+
 # -- workflow actions ------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class StepNote:
+    note: str | None
+
+
 class Note(BaseSchema):
+    model = StepNote
     note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+@dataclass(frozen=True)
+class Assignment:
+    party: str
+    reason: str | None
+
+
 class AssignIn(BaseSchema):
+    model = Assignment
     party = fields.Str(required=True, validate=validate.OneOf(PARTIES))
     reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+@dataclass(frozen=True)
+class Reason:
+    reason: str
+
+
 class ReasonIn(BaseSchema):
+    model = Reason
     reason = fields.Str(required=True, validate=validate.Length(min=2, max=500))
 
 
+@dataclass(frozen=True)
+class Resolution:
+    answer: str
+
+
 class ResolveIn(BaseSchema):
+    model = Resolution
     answer = fields.Str(required=True, validate=validate.Length(min=2, max=2000))
 
 
+@dataclass(frozen=True)
+class MergeInto:
+    primary_id: str
+
+
 class MergeIn(BaseSchema):
+    model = MergeInto
     primary_id = fields.Str(required=True, validate=validate.Length(min=1, max=36))
 
 
+@dataclass(frozen=True)
+class RatingGiven:
+    rating: str
+    comment: str = ""
+    #: How the return visit reached the resident.
+    via: str = "web"
+
+
 class RatingIn(BaseSchema):
+    model = RatingGiven
     rating = fields.Str(required=True, validate=validate.OneOf(list(RATINGS)))
     comment = fields.Str(load_default="", validate=validate.Length(max=500))
-    #: How the return visit reached the resident.
     via = fields.Str(load_default="web", validate=validate.OneOf(["web", "phone", "sms", "visit"]))
 
 
+@dataclass(frozen=True)
+class PublicRating(RatingGiven):
+    follow_code: str = ""
+
+
 class PublicRatingIn(RatingIn):
+    model = PublicRating
     follow_code = fields.Str(required=True, validate=validate.Length(min=6, max=32))
 
 
@@ -293,6 +491,12 @@ class TimelineEntry(BaseSchema):
     reason = fields.Str(allow_none=True)
     party = fields.Str(allow_none=True)
     at = fields.AwareDateTime()
+
+
+class TicketProgress(TicketRead):
+    """What a reporter following their ticket sees: the ticket and its timeline."""
+
+    timeline = fields.List(fields.Nested(TimelineEntry))
 
 
 # -- joint meeting ---------------------------------------------------------------------------
@@ -312,16 +516,30 @@ class AgendaItemRead(BaseSchema):
     ticket = fields.Nested(TicketRead)
 
 
-class MeetingRead(BaseSchema):
+class MeetingSummary(BaseSchema):
     id = fields.Str()
     month = fields.Str()
     meeting_date = fields.Date()
+
+
+class MeetingRead(MeetingSummary):
     items = fields.List(fields.Nested(AgendaItemRead))
 
 
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    answer: str | None
+    party: str | None
+    note: str | None
+
+
 class DecisionIn(BaseSchema):
+    model = Decision
     decision = fields.Str(required=True, validate=validate.OneOf(DECISIONS))
-    answer = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=2, max=2000))
+    answer = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=2, max=2000)
+    )
     party = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(PARTIES))
     note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
@@ -335,9 +553,19 @@ class DecisionIn(BaseSchema):
 
 # -- satisfaction ----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class SatisfactionFilter:
+    group_by: str
+    start: datetime | None
+    end: datetime | None
+
+
 class SatisfactionQuery(BaseSchema):
-    group_by = fields.Str(load_default="center",
-                          validate=validate.OneOf(["center", "party", "category", "month"]))
+    model = SatisfactionFilter
+    group_by = fields.Str(
+        load_default="center", validate=validate.OneOf(["center", "party", "category", "month"])
+    )
     start = fields.AwareDateTime(load_default=None)
     end = fields.AwareDateTime(load_default=None)
 
@@ -359,5 +587,314 @@ class Satisfaction(BaseSchema):
 
 # -- Open311 keys ----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class NewApiKey:
+    name: str
+
+
 class ApiKeyCreate(BaseSchema):
+    model = NewApiKey
     name = fields.Str(required=True, validate=validate.Length(min=2, max=80))
+
+
+class ApiKeyIssued(BaseSchema):
+    """A new key, shown this once (only its hash is kept)."""
+
+    center_id = fields.Str()
+    name = fields.Str()
+    api_key = fields.Str()
+
+
+# -- who may act, beyond their role ----------------------------------------------------------
+
+#: Who reads a center's tickets and joint-meeting agendas: its staff and the departments
+#: granted it. (Ops reads the figures — satisfaction — not residents' records.)
+RECORD_READERS = (*STAFF, "department")
+
+
+def _not_a_party_handler(principal: Principal, _target: Any = None) -> bool:
+    return principal.party is None
+
+
+def cadre_only(action: str) -> Rule:
+    """NOT_A_PARTY_HANDLER: a party's handler (a staff token naming a party) only starts,
+    returns and resolves; ``action`` is the cadre on duty's."""
+    return Rule(
+        "NOT_A_PARTY_HANDLER",
+        _not_a_party_handler,
+        f"责任单位只能办理、退回或办结工单，{action}由值班干部操作",
+        code="PARTY_FORBIDDEN",
+    )
+
+
+def _own_party(principal: Principal, ticket: Any) -> bool:
+    return principal.party is None or ticket.party == principal.party
+
+
+#: A party's handler acts only on the tickets assigned to its party (the ticket is the target).
+OWN_PARTY = Rule(
+    "OWN_PARTY", _own_party, "该工单未派给本单位", code="PARTY_FORBIDDEN", on_target=True
+)
+
+
+def _staff_channel(principal: Principal, new: Any) -> bool:
+    return new.channel == "web" or principal.is_staff
+
+
+#: Residents report on the web for themselves; hotline and walk-in reports are registered by
+#: staff (the new ticket is the target).
+STAFF_CHANNELS = Rule(
+    "STAFF_CHANNELS",
+    _staff_channel,
+    "热线和来访诉求由工作人员登记",
+    code="ROLE_FORBIDDEN",
+    on_target=True,
+)
+
+
+# -- the operation table ---------------------------------------------------------------------
+
+OPERATIONS = Operations("tickets")
+
+# centers and configuration
+create_center = OPERATIONS.add(
+    "create_center", roles=OPS, body=CenterCreate, response=CenterRead, summary="新建服务中心"
+)
+get_center = OPERATIONS.add("get_center", roles=None, response=CenterRead, summary="查询服务中心")
+update_center = OPERATIONS.add(
+    "update_center",
+    roles=ADMIN,
+    body=CenterSettings,
+    response=CenterRead,
+    summary="修改中心设置（兜底责任方、自动派单、联席会日期）",
+)
+list_public_categories = OPERATIONS.add(
+    "list_public_categories", roles=None, response=CategoryRead, many=True, summary="诉求类别"
+)
+list_categories = OPERATIONS.add(
+    "list_categories",
+    roles=MEMBERS,
+    response=CategoryRead,
+    many=True,
+    summary="诉求类别",
+    description="The center's categories; its admin sees the retired ones too.",
+)
+add_category = OPERATIONS.add(
+    "add_category",
+    roles=ADMIN,
+    body=CategoryCreate,
+    response=CategoryRead,
+    summary="新增诉求类别（含分派规则与时限）",
+)
+update_category = OPERATIONS.add(
+    "update_category",
+    roles=ADMIN,
+    body=CategoryUpdate,
+    response=CategoryRead,
+    summary="修改诉求类别（分派规则、时限、停用）",
+)
+list_duty = OPERATIONS.add(
+    "list_duty", roles=STAFF, query=DutyQuery, response=DutyShiftRead, many=True, summary="值班表"
+)
+add_duty_shift = OPERATIONS.add(
+    "add_duty_shift", roles=ADMIN, body=DutyShiftCreate, response=DutyShiftRead, summary="排班"
+)
+create_api_key = OPERATIONS.add(
+    "create_api_key",
+    roles=ADMIN,
+    body=ApiKeyCreate,
+    response=ApiKeyIssued,
+    summary="为 Open311 客户端生成 API 密钥",
+)
+
+# intake
+create_ticket = OPERATIONS.add(
+    "create_ticket",
+    roles=RESIDENT_OR_STAFF,
+    body=TicketCreate,
+    response=TicketReceipt,
+    summary="登记群众诉求",
+    rules=(STAFF_CHANNELS,),
+    description="Residents report for themselves on the web; staff also register hotline and "
+    "walk-in reports (STAFF_CHANNELS). The service also takes web reports without a token: "
+    "the gateway's public intake.",
+)
+create_tickets = OPERATIONS.add(
+    "create_tickets",
+    roles=None,
+    body=IntakeBatch,
+    response=TicketReceipt,
+    many=True,
+    summary="批量受理诉求（网关汇集的并发请求）",
+    description="Each item is judged as create_ticket judges one, with its own caller's token.",
+)
+create_open311_ticket = OPERATIONS.add(
+    "create_open311_ticket",
+    roles=None,
+    response=TicketReceipt,
+    summary="Open311 提交诉求（需 api_key）",
+)
+get_open311_service = OPERATIONS.add(
+    "get_open311_service", roles=None, response=CategoryRead, summary="Open311 服务的补充问题"
+)
+search_tickets = OPERATIONS.add(
+    "search_tickets",
+    roles=None,
+    query=TicketSearch,
+    response=TicketRead,
+    many=True,
+    summary="Open311 查询诉求",
+)
+
+# reading
+list_tickets = OPERATIONS.add(
+    "list_tickets",
+    roles=("resident", *RECORD_READERS),
+    query=TicketQuery,
+    response=TicketList,
+    summary="工单列表（居民只看到本人的）",
+    description="A party's handler sees its party's tickets unless it asks for another.",
+)
+get_ticket = OPERATIONS.add(
+    "get_ticket", roles=("resident", *RECORD_READERS), response=TicketRead, summary="工单详情"
+)
+get_ticket_timeline = OPERATIONS.add(
+    "get_ticket_timeline",
+    roles=("resident", *RECORD_READERS),
+    response=TimelineEntry,
+    many=True,
+    summary="工单处理过程（审计记录）",
+)
+get_board = OPERATIONS.add(
+    "get_board",
+    roles=STAFF,
+    query=BoardQuery,
+    response=Board,
+    summary="值班看板：未办结工单按时限排序",
+    description="A party's handler sees its party's open tickets unless it asks for another; "
+    "the counts by state are the whole center's.",
+)
+get_public_ticket = OPERATIONS.add(
+    "get_public_ticket",
+    roles=None,
+    query=PublicFollow,
+    response=TicketProgress,
+    summary="查询诉求办理进度",
+)
+rate_public_ticket = OPERATIONS.add(
+    "rate_public_ticket",
+    roles=None,
+    body=PublicRatingIn,
+    response=TicketRead,
+    summary="回访评价（免登录，凭查询码）",
+)
+
+# the workflow: one operation per action
+acknowledge_ticket = OPERATIONS.add(
+    "acknowledge_ticket",
+    roles=STAFF,
+    body=Note,
+    response=TicketRead,
+    summary="签收（值班干部）",
+    rules=(cadre_only("签收"),),
+)
+assign_ticket = OPERATIONS.add(
+    "assign_ticket",
+    roles=STAFF,
+    body=AssignIn,
+    response=TicketRead,
+    summary="派单 / 改派",
+    rules=(cadre_only("派单"),),
+)
+start_ticket = OPERATIONS.add(
+    "start_ticket",
+    roles=STAFF,
+    body=Note,
+    response=TicketRead,
+    summary="开始办理",
+    rules=(OWN_PARTY,),
+)
+return_ticket = OPERATIONS.add(
+    "return_ticket",
+    roles=STAFF,
+    body=ReasonIn,
+    response=TicketRead,
+    summary="退单（须说明理由）",
+    rules=(OWN_PARTY,),
+)
+resolve_ticket = OPERATIONS.add(
+    "resolve_ticket",
+    roles=STAFF,
+    body=ResolveIn,
+    response=TicketRead,
+    summary="办结（须填写答复）",
+    rules=(OWN_PARTY,),
+)
+escalate_ticket = OPERATIONS.add(
+    "escalate_ticket",
+    roles=STAFF,
+    body=ReasonIn,
+    response=TicketRead,
+    summary="提交党建联席会",
+    rules=(cadre_only("提交联席会"),),
+)
+merge_ticket = OPERATIONS.add(
+    "merge_ticket",
+    roles=STAFF,
+    body=MergeIn,
+    response=TicketRead,
+    summary="并单（重复诉求并入主工单）",
+    rules=(cadre_only("并单"),),
+)
+close_ticket = OPERATIONS.add(
+    "close_ticket",
+    roles=STAFF,
+    body=ReasonIn,
+    response=TicketRead,
+    summary="回访关闭（未能评价时）",
+    rules=(cadre_only("回访关闭"),),
+)
+reopen_ticket = OPERATIONS.add(
+    "reopen_ticket",
+    roles=RESIDENT_OR_STAFF,
+    body=ReasonIn,
+    response=TicketRead,
+    summary="重新办理（办结后 15 天内）",
+    rules=(cadre_only("重新办理"),),
+)
+rate_ticket = OPERATIONS.add(
+    "rate_ticket",
+    roles=RESIDENT_OR_STAFF,
+    body=RatingIn,
+    response=TicketRead,
+    summary="回访评价",
+    rules=(cadre_only("评价"),),
+    description="The resident rates; staff record a rating taken by phone or visit (``via``).",
+)
+
+# the joint meeting and satisfaction
+list_meetings = OPERATIONS.add(
+    "list_meetings",
+    roles=RECORD_READERS,
+    response=MeetingSummary,
+    many=True,
+    summary="党建联席会列表",
+)
+get_meeting = OPERATIONS.add(
+    "get_meeting", roles=RECORD_READERS, response=MeetingRead, summary="某月联席会议程"
+)
+decide_agenda_item = OPERATIONS.add(
+    "decide_agenda_item",
+    roles=STAFF,
+    body=DecisionIn,
+    response=AgendaItemRead,
+    summary="记录联席会决定",
+)
+get_satisfaction = OPERATIONS.add(
+    "get_satisfaction",
+    roles=READERS,
+    query=SatisfactionQuery,
+    response=Satisfaction,
+    summary="群众满意度（按中心、责任方、类别或月份）",
+)

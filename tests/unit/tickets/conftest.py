@@ -1,31 +1,56 @@
+from datetime import UTC, datetime
+
 import pytest
 
-from lianxin.db import make_engine, make_session_factory
+from lianxin.contracts.schema import load
+from lianxin.contracts.tickets import operations as ops
 from lianxin.outbox import OutboxWriter
-from services.tickets import domain
-from services.tickets.models import Base, outbox_table
+from services.tickets import configuration
+from services.tickets.models import outbox_table
 
 
 @pytest.fixture
-def db(sqlite_url, migrated):
+def db(service_session):
     """A session on a migrated tickets database with the demo center and two categories."""
-    engine = make_engine(migrated("tickets", sqlite_url("tickets")))
-    session = make_session_factory(engine)()
-    domain.create_center(db_session=session, data={"id": "yanminghu", "name": "雁鸣湖镇镇区社区党群服务中心",
-                                                  "address": "", "timezone": "Asia/Shanghai"})
-    domain.create_center(db_session=session, data={"id": "fenghuangtai", "name": "凤凰台街道党群服务中心",
-                                                  "address": "", "timezone": "Asia/Shanghai"})
+    session = service_session("tickets")
+    for center, name in (
+        ("yanminghu", "雁鸣湖镇镇区社区党群服务中心"),
+        ("fenghuangtai", "凤凰台街道党群服务中心"),
+    ):
+        configuration.create_center(
+            db_session=session, data=load(ops.CenterCreate, {"id": center, "name": name})
+        )
     for center in ("yanminghu", "fenghuangtai"):
-        domain.add_category(db_session=session, center_id=center, data={
-            "code": "sanitation", "name": "环境卫生", "party": "property", "ack_minutes": 10,
-            "resolve_hours": 24})
-    domain.add_category(db_session=session, center_id="yanminghu", data={
-        "code": "elderly_care", "name": "独居老人帮扶", "party": "social_work", "ack_minutes": 10,
-        "resolve_hours": 48})
+        configuration.add_category(
+            db_session=session,
+            center_id=center,
+            data=load(
+                ops.CategoryCreate,
+                {
+                    "code": "sanitation",
+                    "name": "环境卫生",
+                    "party": "property",
+                    "ack_minutes": 10,
+                    "resolve_hours": 24,
+                },
+            ),
+        )
+    configuration.add_category(
+        db_session=session,
+        center_id="yanminghu",
+        data=load(
+            ops.CategoryCreate,
+            {
+                "code": "elderly_care",
+                "name": "独居老人帮扶",
+                "party": "social_work",
+                "ack_minutes": 10,
+                "resolve_hours": 48,
+            },
+        ),
+    )
     session.commit()
-    yield session
-    session.close()
-    engine.dispose()
+    return session
 
 
 @pytest.fixture
@@ -33,4 +58,69 @@ def outbox(db):
     return OutboxWriter(db, outbox_table)
 
 
-assert Base  # the metadata the migrations must match
+@pytest.fixture
+def report(db, outbox):
+    """``report(center="yanminghu", reporter=None, when=None, **payload)`` → the new ticket
+    (a :class:`services.tickets.intake.TicketRow`), committed."""
+    from services.tickets import intake
+
+    def make(center="yanminghu", reporter=None, when=None, **payload):
+        data = load(
+            ops.TicketCreate,
+            {"category": "sanitation", "description": "3号楼门口垃圾两天没人清运", **payload},
+        )
+        row = intake.create_ticket(
+            db_session=db,
+            outbox=outbox,
+            center_id=center,
+            data=data,
+            reporter_id=reporter,
+            now=when,
+        )
+        db.commit()
+        return row
+
+    return make
+
+
+#: 09:00 in Yanming Lake: when the tests' issues are reported unless they say otherwise.
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def created(db, report):
+    """``created(center="yanminghu", reporter="res-1", when=NOW, **payload)`` → a new web
+    report read back as the ticket (to act on)."""
+    from services.tickets import queries
+
+    def make(center="yanminghu", reporter="res-1", when=NOW, **payload):
+        new = report(center=center, reporter=reporter, when=when, **payload)
+        return queries.get_ticket(db_session=db, center_id=center, ticket_id=new.id)
+
+    return make
+
+
+@pytest.fixture
+def ticket(created):
+    """A resident's (res-1) sanitation report at yanminghu, reported at NOW."""
+    return created()
+
+
+@pytest.fixture
+def events(db):
+    """``events()`` → the outbox's events so far, in order (``events.types()``: their verbs)."""
+    from sqlalchemy import select
+
+    from lianxin.contracts import parse_event
+
+    class Events:
+        def __call__(self):
+            return [
+                parse_event(body)
+                for body in db.scalars(select(outbox_table.c.body).order_by(outbox_table.c.id))
+            ]
+
+        def types(self):
+            return [e["type"].split(".")[4] for e in self()]
+
+    return Events()

@@ -7,14 +7,27 @@ from lianxin import auth
 from lianxin.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from lianxin.outbox import OutboxWriter
 from services.tickets.models import outbox_table
+from services.tickets.routing import RoutingCache
 from services.tickets.service import TicketsService
 
 
 @pytest.fixture
-def service(db, token):
+def routing():
+    """The replica's routing cache (what the Routing provider gives every worker)."""
+    return RoutingCache()
+
+
+@pytest.fixture
+def service(db, token, routing):
     def make(bearer=None):
-        return worker_factory(TicketsService, db=db, outbox=OutboxWriter(db, outbox_table),
-                              caller=auth.CallerCheck(bearer, auth.jwt_secret()))
+        return worker_factory(
+            TicketsService,
+            db=db,
+            outbox=OutboxWriter(db, outbox_table),
+            caller=auth.CallerCheck(bearer, auth.jwt_secret()),
+            routing=routing,
+        )
+
     return make
 
 
@@ -30,7 +43,10 @@ def test_web_intake_is_public(service):
 def test_resident_report_remembers_the_reporter_and_only_they_can_see_it(service, token):
     mine = service(token("resident", sub="res-1")).create_ticket("yanminghu", PAYLOAD)
     assert mine["reporter_id"] == "res-1"
-    assert service(token("resident", sub="res-1")).get_ticket("yanminghu", mine["id"])["id"] == mine["id"]
+    assert (
+        service(token("resident", sub="res-1")).get_ticket("yanminghu", mine["id"])["id"]
+        == mine["id"]
+    )
     with pytest.raises(NotFound):
         service(token("resident", sub="res-2")).get_ticket("yanminghu", mine["id"])
 
@@ -40,8 +56,12 @@ def test_hotline_and_walk_in_are_for_staff(service, token):
         service().create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})
     with pytest.raises(Forbidden):
         service(token("resident")).create_ticket("yanminghu", {**PAYLOAD, "channel": "walk_in"})
-    assert service(token("staff")).create_ticket(
-        "yanminghu", {**PAYLOAD, "channel": "walk_in"})["channel"] == "walk_in"
+    assert (
+        service(token("staff")).create_ticket("yanminghu", {**PAYLOAD, "channel": "walk_in"})[
+            "channel"
+        ]
+        == "walk_in"
+    )
 
 
 def test_staff_of_another_center_cannot_act_here(service, token):
@@ -49,14 +69,17 @@ def test_staff_of_another_center_cannot_act_here(service, token):
         service(token("staff", center="fenghuangtai")).list_tickets("yanminghu")
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"description": "缺少类别"}, "category"),
-    ({**PAYLOAD, "description": "x" * 4001}, "description"),
-    ({**PAYLOAD, "lat": 91}, "lat"),
-    ({**PAYLOAD, "long": "east"}, "long"),
-    ({**PAYLOAD, "phone": "13800000000"}, "phone"),
-    ({**PAYLOAD, "channel": "carrier-pigeon"}, "channel"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"description": "缺少类别"}, "category"),
+        ({**PAYLOAD, "description": "x" * 4001}, "description"),
+        ({**PAYLOAD, "lat": 91}, "lat"),
+        ({**PAYLOAD, "long": "east"}, "long"),
+        ({**PAYLOAD, "phone": "13800000000"}, "phone"),
+        ({**PAYLOAD, "channel": "carrier-pigeon"}, "channel"),
+    ],
+)
 def test_bad_input_names_the_field(service, payload, field):
     with pytest.raises(InvalidInput) as err:
         service().create_ticket("yanminghu", payload)
@@ -83,25 +106,50 @@ def test_gathered_intake_answers_each_item_on_its_own(service, db, token):
     from services.tickets.models import Ticket
 
     staff, resident = token("staff", sub="duty-1"), token("resident", sub="res-1")
-    answers = service().create_tickets([
-        {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"},
-         "authorization": staff},
-        {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"}},  # no token
-        {"center_id": "yanminghu", "payload": {**PAYLOAD, "category": "no_such"},
-         "authorization": staff},
-        {"center_id": "fenghuangtai", "payload": {**PAYLOAD, "channel": "hotline"},
-         "authorization": staff},  # another center's staff
-        {"center_id": "yanminghu", "payload": {**PAYLOAD, "description": "x" * 4001}},
-        {"center_id": "yanminghu", "payload": PAYLOAD, "authorization": resident},
-        {"center_id": "yanminghu", "payload": PAYLOAD},  # public web intake
-    ])
-    assert [next(iter(a)) for a in answers] == ["ticket", "error", "error", "error", "error",
-                                                "ticket", "ticket"]
+    answers = service().create_tickets(
+        [
+            {
+                "center_id": "yanminghu",
+                "payload": {**PAYLOAD, "channel": "hotline"},
+                "authorization": staff,
+            },
+            {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"}},  # no token
+            {
+                "center_id": "yanminghu",
+                "payload": {**PAYLOAD, "category": "no_such"},
+                "authorization": staff,
+            },
+            {
+                "center_id": "fenghuangtai",
+                "payload": {**PAYLOAD, "channel": "hotline"},
+                "authorization": staff,
+            },  # another center's staff
+            {"center_id": "yanminghu", "payload": {**PAYLOAD, "description": "x" * 4001}},
+            {"center_id": "yanminghu", "payload": PAYLOAD, "authorization": resident},
+            {"center_id": "yanminghu", "payload": PAYLOAD},  # public web intake
+        ]
+    )
+    assert [next(iter(a)) for a in answers] == [
+        "ticket",
+        "error",
+        "error",
+        "error",
+        "error",
+        "ticket",
+        "ticket",
+    ]
     assert [a["error"]["code"] for a in answers if "error" in a] == [
-        "UNAUTHENTICATED", "UNKNOWN_CATEGORY", "CENTER_FORBIDDEN", "INVALID_INPUT"]
+        "UNAUTHENTICATED",
+        "UNKNOWN_CATEGORY",
+        "CENTER_FORBIDDEN",
+        "INVALID_INPUT",
+    ]
     assert answers[4]["error"]["fields"].keys() == {"description"}
     assert answers[0]["ticket"]["channel"] == "hotline"
-    assert answers[5]["ticket"]["reporter_id"] == "res-1" and answers[6]["ticket"]["reporter_id"] is None
+    assert (
+        answers[5]["ticket"]["reporter_id"] == "res-1"
+        and answers[6]["ticket"]["reporter_id"] is None
+    )
     stored = set(db.scalars(select(Ticket.id)))
     assert stored == {answers[i]["ticket"]["id"] for i in (0, 5, 6)}
     events = db.execute(select(outbox_table.c.body)).scalars().all()
@@ -126,8 +174,11 @@ def test_the_same_submission_again_answers_with_the_first_ticket(service, db):
     from services.tickets.models import Ticket
 
     def item(key, text=PAYLOAD["description"]):
-        return {"center_id": "yanminghu", "payload": {**PAYLOAD, "description": text},
-                "intake_key": key}
+        return {
+            "center_id": "yanminghu",
+            "payload": {**PAYLOAD, "description": text},
+            "intake_key": key,
+        }
 
     first, again, other = service().create_tickets([item("k1"), item("k1"), item("k2", "别的事")])
     assert "repeat" not in first and again["repeat"] is True and "repeat" not in other
@@ -138,11 +189,14 @@ def test_the_same_submission_again_answers_with_the_first_ticket(service, db):
     assert db.scalar(select(func.count()).select_from(Ticket)) == 2
     assert db.scalar(select(func.count()).select_from(outbox_table)) == 2  # no event for a repeat
 
-    from services.tickets.domain import stored_intake_key
+    from services.tickets.intake import stored_intake_key
 
     then = datetime.now(UTC) - timedelta(minutes=11)  # as if both were taken in back then
-    db.execute(update(Ticket).values(created_at=then, intake_key=stored_intake_key("k1", then))
-               .where(Ticket.id == first["ticket"]["id"]))
+    db.execute(
+        update(Ticket)
+        .values(created_at=then, intake_key=stored_intake_key("k1", then))
+        .where(Ticket.id == first["ticket"]["id"])
+    )
     db.commit()
     [new] = service().create_tickets([item("k1")])
     assert "repeat" not in new and new["ticket"]["id"] != first["ticket"]["id"]
@@ -151,8 +205,11 @@ def test_the_same_submission_again_answers_with_the_first_ticket(service, db):
 def test_a_repeat_is_still_checked_against_its_own_caller(service, token):
     """Knowing another submission's key doesn't get a caller its receipt."""
     staff = token("staff", sub="duty-1")
-    item = {"center_id": "yanminghu", "payload": {**PAYLOAD, "channel": "hotline"},
-            "intake_key": "k9"}
+    item = {
+        "center_id": "yanminghu",
+        "payload": {**PAYLOAD, "channel": "hotline"},
+        "intake_key": "k9",
+    }
     [first] = service().create_tickets([{**item, "authorization": staff}])
     assert "ticket" in first
     [stranger] = service().create_tickets([item])
@@ -167,19 +224,22 @@ def test_a_party_handler_works_only_on_its_partys_tickets(service, token):
     social_worker = service(token("staff", sub="sg-1", party="social_work"))
     ticket = duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})  # → property
     with pytest.raises(Forbidden) as refused:
-        property_staff.transition_ticket("yanminghu", ticket["id"], "acknowledge")
+        property_staff.acknowledge_ticket("yanminghu", ticket["id"])
     assert refused.value.code == "PARTY_FORBIDDEN" and "值班干部" in refused.value.detail
-    duty.transition_ticket("yanminghu", ticket["id"], "acknowledge")
+    duty.acknowledge_ticket("yanminghu", ticket["id"])
     with pytest.raises(Forbidden) as refused:
-        social_worker.transition_ticket("yanminghu", ticket["id"], "start")
+        social_worker.start_ticket("yanminghu", ticket["id"])
     assert refused.value.detail == "该工单未派给本单位"
-    assert property_staff.transition_ticket("yanminghu", ticket["id"], "start")["state"] == "in_progress"
-    resolved = property_staff.transition_ticket("yanminghu", ticket["id"], "resolve",
-                                                {"answer": "已安排保洁清运"})
+    assert property_staff.start_ticket("yanminghu", ticket["id"])["state"] == "in_progress"
+    resolved = property_staff.resolve_ticket(
+        "yanminghu", ticket["id"], {"answer": "已安排保洁清运"}
+    )
     assert resolved["state"] == "resolved"
-    timeline = duty.ticket_timeline("yanminghu", ticket["id"])
-    assert [(e["action"], e["actor_id"]) for e in timeline][-2:] == [("start", "wy-1"),
-                                                                     ("resolve", "wy-1")]
+    timeline = duty.get_ticket_timeline("yanminghu", ticket["id"])
+    assert [(e["action"], e["actor_id"]) for e in timeline][-2:] == [
+        ("start", "wy-1"),
+        ("resolve", "wy-1"),
+    ]
 
 
 def test_a_party_handlers_board_shows_its_party_unless_it_asks(service, token):
@@ -187,10 +247,10 @@ def test_a_party_handlers_board_shows_its_party_unless_it_asks(service, token):
     duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})  # property
     duty.create_ticket("yanminghu", {**PAYLOAD, "category": "elderly_care", "channel": "hotline"})
     social_worker = service(token("staff", sub="sg-1", party="social_work"))
-    mine = social_worker.board("yanminghu")
+    mine = social_worker.get_board("yanminghu")
     assert [t["party"] for t in mine["items"]] == ["social_work"]
     assert mine["counts"]["reported"] == 2  # the center's counts stay whole
-    assert social_worker.board("yanminghu", {"party": "property"})["total"] == 1
+    assert social_worker.get_board("yanminghu", {"party": "property"})["total"] == 1
     assert [t["party"] for t in social_worker.list_tickets("yanminghu")["items"]] == ["social_work"]
 
 
@@ -206,18 +266,18 @@ def test_the_same_submission_through_two_gateways_at_once_is_stored_once(service
     second, which looks again and answers with the first ticket."""
     from sqlalchemy import func, select
 
-    from services.tickets import domain as tickets_domain
+    from services.tickets import intake
     from services.tickets.models import Ticket
 
     item = {"center_id": "yanminghu", "payload": PAYLOAD, "intake_key": "double-click"}
     [first] = service().create_tickets([item])
-    real, looks = tickets_domain.earlier_submissions, []
+    real, looks = intake.earlier_submissions, []
 
     def too_early(**kwargs):  # the other gateway's first look, before the first commit
         looks.append(kwargs["keys"])
         return {} if len(looks) == 1 else real(**kwargs)
 
-    monkeypatch.setattr(tickets_domain, "earlier_submissions", too_early)
+    monkeypatch.setattr(intake, "earlier_submissions", too_early)
     [second] = service().create_tickets([item])
     assert len(looks) == 2
     assert second["repeat"] is True and second["ticket"]["id"] == first["ticket"]["id"]
@@ -232,14 +292,67 @@ def test_a_routing_change_is_broadcast_to_every_replica_after_it_commits(service
     admin.dispatch.assert_called_once_with(ROUTING_CHANGED, {"center_id": "yanminghu"})
 
 
-def test_a_replica_told_of_a_routing_change_forgets_that_centers_routing(service, db):
-    from services.tickets import domain
+def test_a_replica_told_of_a_routing_change_forgets_that_centers_routing(service, db, routing):
+    from services.tickets.routing import routing as route
 
-    domain.routing(db_session=db, center_id="yanminghu", code="sanitation")
-    domain.routing(db_session=db, center_id="fenghuangtai", code="sanitation")
-    centers = lambda: {key[1] for key in domain._routing}  # noqa: E731
-    assert {"yanminghu", "fenghuangtai"} <= centers()
+    route(db_session=db, center_id="yanminghu", code="sanitation", cache=routing)
+    route(db_session=db, center_id="fenghuangtai", code="sanitation", cache=routing)
+    assert {"yanminghu", "fenghuangtai"} <= routing.centers()
     service().forget_routing({"center_id": "yanminghu"})
-    assert "yanminghu" not in centers() and "fenghuangtai" in centers()
+    assert "yanminghu" not in routing.centers() and "fenghuangtai" in routing.centers()
     service().forget_routing("garbage")  # unreadable: forgetting everything is always safe
-    assert centers() == set()
+    assert routing.centers() == set()
+
+
+def test_the_admin_sees_retired_categories_and_everyone_else_the_active_ones(service, token):
+    admin = service(token("admin"))
+    admin.update_category("yanminghu", "elderly_care", {"active": False})
+    assert [c["code"] for c in admin.list_categories("yanminghu")] == ["elderly_care", "sanitation"]
+    assert [c["code"] for c in service(token("resident")).list_categories("yanminghu")] == [
+        "sanitation"
+    ]
+    assert [c["code"] for c in service().list_public_categories("yanminghu")] == ["sanitation"]
+    with pytest.raises(NotFound):
+        service().list_public_categories("atlantis")
+
+
+def test_staff_recording_a_rating_must_say_how_they_reached_the_resident(service, token):
+    duty = service(token("staff", sub="duty-1"))
+    ticket = duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})
+    duty.acknowledge_ticket("yanminghu", ticket["id"])
+    duty.resolve_ticket("yanminghu", ticket["id"], {"answer": "已安排保洁清运"})
+    with pytest.raises(Forbidden) as refused:
+        duty.rate_ticket("yanminghu", ticket["id"], {"rating": "satisfied"})
+    assert refused.value.code == "RATING_VIA_REQUIRED"
+    rated = duty.rate_ticket("yanminghu", ticket["id"], {"rating": "satisfied", "via": "phone"})
+    assert rated["state"] == "closed"
+
+
+def test_the_sla_timer_counts_breaches_and_open_tickets_per_center(service, db, token):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from lianxin.metrics import ServiceMetrics
+    from services.tickets.metrics import OPEN_TICKETS, SLA_BREACHES
+    from services.tickets.models import Ticket
+
+    ticket = service(token("staff")).create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})
+    service().create_ticket("fenghuangtai", PAYLOAD)
+    late = db.get(Ticket, ticket["id"])
+    db.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket["id"])
+        .values(
+            created_at=late.created_at - timedelta(minutes=11),
+            ack_due_at=late.ack_due_at - timedelta(minutes=11),
+        )
+    )
+    db.commit()
+    worker = service()
+    worker.metrics = recorded = ServiceMetrics("tickets")
+    worker.check_sla()
+    assert recorded.sample(SLA_BREACHES, center="yanminghu", kind="acknowledge", level="1") == 1
+    assert recorded.sample(OPEN_TICKETS, center="yanminghu", state="reported") == 1
+    assert recorded.sample(OPEN_TICKETS, center="fenghuangtai", state="reported") == 1
+    assert recorded.sample(OPEN_TICKETS, center="fenghuangtai", state="assigned") == 0

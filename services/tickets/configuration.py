@@ -1,0 +1,246 @@
+"""A center's configuration: the center itself, its issue categories (routing rule, SLA,
+Open311 service), its duty roster and its Open311 API keys.
+
+A change of routing (a category, the center's fallback party) is the caller's to announce:
+every replica's :class:`services.tickets.routing.RoutingCache` must forget the center.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lianxin.clock import now_utc
+from lianxin.contracts.tickets.operations import (
+    CategoryChanges,
+    CenterChanges,
+    NewCategory,
+    NewCenter,
+    NewDutyShift,
+)
+from services.tickets.exceptions import (
+    CategoryConflict,
+    CategoryNotFound,
+    CenterConflict,
+    CenterNotFound,
+    InvalidApiKey,
+)
+from services.tickets.models import ApiKey, Category, Center, DutyShift
+
+# -- centers ---------------------------------------------------------------------------------
+
+
+def get_center(*, db_session: Session, center_id: str) -> Center | None:
+    """One center by id."""
+    return db_session.get(Center, center_id)
+
+
+def require_center(*, db_session: Session, center_id: str) -> Center:
+    """The center, or :class:`CenterNotFound`."""
+    center = get_center(db_session=db_session, center_id=center_id)
+    if center is None:
+        raise CenterNotFound(fields={"center_id": ["服务中心不存在"]})
+    return center
+
+
+def create_center(*, db_session: Session, data: NewCenter) -> Center:
+    """Register a new center (tenant)."""
+    if get_center(db_session=db_session, center_id=data.id) is not None:
+        raise CenterConflict(fields={"id": ["该编号已被使用"]})
+    center = Center(
+        id=data.id,
+        name=data.name,
+        address=data.address,
+        timezone=data.timezone,
+        fallback_party="village_committee",
+        auto_assign=True,
+        meeting_day=25,
+        created_at=now_utc(),
+    )
+    db_session.add(center)
+    try:
+        db_session.flush()
+    except IntegrityError:
+        db_session.rollback()
+        raise CenterConflict(fields={"id": ["该编号已被使用"]}) from None
+    return center
+
+
+def update_center(*, db_session: Session, center_id: str, changes: CenterChanges) -> Center:
+    """Change a center's routing fallback, auto-assignment or meeting day."""
+    center = require_center(db_session=db_session, center_id=center_id)
+    for key, value in changes.items():
+        setattr(center, key, value)
+    return center
+
+
+# -- categories ------------------------------------------------------------------------------
+
+
+def add_category(*, db_session: Session, center_id: str, data: NewCategory) -> Category:
+    """Add an issue category with its routing rule, SLA and Open311 service to a center."""
+    require_center(db_session=db_session, center_id=center_id)
+    service_code = data.service_code or data.code
+    if db_session.get(Category, (center_id, data.code)) is not None:
+        raise CategoryConflict(fields={"code": ["该类别编码已存在"]})
+    if (
+        category_by_service_code(
+            db_session=db_session, center_id=center_id, service_code=service_code
+        )
+        is not None
+    ):
+        raise CategoryConflict(fields={"service_code": ["该 Open311 服务编码已存在"]})
+    category = Category(
+        center_id=center_id,
+        code=data.code,
+        name=data.name,
+        party=data.party,
+        ack_minutes=data.ack_minutes,
+        resolve_hours=data.resolve_hours,
+        service_code=service_code,
+        description=data.description,
+        keywords=data.keywords,
+        attributes=data.attributes,
+        active=True,
+    )
+    db_session.add(category)
+    db_session.flush()
+    return category
+
+
+def get_category(*, db_session: Session, center_id: str, code: str) -> Category:
+    """A center's category, or :class:`CategoryNotFound`."""
+    category = db_session.get(Category, (center_id, code))
+    if category is None:
+        raise CategoryNotFound()
+    return category
+
+
+def category_by_service_code(
+    *, db_session: Session, center_id: str, service_code: str
+) -> Category | None:
+    """The category an Open311 ``service_code`` names."""
+    return db_session.scalar(
+        select(Category).where(
+            Category.center_id == center_id, Category.service_code == service_code
+        )
+    )
+
+
+def open311_service(*, db_session: Session, center_id: str, service_code: str) -> Category:
+    """The active category an Open311 ``service_code`` names at an existing center, or
+    :class:`CenterNotFound` / :class:`CategoryNotFound`."""
+    require_center(db_session=db_session, center_id=center_id)
+    category = category_by_service_code(
+        db_session=db_session, center_id=center_id, service_code=service_code
+    )
+    if category is None or not category.active:
+        raise CategoryNotFound()
+    return category
+
+
+def update_category(
+    *, db_session: Session, center_id: str, code: str, changes: CategoryChanges
+) -> Category:
+    """Change a category's routing rule, SLA or questions; open tickets keep their deadlines."""
+    category = get_category(db_session=db_session, center_id=center_id, code=code)
+    for key, value in changes.items():
+        setattr(category, key, value)
+    return category
+
+
+def list_categories(
+    *, db_session: Session, center_id: str, active_only: bool = False
+) -> list[Category]:
+    """A center's categories, by code (of an existing center: else :class:`CenterNotFound`)."""
+    require_center(db_session=db_session, center_id=center_id)
+    query = select(Category).where(Category.center_id == center_id)
+    if active_only:
+        query = query.where(Category.active.is_(True))
+    return list(db_session.scalars(query.order_by(Category.code)))
+
+
+# -- duty roster -----------------------------------------------------------------------------
+
+
+def add_duty_shift(*, db_session: Session, center_id: str, data: NewDutyShift) -> DutyShift:
+    """Put someone on duty for a time window."""
+    require_center(db_session=db_session, center_id=center_id)
+    shift = DutyShift(
+        id=str(uuid.uuid4()),
+        center_id=center_id,
+        person_id=data.person_id,
+        name=data.name,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+    )
+    db_session.add(shift)
+    return shift
+
+
+def list_duty(
+    *, db_session: Session, center_id: str, start: datetime | None, end: datetime | None
+) -> list[DutyShift]:
+    """The roster overlapping [start, end) (default: the coming week)."""
+    start = start or now_utc() - timedelta(days=1)
+    end = end or start + timedelta(days=8)
+    return list(
+        db_session.scalars(
+            select(DutyShift)
+            .where(
+                DutyShift.center_id == center_id,
+                DutyShift.starts_at < end,
+                DutyShift.ends_at > start,
+            )
+            .order_by(DutyShift.starts_at)
+        )
+    )
+
+
+def on_duty(*, db_session: Session, center_id: str, at: datetime) -> DutyShift | None:
+    """Who is on duty at ``at`` (the latest-starting shift covering it)."""
+    return db_session.scalar(
+        select(DutyShift)
+        .where(DutyShift.center_id == center_id, DutyShift.starts_at <= at, DutyShift.ends_at > at)
+        .order_by(DutyShift.starts_at.desc())
+        .limit(1)
+    )
+
+
+# -- Open311 API keys ------------------------------------------------------------------------
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(*, db_session: Session, center_id: str, name: str) -> str:
+    """A new Open311 key for a client of the center; only its hash is stored."""
+    require_center(db_session=db_session, center_id=center_id)
+    key = "lx_" + secrets.token_urlsafe(24)
+    db_session.add(
+        ApiKey(
+            id=str(uuid.uuid4()),
+            center_id=center_id,
+            name=name,
+            key_hash=_hash(key),
+            created_at=now_utc(),
+        )
+    )
+    return key
+
+
+def check_api_key(*, db_session: Session, center_id: str, key: str | None) -> ApiKey:
+    """The key's record if it is valid for the center; else :class:`InvalidApiKey`."""
+    if not key:
+        raise InvalidApiKey("缺少 api_key")
+    record = db_session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
+    if record is None or record.revoked_at is not None or record.center_id != center_id:
+        raise InvalidApiKey()
+    return record

@@ -1,0 +1,129 @@
+"""A ticket's state machine and its timeline: which action may start from which state, the
+audit line every change writes, and what every ticket event after ``created`` carries.
+
+The actions themselves are in :mod:`services.tickets.workflow` (and escalation, in
+:mod:`services.tickets.meetings`); the SLA timer writes its lines here too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lianxin.roles import Principal
+from services.tickets.exceptions import InvalidTransition
+from services.tickets.models import Ticket, TicketLog
+
+STATE_NAMES = {
+    "reported": "待签收",
+    "acknowledged": "已签收",
+    "assigned": "已派单",
+    "in_progress": "处理中",
+    "returned": "已退单",
+    "escalated": "提交联席会",
+    "resolved": "已办结",
+    "closed": "已回访关闭",
+    "merged": "已并单",
+}
+
+#: action → states it may start from (the state it leads to is decided by the action).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("reported",),
+    "assign": ("acknowledged", "assigned", "returned"),
+    "start": ("assigned",),
+    "return": ("assigned", "in_progress"),
+    "resolve": ("assigned", "in_progress"),
+    "escalate": ("acknowledged", "assigned", "in_progress", "returned"),
+    "merge": ("reported", "acknowledged", "assigned", "returned"),
+    "rate": ("resolved",),
+    "close": ("resolved",),
+    "reopen": ("resolved", "closed"),
+}
+ACTION_NAMES = {
+    "acknowledge": "签收",
+    "assign": "派单",
+    "start": "开始办理",
+    "return": "退单",
+    "resolve": "办结",
+    "escalate": "提交联席会",
+    "merge": "并单",
+    "rate": "评价",
+    "close": "回访关闭",
+    "reopen": "重新办理",
+}
+
+
+def record(
+    db_session: Session,
+    ticket: Ticket,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    actor: Principal,
+    reason: str | None,
+    now: datetime,
+    party: str | None = None,
+) -> None:
+    """One line of the ticket's timeline."""
+    db_session.add(
+        TicketLog(
+            center_id=ticket.center_id,
+            ticket_id=ticket.id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor_id=actor.id,
+            actor_role=actor.role,
+            reason=reason,
+            party=party,
+            at=now,
+        )
+    )
+
+
+def check(ticket: Ticket, action: str) -> None:
+    """:class:`InvalidTransition` unless the ticket's state allows ``action``."""
+    if ticket.state not in TRANSITIONS[action]:
+        raise InvalidTransition(
+            f"工单当前为「{STATE_NAMES.get(ticket.state, ticket.state)}」，不能{ACTION_NAMES[action]}",
+            extra={"state": ticket.state, "action": action},
+        )
+
+
+def move(
+    db_session: Session,
+    ticket: Ticket,
+    action: str,
+    to_state: str,
+    actor: Principal,
+    now: datetime,
+    reason: str | None = None,
+    party: str | None = None,
+) -> str:
+    """Apply a checked transition: state, next deadline, audit line. Returns the old state."""
+    check(ticket, action)
+    before = ticket.state
+    ticket.state = to_state
+    ticket.updated_at = now
+    if to_state in ("resolved", "closed", "merged"):
+        ticket.due_at = None
+    elif to_state == "reported":
+        ticket.due_at = ticket.ack_due_at
+    else:
+        ticket.due_at = ticket.resolve_due_at
+    record(db_session, ticket, action, before, to_state, actor, reason, now, party)
+    return before
+
+
+def fact(ticket: Ticket, actor: Principal, **extra: Any) -> dict[str, Any]:
+    """What every ticket event after ``created`` carries, and ``extra``."""
+    return {
+        "ticket_id": ticket.id,
+        "category": ticket.category,
+        "party": ticket.party,
+        "actor_id": actor.id,
+        "person_id": ticket.reporter_id,
+        **extra,
+    }
