@@ -46,8 +46,9 @@ DB = "lianxin_bench_events"
 CENTER = "yanminghu"
 
 
-def wrk_register(base: str, paths: list[str], tokens: list[str], seconds: int, connections: int,
-                 workdir: Path) -> dict:
+def wrk_register(
+    base: str, paths: list[str], tokens: list[str], seconds: int, connections: int, workdir: Path
+) -> dict:
     """POST {} to ``paths`` (cycled), each request as the next resident's token."""
     script = workdir / f"register-{uuid.uuid4().hex[:6]}.lua"
     lua = [
@@ -73,8 +74,21 @@ def wrk_register(base: str, paths: list[str], tokens: list[str], seconds: int, c
         "end",
     ]
     script.write_text("\n".join(lua))
-    run = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                          "-s", str(script), base], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+    )
     found = re.search(r"^JSON (.*)$", run.stdout, re.M)
     if run.returncode or not found:
         raise SystemExit(f"wrk failed:\n{run.stdout}\n{run.stderr}")
@@ -101,44 +115,61 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--residents", type=int, default=8000,
-                        help="distinct residents (tokens) per scenario")
+    parser.add_argument(
+        "--residents", type=int, default=8000, help="distinct residents (tokens) per scenario"
+    )
     args = parser.parse_args()
 
     vhost = "bench_" + uuid.uuid4().hex[:8]
     requests.put(f"{MANAGEMENT}/vhosts/{vhost}", timeout=10).raise_for_status()
-    requests.put(f"{MANAGEMENT}/permissions/{vhost}/guest", timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    requests.put(
+        f"{MANAGEMENT}/permissions/{vhost}/guest",
+        timeout=10,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
     workdir = Path(tempfile.mkdtemp(prefix="lianxin-bench-events-"))
     db_url = reset_database()
     gateway_port, echo_port = free_port(), free_port()
-    env = {**os.environ, "LIANXIN_VAR_DIR": str(workdir), "LOG_LEVEL": "WARNING",
-           "PYTHONPATH": str(ROOT), "EVENTS_DB_URL": db_url,
-           "LIANXIN_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2,
-           "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-           "GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}", "ECHO_ADDRESS": f"127.0.0.1:{echo_port}",
-           **{f"{n}_METRICS_PORT": "0" for n in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY",
-                                                  "GATEWAY")}}
+    env = {
+        **os.environ,
+        "LIANXIN_VAR_DIR": str(workdir),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "EVENTS_DB_URL": db_url,
+        "LIANXIN_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2,
+        "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}",
+        "ECHO_ADDRESS": f"127.0.0.1:{echo_port}",
+        **{
+            f"{n}_METRICS_PORT": "0"
+            for n in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY")
+        },
+    }
     os.environ.update({k: env[k] for k in ("LIANXIN_JWT_SECRET", "AMQP_URI", "LIANXIN_VAR_DIR")})
-    subprocess.run([str(BIN / "lianxin"), "migrate", "events"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "lianxin"), "migrate", "events"], env=env, check=True, capture_output=True
+    )
     procs = []
     try:
         lianxin = str(BIN / "lianxin")
         for target in ("events", "gateway", "bench.echo:EchoService", "bench.echo:EchoGateway"):
-            procs.append(start([lianxin, "run", target], env,
-                               workdir / f"{target.replace(':', '_')}.log"))
+            procs.append(
+                start([lianxin, "run", target], env, workdir / f"{target.replace(':', '_')}.log")
+            )
         gateway = f"http://127.0.0.1:{gateway_port}"
         wait_http(f"{gateway}/healthz")
         wait_http(f"http://127.0.0.1:{echo_port}/")
 
         from lianxin import auth
 
-        staff = {"Authorization": "Bearer " + auth.issue(sub="sw-1", role="staff",
-                                                         centers=[CENTER])}
+        staff = {
+            "Authorization": "Bearer " + auth.issue(sub="sw-1", role="staff", centers=[CENTER])
+        }
         deadline = time.monotonic() + 60
-        while requests.get(f"{gateway}/api/v1/programmes", headers=staff,
-                           timeout=10).status_code != 200:
+        while (
+            requests.get(f"{gateway}/api/v1/programmes", headers=staff, timeout=10).status_code
+            != 200
+        ):
             if time.monotonic() > deadline:
                 raise SystemExit(f"events did not come up; see {workdir}")
             time.sleep(0.3)
@@ -146,43 +177,86 @@ def main() -> None:
         starts = datetime.now(UTC) + timedelta(days=7)
 
         def activity(title: str) -> str:
-            body = {"title": title, "audience": "all", "place": "东村社区文化广场", "capacity": 5000,
-                    "starts_at": starts.isoformat(),
-                    "ends_at": (starts + timedelta(hours=2)).isoformat(), "max_party_size": 1}
-            made = requests.post(f"{gateway}/api/v1/activities", json=body, headers=staff,
-                                 timeout=10)
+            body = {
+                "title": title,
+                "audience": "all",
+                "place": "东村社区文化广场",
+                "capacity": 5000,
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                "max_party_size": 1,
+            }
+            made = requests.post(
+                f"{gateway}/api/v1/activities", json=body, headers=staff, timeout=10
+            )
             made.raise_for_status()
             return made.json()["id"]
 
         def residents(prefix: str) -> list[str]:
-            return [auth.issue(sub=f"{prefix}-{n}", role="resident", centers=[CENTER])
-                    for n in range(args.residents)]
+            return [
+                auth.issue(sub=f"{prefix}-{n}", role="resident", centers=[CENTER])
+                for n in range(args.residents)
+            ]
 
         warm = activity("预热")
-        wrk_register(gateway, [f"/api/v1/activities/{warm}/registrations"], residents("warm"),
-                     3, args.connections, workdir)
-        echo = wrk_register(f"http://127.0.0.1:{echo_port}", ["/echo"], ["x"], args.seconds,
-                            args.connections, workdir)
+        wrk_register(
+            gateway,
+            [f"/api/v1/activities/{warm}/registrations"],
+            residents("warm"),
+            3,
+            args.connections,
+            workdir,
+        )
+        echo = wrk_register(
+            f"http://127.0.0.1:{echo_port}",
+            ["/echo"],
+            ["x"],
+            args.seconds,
+            args.connections,
+            workdir,
+        )
         popular = activity("国庆晚会")
-        one = wrk_register(gateway, [f"/api/v1/activities/{popular}/registrations"],
-                           residents("one"), args.seconds, args.connections, workdir)
+        one = wrk_register(
+            gateway,
+            [f"/api/v1/activities/{popular}/registrations"],
+            residents("one"),
+            args.seconds,
+            args.connections,
+            workdir,
+        )
         spread_ids = [activity(f"活动 {k}") for k in range(50)]
-        spread = wrk_register(gateway, [f"/api/v1/activities/{a}/registrations" for a in spread_ids],
-                              residents("spread"), args.seconds, args.connections, workdir)
+        spread = wrk_register(
+            gateway,
+            [f"/api/v1/activities/{a}/registrations" for a in spread_ids],
+            residents("spread"),
+            args.seconds,
+            args.connections,
+            workdir,
+        )
 
         def taken(activity_id: str) -> int:
-            return requests.get(f"{gateway}/api/v1/activities/{activity_id}", headers=staff,
-                                timeout=10).json()["places_taken"]
+            return requests.get(
+                f"{gateway}/api/v1/activities/{activity_id}", headers=staff, timeout=10
+            ).json()["places_taken"]
 
-        for name, result in (("echo (@http → @rpc)", echo), ("register, one activity", one),
-                             ("register, 50 activities", spread)):
-            print(f"{name:26s} {result['rps']:7.1f} req/s   p50 {result['p50']:6.1f} ms   "
-                  f"p99 {result['p99']:6.1f} ms   ({result['ok']} ok, {result['non2xx']} non-2xx)")
-        print(f"ratio to echo: one activity {one['rps'] / echo['rps']:.2f}, "
-              f"50 activities {spread['rps'] / echo['rps']:.2f}")
+        for name, result in (
+            ("echo (@http → @rpc)", echo),
+            ("register, one activity", one),
+            ("register, 50 activities", spread),
+        ):
+            print(
+                f"{name:26s} {result['rps']:7.1f} req/s   p50 {result['p50']:6.1f} ms   "
+                f"p99 {result['p99']:6.1f} ms   ({result['ok']} ok, {result['non2xx']} non-2xx)"
+            )
+        print(
+            f"ratio to echo: one activity {one['rps'] / echo['rps']:.2f}, "
+            f"50 activities {spread['rps'] / echo['rps']:.2f}"
+        )
         # wrk counts what answered within its time; requests in flight then still land.
-        print(f"places taken: one activity {taken(popular)} (wrk counted {one['ok']}); "
-              f"50 activities {sum(taken(a) for a in spread_ids)} (wrk counted {spread['ok']})")
+        print(
+            f"places taken: one activity {taken(popular)} (wrk counted {one['ok']}); "
+            f"50 activities {sum(taken(a) for a in spread_ids)} (wrk counted {spread['ok']})"
+        )
     finally:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):  # already gone

@@ -29,19 +29,27 @@ import argparse
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import MANAGEMENT, start  # noqa: E402
+from bench.intake import MANAGEMENT, create_vhost, start  # noqa: E402
+
+if TYPE_CHECKING:
+    from lianxin.outbox import Publisher
+    from services.notify.testing import WebhookReceiver
+
+CENTER = "yanminghu"
 
 
 def count(db: Path, sql: str) -> int:
@@ -64,20 +72,21 @@ def wait_until(predicate, began: float, timeout: float) -> float:
     return float("nan")
 
 
-def main() -> None:
-    import logging
+@dataclass
+class Measured:
+    """Seconds from the first publish, and notify's CPU seconds from then."""
 
-    import eventlet
+    handled: float  # every event committed with its processed mark
+    cpu_handled: float
+    rows: int  # deliveries, all channels
+    pushes: int  # deliveries by e-mail or WeChat
+    pushed: float  # every push sent or failed
+    hooked: float  # every healthy subscriber has had every event
+    total: float
+    cpu_total: float
 
-    eventlet.monkey_patch()
-    logging.basicConfig(level=logging.ERROR)
-    from lianxin import auth
-    from lianxin.contracts import make_event
-    from lianxin.contracts.tickets import events as tk
-    from lianxin.outbox import Publisher
-    from lianxin.seed import notify_steps
-    from services.notify.testing import WebhookReceiver
 
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument(
@@ -96,16 +105,10 @@ def main() -> None:
         help="sample notify with py-spy while it works "
         "(collapsed stacks, for speedscope or flamegraph.pl)",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    vhost = "bench_" + uuid.uuid4().hex[:8]
-    requests.put(f"{MANAGEMENT}/vhosts/{vhost}", timeout=10).raise_for_status()
-    requests.put(
-        f"{MANAGEMENT}/permissions/{vhost}/guest",
-        timeout=10,
-        json={"configure": ".*", "write": ".*", "read": ".*"},
-    ).raise_for_status()
-    var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
+
+def notify_env(vhost: str, var: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "LIANXIN_VAR_DIR": str(var),
@@ -115,192 +118,265 @@ def main() -> None:
         "NOTIFY_QUIET_HOURS": "off",
         "LOG_LEVEL": "WARNING",
     }
+    # This process issues the tokens and publishes over the same broker as notify.
     os.environ.update({k: env[k] for k in ("LIANXIN_JWT_SECRET", "AMQP_URI", "LIANXIN_VAR_DIR")})
-    bin_dir = Path(sys.executable).parent
-    subprocess_env = dict(env)
-    procs = []
+    return env
+
+
+def start_notify(env: dict[str, str], var: Path) -> subprocess.Popen:
+    lianxin = str(Path(sys.executable).parent / "lianxin")
+    subprocess.run(
+        [lianxin, "migrate", "notify"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return start([lianxin, "run", "notify"], env, var / "notify.log")
+
+
+def fill_directory(amqp_uri: str, directory: str, deadline: float, var: Path) -> None:
+    """The contacts ``--directory`` names, retried until notify answers."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from lianxin import auth
+    from lianxin.seed import notify_steps
+
+    admin = auth.issue(sub="bench", role="admin", centers=[CENTER])
+    address = {"phone": "13800000001"} if directory == "intake" else {"email": "duty@example.cn"}
+    while True:
+        try:
+            with ClusterRpcProxy(
+                {"AMQP_URI": amqp_uri}, timeout=5, context_data={auth.CONTEXT_KEY: admin}
+            ) as rpc:
+                rpc.notify.upsert_contact(
+                    CENTER,
+                    {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff", **address},
+                )
+                if directory == "seed":
+                    for _label, _service, method, call in notify_steps(datetime.now(UTC)):
+                        getattr(rpc.notify, method)(*call)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"notify did not come up; see {var / 'notify.log'}") from None
+            time.sleep(0.5)
+
+
+def subscribe(amqp_uri: str, receivers: list[WebhookReceiver]) -> None:
+    """A department webhook on tickets' events for each receiver."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from lianxin import auth
+
+    dept = auth.issue(sub="bench-dept", role="department", centers=[CENTER])
+    with ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri}, timeout=5, context_data={auth.CONTEXT_KEY: dept}
+    ) as rpc:
+        for r in receivers:
+            rpc.notify.create_subscription(
+                {"url": r.url, "types": ["cn.lianxin.tickets.*"], "centers": [CENTER]}
+            )
+
+
+def wait_for_consumer(vhost: str, deadline: float) -> None:
+    """Until notify consumes ticket.created.
+
+    The RPC answering does not mean the event consumer is up: an event published before
+    its queue is bound would be dropped by the broker (confirmed all the same).
+    """
+    from lianxin.contracts.tickets import events as tk
+
+    queue = f"evt-tickets-{tk.TICKET_CREATED}--notify.handle_tickets_ticket_created"
+    while (
+        requests.get(f"{MANAGEMENT}/queues/{vhost}/{queue}", timeout=10).json().get("consumers", 0)
+        < 1
+    ):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"notify is not consuming {queue}")
+        time.sleep(0.2)
+
+
+def ticket_created(count: int) -> list[dict]:
+    from lianxin.contracts import make_event
+    from lianxin.contracts.tickets import events as tk
+
+    now = datetime.now(UTC)
+    return [
+        make_event(
+            tk.TICKET_CREATED,
+            center_id=CENTER,
+            subject=f"t-{n}",
+            data={
+                "ticket_id": f"t-{n}",
+                "category": "sanitation",
+                "category_name": "环境卫生",
+                "party": "property",
+                "channel": "hotline",
+                "summary": f"第{n}条诉求",
+                "ack_due_at": now + timedelta(minutes=10),
+                "resolve_due_at": now + timedelta(days=1),
+            },
+        )
+        for n in range(count)
+    ]
+
+
+def start_py_spy(output: str, pid: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-r",
+            "100",
+            "-f",
+            "raw",
+            "-o",
+            output,
+            "-p",
+            str(pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def measure(
+    publisher: Publisher,
+    bodies: list[dict],
+    pid: int,
+    db: Path,
+    receivers: list[WebhookReceiver],
+    subscribers: int,
+    vhost: str,
+    var: Path,
+) -> Measured:
+    """Publish every event at once, then time notify until it has handled, pushed and
+    delivered to the webhooks all of them."""
+    cpu_before = cpu_seconds(pid)
+    began = time.monotonic()
+    confirmed = 0
+    for i in range(0, len(bodies), 100):
+        confirmed += sum(publisher.publish(bodies[i : i + 100]))
+    publisher.close()
+    n = len(bodies)
+    if confirmed < n:
+        raise SystemExit(f"the broker confirmed only {confirmed} of {n} events")
+    handled = wait_until(
+        lambda: count(db, "SELECT count(*) FROM processed_events") >= n, began, 300
+    )
+    cpu_handled = cpu_seconds(pid) - cpu_before
+    if handled != handled:  # nan: never got there
+        queues = requests.get(f"{MANAGEMENT}/queues/{vhost}", timeout=10).json()
+        raise SystemExit(
+            f"only {count(db, 'SELECT count(*) FROM processed_events')} of {n} events "
+            f"handled; queues: {[(q['name'], q.get('messages')) for q in queues]}; "
+            f"see {var / 'notify.log'}"
+        )
+    pushes = count(db, "SELECT count(*) FROM deliveries WHERE channel != 'in_app'")
+    rows = count(db, "SELECT count(*) FROM deliveries")
+    pushed = wait_until(
+        lambda: (
+            count(
+                db,
+                "SELECT count(*) FROM deliveries WHERE channel != 'in_app' "
+                "AND state IN ('sent', 'failed')",
+            )
+            >= pushes
+        ),
+        began,
+        300,
+    )
+    hooked = wait_until(
+        lambda: sum(len(r.requests) for r in receivers) >= n * subscribers, began, 300
+    )
+    total = time.monotonic() - began
+    cpu_total = cpu_seconds(pid) - cpu_before
+    return Measured(handled, cpu_handled, rows, pushes, pushed, hooked, total, cpu_total)
+
+
+def report(args: argparse.Namespace, m: Measured, db: Path, hanging: WebhookReceiver) -> None:
+    n = args.events
+    subscribers = f"{args.subscribers} + 1 hanging" if args.subscribers else "none"
+    print(
+        f"events published: {n} ticket.created, directory: {args.directory}, "
+        f"subscribers: {subscribers}; {m.rows / n:.0f} deliveries per event ({m.pushes / n:.0f} push)"
+    )
+    print(
+        f"events handled      {n / m.handled:8.1f} /s  (all in {m.handled:.1f} s; notify's CPU "
+        f"{m.cpu_handled / n * 1000:.2f} ms per event until then, sending included)"
+    )
+    if m.pushes:
+        print(
+            f"push messages sent  {m.pushes / m.pushed:8.1f} /s  (e-mail and WeChat sandboxes, "
+            f"all in {m.pushed:.1f} s)"
+        )
+    print(f"notify CPU per event, everything done: {m.cpu_total / n * 1000:.2f} ms")
+    if args.subscribers:
+        print(
+            f"webhooks delivered  {n * args.subscribers / m.hooked:8.1f} /s  "
+            f"(healthy subscribers, all in {m.hooked:.1f} s; run {m.total:.1f} s)"
+        )
+        waiting = count(
+            db,
+            "SELECT count(*) FROM webhook_deliveries w JOIN subscriptions s "
+            "ON s.id = w.subscription_id WHERE w.state IN ('pending', 'sending') "
+            f"AND s.url = '{hanging.url}'",
+        )
+        print(
+            f"hanging subscriber: {len(hanging.requests)} request(s) started, "
+            f"{waiting} deliveries waiting"
+        )
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):  # py-spy first: it writes its file on SIGINT/TERM
+        try:
+            os.killpg(
+                proc.pid, signal.SIGINT if proc.args[0].endswith("py-spy") else signal.SIGTERM
+            )
+            proc.wait(timeout=20)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main() -> None:
+    import logging
+
+    import eventlet
+
+    eventlet.monkey_patch()
+    logging.basicConfig(level=logging.ERROR)
+    from lianxin.outbox import Publisher
+    from services.notify.testing import WebhookReceiver
+
+    args = parse_args()
+    vhost = create_vhost()
+    var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
+    env = notify_env(vhost, var)
+    procs: list[subprocess.Popen] = []
     try:
-        import subprocess
-
-        subprocess.run(
-            [str(bin_dir / "lianxin"), "migrate", "notify"],
-            env=subprocess_env,
-            check=True,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
-        procs.append(
-            start([str(bin_dir / "lianxin"), "run", "notify"], subprocess_env, var / "notify.log")
-        )
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        admin = auth.issue(sub="bench", role="admin", centers=["yanminghu"])
-        dept = auth.issue(sub="bench-dept", role="department", centers=["yanminghu"])
+        procs.append(start_notify(env, var))
         receivers = [WebhookReceiver().__enter__() for _ in range(args.subscribers)]
         hanging = WebhookReceiver(lambda _r: (204, 60)).__enter__()
+        # One minute in all: for notify to answer RPCs, then to consume events.
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                with ClusterRpcProxy(
-                    {"AMQP_URI": env["AMQP_URI"]}, timeout=5, context_data={auth.CONTEXT_KEY: admin}
-                ) as rpc:
-                    address = (
-                        {"phone": "13800000001"}
-                        if args.directory == "intake"
-                        else {"email": "duty@example.cn"}
-                    )
-                    rpc.notify.upsert_contact(
-                        "yanminghu",
-                        {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff", **address},
-                    )
-                    if args.directory == "seed":
-                        for _label, _service, method, call in notify_steps(datetime.now(UTC)):
-                            getattr(rpc.notify, method)(*call)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"notify did not come up; see {var / 'notify.log'}") from None
-                time.sleep(0.5)
-        with ClusterRpcProxy(
-            {"AMQP_URI": env["AMQP_URI"]}, timeout=5, context_data={auth.CONTEXT_KEY: dept}
-        ) as rpc:
-            for r in [*receivers, hanging] if args.subscribers else []:
-                rpc.notify.create_subscription(
-                    {"url": r.url, "types": ["cn.lianxin.tickets.*"], "centers": ["yanminghu"]}
-                )
+        fill_directory(env["AMQP_URI"], args.directory, deadline, var)
+        subscribe(env["AMQP_URI"], [*receivers, hanging] if args.subscribers else [])
+        wait_for_consumer(vhost, deadline)
 
-        # The RPC answering does not mean the event consumer is up: an event published before
-        # its queue is bound would be dropped by the broker (confirmed all the same).
-        queue = f"evt-tickets-{tk.TICKET_CREATED}--notify.handle_tickets_ticket_created"
-        while (
-            requests.get(f"{MANAGEMENT}/queues/{vhost}/{queue}", timeout=10)
-            .json()
-            .get("consumers", 0)
-            < 1
-        ):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"notify is not consuming {queue}")
-            time.sleep(0.2)
-
-        now = datetime.now(UTC)
-        bodies = [
-            make_event(
-                tk.TICKET_CREATED,
-                center_id="yanminghu",
-                subject=f"t-{n}",
-                data={
-                    "ticket_id": f"t-{n}",
-                    "category": "sanitation",
-                    "category_name": "环境卫生",
-                    "party": "property",
-                    "channel": "hotline",
-                    "summary": f"第{n}条诉求",
-                    "ack_due_at": now + timedelta(minutes=10),
-                    "resolve_due_at": now + timedelta(days=1),
-                },
-            )
-            for n in range(args.events)
-        ]
+        bodies = ticket_created(args.events)
         db = var / "notify.db"
         publisher = Publisher(env["AMQP_URI"], "tickets.events")
         if args.py_spy:
-            procs.append(
-                subprocess.Popen(
-                    [
-                        str(bin_dir / "py-spy"),
-                        "record",
-                        "-r",
-                        "100",
-                        "-f",
-                        "raw",
-                        "-o",
-                        args.py_spy,
-                        "-p",
-                        str(procs[0].pid),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
-        cpu_before = cpu_seconds(procs[0].pid)
-        began = time.monotonic()
-        confirmed = 0
-        for i in range(0, len(bodies), 100):
-            confirmed += sum(publisher.publish(bodies[i : i + 100]))
-        publisher.close()
-        n = args.events
-        if confirmed < n:
-            raise SystemExit(f"the broker confirmed only {confirmed} of {n} events")
-        handled = wait_until(
-            lambda: count(db, "SELECT count(*) FROM processed_events") >= n, began, 300
+            procs.append(start_py_spy(args.py_spy, procs[0].pid))
+        measured = measure(
+            publisher, bodies, procs[0].pid, db, receivers, args.subscribers, vhost, var
         )
-        cpu_handled = cpu_seconds(procs[0].pid) - cpu_before
-        if handled != handled:  # nan: never got there
-            queues = requests.get(f"{MANAGEMENT}/queues/{vhost}", timeout=10).json()
-            raise SystemExit(
-                f"only {count(db, 'SELECT count(*) FROM processed_events')} of {n} events "
-                f"handled; queues: {[(q['name'], q.get('messages')) for q in queues]}; "
-                f"see {var / 'notify.log'}"
-            )
-        pushes = count(db, "SELECT count(*) FROM deliveries WHERE channel != 'in_app'")
-        rows = count(db, "SELECT count(*) FROM deliveries")
-        pushed = wait_until(
-            lambda: (
-                count(
-                    db,
-                    "SELECT count(*) FROM deliveries WHERE channel != 'in_app' "
-                    "AND state IN ('sent', 'failed')",
-                )
-                >= pushes
-            ),
-            began,
-            300,
-        )
-        hooked = wait_until(
-            lambda: sum(len(r.requests) for r in receivers) >= n * args.subscribers, began, 300
-        )
-        total = time.monotonic() - began
-        cpu_total = cpu_seconds(procs[0].pid) - cpu_before
-        subscribers = f"{args.subscribers} + 1 hanging" if args.subscribers else "none"
-        print(
-            f"events published: {n} ticket.created, directory: {args.directory}, "
-            f"subscribers: {subscribers}; {rows / n:.0f} deliveries per event ({pushes / n:.0f} push)"
-        )
-        print(
-            f"events handled      {n / handled:8.1f} /s  (all in {handled:.1f} s; notify's CPU "
-            f"{cpu_handled / n * 1000:.2f} ms per event until then, sending included)"
-        )
-        if pushes:
-            print(
-                f"push messages sent  {pushes / pushed:8.1f} /s  (e-mail and WeChat sandboxes, "
-                f"all in {pushed:.1f} s)"
-            )
-        print(f"notify CPU per event, everything done: {cpu_total / n * 1000:.2f} ms")
-        if args.subscribers:
-            print(
-                f"webhooks delivered  {n * args.subscribers / hooked:8.1f} /s  "
-                f"(healthy subscribers, all in {hooked:.1f} s; run {total:.1f} s)"
-            )
-            waiting = count(
-                db,
-                "SELECT count(*) FROM webhook_deliveries w JOIN subscriptions s "
-                "ON s.id = w.subscription_id WHERE w.state IN ('pending', 'sending') "
-                f"AND s.url = '{hanging.url}'",
-            )
-            print(
-                f"hanging subscriber: {len(hanging.requests)} request(s) started, "
-                f"{waiting} deliveries waiting"
-            )
+        report(args, measured, db, hanging)
     finally:
-        for proc in reversed(procs):  # py-spy first: it writes its file on SIGINT/TERM
-            try:
-                os.killpg(
-                    proc.pid, signal.SIGINT if proc.args[0].endswith("py-spy") else signal.SIGTERM
-                )
-                proc.wait(timeout=20)
-            except Exception:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(procs)
         requests.delete(f"{MANAGEMENT}/vhosts/{vhost}", timeout=10)
 
 

@@ -34,114 +34,142 @@ import tempfile
 import time
 import types
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+CENTER = "yanminghu"
+HANDLER = "notify.handle_tickets_ticket_created"
+# Each path is first run on this many events (at most ``--events``), untimed.
+WARM_UP = 50
 
-def main() -> None:
+Parts = dict[str, list[float]]
+Run = Callable[[list[dict], Parts], None]
+Results = dict[str, tuple[float, Parts]]
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--directory", choices=("seed", "duty", "intake"), default="seed")
     parser.add_argument("--subscribers", type=int, default=0)
     parser.add_argument("--batch", type=int, default=10)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)
-    var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
-    os.environ["LIANXIN_VAR_DIR"] = str(var)
+    return parser.parse_args()
 
-    from nameko.testing.services import worker_factory
-    from sqlalchemy import func, insert, select
-    from sqlalchemy.dialects.sqlite import insert as upsert
 
-    from lianxin import migrate
-    from lianxin.contracts import make_event, parse_event
+def fill_directory(factory: sessionmaker[Session], directory: str, subscribers: int) -> None:
+    """The contacts ``--directory`` names, and ``subscribers`` department webhooks."""
     from lianxin.contracts.notify import operations as nt
     from lianxin.contracts.notify.operations import NewSubscription
     from lianxin.contracts.schema import load
-    from lianxin.contracts.tickets import events as tk
-    from lianxin.db import make_engine, make_session_factory, session_scope
+    from lianxin.db import session_scope
     from lianxin.roles import Principal
     from lianxin.seed import notify_steps
-    from services.notify import directory, subscriptions
-    from services.notify.cache import ReadCache
-    from services.notify.models import Delivery, processed_table
-    from services.notify.service import NotifyService
-    from services.notify.settings import Settings
+    from services.notify import directory as contacts_directory
+    from services.notify import subscriptions
 
-    url = f"sqlite:///{var}/notify.db"
-    migrate.upgrade("notify", url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
     with session_scope(factory) as session:
         duty = {
             "person_id": "staff-duty-1",
             "name": "李卫东",
             "role": "staff",
-            **(
-                {"phone": "13800000001"}
-                if args.directory == "intake"
-                else {"email": "duty@example.cn"}
-            ),
+            **({"phone": "13800000001"} if directory == "intake" else {"email": "duty@example.cn"}),
         }
         contacts = [duty]
-        if args.directory == "seed":
+        if directory == "seed":
             contacts += [
                 call[1]
                 for _label, _service, method, call in notify_steps(datetime.now(UTC))
                 if method == "upsert_contact"
             ]
         for payload in contacts:
-            directory.upsert_contact(
-                db_session=session, center_id="yanminghu", data=load(nt.ContactCreate, payload)
+            contacts_directory.upsert_contact(
+                db_session=session, center_id=CENTER, data=load(nt.ContactCreate, payload)
             )
-        department = Principal(sub="bench-dept", role="department", centers=("yanminghu",))
-        for n in range(args.subscribers):
+        department = Principal(sub="bench-dept", role="department", centers=(CENTER,))
+        for n in range(subscribers):
             subscriptions.create_subscription(
                 db_session=session,
                 principal=department,
                 data=NewSubscription(
-                    **{
-                        "url": f"http://127.0.0.1:9/hook-{n}",
-                        "types": ["cn.lianxin.tickets.*"],
-                        "centers": ["yanminghu"],
-                    }
+                    url=f"http://127.0.0.1:9/hook-{n}",
+                    types=["cn.lianxin.tickets.*"],
+                    centers=[CENTER],
                 ),
             )
 
+
+def notify_worker() -> Any:
+    """A ``NotifyService`` worker with the service's real cache and no dispatcher thread."""
+    from nameko.testing.services import worker_factory
+
+    from services.notify.cache import ReadCache
+    from services.notify.service import NotifyService
+    from services.notify.settings import Settings
+
     settings = Settings.from_config({"QUIET_HOURS": "off"})
-    service = worker_factory(
+    return worker_factory(
         NotifyService,
         cache=ReadCache(ttl=5),
         dispatcher=types.SimpleNamespace(settings=settings, count=lambda _o: None),
     )
+
+
+def ticket_created(tag: str, count: int, now: datetime) -> list[dict]:
+    from lianxin.contracts import make_event
+    from lianxin.contracts.tickets import events as tk
+
+    return [
+        make_event(
+            tk.TICKET_CREATED,
+            center_id=CENTER,
+            subject=f"t-{tag}{n}",
+            data={
+                "ticket_id": f"t-{tag}{n}",
+                "category": "sanitation",
+                "category_name": "环境卫生",
+                "party": "property",
+                "channel": "hotline",
+                "summary": f"第{n}条诉求：3号楼门口垃圾没人清运",
+                "ack_due_at": now + timedelta(minutes=10),
+                "resolve_due_at": now + timedelta(days=1),
+            },
+        )
+        for n in range(count)
+    ]
+
+
+def each(path: Callable[[dict, Parts], None]) -> Run:
+    def run(bodies: list[dict], parts: Parts) -> None:
+        for body in bodies:
+            path(body, parts)
+
+    return run
+
+
+def paths_through_notify(
+    service: Any, factory: sessionmaker[Session], batch: int
+) -> tuple[tuple[str, Run], ...]:
+    """The ways a message can go through the service, each labelled as the report has it."""
+    # Closures rather than module functions: the timed code then reads these names as they
+    # are, with nothing (an import, an attribute) between them and the clock.
+    from sqlalchemy import insert
+    from sqlalchemy.dialects.sqlite import insert as upsert
+
+    from lianxin.contracts import parse_event
+    from lianxin.contracts.tickets import events as tk
+    from services.notify.models import processed_table
+
     processed = processed_table
-    handler = "notify.handle_tickets_ticket_created"
-    now = datetime.now(UTC)
 
-    def bodies(tag: str) -> list[dict]:
-        return [
-            make_event(
-                tk.TICKET_CREATED,
-                center_id="yanminghu",
-                subject=f"t-{tag}{n}",
-                data={
-                    "ticket_id": f"t-{tag}{n}",
-                    "category": "sanitation",
-                    "category_name": "环境卫生",
-                    "party": "property",
-                    "channel": "hotline",
-                    "summary": f"第{n}条诉求：3号楼门口垃圾没人清运",
-                    "ack_due_at": now + timedelta(minutes=10),
-                    "resolve_due_at": now + timedelta(days=1),
-                },
-            )
-            for n in range(args.events)
-        ]
-
-    def one_at_a_time(body: dict, parts: dict) -> None:
+    def one_at_a_time(body: dict, parts: Parts) -> None:
         """The kit's single mode: parse, handler, INSERT mark, COMMIT."""
         t0 = time.perf_counter()
         event = parse_event(body, expected=tk.TICKET_CREATED)
@@ -152,7 +180,7 @@ def main() -> None:
         session.execute(
             insert(processed).values(
                 event_id=event["id"],
-                handler=handler,
+                handler=HANDLER,
                 center_id=event["centerid"],
                 processed_at=datetime.now(UTC),
             )
@@ -171,7 +199,7 @@ def main() -> None:
 
     mark = upsert(processed).on_conflict_do_nothing(index_elements=["event_id", "handler"])
 
-    def mark_first(body: dict, parts: dict) -> None:
+    def mark_first(body: dict, parts: Parts) -> None:
         """The kit as it could be: parse, INSERT the mark first (a repeat inserts nothing), handler, COMMIT."""
         t0 = time.perf_counter()
         event = parse_event(body, expected=tk.TICKET_CREATED)
@@ -181,7 +209,7 @@ def main() -> None:
             mark,
             {
                 "event_id": event["id"],
-                "handler": handler,
+                "handler": HANDLER,
                 "center_id": event["centerid"],
                 "processed_at": datetime.now(UTC),
             },
@@ -201,7 +229,7 @@ def main() -> None:
         ):
             parts[name].append(took)
 
-    def in_batches(bodies: list[dict], parts: dict) -> None:
+    def in_batches(bodies: list[dict], parts: Parts) -> None:
         """The kit's batch mode: parse each, one handler call, one INSERT of marks, one COMMIT."""
         t0 = time.perf_counter()
         events = [parse_event(body, expected=tk.TICKET_CREATED) for body in bodies]
@@ -215,7 +243,7 @@ def main() -> None:
             [
                 {
                     "event_id": e["id"],
-                    "handler": handler,
+                    "handler": HANDLER,
                     "center_id": e["centerid"],
                     "processed_at": now,
                 }
@@ -234,35 +262,42 @@ def main() -> None:
         ):
             parts[name].append(took / len(bodies))
 
-    def batched(bodies: list[dict], parts: dict) -> None:
-        for i in range(0, len(bodies), args.batch):
-            in_batches(bodies[i : i + args.batch], parts)
+    def batched(bodies: list[dict], parts: Parts) -> None:
+        for i in range(0, len(bodies), batch):
+            in_batches(bodies[i : i + batch], parts)
 
-    def each(path):
-        def run(bodies: list[dict], parts: dict) -> None:
-            for body in bodies:
-                path(body, parts)
-
-        return run
-
-    paths = (
+    return (
         ("one at a time", each(one_at_a_time)),
         ("mark first", each(mark_first)),
-        (f"batches of {args.batch}", batched),
+        (f"batches of {batch}", batched),
     )
-    results = {}
+
+
+def measure(paths: tuple[tuple[str, Run], ...], events: int, now: datetime) -> Results:
+    """Seconds each path took for ``events`` fresh events after its warm-up, and its parts."""
+    results: Results = {}
     for label, path in paths:
-        warm, timed = bodies(f"{label}-warm-")[:50], bodies(label)
+        warm = ticket_created(f"{label}-warm-", events, now)[:WARM_UP]
+        timed = ticket_created(label, events, now)
         path(warm, defaultdict(list))
-        parts: dict = defaultdict(list)
+        parts: Parts = defaultdict(list)
         began = time.perf_counter()
         path(timed, parts)
         results[label] = (time.perf_counter() - began, parts)
+    return results
+
+
+def deliveries_per_event(factory: sessionmaker[Session], paths: int, events: int) -> float:
+    from sqlalchemy import func, select
+
+    from services.notify.models import Delivery
 
     with factory() as session:
-        per_event = session.scalar(select(func.count()).select_from(Delivery)) / (
-            len(paths) * (args.events + 50)
-        )
+        deliveries = session.scalar(select(func.count()).select_from(Delivery)) or 0
+    return deliveries / (paths * (events + WARM_UP))
+
+
+def report(args: argparse.Namespace, per_event: float, results: Results) -> None:
     print(
         f"{args.events} ticket.created, directory: {args.directory}, subscribers: {args.subscribers}; "
         f"{per_event:.0f} deliveries per event; ms per event (mean, p50):"
@@ -278,6 +313,25 @@ def main() -> None:
     alone = results["one at a time"][0]
     for label, (took, _parts) in list(results.items())[1:]:
         print(f"  {label} / one at a time: {took / alone:.2f} of the time")
+
+
+def main() -> None:
+    args = parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    var = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
+    os.environ["LIANXIN_VAR_DIR"] = str(var)
+
+    from lianxin import migrate
+    from lianxin.db import make_engine, make_session_factory
+
+    url = f"sqlite:///{var}/notify.db"
+    migrate.upgrade("notify", url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    fill_directory(factory, args.directory, args.subscribers)
+    paths = paths_through_notify(notify_worker(), factory, args.batch)
+    results = measure(paths, args.events, datetime.now(UTC))
+    report(args, deliveries_per_event(factory, len(paths), args.events), results)
     engine.dispose()
 
 

@@ -101,39 +101,74 @@ class RpcTimeout(Exception):
     """A backend did not answer within the call's deadline (answered as 504)."""
 
 
-def expose(method: str, path: str, op: Operation, *, tag: str, status: int = 200,
-           description: str = "", also: dict[int, str] | None = None,
-           across_centers: bool = False) -> Route:
+def expose(
+    method: str,
+    path: str,
+    op: Operation,
+    *,
+    tag: str,
+    status: int = 200,
+    description: str = "",
+    also: dict[int, str] | None = None,
+    across_centers: bool = False,
+) -> Route:
     """A route that forwards to ``op`` (see the module doc)."""
-    return Route(method, path, op, tag, status, description or op.description, dict(also or {}),
-                 across_centers=across_centers)
+    return Route(
+        method,
+        path,
+        op,
+        tag,
+        status,
+        description or op.description,
+        dict(also or {}),
+        across_centers=across_centers,
+    )
 
 
-def route(method: str, path: str, *, tag: str, op: Operation | None = None,
-          summary: str | None = None, roles: tuple[str, ...] | None = PUBLIC,
-          body: type[Schema] | None = None, query: type[Schema] | None = None,
-          response: type[Schema] | None = None, many: bool = False, status: int = 200,
-          description: str = "", render: Render = problem,
-          also: dict[int, str] | None = None,
-          across_centers: bool = False) -> Callable[[Handler], Handler]:
+def route(
+    method: str,
+    path: str,
+    *,
+    tag: str,
+    op: Operation | None = None,
+    summary: str | None = None,
+    roles: tuple[str, ...] | None = PUBLIC,
+    body: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    response: type[Schema] | None = None,
+    many: bool = False,
+    status: int = 200,
+    description: str = "",
+    render: Render = problem,
+    also: dict[int, str] | None = None,
+    across_centers: bool = False,
+) -> Callable[[Handler], Handler]:
     """Declare a hand-written route: one that does more than forward. It serves ``op`` (a
     service's operation: its roles, rules and schemas apply), or — for what only the
     gateway does (Open311, downloads) — an operation of its own made from ``summary``,
     ``roles`` (``PUBLIC`` needs no token), ``body``, ``query`` and ``response``."""
 
     def decorate(fn: Handler) -> Handler:
-        served = op or Operation("gateway", fn.__name__, roles, summary or fn.__name__,
-                                 body=body, query=query, response=response, many=many)
+        served = op or Operation(
+            "gateway",
+            fn.__name__,
+            roles,
+            summary or fn.__name__,
+            body=body,
+            query=query,
+            response=response,
+            many=many,
+        )
         doc = description or (fn.__doc__ or "").strip() or served.description
-        fn.__dict__["lianxin_route"] = Route(method, path, served, tag, status, doc,
-                                             dict(also or {}), render, fn, across_centers)
+        fn.__dict__["lianxin_route"] = Route(
+            method, path, served, tag, status, doc, dict(also or {}), render, fn, across_centers
+        )
         return fn
 
     return decorate
 
 
-def call(method_proxy: Callable[..., Any], *args: Any, timeout: float = 10,
-         **kwargs: Any) -> Any:
+def call(method_proxy: Callable[..., Any], *args: Any, timeout: float = 10, **kwargs: Any) -> Any:
     """One RPC with a deadline: a stopped service is a 504, not a hung request."""
     with eventlet.Timeout(timeout, RpcTimeout):
         return method_proxy(*args, **kwargs)
@@ -188,8 +223,14 @@ def _failure(spec: Route, request: Request, exc: Exception) -> Response:
     if isinstance(exc, OperationalError | ConnectionError):
         # The broker could not be reached (or went away mid-call): never a bare 500.
         log.error("broker unreachable on %s %s: %s", spec.method, spec.path, exc)
-        return render(503, "消息服务暂时无法连接，请稍后再试", "BROKER_UNAVAILABLE", None,
-                      {"Retry-After": "5"}, where)
+        return render(
+            503,
+            "消息服务暂时无法连接，请稍后再试",
+            "BROKER_UNAVAILABLE",
+            None,
+            {"Retry-After": "5"},
+            where,
+        )
     if isinstance(exc, RpcTimeout):
         return render(504, "后端服务响应超时，请稍后再试", "UPSTREAM_TIMEOUT", None, None, where)
     log.error("unhandled error on %s %s", spec.method, spec.path, exc_info=exc)
@@ -203,7 +244,8 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
     body_schema = instance(op.body) if op.body else None
     # A body of optional fields only (a note, say) may be left out entirely.
     optional_body = body_schema is not None and not any(
-        f.required for f in body_schema.fields.values())
+        f.required for f in body_schema.fields.values()
+    )
 
     def prepare(service: Any, request: Request) -> ApiRequest:
         """The caller (if the operation wants one) and the input, refused before an RPC."""
@@ -229,17 +271,28 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
         try:
             req = prepare(self, request)
             result = fn(self, req, **path_args)
-            response = (result if isinstance(result, Response)
-                        else json_response(result, spec.status))
+            response = (
+                result if isinstance(result, Response) else json_response(result, spec.status)
+            )
         except Exception as exc:
             response = _failure(spec, request, exc)
         response.headers[REQUEST_ID_HEADER] = rid
-        access.info("%s %s %s", spec.method, spec.path, response.status_code, extra={"fields": {
-            "method": spec.method, "route": spec.path, "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "center": (req.center if req else None) or path_args.get("center_id"),
-            "request_id": rid,
-        }})
+        access.info(
+            "%s %s %s",
+            spec.method,
+            spec.path,
+            response.status_code,
+            extra={
+                "fields": {
+                    "method": spec.method,
+                    "route": spec.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "center": (req.center if req else None) or path_args.get("center_id"),
+                    "request_id": rid,
+                }
+            },
+        )
         return response
 
     handler.__name__ = spec.name
@@ -283,8 +336,9 @@ def allowed_methods(path: str) -> list[str]:
         rules = [Rule(r.path, methods=[r.method], endpoint=r.name) for r in ROUTES]
         _ROUTE_MAP = (Map(rules), list(ROUTES))
     adapter = _ROUTE_MAP[0].bind("gateway")
-    return sorted(m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
-                  if adapter.test(path, method=m))
+    return sorted(
+        m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if adapter.test(path, method=m)
+    )
 
 
 _ROUTE_MAP: tuple[Map, list[Route]] | None = None
@@ -327,8 +381,10 @@ def _operation_doc(r: Route) -> dict[str, Any]:
     if params:
         doc["parameters"] = params
     if op.body is not None:
-        doc["requestBody"] = {"required": True,
-                              "content": {"application/json": {"schema": op.body}}}
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.body}},
+        }
     ok: dict[str, Any] = {"description": "成功"}
     if op.response is not None:
         schema: Any = op.response
@@ -344,8 +400,11 @@ def _operation_doc(r: Route) -> dict[str, Any]:
         codes |= {401, 403}
     if "<" in r.path:
         codes.add(404)
-    problem_ref = {"content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"}}}}
+    problem_ref = {
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+    }
     for code in sorted(codes):
         doc["responses"][str(code)] = {"description": "错误", **problem_ref}
     return doc
@@ -353,11 +412,18 @@ def _operation_doc(r: Route) -> dict[str, Any]:
 
 def openapi(title: str = "Lianxin 连心桥 API", version: str = "1.0.0") -> dict[str, Any]:
     """The OpenAPI 3 document of every installed route."""
-    spec = APISpec(title=title, version=version, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
-                   info={"description": "党群服务中心连心桥系统的 HTTP 接口。认证：Bearer JWT（角色与服务中心）。"})
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
-                                               "bearerFormat": "JWT"})
+    spec = APISpec(
+        title=title,
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "党群服务中心连心桥系统的 HTTP 接口。认证：Bearer JWT（角色与服务中心）。"
+        },
+    )
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
     spec.components.schema("Problem", PROBLEM_SCHEMA)
     paths: dict[str, dict[str, Any]] = {}
     for r in ROUTES:

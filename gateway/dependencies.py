@@ -86,8 +86,9 @@ class Auth(DependencyProvider):
     def service_token(self, center_id: str) -> str:
         expires, token = self._tokens.get(center_id, (0.0, ""))
         if expires - time.time() < 600:
-            token = issue(sub="gateway", role="staff", centers=[center_id], ttl=3600,
-                          secret=self.secret)
+            token = issue(
+                sub="gateway", role="staff", centers=[center_id], ttl=3600, secret=self.secret
+            )
             self._tokens[center_id] = (time.time() + 3600, token)
         return token
 
@@ -105,8 +106,11 @@ class Throttle(DependencyProvider):
 
     def setup(self) -> None:
         config = self.container.config
-        self.limit = ClientLimit(float(config.get("PUBLIC_RATE", 1)), int(config.get("PUBLIC_BURST", 10)),
-                                 str(config.get("RATE_LIMIT_STORAGE") or "memory://"))
+        self.limit = ClientLimit(
+            float(config.get("PUBLIC_RATE", 1)),
+            int(config.get("PUBLIC_BURST", 10)),
+            str(config.get("RATE_LIMIT_STORAGE") or "memory://"),
+        )
         self.trust_forwarded = bool(config.get("TRUST_FORWARDED_FOR", False))
 
     def get_dependency(self, worker_ctx: Any) -> Throttle:

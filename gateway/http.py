@@ -28,9 +28,19 @@ STATUS = {
 }
 
 TITLES = {
-    400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "找不到资源", 405: "不支持的请求方法",
-    409: "数据冲突", 413: "请求内容过大", 415: "不支持的内容类型", 422: "输入有误",
-    429: "请求过于频繁", 500: "服务器内部错误", 502: "后端服务出错", 503: "服务暂不可用",
+    400: "请求有误",
+    401: "需要登录",
+    403: "无权访问",
+    404: "找不到资源",
+    405: "不支持的请求方法",
+    409: "数据冲突",
+    413: "请求内容过大",
+    415: "不支持的内容类型",
+    422: "输入有误",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    502: "后端服务出错",
+    503: "服务暂不可用",
     504: "后端服务超时",
 }
 
@@ -38,8 +48,14 @@ TITLES = {
 class HttpProblem(Exception):
     """An HTTP-level refusal raised inside the gateway (bad JSON, body too large ...)."""
 
-    def __init__(self, status: int, detail: str, code: str, fields: dict | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        code: str,
+        fields: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail)
         self.status, self.detail, self.code = status, detail, code
         self.fields = fields or {}
@@ -47,12 +63,22 @@ class HttpProblem(Exception):
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status,
-                    mimetype=JSON, headers=headers)
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        mimetype=JSON,
+        headers=headers,
+    )
 
 
-def problem(status: int, detail: str, code: str, fields: dict | None = None,
-            headers: dict[str, str] | None = None, instance: str | None = None) -> Response:
+def problem(
+    status: int,
+    detail: str,
+    code: str,
+    fields: dict | None = None,
+    headers: dict[str, str] | None = None,
+    instance: str | None = None,
+) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code.lower().replace("_", "-"),
         "title": TITLES.get(status, "请求无法处理"),
@@ -64,8 +90,9 @@ def problem(status: int, detail: str, code: str, fields: dict | None = None,
         body["errors"] = fields
     if instance:
         body["instance"] = instance
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM,
-                    headers=headers)
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM, headers=headers
+    )
 
 
 def render_error(render, exc: LianxinError, instance: str | None = None) -> Response:

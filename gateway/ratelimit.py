@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 class ClientLimit:
     """``rate`` requests per second per client, in bursts of up to ``burst``."""
 
-    def __init__(self, rate: float, burst: int, storage_uri: str = "memory://",
-                 scope: str = "public"):
+    def __init__(
+        self, rate: float, burst: int, storage_uri: str = "memory://", scope: str = "public"
+    ):
         if rate <= 0 or burst < 1:
             raise ValueError("a limit needs rate > 0 and burst ≥ 1")
         self.item = RateLimitItemPerSecond(burst, max(1, round(burst / rate)))
@@ -42,7 +43,10 @@ class ClientLimit:
                 return 0
             reset, _remaining = self.limiter.get_window_stats(self.item, self.scope, client)
         except Exception as exc:
-            log.error("rate-limit storage %s unavailable, not throttling: %s",
-                      self.storage_uri.split("@")[-1], exc)
+            log.error(
+                "rate-limit storage %s unavailable, not throttling: %s",
+                self.storage_uri.split("@")[-1],
+                exc,
+            )
             return 0
         return max(1, math.ceil(reset - time.time()))

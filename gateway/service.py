@@ -19,10 +19,10 @@ from lianxin import metrics as kit_metrics
 BACKENDS = ("tickets", "volunteers", "events", "notify")
 
 
-@exposes(tickets.ROUTES, open311.ROUTES, volunteers.ROUTES, activities.ROUTES,
-         notifications.ROUTES)
-class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoutes,
-                     NotificationRoutes):
+@exposes(tickets.ROUTES, open311.ROUTES, volunteers.ROUTES, activities.ROUTES, notifications.ROUTES)
+class GatewayService(
+    TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoutes, NotificationRoutes
+):
     """The routes of every area (``gateway/routes/``) on the dependencies of
     :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""
 
@@ -34,8 +34,12 @@ class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoute
     def healthz(self, request: Request) -> Response:
         """200 when the broker and every service answer; 503 naming what does not."""
         pool = eventlet.GreenPool()
-        proxies = {"tickets": self.tickets_rpc, "volunteers": self.volunteers_rpc,
-                   "events": self.events_rpc, "notify": self.notify_rpc}
+        proxies = {
+            "tickets": self.tickets_rpc,
+            "volunteers": self.volunteers_rpc,
+            "events": self.events_rpc,
+            "notify": self.notify_rpc,
+        }
 
         def check(name: str) -> tuple[str, str]:
             try:
@@ -46,9 +50,14 @@ class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoute
 
         results = dict(pool.imap(check, BACKENDS))
         healthy = all(v == "ok" for v in results.values())
-        return json_response({"status": "ok" if healthy else "unavailable", "services": results,
-                              "broker": "ok" if any(v == "ok" for v in results.values()) else "unknown"},
-                             200 if healthy else 503)
+        return json_response(
+            {
+                "status": "ok" if healthy else "unavailable",
+                "services": results,
+                "broker": "ok" if any(v == "ok" for v in results.values()) else "unknown",
+            },
+            200 if healthy else 503,
+        )
 
     @http("GET", "/livez")
     def livez(self, request: Request) -> Response:
@@ -79,8 +88,13 @@ class GatewayService(TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoute
             if allowed:
                 return Response(status=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
         elif allowed:
-            return problem(405, f"该接口不支持 {request.method} 请求（支持：{'、'.join(allowed)}）",
-                           "METHOD_NOT_ALLOWED", headers={"Allow": ", ".join(allowed)},
-                           instance=request.path)
-        return problem(404, f"没有这个接口：{request.method} /{path}", "NO_SUCH_ROUTE",
-                       instance=request.path)
+            return problem(
+                405,
+                f"该接口不支持 {request.method} 请求（支持：{'、'.join(allowed)}）",
+                "METHOD_NOT_ALLOWED",
+                headers={"Allow": ", ".join(allowed)},
+                instance=request.path,
+            )
+        return problem(
+            404, f"没有这个接口：{request.method} /{path}", "NO_SUCH_ROUTE", instance=request.path
+        )

@@ -43,7 +43,9 @@ def _json_schema(node: Any) -> Any:
         return node
     out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
     if node.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
+        out["type"] = (
+            [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
+        )
         if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
     return out
@@ -54,30 +56,54 @@ def envelope_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "CloudEvents 1.0 envelope (structured mode); the envelope is the message body.",
-        "required": ["specversion", "id", "source", "type", "time", "subject", "centerid",
-                     "datacontenttype", "data"],
+        "required": [
+            "specversion",
+            "id",
+            "source",
+            "type",
+            "time",
+            "subject",
+            "centerid",
+            "datacontenttype",
+            "data",
+        ],
         "properties": {
             "specversion": {"type": "string", "const": SPECVERSION},
-            "id": {"type": "string", "format": "uuid", "description": "Unique per event; dedupe on it."},
-            "source": {"type": "string", "pattern": r"^/centers/[a-z0-9-]+/[a-z_]+$",
-                       "examples": ["/centers/yanminghu/tickets"]},
+            "id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "Unique per event; dedupe on it.",
+            },
+            "source": {
+                "type": "string",
+                "pattern": r"^/centers/[a-z0-9-]+/[a-z_]+$",
+                "examples": ["/centers/yanminghu/tickets"],
+            },
             "type": {"type": "string", "pattern": TYPE_PATTERN.pattern},
             "time": {"type": "string", "format": "date-time"},
             "subject": {"type": "string", "description": "The entity the event is about (its id)."},
-            "centerid": {"type": "string", "pattern": CENTER_ID.pattern,
-                         "description": "The service center (tenant) the event belongs to."},
+            "centerid": {
+                "type": "string",
+                "pattern": CENTER_ID.pattern,
+                "description": "The service center (tenant) the event belongs to.",
+            },
             "datacontenttype": {"type": "string", "const": "application/json"},
             "data": {"type": "object"},
         },
     }
 
 
-def asyncapi(title: str = "Lianxin 连心桥 events", version: str = "1.0.0",
-             host: str = "localhost:5672", vhost: str = "/") -> dict[str, Any]:
+def asyncapi(
+    title: str = "Lianxin 连心桥 events",
+    version: str = "1.0.0",
+    host: str = "localhost:5672",
+    vhost: str = "/",
+) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every declared event type."""
     catalogue = load_catalogue()
-    converter_spec = APISpec(title=title, version=version, openapi_version="3.0.3",
-                             plugins=[MarshmallowPlugin()])
+    converter_spec = APISpec(
+        title=title, version=version, openapi_version="3.0.3", plugins=[MarshmallowPlugin()]
+    )
     plugin = converter_spec.plugins[0]
     assert isinstance(plugin, MarshmallowPlugin)
     converter = plugin.converter
@@ -99,28 +125,48 @@ def asyncapi(title: str = "Lianxin 连心桥 events", version: str = "1.0.0",
             "summary": summary,
             "description": etype.doc,
             "contentType": "application/json",
-            "payload": {"allOf": [
-                {"$ref": "#/components/schemas/CloudEventEnvelope"},
-                {"type": "object", "properties": {
-                    "type": {"const": str(etype)},
-                    "data": {"$ref": f"#/components/schemas/{name}Data"}}},
-            ]},
-            "bindings": {"amqp": {"contentEncoding": "utf-8", "messageType": str(etype),
-                                  "bindingVersion": AMQP_BINDING}},
+            "payload": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/CloudEventEnvelope"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"const": str(etype)},
+                            "data": {"$ref": f"#/components/schemas/{name}Data"},
+                        },
+                    },
+                ]
+            },
+            "bindings": {
+                "amqp": {
+                    "contentEncoding": "utf-8",
+                    "messageType": str(etype),
+                    "bindingVersion": AMQP_BINDING,
+                }
+            },
         }
         cid = channel_id(etype)
         channels[cid] = {
             "address": str(etype),
             "title": summary,
-            "description": (f"Routing key `{etype}` on the topic exchange `{etype.service}.events`. "
-                            "Bind your own durable queue to it (or `#` for every type of the service)."),
+            "description": (
+                f"Routing key `{etype}` on the topic exchange `{etype.service}.events`. "
+                "Bind your own durable queue to it (or `#` for every type of the service)."
+            ),
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            "bindings": {"amqp": {
-                "is": "routingKey",
-                "exchange": {"name": f"{etype.service}.events", "type": "topic", "durable": True,
-                             "autoDelete": False, "vhost": vhost},
-                "bindingVersion": AMQP_BINDING,
-            }},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {
+                        "name": f"{etype.service}.events",
+                        "type": "topic",
+                        "durable": True,
+                        "autoDelete": False,
+                        "vhost": vhost,
+                    },
+                    "bindingVersion": AMQP_BINDING,
+                }
+            },
         }
         operations[f"publish{name}"] = {
             "action": "send",
@@ -142,11 +188,18 @@ def asyncapi(title: str = "Lianxin 连心桥 events", version: str = "1.0.0",
                 "党群服务中心连心桥系统的事件总线。每个事件是 CloudEvents 1.0 JSON 信封，"
                 "事件只携带编号，不含联系方式。部门可在 RabbitMQ 上为 `<service>.events` 交换机绑定"
                 "自己的队列（路由键即事件类型），或通过 `POST /api/v1/subscriptions` 订阅签名 Webhook"
-                "（Standard Webhooks，`application/cloudevents+json`）。"),
+                "（Standard Webhooks，`application/cloudevents+json`）。"
+            ),
         },
         "defaultContentType": "application/json",
-        "servers": {"rabbitmq": {"host": host, "protocol": "amqp", "protocolVersion": "0.9.1",
-                                 "description": "The deployment's RabbitMQ; one topic exchange per service."}},
+        "servers": {
+            "rabbitmq": {
+                "host": host,
+                "protocol": "amqp",
+                "protocolVersion": "0.9.1",
+                "description": "The deployment's RabbitMQ; one topic exchange per service.",
+            }
+        },
         "channels": channels,
         "operations": operations,
         "components": {"schemas": schemas, "messages": messages},

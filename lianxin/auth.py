@@ -42,8 +42,15 @@ def jwt_secret() -> str:
     return path.read_text().strip()
 
 
-def issue(*, sub: str, role: str, centers: list[str] | tuple[str, ...], ttl: int = 8 * 3600,
-          secret: str | None = None, party: str | None = None) -> str:
+def issue(
+    *,
+    sub: str,
+    role: str,
+    centers: list[str] | tuple[str, ...],
+    ttl: int = 8 * 3600,
+    secret: str | None = None,
+    party: str | None = None,
+) -> str:
     """Sign a token for ``role`` over ``centers`` (``party`` for a party's staff)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -52,8 +59,14 @@ def issue(*, sub: str, role: str, centers: list[str] | tuple[str, ...], ttl: int
     if party is not None and (role != "staff" or party not in PARTIES):
         raise ValueError(f"only staff name a party, one of {', '.join(PARTIES)}")
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": sub, "role": role, "centers": list(centers),
-              "iat": now, "exp": now + ttl}
+    claims = {
+        "iss": ISSUER,
+        "sub": sub,
+        "role": role,
+        "centers": list(centers),
+        "iat": now,
+        "exp": now + ttl,
+    }
     if party is not None:
         claims["party"] = party
     return jwt.encode(claims, secret or jwt_secret(), algorithm=ALGORITHM)
@@ -75,27 +88,40 @@ def decode(token: str, secret: str | None = None) -> Principal:
 def _verified(token: str, secret: str) -> tuple[Principal, float]:
     """The principal and expiry of a valid token (refusals raise, so they are not cached)."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "sub", "role", "centers"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "role", "centers"]},
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED") from None
     except jwt.PyJWTError as exc:
-        raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID", extra={"reason": str(exc)}) from None
+        raise Unauthenticated(
+            "身份令牌无效", code="TOKEN_INVALID", extra={"reason": str(exc)}
+        ) from None
     role, centers, party = claims["role"], claims["centers"], claims.get("party")
-    if role not in ROLES or not isinstance(centers, list) or not all(isinstance(c, str) for c in centers):
+    if (
+        role not in ROLES
+        or not isinstance(centers, list)
+        or not all(isinstance(c, str) for c in centers)
+    ):
         raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
     if party is not None and (role != "staff" or party not in PARTIES):
         raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
-    return (Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers), party=party),
-            float(claims["exp"]))
+    return (
+        Principal(sub=str(claims["sub"]), role=role, centers=tuple(centers), party=party),
+        float(claims["exp"]),
+    )
 
 
 class Caller(DependencyProvider):
     """Injects a checker of the calling principal (from the token in the context data)::
 
-        @rpc
-        def list_tickets(self, center_id, query):
-            principal = self.caller.require(center_id, ops.list_tickets)
+    @rpc
+    def list_tickets(self, center_id, query):
+        principal = self.caller.require(center_id, ops.list_tickets)
     """
 
     def __init__(self) -> None:

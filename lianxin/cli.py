@@ -30,7 +30,9 @@ def amqp_uri() -> str:
 
 
 @click.group()
-@click.option("--log-level", default=lambda: os.environ.get("LOG_LEVEL", "INFO"), show_default="INFO")
+@click.option(
+    "--log-level", default=lambda: os.environ.get("LOG_LEVEL", "INFO"), show_default="INFO"
+)
 def main(log_level: str) -> None:
     """连心桥 Lianxin: software for township Party-mass service centers."""
     logs.configure(log_level)
@@ -38,7 +40,9 @@ def main(log_level: str) -> None:
 
 @main.command()
 @click.argument("targets", nargs=-1)
-@click.option("--seed/--no-seed", default=False, help="Load the demo center once the services are up.")
+@click.option(
+    "--seed/--no-seed", default=False, help="Load the demo center once the services are up."
+)
 def run(targets: tuple[str, ...], seed: bool) -> None:
     """Run services in this process: TARGETS are names or module:Class (default: all five)."""
     from lianxin import runner
@@ -49,8 +53,10 @@ def run(targets: tuple[str, ...], seed: bool) -> None:
         gateway = next((c for c in containers if c.service_name == "gateway"), None)
         if gateway is not None:
             address = gateway.config["WEB_SERVER_ADDRESS"]
-            click.echo(f"连心桥 Lianxin is running: http://{address}/  "
-                       f"(API http://{address}/api/v1/openapi.json, health http://{address}/healthz)")
+            click.echo(
+                f"连心桥 Lianxin is running: http://{address}/  "
+                f"(API http://{address}/api/v1/openapi.json, health http://{address}/healthz)"
+            )
         if seed:
             _seed(progress=True)
 
@@ -93,8 +99,10 @@ def _seed(progress: bool) -> None:
     ops = auth.issue(sub="lianxin-seed", role="ops", centers=[ALL_CENTERS], ttl=600)
     admin = auth.issue(sub="lianxin-seed", role="admin", centers=[demo.DEMO_CENTER], ttl=600)
     config = {"AMQP_URI": amqp_uri()}
-    with ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: ops}, timeout=30) as as_ops, \
-            ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: admin}, timeout=30) as as_admin:
+    with (
+        ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: ops}, timeout=30) as as_ops,
+        ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: admin}, timeout=30) as as_admin,
+    ):
 
         def call(service: str, method: str, args: tuple) -> object:
             proxy = as_ops if method == "create_center" else as_admin
@@ -105,21 +113,35 @@ def _seed(progress: bool) -> None:
 
         bar = (lambda plan: tqdm(plan, desc="载入演示数据", unit="项")) if progress else iter
         counts = demo.run(call, today=now_utc(), progress=bar)
-    click.echo(f"演示中心 {demo.DEMO_CENTER}：新建 {counts['created']} 项，已存在 {counts['skipped']} 项")
+    click.echo(
+        f"演示中心 {demo.DEMO_CENTER}：新建 {counts['created']} 项，已存在 {counts['skipped']} 项"
+    )
 
 
 @main.command()
-@click.option("--center", "centers", multiple=True, required=True,
-              help="Center id (repeatable; * for every center, ops only).")
-@click.option("--role", required=True, type=click.Choice(["resident", "volunteer", "staff", "admin",
-                                                          "department", "ops"]))
+@click.option(
+    "--center",
+    "centers",
+    multiple=True,
+    required=True,
+    help="Center id (repeatable; * for every center, ops only).",
+)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["resident", "volunteer", "staff", "admin", "department", "ops"]),
+)
 @click.option("--sub", default=None, help="Subject (person id); default: <role>-cli.")
 @click.option("--ttl", default=8 * 3600, show_default=True, help="Seconds the token is valid.")
-@click.option("--party", default=None,
-              type=click.Choice(["property", "social_work", "owners_committee",
-                                 "village_committee"]),
-              help="Staff of one party (物业/社工/业委会/村支两委): acts only on its own tickets.")
-def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int, party: str | None) -> None:
+@click.option(
+    "--party",
+    default=None,
+    type=click.Choice(["property", "social_work", "owners_committee", "village_committee"]),
+    help="Staff of one party (物业/社工/业委会/村支两委): acts only on its own tickets.",
+)
+def token(
+    centers: tuple[str, ...], role: str, sub: str | None, ttl: int, party: str | None
+) -> None:
     """Print a bearer JWT for ROLE at the center(s)."""
     import re
 
@@ -134,8 +156,9 @@ def token(centers: tuple[str, ...], role: str, sub: str | None, ttl: int, party:
             raise click.BadParameter("only ops may hold every center", param_hint="--center")
     if party and role != "staff":
         raise click.BadParameter("only staff belong to a party", param_hint="--party")
-    click.echo(auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl,
-                          party=party))
+    click.echo(
+        auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl, party=party)
+    )
 
 
 @main.command()
@@ -151,8 +174,9 @@ def apikey(center: str, name: str) -> None:
 
     # Keys are the center admin's to make (the CLI acts as that admin on the server).
     token = auth.issue(sub="lianxin-cli", role="admin", centers=[center], ttl=300)
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, context_data={auth.CONTEXT_KEY: token},
-                         timeout=30) as rpc:
+    with ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri()}, context_data={auth.CONTEXT_KEY: token}, timeout=30
+    ) as rpc:
         try:
             created = rpc.tickets.create_api_key(center, {"name": name})
         except RemoteError as exc:
@@ -182,9 +206,11 @@ def dead_letters(limit: int, as_json: bool, replay: bool) -> None:
         click.echo("no dead letters")
         return
     for item in items:
-        click.echo(f"{item.get('failed-at', '?')}  {item.get('service', '?')}  "
-                   f"{item.get('event-type', '-')}  {item.get('event-id', '-')}\n"
-                   f"    queue:  {item.get('queue', '?')}\n    reason: {item.get('reason', '?')}")
+        click.echo(
+            f"{item.get('failed-at', '?')}  {item.get('service', '?')}  "
+            f"{item.get('event-type', '-')}  {item.get('event-id', '-')}\n"
+            f"    queue:  {item.get('queue', '?')}\n    reason: {item.get('reason', '?')}"
+        )
     click.echo(f"{len(items)} dead letter(s)")
 
 

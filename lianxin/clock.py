@@ -1,6 +1,6 @@
 """The clock and the local zone, once: times are stored in UTC and shown in Asia/Shanghai.
 
-    from lianxin.clock import SHANGHAI, local, now_utc
+from lianxin.clock import SHANGHAI, local, now_utc
 """
 
 from __future__ import annotations

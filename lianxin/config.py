@@ -46,6 +46,8 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> dict
     return yaml.safe_load(substitute(text, environ)) or {}
 
 
-def service_config(package_dir: str | Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
+def service_config(
+    package_dir: str | Path, environ: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Load ``config.yml`` beside a service's package."""
     return load_config(Path(package_dir) / "config.yml", environ)

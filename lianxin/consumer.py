@@ -72,12 +72,17 @@ log = logging.getLogger(__name__)
 
 #: Buckets of the batch-size histogram (events per committed batch).
 BATCH_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100)
-BATCH_EVENTS = kit_metrics.histogram("lianxin_consumer_batch_events",
-                                     "Events per batch committed by a batch handler",
-                                     ("event_type",), buckets=BATCH_BUCKETS)
-BATCH_FALLBACKS = kit_metrics.counter("lianxin_consumer_batch_fallbacks_total",
-                                      "Batches rolled back and handled one event at a time",
-                                      ("event_type",))
+BATCH_EVENTS = kit_metrics.histogram(
+    "lianxin_consumer_batch_events",
+    "Events per batch committed by a batch handler",
+    ("event_type",),
+    buckets=BATCH_BUCKETS,
+)
+BATCH_FALLBACKS = kit_metrics.counter(
+    "lianxin_consumer_batch_fallbacks_total",
+    "Batches rolled back and handled one event at a time",
+    ("event_type",),
+)
 
 
 class SafeQueueConsumer(QueueConsumer):
@@ -86,8 +91,10 @@ class SafeQueueConsumer(QueueConsumer):
     def get_consumers(self, consumer_cls, channel):
         for provider in self._providers:
             consumer = consumer_cls(
-                queues=[provider.queue], callbacks=[partial(self.handle_message, provider)],
-                accept=self.accept, on_decode_error=provider.handle_undecodable,
+                queues=[provider.queue],
+                callbacks=[partial(self.handle_message, provider)],
+                accept=self.accept,
+                on_decode_error=provider.handle_undecodable,
             )
             consumer.qos(prefetch_count=self.prefetch_count)
             self._consumers[provider] = consumer
@@ -99,8 +106,15 @@ class EventHandler(NamekoEventHandler):
 
     queue_consumer = SafeQueueConsumer()
 
-    def __init__(self, source_service: str, event_type: str, max_attempts: int = 3,
-                 retry_delay: float = 0.5, batch: int | None = None, **kwargs):
+    def __init__(
+        self,
+        source_service: str,
+        event_type: str,
+        max_attempts: int = 3,
+        retry_delay: float = 0.5,
+        batch: int | None = None,
+        **kwargs,
+    ):
         super().__init__(source_service, event_type, **kwargs)
         if batch is not None and batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
@@ -122,9 +136,14 @@ class EventHandler(NamekoEventHandler):
         if self.batch:
             room = max(1, self.queue_consumer.prefetch_count // 2)
             if self.batch > room:
-                log.warning("%s: batch %d capped at %d, half the prefetch (max_workers %d), "
-                            "so that a full batch can gather while one runs", self.handler_key,
-                            self.batch, room, self.queue_consumer.prefetch_count)
+                log.warning(
+                    "%s: batch %d capped at %d, half the prefetch (max_workers %d), "
+                    "so that a full batch can gather while one runs",
+                    self.handler_key,
+                    self.batch,
+                    room,
+                    self.queue_consumer.prefetch_count,
+                )
                 self.batch = room
             self.batch_sizes = self.metrics.get(BATCH_EVENTS)
             self.fallbacks = self.metrics.get(BATCH_FALLBACKS)
@@ -158,7 +177,10 @@ class EventHandler(NamekoEventHandler):
         context_data["event_id"] = event["id"]
         try:
             self.container.spawn_worker(
-                self, ([event],) if self.batch else (event,), {}, context_data=context_data,
+                self,
+                ([event],) if self.batch else (event,),
+                {},
+                context_data=context_data,
                 handle_result=partial(self._handle_result, message, event, attempt),
             )
         except Exception:  # ContainerBeingKilled: let the broker redeliver later
@@ -167,9 +189,14 @@ class EventHandler(NamekoEventHandler):
     def _already_processed(self, event_id: str) -> bool:
         p = self.processed
         with self.db.scope() as session:
-            return session.execute(
-                select(p.c.event_id).where(p.c.event_id == event_id, p.c.handler == self.handler_key)
-            ).first() is not None
+            return (
+                session.execute(
+                    select(p.c.event_id).where(
+                        p.c.event_id == event_id, p.c.handler == self.handler_key
+                    )
+                ).first()
+                is not None
+            )
 
     # -- batches -------------------------------------------------------------------------
 
@@ -200,7 +227,10 @@ class EventHandler(NamekoEventHandler):
         context_data["event_id"] = ",".join(unique)
         try:
             self.container.spawn_worker(
-                self, (events,), {}, context_data=context_data,
+                self,
+                (events,),
+                {},
+                context_data=context_data,
                 handle_result=partial(self._handle_batch_result, taken, events),
             )
         except Exception:  # ContainerBeingKilled: let the broker redeliver later
@@ -215,9 +245,18 @@ class EventHandler(NamekoEventHandler):
         if error is None:
             try:
                 now = now_utc()
-                session.execute(insert(self.processed), [
-                    {"event_id": e["id"], "handler": self.handler_key, "center_id": e["centerid"],
-                     "processed_at": now} for e in events])
+                session.execute(
+                    insert(self.processed),
+                    [
+                        {
+                            "event_id": e["id"],
+                            "handler": self.handler_key,
+                            "center_id": e["centerid"],
+                            "processed_at": now,
+                        }
+                        for e in events
+                    ],
+                )
                 session.commit()
             except Exception as exc:
                 error = exc
@@ -234,16 +273,25 @@ class EventHandler(NamekoEventHandler):
         # collided here), or its retries and dead letter (a bad one failed here).
         (log.info if isinstance(error, IntegrityError) else log.warning)(
             "batch of %d event(s) on %s not committed (%s: %s); handling them one at a time",
-            len(events), self.handler_key, type(error).__name__, error)
+            len(events),
+            self.handler_key,
+            type(error).__name__,
+            error,
+        )
         self.fallbacks.labels(*self.labels).inc()
         self._after_batch(fallback=taken)
-        return result, exc_info if exc_info is not None else (type(error), error, error.__traceback__)
+        return result, exc_info if exc_info is not None else (
+            type(error),
+            error,
+            error.__traceback__,
+        )
 
     def _after_batch(self, fallback: list) -> None:
         # In a thread of its own: a worker waiting here for a free worker slot could wait
         # forever if every slot were held by a batch worker doing the same.
-        self.container.spawn_managed_thread(partial(self._resume, fallback),
-                                            identifier=f"{self.handler_key}.next_batch")
+        self.container.spawn_managed_thread(
+            partial(self._resume, fallback), identifier=f"{self.handler_key}.next_batch"
+        )
 
     def _resume(self, fallback: list) -> None:
         for message, event in fallback:
@@ -265,10 +313,14 @@ class EventHandler(NamekoEventHandler):
         session = self.db.session_for(worker_ctx)
         if exc_info is None:
             try:
-                session.execute(insert(self.processed).values(
-                    event_id=event["id"], handler=self.handler_key, center_id=event["centerid"],
-                    processed_at=now_utc(),
-                ))
+                session.execute(
+                    insert(self.processed).values(
+                        event_id=event["id"],
+                        handler=self.handler_key,
+                        center_id=event["centerid"],
+                        processed_at=now_utc(),
+                    )
+                )
                 session.commit()
             except IntegrityError:
                 # Another delivery of the same event won the race: its effect stands.
@@ -295,12 +347,21 @@ class EventHandler(NamekoEventHandler):
         permanent = isinstance(exc, LianxinError)
         if not permanent and attempt < self.max_attempts:
             delay = min(self.retry_delay * 2 ** (attempt - 1), 30)
-            log.warning("handler %s failed on event %s (attempt %s), retrying in %.1fs: %s",
-                        self.handler_key, event["id"], attempt, delay, exc)
+            log.warning(
+                "handler %s failed on event %s (attempt %s), retrying in %.1fs: %s",
+                self.handler_key,
+                event["id"],
+                attempt,
+                delay,
+                exc,
+            )
             eventlet.spawn_after(delay, self._spawn, message, event, attempt + 1)
         else:
-            self._dead_letter(message, f"handler failed after {attempt} attempt(s): "
-                                       f"{type(exc).__name__}: {exc}", event=event)
+            self._dead_letter(
+                message,
+                f"handler failed after {attempt} attempt(s): {type(exc).__name__}: {exc}",
+                event=event,
+            )
         return result, exc_info if exc_info is not None else (type(exc), exc, exc.__traceback__)
 
     def _dead_letter(self, message, reason: str, body=None, event=None) -> None:
@@ -310,15 +371,25 @@ class EventHandler(NamekoEventHandler):
         source = event or (body if isinstance(body, dict) else {})
         if isinstance(source, dict):
             event_id, center = source.get("id"), source.get("centerid")
-        log.error("dead-lettering a message from %s: %s", self.queue.name, reason,
-                  extra={"event_id": event_id})
+        log.error(
+            "dead-lettering a message from %s: %s",
+            self.queue.name,
+            reason,
+            extra={"event_id": event_id},
+        )
         try:
             deadletters.publish(
-                self.container.config["AMQP_URI"], body=message.body,
-                content_type=message.content_type, reason=reason, service=service,
-                queue=self.queue.name, exchange=self.queue.exchange.name,
+                self.container.config["AMQP_URI"],
+                body=message.body,
+                content_type=message.content_type,
+                reason=reason,
+                service=service,
+                queue=self.queue.name,
+                exchange=self.queue.exchange.name,
                 routing_key=message.delivery_info.get("routing_key", ""),
-                event_type=event_type, event_id=event_id, center_id=center,
+                event_type=event_type,
+                event_id=event_id,
+                center_id=center,
             )
         except Exception as exc:
             # Could not park it: give it back to the broker rather than lose it.

@@ -34,7 +34,9 @@ def _green_psycopg2() -> None:
     patch_psycopg()
 
 
-def make_engine(url: str, *, pool_size: int = DEFAULT_MAX_WORKERS + 4, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = DEFAULT_MAX_WORKERS + 4, echo: bool = False
+) -> Engine:
     """Build an engine for ``url`` tuned for green threads."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -42,7 +44,10 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_MAX_WORKERS + 4, echo: boo
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
             connect_args={"timeout": 5, "check_same_thread": False},
         )
 
@@ -64,8 +69,12 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_MAX_WORKERS + 4, echo: boo
             )
         _green_psycopg2()
         return create_engine(
-            url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 2,
-            pool_pre_ping=True, pool_recycle=1800,
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size // 2,
+            pool_pre_ping=True,
+            pool_recycle=1800,
         )
     return create_engine(url, echo=echo)
 

@@ -28,10 +28,20 @@ def _declare(channel) -> None:
     channel.queue_bind(QUEUE, EXCHANGE, routing_key="")
 
 
-def publish(amqp_uri: str, *, body: bytes, content_type: str | None, reason: str, service: str,
-            queue: str, exchange: str = "", routing_key: str = "",
-            event_type: str | None = None, event_id: str | None = None,
-            center_id: str | None = None) -> None:
+def publish(
+    amqp_uri: str,
+    *,
+    body: bytes,
+    content_type: str | None,
+    reason: str,
+    service: str,
+    queue: str,
+    exchange: str = "",
+    routing_key: str = "",
+    event_type: str | None = None,
+    event_id: str | None = None,
+    center_id: str | None = None,
+) -> None:
     """Dead-letter one message, waiting for the broker's confirm."""
     headers = {
         f"{H}reason": reason[:2000],
@@ -44,15 +54,23 @@ def publish(amqp_uri: str, *, body: bytes, content_type: str | None, reason: str
     for key, value in (("event-type", event_type), ("event-id", event_id), ("center", center_id)):
         if value:
             headers[f"{H}{key}"] = str(value)
-    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True},
-                          connect_timeout=5) as conn:
+    with kombu.Connection(
+        amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5
+    ) as conn:
         channel = conn.channel()
         _declare(channel)
         producer = kombu.Producer(channel)
-        producer.publish(body, exchange=EXCHANGE, routing_key="",
-                         content_type=content_type or "application/octet-stream",
-                         content_encoding="binary", headers=headers, delivery_mode=2,
-                         retry=True, retry_policy={"max_retries": 3})
+        producer.publish(
+            body,
+            exchange=EXCHANGE,
+            routing_key="",
+            content_type=content_type or "application/octet-stream",
+            content_encoding="binary",
+            headers=headers,
+            delivery_mode=2,
+            retry=True,
+            retry_policy={"max_retries": 3},
+        )
 
 
 def _describe(message) -> dict[str, Any]:
@@ -62,7 +80,7 @@ def _describe(message) -> dict[str, Any]:
         body: Any = json.loads(raw)
     except ValueError:
         body = raw.decode("utf-8", errors="replace")
-    out = {key[len(H):]: value for key, value in headers.items() if key.startswith(H)}
+    out = {key[len(H) :]: value for key, value in headers.items() if key.startswith(H)}
     out["body"] = body
     out["content_type"] = message.content_type
     return out
@@ -88,8 +106,9 @@ def peek(amqp_uri: str, limit: int = 100) -> list[dict[str, Any]]:
 def replay(amqp_uri: str, limit: int = 100) -> int:
     """Move up to ``limit`` dead letters back onto their original exchange; returns how many."""
     moved = 0
-    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True},
-                          connect_timeout=5) as conn:
+    with kombu.Connection(
+        amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5
+    ) as conn:
         channel = conn.channel()
         _declare(channel)
         queue = kombu.Queue(QUEUE, channel=channel)
@@ -103,10 +122,14 @@ def replay(amqp_uri: str, limit: int = 100) -> int:
             if not exchange:
                 message.reject(requeue=True)
                 break
-            producer.publish(message.body, exchange=exchange,
-                             routing_key=headers.get(f"{H}routing-key", ""),
-                             content_type=message.content_type, content_encoding="binary",
-                             delivery_mode=2)
+            producer.publish(
+                message.body,
+                exchange=exchange,
+                routing_key=headers.get(f"{H}routing-key", ""),
+                content_type=message.content_type,
+                content_encoding="binary",
+                delivery_mode=2,
+            )
             message.ack()
             moved += 1
     return moved

@@ -23,8 +23,14 @@ class LianxinError(Exception):
     #: Chinese message shown to people when none is given.
     default_detail = "请求无法处理"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None,
-                 fields: dict[str, Any] | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         self.detail = detail or self.default_detail
         self.code = code or type(self).code
         self.fields = fields or {}
@@ -81,7 +87,15 @@ class RateLimited(LianxinError):
 
 KINDS: dict[str, type[LianxinError]] = {
     cls.kind: cls
-    for cls in (LianxinError, InvalidInput, NotFound, Conflict, Forbidden, Unauthenticated, RateLimited)
+    for cls in (
+        LianxinError,
+        InvalidInput,
+        NotFound,
+        Conflict,
+        Forbidden,
+        Unauthenticated,
+        RateLimited,
+    )
 }
 
 #: Every error class a service entrypoint may raise on purpose (nameko ``expected_exceptions``).
@@ -102,11 +116,17 @@ def from_remote(exc: RemoteError) -> LianxinError | None:
 def from_dict(data: dict[str, Any]) -> LianxinError:
     """Rebuild a kit error from its :meth:`LianxinError.to_dict` form."""
     cls = KINDS.get(data.get("kind", ""), LianxinError)
-    return cls(data.get("detail"), code=data.get("code"), fields=data.get("fields"),
-               extra=data.get("extra"))
+    return cls(
+        data.get("detail"),
+        code=data.get("code"),
+        fields=data.get("fields"),
+        extra=data.get("extra"),
+    )
 
 
-def validation_error(messages: dict[str, Any] | list[Any], detail: str = "输入有误") -> InvalidInput:
+def validation_error(
+    messages: dict[str, Any] | list[Any], detail: str = "输入有误"
+) -> InvalidInput:
     """An :class:`InvalidInput` carrying marshmallow's field-level messages."""
     fields = messages if isinstance(messages, dict) else {"_schema": messages}
     return InvalidInput(detail, fields=fields)

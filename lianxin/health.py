@@ -12,9 +12,9 @@ from lianxin.rpc import rpc
 class HealthCheck:
     """Mixin: ``health()`` answers when the service can reach its database::
 
-        class TicketsService(HealthCheck):
-            name = "tickets"
-            db = Database(Base.metadata)
+    class TicketsService(HealthCheck):
+        name = "tickets"
+        db = Database(Base.metadata)
     """
 
     @rpc

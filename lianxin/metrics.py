@@ -55,7 +55,9 @@ class Metric:
         if (self.kind == "counter") != self.name.endswith("_total"):
             raise ValueError(f"metric {self.name}: counters, and only counters, end in _total")
         if self.kind == "histogram" and not self.name.endswith(_UNITS):
-            raise ValueError(f"metric {self.name}: a histogram names its unit ({', '.join(_UNITS)})")
+            raise ValueError(
+                f"metric {self.name}: a histogram names its unit ({', '.join(_UNITS)})"
+            )
         if "service" in self.labels:
             raise ValueError(f"metric {self.name}: the service label is added for you")
         if self.name in DECLARED and DECLARED[self.name] != self:
@@ -80,22 +82,32 @@ def gauge(name: str, doc: str, labels: tuple[str, ...] = ("center",)) -> Metric:
     return Metric("gauge", name, doc, labels)
 
 
-def histogram(name: str, doc: str, labels: tuple[str, ...] = ("center",),
-              buckets: tuple[float, ...] = LATENCY_BUCKETS) -> Metric:
+def histogram(
+    name: str,
+    doc: str,
+    labels: tuple[str, ...] = ("center",),
+    buckets: tuple[float, ...] = LATENCY_BUCKETS,
+) -> Metric:
     return Metric("histogram", name, doc, labels, buckets)
 
 
 # The kit's own: every service has them.
-ENTRYPOINT_CALLS = counter("lianxin_entrypoint_calls_total", "Entrypoint calls by outcome",
-                           ("entrypoint", "outcome"))
-ENTRYPOINT_LATENCY = histogram("lianxin_entrypoint_latency_seconds", "Entrypoint latency",
-                               ("entrypoint",))
+ENTRYPOINT_CALLS = counter(
+    "lianxin_entrypoint_calls_total", "Entrypoint calls by outcome", ("entrypoint", "outcome")
+)
+ENTRYPOINT_LATENCY = histogram(
+    "lianxin_entrypoint_latency_seconds", "Entrypoint latency", ("entrypoint",)
+)
 OUTBOX_BACKLOG = gauge("lianxin_outbox_backlog", "Outbox rows not yet published", ())
-OUTBOX_AGE = gauge("lianxin_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row",
-                   ())
+OUTBOX_AGE = gauge(
+    "lianxin_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ()
+)
 OUTBOX_PUBLISHED = counter("lianxin_outbox_published_total", "Events published by the relay", ())
-EVENTS_DEDUPLICATED = counter("lianxin_consumer_deduplicated_total",
-                              "Redelivered events ignored by idempotent handlers", ("event_type",))
+EVENTS_DEDUPLICATED = counter(
+    "lianxin_consumer_deduplicated_total",
+    "Redelivered events ignored by idempotent handlers",
+    ("event_type",),
+)
 DEAD_LETTERS = counter("lianxin_dead_letters_total", "Messages dead-lettered", ("event_type",))
 
 
@@ -108,8 +120,9 @@ class Recorder:
         self.metric = metric
         kinds: dict[str, Any] = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
         extra = {"buckets": metric.buckets} if metric.buckets else {}
-        self.family = kinds[metric.kind](metric.name, metric.doc, ["service", *metric.labels],
-                                         registry=registry, **extra)
+        self.family = kinds[metric.kind](
+            metric.name, metric.doc, ["service", *metric.labels], registry=registry, **extra
+        )
         if not metric.labels:
             self.family.labels(service)  # shows at 0 from the start
 
@@ -137,8 +150,7 @@ class ServiceMetrics:
         with _LOCK:
             found = self._recorders.get(metric.name)
             if found is None:
-                found = self._recorders[metric.name] = Recorder(self.service, metric,
-                                                                self.registry)
+                found = self._recorders[metric.name] = Recorder(self.service, metric, self.registry)
             return found
 
     def sample(self, metric: Metric, suffix: str = "", **labels: str) -> float:
@@ -170,8 +182,9 @@ def serve(service: str, port: int, addr: str = "127.0.0.1") -> None:
     with _LOCK:
         if port in _SERVED:
             if _SERVED[port] != service:
-                log.warning("metrics port %s already serves %s; %s not served", port,
-                            _SERVED[port], service)
+                log.warning(
+                    "metrics port %s already serves %s; %s not served", port, _SERVED[port], service
+                )
             return
         _SERVED[port] = service
     start_http_server(port, addr=addr, registry=for_service(service).registry)
@@ -200,8 +213,13 @@ class Metrics(DependencyProvider):
         try:
             serve(self.container.service_name, port, addr)
         except OSError as exc:
-            log.error("cannot serve metrics of %s on %s:%s: %s", self.container.service_name,
-                      addr, port, exc)
+            log.error(
+                "cannot serve metrics of %s on %s:%s: %s",
+                self.container.service_name,
+                addr,
+                port,
+                exc,
+            )
 
     def get_dependency(self, worker_ctx: Any) -> ServiceMetrics:
         return self.metrics
@@ -224,5 +242,4 @@ class Metrics(DependencyProvider):
             outcome = "error"
         self.metrics.calls.labels(name, outcome).inc()
         if began is not None:
-            self.metrics.latency.labels(name).observe(
-                time.perf_counter() - began)
+            self.metrics.latency.labels(name).observe(time.perf_counter() - began)

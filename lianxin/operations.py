@@ -107,8 +107,9 @@ class Operations:
     service: str
     table: dict[str, Operation] = field(default_factory=dict)
 
-    def add(self, name: str, *, roles: tuple[str, ...] | None, summary: str,
-            **details: Any) -> Operation:
+    def add(
+        self, name: str, *, roles: tuple[str, ...] | None, summary: str, **details: Any
+    ) -> Operation:
         """Declare an operation (once)."""
         if name in self.table:
             raise ValueError(f"operation {self.service}.{name} declared twice")

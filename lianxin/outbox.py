@@ -57,7 +57,8 @@ ID = BigInteger().with_variant(Integer(), "sqlite")
 def kit_tables(metadata: MetaData) -> tuple[Table, Table]:
     """Declare the kit's tables in a service's metadata: ``outbox`` and ``processed_events``."""
     outbox = Table(
-        "outbox", metadata,
+        "outbox",
+        metadata,
         Column("id", ID, primary_key=True, autoincrement=True),
         Column("event_id", String(36), nullable=False, unique=True),
         Column("center_id", String(40), nullable=False),
@@ -65,11 +66,16 @@ def kit_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("body", JSON, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
         Column("sent_at", UTCDateTime),
-        Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"),
-              sqlite_where=text("sent_at IS NULL")),
+        Index(
+            "ix_outbox_unsent",
+            "id",
+            postgresql_where=text("sent_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL"),
+        ),
     )
     processed = Table(
-        "processed_events", metadata,
+        "processed_events",
+        metadata,
         Column("event_id", String(36), primary_key=True),
         Column("handler", String(120), primary_key=True),
         Column("center_id", String(40), nullable=False),
@@ -96,22 +102,40 @@ class OutboxWriter:
     def add(self, etype: EventType, *, center_id: str, subject: str, data: dict[str, Any]) -> dict:
         """Write an event into the worker's current transaction; returns the envelope."""
         body = make_event(etype, center_id=center_id, subject=subject, data=data)
-        self._session.connection().execute(insert(self._table), dict(
-            event_id=body["id"], center_id=center_id, type=str(etype), body=body,
-            created_at=now_utc(),
-        ))
+        self._session.connection().execute(
+            insert(self._table),
+            dict(
+                event_id=body["id"],
+                center_id=center_id,
+                type=str(etype),
+                body=body,
+                created_at=now_utc(),
+            ),
+        )
         self._session.info["lianxin_outbox"] = True
         return body
 
     def add_many(self, events: list[tuple[EventType, str, str, dict[str, Any]]]) -> list[dict]:
         """Write many events ``(type, center_id, subject, data)`` in one statement."""
-        bodies = [make_event(etype, center_id=center_id, subject=subject, data=data)
-                  for etype, center_id, subject, data in events]
+        bodies = [
+            make_event(etype, center_id=center_id, subject=subject, data=data)
+            for etype, center_id, subject, data in events
+        ]
         if bodies:
             created = now_utc()
-            self._session.connection().execute(insert(self._table), [dict(
-                event_id=b["id"], center_id=b["centerid"], type=b["type"], body=b,
-                created_at=created) for b in bodies])
+            self._session.connection().execute(
+                insert(self._table),
+                [
+                    dict(
+                        event_id=b["id"],
+                        center_id=b["centerid"],
+                        type=b["type"],
+                        body=b,
+                        created_at=created,
+                    )
+                    for b in bodies
+                ],
+            )
             self._session.info["lianxin_outbox"] = True
         return bodies
 
@@ -163,12 +187,17 @@ class Publisher:
         for body in bodies:
             msg = amqp.Message(
                 json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-                content_type="application/json", content_encoding="utf-8",
-                delivery_mode=2, message_id=body["id"], type=body["type"],
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=body["id"],
+                type=body["type"],
                 timestamp=int(time.time()),
-                application_headers={"cloudEvents:specversion": body["specversion"],
-                                      "cloudEvents:type": body["type"],
-                                      "cloudEvents:centerid": body["centerid"]},
+                application_headers={
+                    "cloudEvents:specversion": body["specversion"],
+                    "cloudEvents:type": body["type"],
+                    "cloudEvents:centerid": body["centerid"],
+                },
             )
             self._channel.basic_publish(msg, exchange=self.exchange, routing_key=body["type"])
             self._tag += 1
@@ -221,7 +250,9 @@ class Outbox(DependencyProvider):
         self.batch = int(config.get("OUTBOX_BATCH", 200))
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1))
         self.exchange = f"{self.container.service_name}.events"
-        self.publisher = Publisher(config.get("OUTBOX_AMQP_URI") or config["AMQP_URI"], self.exchange)
+        self.publisher = Publisher(
+            config.get("OUTBOX_AMQP_URI") or config["AMQP_URI"], self.exchange
+        )
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self._backoff = wait_exponential(multiplier=0.5, min=0.5, max=30)
 
@@ -262,8 +293,12 @@ class Outbox(DependencyProvider):
             except Exception as exc:
                 failures += 1
                 delay = self._backoff(_RetryState(failures))  # type: ignore[arg-type]
-                log.warning("outbox relay of %s failed (%s); retrying in %.1fs",
-                            self.container.service_name, exc, delay)
+                log.warning(
+                    "outbox relay of %s failed (%s); retrying in %.1fs",
+                    self.container.service_name,
+                    exc,
+                    delay,
+                )
                 self.publisher.close()
                 time.sleep(delay)
             if time.monotonic() - last_gauge >= self.poll:
@@ -279,8 +314,11 @@ class Outbox(DependencyProvider):
         session = self.db.new_session()
         try:
             rows = session.execute(
-                select(t.c.id, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id)
-                .limit(self.batch).with_for_update(skip_locked=True)
+                select(t.c.id, t.c.body)
+                .where(t.c.sent_at.is_(None))
+                .order_by(t.c.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
             ).all()
             if not rows:
                 session.rollback()

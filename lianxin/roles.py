@@ -82,7 +82,9 @@ class Principal:
     @property
     def center(self) -> str | None:
         """The one center of a single-center token (most users)."""
-        return self.centers[0] if len(self.centers) == 1 and self.centers[0] != ALL_CENTERS else None
+        return (
+            self.centers[0] if len(self.centers) == 1 and self.centers[0] != ALL_CENTERS else None
+        )
 
     def may_act_for(self, center_id: str) -> bool:
         return ALL_CENTERS in self.centers or center_id in self.centers

@@ -54,9 +54,12 @@ class RpcConsumer(NamekoRpcConsumer):
     def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = UnconfirmedResponder(
-            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
@@ -66,8 +69,9 @@ class RpcConsumer(NamekoRpcConsumer):
 class Rpc(NamekoRpc):
     rpc_consumer = RpcConsumer()
 
-    def __init__(self, expected_exceptions: tuple[type[BaseException], ...] = EXPECTED,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, expected_exceptions: tuple[type[BaseException], ...] = EXPECTED, **kwargs: object
+    ) -> None:
         super().__init__(expected_exceptions=expected_exceptions, **kwargs)
 
     def setup(self) -> None:

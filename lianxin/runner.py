@@ -45,8 +45,11 @@ def build_containers(targets: list[str], overrides: dict[str, Any] | None = None
     return containers
 
 
-def run(targets: list[str], overrides: dict[str, Any] | None = None,
-        on_started: Callable[[list], None] | None = None) -> None:
+def run(
+    targets: list[str],
+    overrides: dict[str, Any] | None = None,
+    on_started: Callable[[list], None] | None = None,
+) -> None:
     """Start the containers, call ``on_started``, and wait until a signal or a crash."""
     containers = build_containers([resolve(t) for t in targets], overrides)
     check_broker(containers[0].config["AMQP_URI"])

@@ -88,10 +88,21 @@ def ticket_created(summary: str = "垃圾未清运", center_id: str = "yanminghu
 
     now = now_utc()
     ticket_id = str(uuid4())
-    return make_event(TICKET_CREATED, center_id=center_id, subject=ticket_id, data={
-        "ticket_id": ticket_id, "category": "sanitation", "category_name": "环境卫生",
-        "party": "property", "channel": "web", "summary": summary,
-        "ack_due_at": now + timedelta(minutes=10), "resolve_due_at": now + timedelta(hours=24)})
+    return make_event(
+        TICKET_CREATED,
+        center_id=center_id,
+        subject=ticket_id,
+        data={
+            "ticket_id": ticket_id,
+            "category": "sanitation",
+            "category_name": "环境卫生",
+            "party": "property",
+            "channel": "web",
+            "summary": summary,
+            "ack_due_at": now + timedelta(minutes=10),
+            "resolve_due_at": now + timedelta(hours=24),
+        },
+    )
 
 
 def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
@@ -108,9 +119,12 @@ def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
 
     metadata = MetaData()
     kit_tables(metadata)
-    effects = Table("effects", metadata,
-                    Column("id", Integer, primary_key=True, autoincrement=True),
-                    Column("event_id", String(36), nullable=False))
+    effects = Table(
+        "effects",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False),
+    )
 
     @event_handler("tickets", TICKET_CREATED, batch=batch, retry_delay=retry_delay)
     def handle_ticket_created(self, events: list[dict[str, Any]]) -> None:
@@ -122,6 +136,16 @@ def batch_recorder(name: str, *, batch: int, retry_delay: float) -> type:
             raise RuntimeError("the printer is on fire")
         self.db.execute(insert(effects), [{"event_id": e["id"]} for e in events])
 
-    return type(name.title().replace("_", ""), (), {
-        "name": name, "metadata": metadata, "effects": effects, "db": Database(metadata),
-        "calls": [], "gate": None, "handle_ticket_created": handle_ticket_created})
+    return type(
+        name.title().replace("_", ""),
+        (),
+        {
+            "name": name,
+            "metadata": metadata,
+            "effects": effects,
+            "db": Database(metadata),
+            "calls": [],
+            "gate": None,
+            "handle_ticket_created": handle_ticket_created,
+        },
+    )

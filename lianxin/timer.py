@@ -1,7 +1,7 @@
 """A nameko timer whose interval comes from the service's config.
 
-    @timer("SLA_CHECK_SECONDS", default=30)
-    def check_sla(self): ...
+@timer("SLA_CHECK_SECONDS", default=30)
+def check_sla(self): ...
 """
 
 from __future__ import annotations

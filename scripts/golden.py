@@ -47,11 +47,19 @@ def sample(name: str, field: fields.Field, etype: str):
         return "2026-12"
     if name.endswith("id") or name.endswith("_id"):
         return str(uuid.uuid5(NS, f"{etype}:{name}"))
-    texts = {"summary": "东村社区3号楼门口垃圾两天没人清运", "title": "趣味益智 健康生活",
-             "activity_title": "趣味益智 健康生活", "shift_title": "看望独居老人刘敬州",
-             "place": "文体活动室", "reason": "不属于物业服务范围", "answer": "已安排保洁清运",
-             "category_name": "环境卫生", "category": "sanitation", "room": "sports",
-             "purpose": "悦动耄耋活动"}
+    texts = {
+        "summary": "东村社区3号楼门口垃圾两天没人清运",
+        "title": "趣味益智 健康生活",
+        "activity_title": "趣味益智 健康生活",
+        "shift_title": "看望独居老人刘敬州",
+        "place": "文体活动室",
+        "reason": "不属于物业服务范围",
+        "answer": "已安排保洁清运",
+        "category_name": "环境卫生",
+        "category": "sanitation",
+        "room": "sports",
+        "purpose": "悦动耄耋活动",
+    }
     return texts.get(name, "雁鸣湖")
 
 
@@ -65,10 +73,15 @@ def main() -> None:
         schema = declared.schema()
         data = {n: sample(n, f, etype) for n, f in schema.fields.items()}
         body = {
-            "specversion": "1.0", "id": str(uuid.uuid5(NS, etype)),
-            "source": f"/centers/yanminghu/{declared.service}", "type": etype, "time": WHEN,
-            "subject": str(uuid.uuid5(NS, etype + ":subject")), "centerid": "yanminghu",
-            "datacontenttype": "application/json", "data": schema.dump(schema.load(data)),
+            "specversion": "1.0",
+            "id": str(uuid.uuid5(NS, etype)),
+            "source": f"/centers/yanminghu/{declared.service}",
+            "type": etype,
+            "time": WHEN,
+            "subject": str(uuid.uuid5(NS, etype + ":subject")),
+            "centerid": "yanminghu",
+            "datacontenttype": "application/json",
+            "data": schema.dump(schema.load(data)),
         }
         path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path.name}")

@@ -35,8 +35,9 @@ def token():
     """``token(role, center="yanminghu", sub=None, party=None)`` → a signed bearer JWT."""
     from lianxin import auth
 
-    def make(role: str, center: str | list[str] = DEMO, sub: str | None = None,
-             party: str | None = None) -> str:
+    def make(
+        role: str, center: str | list[str] = DEMO, sub: str | None = None, party: str | None = None
+    ) -> str:
         centers = [center] if isinstance(center, str) else center
         return auth.issue(sub=sub or f"{role}-1", role=role, centers=centers, party=party)
 
@@ -136,8 +137,10 @@ def service_config(rabbit_config, sqlite_url, migrated):
     from lianxin.services import WITH_DATABASE, config_for
 
     def make(name: str, db_url: str | None = None, **overrides) -> dict:
-        config = config_for(name, {"AMQP_URI": rabbit_config["AMQP_URI"], "METRICS_PORT": 0,
-                                   "OUTBOX_POLL_SECONDS": 0.2})
+        config = config_for(
+            name,
+            {"AMQP_URI": rabbit_config["AMQP_URI"], "METRICS_PORT": 0, "OUTBOX_POLL_SECONDS": 0.2},
+        )
         if name in WITH_DATABASE:
             config["DB_URL"] = migrated(name, db_url or sqlite_url(name))
         config.update(overrides)
@@ -157,8 +160,9 @@ def rpc(rabbit_config):
 
     def make(bearer: str | None = None):
         data = {CONTEXT_KEY: bearer} if bearer else {}
-        proxy = ClusterRpcProxy({"AMQP_URI": rabbit_config["AMQP_URI"]}, context_data=data,
-                                timeout=15)
+        proxy = ClusterRpcProxy(
+            {"AMQP_URI": rabbit_config["AMQP_URI"]}, context_data=data, timeout=15
+        )
         opened.append(proxy)
         return proxy.start()
 

@@ -1,5 +1,2 @@
-"""The REST routes, one module per backend service; ``GatewayService`` inherits them all."""
-
-STAFF = ("staff", "admin")
-ADMIN = ("admin",)
-MEMBERS = ("resident", "volunteer", "staff", "admin")
+"""The REST routes, one module per area: each has its ``ROUTES`` table of forwarded
+operations and a class of the routes that do more than forward (``gateway.api``)."""

@@ -30,7 +30,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from lianxin.clock import now_utc, rfc3339
 
 SPECVERSION = "1.0"
-TYPE_PATTERN = re.compile(r"^cn\.lianxin\.(?P<service>[a-z_]+)\.(?P<noun>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$")
+TYPE_PATTERN = re.compile(
+    r"^cn\.lianxin\.(?P<service>[a-z_]+)\.(?P<noun>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$"
+)
 CENTER_ID = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
 
@@ -93,18 +95,24 @@ class EnvelopeSchema(Schema):
     time = fields.AwareDateTime(required=True, format="iso")
     subject = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     centerid = fields.Str(required=True, validate=validate.Regexp(CENTER_ID))
-    datacontenttype = fields.Str(load_default="application/json",
-                                 validate=validate.Equal("application/json"))
+    datacontenttype = fields.Str(
+        load_default="application/json", validate=validate.Equal("application/json")
+    )
     data = fields.Dict(required=True)
 
 
 _ENVELOPE = EnvelopeSchema()
 
 
-
-
-def make_event(etype: EventType, *, center_id: str, subject: str, data: dict[str, Any],
-               event_id: str | None = None, time: datetime | None = None) -> dict[str, Any]:
+def make_event(
+    etype: EventType,
+    *,
+    center_id: str,
+    subject: str,
+    data: dict[str, Any],
+    event_id: str | None = None,
+    time: datetime | None = None,
+) -> dict[str, Any]:
     """Build a validated envelope; raises ``ValueError`` if the data breaks the contract."""
     schema = etype.codec
     try:

@@ -9,11 +9,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from lianxin.errors import validation_error
 
 # What residents and staff read is Chinese: marshmallow's stock messages, translated once.
-fields.Field.default_error_messages.update({
-    "required": "必填项",
-    "null": "不能为空",
-    "validator_failed": "取值无效",
-})
+fields.Field.default_error_messages.update(
+    {
+        "required": "必填项",
+        "null": "不能为空",
+        "validator_failed": "取值无效",
+    }
+)
 fields.String.default_error_messages["invalid"] = "应为文本"
 fields.Integer.default_error_messages["invalid"] = "应为整数"
 fields.Number.default_error_messages["invalid"] = "应为数字"
@@ -27,8 +29,11 @@ fields.List.default_error_messages["invalid"] = "应为列表"
 fields.Dict.default_error_messages["invalid"] = "应为对象"
 fields.Email.default_error_messages["invalid"] = "邮箱地址无效"
 fields.Url.default_error_messages["invalid"] = "网址无效"
-Schema._default_error_messages = {**Schema._default_error_messages,
-                                  "unknown": "未知字段", "type": "应为 JSON 对象"}
+Schema._default_error_messages = {
+    **Schema._default_error_messages,
+    "unknown": "未知字段",
+    "type": "应为 JSON 对象",
+}
 validate.Length.message_min = "长度不能少于 {min}"
 validate.Length.message_max = "长度不能超过 {max}"
 validate.Length.message_all = "长度应在 {min} 到 {max} 之间"
@@ -127,10 +132,14 @@ class Page(BaseSchema):
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:
     """The schema of one page of a list: ``items``, ``total``, ``limit``, ``offset``."""
-    return type(name, (BaseSchema,), {
-        "__doc__": f"A page of {item.__name__}.",
-        "items": fields.List(fields.Nested(item)),
-        "total": fields.Int(),
-        "limit": fields.Int(),
-        "offset": fields.Int(),
-    })
+    return type(
+        name,
+        (BaseSchema,),
+        {
+            "__doc__": f"A page of {item.__name__}.",
+            "items": fields.List(fields.Nested(item)),
+            "total": fields.Int(),
+            "limit": fields.Int(),
+            "offset": fields.Int(),
+        },
+    )

@@ -41,15 +41,26 @@ def system(rabbit_manager, tmp_path_factory):
     rabbit_manager.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
     var = tmp_path_factory.mktemp("var")
     port = free_port()
-    env = {**os.environ, "LIANXIN_VAR_DIR": str(var),
-           "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-           "GATEWAY_ADDRESS": f"127.0.0.1:{port}", "PUBLIC_BURST": "5", "PUBLIC_RATE": "0.2"}
+    env = {
+        **os.environ,
+        "LIANXIN_VAR_DIR": str(var),
+        "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
+        "PUBLIC_BURST": "5",
+        "PUBLIC_RATE": "0.2",
+    }
     for name in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY"):
         env[f"{name}_METRICS_PORT"] = str(free_port())
     log = var / "system.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     seeded = False
@@ -61,7 +72,9 @@ def system(rabbit_manager, tmp_path_factory):
         time.sleep(0.3)
     if not seeded:
         os.killpg(proc.pid, signal.SIGTERM)
-        pytest.fail(f"`make run` did not come up; its output:\n{log.read_text(errors='replace')[-4000:]}")
+        pytest.fail(
+            f"`make run` did not come up; its output:\n{log.read_text(errors='replace')[-4000:]}"
+        )
     yield System(base, env, log)
     os.killpg(proc.pid, signal.SIGTERM)
     try:

@@ -7,15 +7,19 @@ from lianxin.testing import wait_for
 
 pytestmark = pytest.mark.e2e
 
-TICKET = {"category": "sanitation", "description": "东村社区3号楼门口垃圾两天没人清运",
-          "address": "东村社区3号楼"}
+TICKET = {
+    "category": "sanitation",
+    "description": "东村社区3号楼门口垃圾两天没人清运",
+    "address": "东村社区3号楼",
+}
 
 
 def test_health_says_every_service_answers(system):
     response = system.get("/healthz")
     assert response.status_code == 200, response.text
-    assert response.json()["services"] == {s: "ok" for s in
-                                           ("tickets", "volunteers", "events", "notify")}
+    assert response.json()["services"] == {
+        s: "ok" for s in ("tickets", "volunteers", "events", "notify")
+    }
 
 
 def test_posted_ticket_reaches_the_staff_notification(system, token):
@@ -48,19 +52,58 @@ def test_requests_without_a_valid_token_are_refused(system):
     assert response.status_code == 401 and response.json()["code"] == "TOKEN_INVALID"
 
 
-@pytest.mark.parametrize("send, status, field", [
-    (lambda s: s.post("/api/v1/public/tickets", {**TICKET, "center_id": "atlantis"}), 404, "center_id"),
-    (lambda s: s.post("/api/v1/public/tickets", {"center_id": "yanminghu", "description": "无类别"}),
-     422, "category"),
-    (lambda s: s.post("/api/v1/public/tickets", {**TICKET, "center_id": "yanminghu", "lat": "北"}),
-     422, "lat"),
-    (lambda s: s.post("/api/v1/public/tickets", {**TICKET, "center_id": "yanminghu",
-                                                 "description": "很" * 4001}), 422, "description"),
-    (lambda s: requests.post(s.url("/api/v1/public/tickets"), data=b'{"center_id": "yanm',
-                             headers={"Content-Type": "application/json"}, timeout=10), 400, None),
-    (lambda s: requests.post(s.url("/api/v1/public/tickets"), data=b"x" * 70000,
-                             headers={"Content-Type": "application/json"}, timeout=10), 413, None),
-])
+@pytest.mark.parametrize(
+    "send, status, field",
+    [
+        (
+            lambda s: s.post("/api/v1/public/tickets", {**TICKET, "center_id": "atlantis"}),
+            404,
+            "center_id",
+        ),
+        (
+            lambda s: s.post(
+                "/api/v1/public/tickets", {"center_id": "yanminghu", "description": "无类别"}
+            ),
+            422,
+            "category",
+        ),
+        (
+            lambda s: s.post(
+                "/api/v1/public/tickets", {**TICKET, "center_id": "yanminghu", "lat": "北"}
+            ),
+            422,
+            "lat",
+        ),
+        (
+            lambda s: s.post(
+                "/api/v1/public/tickets",
+                {**TICKET, "center_id": "yanminghu", "description": "很" * 4001},
+            ),
+            422,
+            "description",
+        ),
+        (
+            lambda s: requests.post(
+                s.url("/api/v1/public/tickets"),
+                data=b'{"center_id": "yanm',
+                headers={"Content-Type": "application/json"},
+                timeout=10,
+            ),
+            400,
+            None,
+        ),
+        (
+            lambda s: requests.post(
+                s.url("/api/v1/public/tickets"),
+                data=b"x" * 70000,
+                headers={"Content-Type": "application/json"},
+                timeout=10,
+            ),
+            413,
+            None,
+        ),
+    ],
+)
 def test_bad_public_input_is_a_clear_problem_and_stores_nothing(system, token, send, status, field):
     before = system.get("/api/v1/tickets", token=token("staff")).json()["total"]
     response = send(system)
@@ -75,8 +118,10 @@ def test_bad_public_input_is_a_clear_problem_and_stores_nothing(system, token, s
 
 def test_a_burst_from_one_client_is_throttled_and_stored_once_per_accepted_request(system, token):
     before = system.get("/api/v1/tickets", token=token("staff")).json()["total"]
-    responses = [system.post("/api/v1/public/tickets", {**TICKET, "center_id": "yanminghu"})
-                 for _ in range(12)]
+    responses = [
+        system.post("/api/v1/public/tickets", {**TICKET, "center_id": "yanminghu"})
+        for _ in range(12)
+    ]
     codes = [r.status_code for r in responses]
     assert 201 in codes and 429 in codes
     throttled = next(r for r in responses if r.status_code == 429)
@@ -88,14 +133,20 @@ def test_a_burst_from_one_client_is_throttled_and_stored_once_per_accepted_reque
 def test_demo_center_is_seeded_from_the_report(system, token):
     staff = token("staff")
     rooms = system.get("/api/v1/rooms", token=staff).json()
-    assert len(rooms) >= 12 and {"党建活动室", "日间托老室", "文体活动室", "电子阅览室"} <= {r["name"] for r in rooms}
+    assert len(rooms) >= 12 and {"党建活动室", "日间托老室", "文体活动室", "电子阅览室"} <= {
+        r["name"] for r in rooms
+    }
     programmes = {p["code"] for p in system.get("/api/v1/programmes", token=staff).json()}
     assert {"yilu_growth", "beautiful_yanming", "yuedong_elderly", "our_festivals"} <= programmes
     center = system.get("/api/v1/public/centers/yanminghu").json()
     assert center["name"] == "雁鸣湖镇镇区社区党群服务中心"
     categories = system.get("/api/v1/public/centers/yanminghu/categories").json()
-    assert {c["party"] for c in categories} == {"property", "social_work", "owners_committee",
-                                               "village_committee"}
+    assert {c["party"] for c in categories} == {
+        "property",
+        "social_work",
+        "owners_committee",
+        "village_committee",
+    }
     assert system.get("/api/v1/volunteers", token=staff).json()["total"] >= 5
 
 

@@ -11,11 +11,15 @@ load_catalogue()
 @pytest.fixture
 def demo_center(rpc, token):
     """``demo_center()`` creates yanminghu with a sanitation category (tickets must run)."""
+
     def make():
         rpc(token("ops", "*")).tickets.create_center(
-            {"id": "yanminghu", "name": "雁鸣湖镇镇区社区党群服务中心"})
+            {"id": "yanminghu", "name": "雁鸣湖镇镇区社区党群服务中心"}
+        )
         rpc(token("admin")).tickets.add_category(
-            "yanminghu", {"code": "sanitation", "name": "环境卫生", "party": "property"})
+            "yanminghu", {"code": "sanitation", "name": "环境卫生", "party": "property"}
+        )
+
     return make
 
 
@@ -27,8 +31,13 @@ def bus(rabbit_config):
     class Bus:
         def bind(self, service: str, routing_key: str) -> kombu.Queue:
             exchange = kombu.Exchange(f"{service}.events", type="topic", durable=True)
-            queue = kombu.Queue(f"test-{service}-{routing_key}", exchange, routing_key=routing_key,
-                                durable=False, auto_delete=False)
+            queue = kombu.Queue(
+                f"test-{service}-{routing_key}",
+                exchange,
+                routing_key=routing_key,
+                durable=False,
+                auto_delete=False,
+            )
             queue(conn.channel()).declare()
             return queue
 
@@ -41,8 +50,12 @@ def bus(rabbit_config):
             raw = body if isinstance(body, bytes) else json.dumps(body).encode()
             with kombu.Producer(conn.channel(), exchange=exchange) as producer:
                 exchange(producer.channel).declare()
-                producer.publish(raw, routing_key=routing_key, content_type=content_type,
-                                 content_encoding="binary")
+                producer.publish(
+                    raw,
+                    routing_key=routing_key,
+                    content_type=content_type,
+                    content_encoding="binary",
+                )
 
     yield Bus()
     conn.release()

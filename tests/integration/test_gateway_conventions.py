@@ -17,29 +17,40 @@ def gateway(container_factory, service_config):
     from gateway.service import GatewayService
 
     port = free_port()
-    container_factory(GatewayService, service_config(
-        "gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")).start()
+    container_factory(
+        GatewayService, service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    ).start()
     return f"http://127.0.0.1:{port}"
 
 
 def test_a_callers_request_id_is_echoed_and_one_is_made_when_missing(gateway):
-    given = requests.get(f"{gateway}/api/v1/public/centers/yanminghu", timeout=15,
-                         headers={"X-Request-Id": "hotline-desk-42"})
+    given = requests.get(
+        f"{gateway}/api/v1/public/centers/yanminghu",
+        timeout=15,
+        headers={"X-Request-Id": "hotline-desk-42"},
+    )
     assert given.headers["X-Request-Id"] == "hotline-desk-42"
     made = requests.get(f"{gateway}/api/v1/public/centers/yanminghu", timeout=15)
     assert len(made.headers["X-Request-Id"]) == 32
-    odd = requests.get(f"{gateway}/api/v1/public/centers/yanminghu", timeout=15,
-                       headers={"X-Request-Id": "has spaces; and=signs"})
+    odd = requests.get(
+        f"{gateway}/api/v1/public/centers/yanminghu",
+        timeout=15,
+        headers={"X-Request-Id": "has spaces; and=signs"},
+    )
     assert len(odd.headers["X-Request-Id"]) == 32  # only a sane token is kept
 
 
 def test_every_request_leaves_one_access_line_without_codes_or_tokens(gateway, token, caplog):
     caplog.set_level(logging.INFO, logger="lianxin.access")
     bearer = token("staff")
-    requests.get(f"{gateway}/api/v1/public/centers/yanminghu/tickets/t-1?code=SECRETCODE",
-                 headers={"X-Request-Id": "trace-me"}, timeout=15)
-    requests.get(f"{gateway}/api/v1/board", headers={"Authorization": f"Bearer {bearer}"},
-                 timeout=15)
+    requests.get(
+        f"{gateway}/api/v1/public/centers/yanminghu/tickets/t-1?code=SECRETCODE",
+        headers={"X-Request-Id": "trace-me"},
+        timeout=15,
+    )
+    requests.get(
+        f"{gateway}/api/v1/board", headers={"Authorization": f"Bearer {bearer}"}, timeout=15
+    )
     lines = [r for r in caplog.records if r.name == "lianxin.access"]
     assert len(lines) == 2
     follow, board = (r.fields for r in lines)
@@ -62,8 +73,10 @@ def test_a_method_a_path_does_not_have_is_405_naming_the_ones_it_has(gateway):
 def test_options_names_the_methods_and_unknown_paths_are_problem_json(gateway):
     options = requests.options(f"{gateway}/api/v1/tickets", timeout=5)
     assert options.status_code == 204 and options.headers["Allow"] == "GET, POST, OPTIONS"
-    for response in (requests.get(f"{gateway}/", timeout=5),
-                     requests.options(f"{gateway}/api/v1/nothing-here", timeout=5)):
+    for response in (
+        requests.get(f"{gateway}/", timeout=5),
+        requests.options(f"{gateway}/api/v1/nothing-here", timeout=5),
+    ):
         assert response.status_code == 404
         assert response.headers["Content-Type"].startswith("application/problem+json")
         assert response.json()["code"] == "NO_SUCH_ROUTE"

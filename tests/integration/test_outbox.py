@@ -11,7 +11,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_requests_succeed_while_the_relay_cannot_reach_the_broker_and_events_follow(
-        container_factory, service_config, rabbit_config, demo_center, rpc, token, bus):
+    container_factory, service_config, rabbit_config, demo_center, rpc, token, bus
+):
     from services.tickets.service import TicketsService
 
     proxy = TcpProxy(target_port=5672, port=free_port())  # not started: the broker is "down"
@@ -22,14 +23,22 @@ def test_requests_succeed_while_the_relay_cannot_reach_the_broker_and_events_fol
 
     demo_center()
     staff = rpc(token("staff"))
-    tickets = [staff.tickets.create_ticket("yanminghu", {"category": "sanitation",
-                                                         "description": f"第{i}条：垃圾未清运"})
-               for i in range(3)]
+    tickets = [
+        staff.tickets.create_ticket(
+            "yanminghu", {"category": "sanitation", "description": f"第{i}条：垃圾未清运"}
+        )
+        for i in range(3)
+    ]
     assert staff.tickets.list_tickets("yanminghu")["total"] == 3
 
     engine = create_engine(config["DB_URL"])
-    unsent = lambda: engine.connect().execute(  # noqa: E731
-        select(outbox_table.c.event_id).where(outbox_table.c.sent_at.is_(None))).all()
+
+    def unsent() -> list:
+        with engine.connect() as connection:
+            return connection.execute(
+                select(outbox_table.c.event_id).where(outbox_table.c.sent_at.is_(None))
+            ).all()
+
     assert len(unsent()) == 3
     assert bus.get(received) is None
 
@@ -44,17 +53,25 @@ def test_requests_succeed_while_the_relay_cannot_reach_the_broker_and_events_fol
 
 
 def test_relay_publishes_a_large_backlog_in_confirmed_batches(
-        container_factory, service_config, demo_center, rpc, token, bus):
+    container_factory, service_config, demo_center, rpc, token, bus
+):
     from services.tickets.service import TicketsService
 
     container_factory(TicketsService, service_config("tickets", OUTBOX_BATCH=50)).start()
     received = bus.bind("tickets", TICKET_CREATED)
     demo_center()
     staff = rpc(token("staff"))
-    ids = {staff.tickets.create_ticket("yanminghu", {"category": "sanitation",
-                                                     "description": f"批量第{i}条"})["id"]
-           for i in range(120)}
+    ids = {
+        staff.tickets.create_ticket(
+            "yanminghu", {"category": "sanitation", "description": f"批量第{i}条"}
+        )["id"]
+        for i in range(120)
+    }
     got = set()
-    wait_for(lambda: got.update(b["subject"] for b in iter(lambda: bus.get(received), None))
-             or got == ids, timeout=20)
+    wait_for(
+        lambda: (
+            got.update(b["subject"] for b in iter(lambda: bus.get(received), None)) or got == ids
+        ),
+        timeout=20,
+    )
     assert got == ids

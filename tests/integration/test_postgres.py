@@ -43,13 +43,15 @@ def test_migrations_apply_on_postgresql(service, pg_database, migrated):
     assert applied == heads and heads
 
 
-def test_ticket_intake_on_postgresql_reaches_the_bus(container_factory, service_config,
-                                                    pg_database, demo_center, rpc, token, bus):
+def test_ticket_intake_on_postgresql_reaches_the_bus(
+    container_factory, service_config, pg_database, demo_center, rpc, token, bus
+):
     from services.tickets.service import TicketsService
 
     container_factory(TicketsService, service_config("tickets", db_url=pg_database())).start()
     received = bus.bind("tickets", TICKET_CREATED)
     demo_center()
     ticket = rpc(token("staff")).tickets.create_ticket(
-        "yanminghu", {"category": "sanitation", "description": "楼道灯不亮", "channel": "walk_in"})
+        "yanminghu", {"category": "sanitation", "description": "楼道灯不亮", "channel": "walk_in"}
+    )
     assert wait_for(lambda: bus.get(received))["subject"] == ticket["id"]

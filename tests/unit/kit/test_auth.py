@@ -17,8 +17,9 @@ def test_token_names_role_and_centers():
 
 
 def test_a_party_handlers_token_names_its_party():
-    principal = auth.decode(auth.issue(sub="wy-1", role="staff", centers=["yanminghu"],
-                                       party="property"))
+    principal = auth.decode(
+        auth.issue(sub="wy-1", role="staff", centers=["yanminghu"], party="property")
+    )
     assert principal.party == "property" and principal.role == "staff"
 
 
@@ -27,17 +28,51 @@ def test_ops_token_may_act_for_every_center():
     assert principal.may_act_for("anywhere") and principal.center is None
 
 
-@pytest.mark.parametrize("token", [
-    "not-a-jwt",
-    jwt.encode({"sub": "x", "role": "staff", "centers": ["a"], "exp": int(time.time()) + 86400,
-                "iss": "lianxin"}, "another-secret-of-the-right-length-0123456789", algorithm="HS256"),
-    jwt.encode({"sub": "x", "role": "mayor", "centers": ["a"], "exp": int(time.time()) + 86400,
-                "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
-    jwt.encode({"sub": "x", "role": "staff", "exp": int(time.time()) + 86400, "iss": "lianxin"},
-               auth.jwt_secret(), algorithm="HS256"),
-    jwt.encode({"sub": "x", "role": "resident", "centers": ["a"], "party": "property",
-                "exp": int(time.time()) + 86400, "iss": "lianxin"}, auth.jwt_secret(), algorithm="HS256"),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-jwt",
+        jwt.encode(
+            {
+                "sub": "x",
+                "role": "staff",
+                "centers": ["a"],
+                "exp": int(time.time()) + 86400,
+                "iss": "lianxin",
+            },
+            "another-secret-of-the-right-length-0123456789",
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {
+                "sub": "x",
+                "role": "mayor",
+                "centers": ["a"],
+                "exp": int(time.time()) + 86400,
+                "iss": "lianxin",
+            },
+            auth.jwt_secret(),
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"sub": "x", "role": "staff", "exp": int(time.time()) + 86400, "iss": "lianxin"},
+            auth.jwt_secret(),
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {
+                "sub": "x",
+                "role": "resident",
+                "centers": ["a"],
+                "party": "property",
+                "exp": int(time.time()) + 86400,
+                "iss": "lianxin",
+            },
+            auth.jwt_secret(),
+            algorithm="HS256",
+        ),
+    ],
+)
 def test_forged_or_malformed_tokens_are_refused(token):
     with pytest.raises(Unauthenticated) as err:
         auth.decode(token)
@@ -79,8 +114,9 @@ STAFF_ONLY = Operation("kit", "change_anything", roles=STAFF, summary="修改设
 
 
 def test_caller_check_refuses_another_center_and_wrong_role():
-    check = auth.CallerCheck(auth.issue(sub="r", role="resident", centers=["yanminghu"]),
-                             auth.jwt_secret())
+    check = auth.CallerCheck(
+        auth.issue(sub="r", role="resident", centers=["yanminghu"]), auth.jwt_secret()
+    )
     assert check.require("yanminghu", ANYONE).sub == "r"
     with pytest.raises(Forbidden) as err:
         check.require("fenghuangtai", ANYONE)
@@ -97,10 +133,19 @@ def test_caller_without_token_is_unauthenticated():
 
 
 def test_a_rule_on_the_caller_refuses_before_anything_is_read_and_one_on_the_target_after():
-    not_a_party = Rule("not_a_party_handler", lambda p, _: p.party is None, "责任单位不能签收",
-                       code="PARTY_FORBIDDEN")
-    own_party = Rule("own_party", lambda p, t: p.party in (None, t["party"]), "该工单未派给本单位",
-                     code="PARTY_FORBIDDEN", on_target=True)
+    not_a_party = Rule(
+        "not_a_party_handler",
+        lambda p, _: p.party is None,
+        "责任单位不能签收",
+        code="PARTY_FORBIDDEN",
+    )
+    own_party = Rule(
+        "own_party",
+        lambda p, t: p.party in (None, t["party"]),
+        "该工单未派给本单位",
+        code="PARTY_FORBIDDEN",
+        on_target=True,
+    )
     acknowledge = Operation("kit", "acknowledge", roles=STAFF, summary="签收", rules=(not_a_party,))
     start = Operation("kit", "start", roles=STAFF, summary="开始办理", rules=(own_party,))
     handler = Principal("wy-1", "staff", ("yanminghu",), party="property")

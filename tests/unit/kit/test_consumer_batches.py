@@ -43,9 +43,13 @@ class Broker:
 
 
 def message(body):
-    return types.SimpleNamespace(tag=body["data"]["summary"], headers={}, body=b"{}",
-                                 content_type="application/json",
-                                 delivery_info={"routing_key": TICKET_CREATED})
+    return types.SimpleNamespace(
+        tag=body["data"]["summary"],
+        headers={},
+        body=b"{}",
+        content_type="application/json",
+        delivery_info={"routing_key": TICKET_CREATED},
+    )
 
 
 @pytest.fixture
@@ -56,13 +60,17 @@ def recorder(sqlite_url, monkeypatch):
     Recorder.metadata.create_all(engine)
     Recorder.calls, Recorder.gate = [], None
     letters = []
-    monkeypatch.setattr(consumer.deadletters, "publish",
-                        lambda uri, **kw: letters.append((kw["event_id"], kw["reason"])))
+    monkeypatch.setattr(
+        consumer.deadletters,
+        "publish",
+        lambda uri, **kw: letters.append((kw["event_id"], kw["reason"])),
+    )
     containers = []
 
     def make(max_workers=10):
-        container = ServiceContainer(Recorder, {"AMQP_URI": "memory://", "DB_URL": url,
-                                                "max_workers": max_workers})
+        container = ServiceContainer(
+            Recorder, {"AMQP_URI": "memory://", "DB_URL": url, "max_workers": max_workers}
+        )
         containers.append(container)
         get_extension(container, Database).setup()
         handler = get_extension(container, EventHandler)
@@ -87,15 +95,22 @@ def deliver(handler, *summaries):
 
 def effects(handler):
     with handler.db.scope() as s:
-        return dict(s.execute(select(Recorder.effects.c.event_id, func.count())
-                              .group_by(Recorder.effects.c.event_id)).all())
+        return dict(
+            s.execute(
+                select(Recorder.effects.c.event_id, func.count()).group_by(
+                    Recorder.effects.c.event_id
+                )
+            ).all()
+        )
 
 
 def batches(handler):
     """(events, batches) committed so far, as ``/metrics`` shows them."""
     sample = handler.metrics.sample
-    return (sample(BATCH_EVENTS, "_sum", event_type=handler.event_type),
-            sample(BATCH_EVENTS, "_count", event_type=handler.event_type))
+    return (
+        sample(BATCH_EVENTS, "_sum", event_type=handler.event_type),
+        sample(BATCH_EVENTS, "_count", event_type=handler.event_type),
+    )
 
 
 def test_messages_received_together_are_handled_as_one_batch(recorder):
@@ -162,7 +177,8 @@ def test_a_failing_event_is_retried_then_dead_lettered_without_failing_its_batch
     assert Recorder.calls[0] == ["fine-1", "boom", "fine-2"]
     # Then one at a time: the fine ones once each, the bad one until it is given up on.
     assert sorted(map(tuple, Recorder.calls[1:])) == sorted(
-        [("fine-1",), ("fine-2",), ("boom",), ("boom",), ("boom",)])
+        [("fine-1",), ("fine-2",), ("boom",), ("boom",), ("boom",)]
+    )
     assert effects(handler) == {bodies[0]["id"]: 1, bodies[2]["id"]: 1}
     [(event_id, reason)] = handler.letters
     assert event_id == bodies[1]["id"] and "after 3 attempt(s)" in reason

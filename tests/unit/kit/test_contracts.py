@@ -55,17 +55,22 @@ def test_every_handler_subscribes_to_a_declared_type_of_its_source():
         for _name, member in inspect.getmembers(cls):
             for ext in getattr(member, "nameko_entrypoints", ()):
                 if isinstance(ext, EventHandler) and ext.event_type.startswith("internal."):
-                    assert ext.handler_type == BROADCAST and not ext.reliable_delivery, \
+                    assert ext.handler_type == BROADCAST and not ext.reliable_delivery, (
                         f"{cls.__name__}.{_name}: internal hints are unreliable broadcasts"
+                    )
                     assert ext.source_service == cls.name, f"{cls.__name__}.{_name}: own hints only"
                 elif isinstance(ext, EventHandler):
                     found += 1
-                    assert isinstance(ext, KitEventHandler), \
+                    assert isinstance(ext, KitEventHandler), (
                         f"{cls.__name__}.{_name} must use lianxin.consumer.event_handler"
+                    )
                     declared = CATALOGUE.get(ext.event_type)
-                    assert declared is not None, f"{cls.__name__}.{_name}: {ext.event_type} is undeclared"
-                    assert declared.service == ext.source_service, \
+                    assert declared is not None, (
+                        f"{cls.__name__}.{_name}: {ext.event_type} is undeclared"
+                    )
+                    assert declared.service == ext.source_service, (
                         f"{ext.event_type} is published by {declared.service}, not {ext.source_service}"
+                    )
     assert found, "no event handlers found at all"
 
 
@@ -79,7 +84,9 @@ def test_make_event_builds_a_cloudevents_envelope():
     assert event["source"] == "/centers/yanminghu/tickets"
     assert event["type"] == "cn.lianxin.tickets.ticket.created.v1"
     assert event["time"].endswith("Z") and event["datacontenttype"] == "application/json"
-    assert parse_event(json.loads(json.dumps(event)))["data"]["ticket_id"] == body["data"]["ticket_id"]
+    assert (
+        parse_event(json.loads(json.dumps(event)))["data"]["ticket_id"] == body["data"]["ticket_id"]
+    )
 
 
 def test_make_event_refuses_data_that_breaks_the_contract():
@@ -88,20 +95,29 @@ def test_make_event_refuses_data_that_breaks_the_contract():
     with pytest.raises(ValueError, match="breaks its contract"):
         make_event(TICKET_CREATED, center_id="yanminghu", subject="t-1", data={"ticket_id": "t-1"})
     with pytest.raises(ValueError, match="breaks its contract"):
-        make_event(TICKET_CREATED, center_id="yanminghu", subject="t-1",
-                   data={**TICKET_CREATED.schema().load(golden(TICKET_CREATED)["data"]),
-                         "phone": "13800000000"})
+        make_event(
+            TICKET_CREATED,
+            center_id="yanminghu",
+            subject="t-1",
+            data={
+                **TICKET_CREATED.schema().load(golden(TICKET_CREATED)["data"]),
+                "phone": "13800000000",
+            },
+        )
 
 
-@pytest.mark.parametrize("mutate, reason", [
-    (lambda b: b.pop("id"), "envelope"),
-    (lambda b: b.update(specversion="0.3"), "envelope"),
-    (lambda b: b.update(type="cn.lianxin.tickets.ticket.exploded.v1"), "in no contract"),
-    (lambda b: b.update(centerid="elsewhere"), "source does not name"),
-    (lambda b: b["data"].pop("party"), "data"),
-    (lambda b: b["data"].update(party="police"), "data"),
-    (lambda b: b.update(time="yesterday"), "envelope"),
-])
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        (lambda b: b.pop("id"), "envelope"),
+        (lambda b: b.update(specversion="0.3"), "envelope"),
+        (lambda b: b.update(type="cn.lianxin.tickets.ticket.exploded.v1"), "in no contract"),
+        (lambda b: b.update(centerid="elsewhere"), "source does not name"),
+        (lambda b: b["data"].pop("party"), "data"),
+        (lambda b: b["data"].update(party="police"), "data"),
+        (lambda b: b.update(time="yesterday"), "envelope"),
+    ],
+)
 def test_parse_event_names_what_is_wrong(mutate, reason):
     body = golden("cn.lianxin.tickets.ticket.created.v1")
     mutate(body)

@@ -37,8 +37,10 @@ def imports(path: Path, *, top_level_only: bool) -> set[str]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known
-                     else node.module for a in node.names]
+            names = [
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module
+                for a in node.names
+            ]
         else:
             continue
         out |= {n for n in names if n.split(".")[0] in PACKAGES}
@@ -53,8 +55,11 @@ def service_of(module: str) -> str | None:
 def test_the_kit_never_imports_a_service_or_the_gateway():
     for name, path in modules().items():
         if name.startswith("lianxin"):
-            wrong = {m for m in imports(path, top_level_only=False)
-                     if m.startswith(("services", "gateway"))}
+            wrong = {
+                m
+                for m in imports(path, top_level_only=False)
+                if m.startswith(("services", "gateway"))
+            }
             assert not wrong, f"{name} (kit) imports {sorted(wrong)}"
 
 
@@ -65,21 +70,24 @@ def test_services_never_import_each_other_nor_the_gateway_and_the_gateway_no_ser
             assert not {m for m in found if m.startswith("services")}, name
         own = service_of(name)
         if own is not None:
-            others = {m for m in found if m.startswith("gateway")
-                      or (service_of(m) not in (None, own))}
+            others = {
+                m for m in found if m.startswith("gateway") or (service_of(m) not in (None, own))
+            }
             assert not others, f"{name} imports {sorted(others)}"
 
 
 def test_nothing_imports_in_a_circle():
-    graph = {name: {m for m in imports(path, top_level_only=True) if m in modules()} - {name}
-             for name, path in modules().items()}
+    graph = {
+        name: {m for m in imports(path, top_level_only=True) if m in modules()} - {name}
+        for name, path in modules().items()
+    }
     state: dict[str, str] = {}
 
     def visit(node: str, trail: list[str]) -> None:
         state[node] = "open"
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                cycle = trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
                 raise AssertionError(f"import cycle: {' → '.join(cycle)}")
             if nxt not in state:
                 visit(nxt, [*trail, nxt])
@@ -91,14 +99,35 @@ def test_nothing_imports_in_a_circle():
 
 
 #: The kit modules a service's contract may build on: they know no service's vocabulary.
-KIT_CORE = ("auth", "operations", "roles", "clock", "db", "rpc", "timer", "errors", "metrics",
-            "logs", "outbox", "consumer", "deadletters", "config", "health", "migrate",
-            "services", "runner", "contracts.schema")
+KIT_CORE = (
+    "auth",
+    "operations",
+    "roles",
+    "clock",
+    "db",
+    "rpc",
+    "timer",
+    "errors",
+    "metrics",
+    "logs",
+    "outbox",
+    "consumer",
+    "deadletters",
+    "config",
+    "health",
+    "migrate",
+    "services",
+    "runner",
+    "contracts.schema",
+)
 
 
 def test_the_kit_core_knows_no_service_contract():
     for short in KIT_CORE:
         path = modules()[f"lianxin.{short}"]
-        wrong = {m for m in imports(path, top_level_only=False)
-                 if m.startswith("lianxin.contracts.") and m != "lianxin.contracts.schema"}
+        wrong = {
+            m
+            for m in imports(path, top_level_only=False)
+            if m.startswith("lianxin.contracts.") and m != "lianxin.contracts.schema"
+        }
         assert not wrong, f"lianxin.{short} imports a service's contract: {sorted(wrong)}"

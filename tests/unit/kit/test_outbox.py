@@ -23,8 +23,12 @@ def session(sqlite_url):
 
 def test_event_is_stored_with_the_transaction(session):
     s, table = session
-    body = OutboxWriter(s, table).add(VOLUNTEER_REGISTERED, center_id="yanminghu", subject="v-1",
-                                      data={"volunteer_id": "v-1", "skills": ["life_care"]})
+    body = OutboxWriter(s, table).add(
+        VOLUNTEER_REGISTERED,
+        center_id="yanminghu",
+        subject="v-1",
+        data={"volunteer_id": "v-1", "skills": ["life_care"]},
+    )
     s.commit()
     row = s.execute(select(table)).one()
     assert row.event_id == body["id"] and row.sent_at is None and row.type == VOLUNTEER_REGISTERED
@@ -33,8 +37,12 @@ def test_event_is_stored_with_the_transaction(session):
 
 def test_rolled_back_change_leaves_no_event(session):
     s, table = session
-    OutboxWriter(s, table).add(VOLUNTEER_REGISTERED, center_id="yanminghu", subject="v-1",
-                               data={"volunteer_id": "v-1", "skills": []})
+    OutboxWriter(s, table).add(
+        VOLUNTEER_REGISTERED,
+        center_id="yanminghu",
+        subject="v-1",
+        data={"volunteer_id": "v-1", "skills": []},
+    )
     s.rollback()
     assert s.execute(select(table)).all() == []
 
@@ -42,7 +50,8 @@ def test_rolled_back_change_leaves_no_event(session):
 def test_an_event_that_breaks_its_contract_is_never_written(session):
     s, table = session
     with pytest.raises(ValueError):
-        OutboxWriter(s, table).add(VOLUNTEER_REGISTERED, center_id="yanminghu", subject="v-1",
-                                   data={"volunteer_id": "v-1"})
+        OutboxWriter(s, table).add(
+            VOLUNTEER_REGISTERED, center_id="yanminghu", subject="v-1", data={"volunteer_id": "v-1"}
+        )
     s.commit()
     assert s.execute(select(table)).all() == []
