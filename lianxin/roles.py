@@ -48,6 +48,9 @@ ADMIN = ("admin",)
 MEMBERS = ("resident", "volunteer", "staff", "admin")
 #: Who reads a center's figures and records: its staff, and the departments and ops granted it.
 READERS = ("staff", "admin", "department", "ops")
+#: Who reads a center's records of people (tickets, agendas): its staff and the departments
+#: granted it. Ops reads the figures (satisfaction), not residents' records.
+RECORD_READERS = ("staff", "admin", "department")
 #: Residents act for themselves; staff for anyone.
 RESIDENT_OR_STAFF = ("resident", "staff", "admin")
 #: Volunteers act for themselves; staff (social workers) for anyone.

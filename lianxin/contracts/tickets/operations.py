@@ -15,7 +15,17 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, page_of
 from lianxin.operations import Operations, Rule
-from lianxin.roles import ADMIN, MEMBERS, OPS, PARTIES, READERS, RESIDENT_OR_STAFF, STAFF, Principal
+from lianxin.roles import (
+    ADMIN,
+    MEMBERS,
+    OPS,
+    PARTIES,
+    READERS,
+    RECORD_READERS,
+    RESIDENT_OR_STAFF,
+    STAFF,
+    Principal,
+)
 
 CHANNELS = ("web", "hotline", "walk_in", "open311")
 STATES = (
@@ -607,10 +617,6 @@ class ApiKeyIssued(BaseSchema):
 
 
 # -- who may act, beyond their role ----------------------------------------------------------
-
-#: Who reads a center's tickets and joint-meeting agendas: its staff and the departments
-#: granted it. (Ops reads the figures — satisfaction — not residents' records.)
-RECORD_READERS = (*STAFF, "department")
 
 
 def _not_a_party_handler(principal: Principal, _target: Any = None) -> bool:
