@@ -26,6 +26,17 @@ class TicketCreatedData(BaseSchema):
     resolve_due_at = fields.AwareDateTime(required=True)
     #: The reporter's person id in notify's directory, when known (added compatibly: optional).
     person_id = fields.Str(load_default=None, allow_none=True)
+    #: Who the duty roster names on duty at the moment it was taken in (person ids; empty
+    #: when nobody is): they are alerted, and notify falls back to the center's chain when
+    #: none of them can be reached.
+    duty_person_ids = fields.List(fields.Str(), load_default=list)
+    #: Registered and resolved at the desk in one step (当场办结): nobody is alerted, no
+    #: party is messaged; ticket.resolved follows at once.
+    on_the_spot = fields.Bool(load_default=False)
+    #: The photos the reporter attached (ids in the photo store; never the bytes).
+    photo_ids = fields.List(fields.Str(), load_default=list)
+    #: Open tickets of the center this one likely repeats (nearby and alike), for staff.
+    likely_repeat_of = fields.List(fields.Str(), load_default=list)
 
 
 TICKET_CREATED = event_type(
@@ -55,6 +66,9 @@ class _TicketFact(BaseSchema):
     actor_id = fields.Str(required=True, allow_none=True)
     #: The resident who reported it (a person id in notify's directory), if known.
     person_id = fields.Str(required=True, allow_none=True)
+    #: Residents who joined it as supporters ("我也遇到了"): told of its progress as the
+    #: reporter is (person ids; added compatibly).
+    supporter_ids = fields.List(fields.Str(), load_default=list)
 
 
 class TicketAcknowledgedData(_TicketFact):
@@ -83,6 +97,8 @@ class TicketEscalatedData(_TicketFact):
 
 class TicketResolvedData(_TicketFact):
     answer = fields.Str(required=True, validate=validate.Length(max=80))
+    #: Resolved at the desk as it was registered (当场办结).
+    on_the_spot = fields.Bool(load_default=False)
 
 
 class TicketClosedData(_TicketFact):
@@ -100,11 +116,31 @@ class TicketRatedData(_TicketFact):
 
 class TicketSlaBreachedData(_TicketFact):
     kind = fields.Str(required=True, validate=validate.OneOf(SLA_KINDS))
-    #: 1: the cadre on duty is alerted; 2: still unacknowledged at twice the limit, the admin too.
-    level = fields.Int(required=True, validate=validate.Range(min=1, max=2))
+    #: The escalation ladder's step: 1 at the limit (the cadre on duty), 2 at twice it (the
+    #: center admin), 3 — where the center configured it — the people it names (e.g. the
+    #: town's leadership).
+    level = fields.Int(required=True, validate=validate.Range(min=1, max=3))
     due_at = fields.AwareDateTime(required=True)
     #: The person on duty when it breached (a person id), if the roster names one.
     duty_person_id = fields.Str(required=True, allow_none=True)
+    #: Everyone the roster names on duty when it breached (added compatibly).
+    duty_person_ids = fields.List(fields.Str(), load_default=list)
+
+
+class TicketSupportedData(_TicketFact):
+    #: The resident who joined (a person id of notify's directory).
+    supporter_id = fields.Str(required=True)
+    #: How many residents now support it (the reporter not counted).
+    supporters = fields.Int(required=True, validate=validate.Range(min=1))
+
+
+class TicketUrgedData(_TicketFact):
+    #: Who holds it now: ``duty`` (awaiting the cadre on duty) or ``party`` (its party's
+    #: handlers).
+    holder = fields.Str(required=True, validate=validate.OneOf(["duty", "party"]))
+    #: The duty roster's people on duty now (when the holder is ``duty``).
+    duty_person_ids = fields.List(fields.Str(), load_default=list)
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
 TICKET_ACKNOWLEDGED = event_type(
@@ -181,6 +217,23 @@ TICKET_SLA_BREACHED = event_type(
     """A ticket missed a deadline: not acknowledged in time (``kind`` acknowledge) or not
     resolved in time (resolve). One event per breach and level: level 1 alerts the cadre on
     duty (critical: never muted or deferred), level 2 (acknowledge only, at twice the limit)
-    alerts the center admin as well. Not sent twice for the same breach and level (even with
-    several replicas), nor for a ticket acknowledged, resolved or merged before the deadline.""",
+    alerts the center admin as well, level 3 (acknowledge only, where the center configured
+    it) the people the center names. Not sent twice for the same breach and level (even with
+    several replicas), nor for a ticket acknowledged, resolved or merged before the deadline,
+    nor level 3 for a center whose ladder has two steps.""",
+)
+TICKET_SUPPORTED = event_type(
+    "cn.lianxin.tickets.ticket.supported.v1",
+    TicketSupportedData,
+    """A resident joined an open ticket as a supporter ("我也遇到了", FixMyStreet's "me too")
+    instead of reporting the same problem again; they are told of its progress from now on.
+    Not sent when the same person (or phone) joins the same ticket again (refused), nor for
+    a ticket no longer open, nor for its own reporter.""",
+)
+TICKET_URGED = event_type(
+    "cn.lianxin.tickets.ticket.urged.v1",
+    TicketUrgedData,
+    """The center admin urged (催办) whoever holds an open ticket — the cadre on duty before it
+    is dispatched, its party's handlers after — with a note; recorded on its timeline. Not
+    sent for a ticket that is resolved, closed or merged (refused).""",
 )
