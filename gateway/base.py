@@ -9,6 +9,7 @@ from nameko.rpc import RpcProxy
 
 from gateway.dependencies import Auth, Authenticator, RequestContext, Throttle
 from gateway.intake import Intake, IntakeClient
+from gateway.photos import PhotoDesk, Photos
 from lianxin.metrics import Metrics
 
 
@@ -22,6 +23,8 @@ class GatewayBase:
     #: Context data passed on with every RPC (the request id).
     context: dict[str, Any] = RequestContext()
     intake: IntakeClient = Intake()
+    #: Report photos: the store, processing off the hub, the checks intake makes.
+    photos: PhotoDesk = Photos()
     metrics: Any = Metrics()
     tickets_rpc: Any = RpcProxy("tickets")
     volunteers_rpc: Any = RpcProxy("volunteers")

@@ -127,5 +127,33 @@ def read_json(request: Request, max_bytes: int, empty: Any = None) -> Any:
         raise HttpProblem(415, "请以 application/json 提交", "UNSUPPORTED_MEDIA_TYPE")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpProblem(400, f"JSON 格式错误：{exc}", "MALFORMED_JSON") from None
+    except json.JSONDecodeError as exc:
+        raise HttpProblem(400, malformed_json(exc), "MALFORMED_JSON") from None
+    except UnicodeDecodeError:
+        raise HttpProblem(400, "请求内容不是有效的 UTF-8 文本", "MALFORMED_JSON") from None
+    except RecursionError:
+        # A body of nothing but "[[[[…" is valid up to Python's recursion limit only.
+        raise HttpProblem(400, "请求内容嵌套层数过多", "MALFORMED_JSON") from None
+
+
+#: What the JSON decoder's messages (English, from the standard library) say, in Chinese.
+_JSON_ERRORS = {
+    "Expecting property name enclosed in double quotes": "属性名应放在双引号中",
+    "Expecting value": "此处应为一个值",
+    "Expecting ',' delimiter": "此处缺少逗号",
+    "Expecting ':' delimiter": "此处缺少冒号",
+    "Extra data": "JSON 之后还有多余的内容",
+    "Unterminated string starting at": "字符串缺少结尾的引号",
+    "Invalid control character at": "字符串中有未转义的控制字符",
+    "Invalid \\escape": "无效的转义字符",
+    "Invalid \\uXXXX escape": "无效的 \\u 转义",
+    "Illegal trailing comma before end of object": "对象末尾多了逗号",
+    "Illegal trailing comma before end of array": "数组末尾多了逗号",
+}
+
+
+def malformed_json(exc: json.JSONDecodeError) -> str:
+    """Where a body stops being JSON, and why when the reason is a known one — in Chinese."""
+    where = f"第 {exc.lineno} 行第 {exc.colno} 列附近"
+    reason = _JSON_ERRORS.get(exc.msg)
+    return f"请求内容不是有效的 JSON（{where}{'：' + reason if reason else ''}）"

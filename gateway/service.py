@@ -12,6 +12,7 @@ from gateway.routes import activities, notifications, open311, tickets, voluntee
 from gateway.routes.activities import ActivityRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.open311 import Open311Routes
+from gateway.routes.photos import PhotoRoutes
 from gateway.routes.tickets import TicketRoutes
 from gateway.routes.volunteers import VolunteerRoutes
 from lianxin import metrics as kit_metrics
@@ -21,7 +22,7 @@ BACKENDS = ("tickets", "volunteers", "events", "notify")
 
 @exposes(tickets.ROUTES, open311.ROUTES, volunteers.ROUTES, activities.ROUTES, notifications.ROUTES)
 class GatewayService(
-    TicketRoutes, Open311Routes, VolunteerRoutes, ActivityRoutes, NotificationRoutes
+    TicketRoutes, Open311Routes, PhotoRoutes, VolunteerRoutes, ActivityRoutes, NotificationRoutes
 ):
     """The routes of every area (``gateway/routes/``) on the dependencies of
     :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""

@@ -162,8 +162,9 @@ PROGRAMMES = [
     },
 ]
 
-# Staff of the center: the cadre on duty, the social workers (专业社工 6 名), the admin.
-STAFF = [
+#: The cadres who take turns on duty in the village committee office (干部每天在村委值班):
+#: each is in notify's directory, so whoever the roster names can be reached.
+DUTY_CADRES = [
     {
         "person_id": "staff-duty-1",
         "name": "李卫东",
@@ -172,6 +173,24 @@ STAFF = [
         "email": "duty@yanminghu.example.cn",
         "wechat_openid": "oLXduty0000000001",
     },
+    {
+        "person_id": "staff-duty-2",
+        "name": "马丽娟",
+        "role": "staff",
+        "phone": "13800000002",
+        "wechat_openid": "oLXduty0000000002",
+    },
+    {
+        "person_id": "staff-duty-3",
+        "name": "高建军",
+        "role": "staff",
+        "phone": "13800000003",
+    },
+]
+
+# Staff of the center: the cadres on duty, the social workers (专业社工 6 名), the admin.
+STAFF = [
+    *DUTY_CADRES,
     {
         "person_id": "sw-1",
         "name": "赵晓雯",
@@ -765,8 +784,8 @@ def tickets_steps(today: datetime) -> Iterator[tuple[str, str, str, tuple]]:
         yield f"诉求类别 {c['name']}", "tickets", "add_category", (DEMO_CENTER, c)
 
 
-#: The cadres who take turns on duty in the village committee office (干部每天在村委值班).
-DUTY = [("staff-duty-1", "李卫东"), ("staff-duty-2", "赵晓雯"), ("staff-duty-3", "周鹏")]
+#: Who the roster puts on duty, in turn: the duty cadres, as the directory knows them.
+DUTY = [(cadre["person_id"], cadre["name"]) for cadre in DUTY_CADRES]
 
 #: Return visits behind the report's figure: 满意度由 80% 上升至 98.5% (131 + 66 of 200).
 HISTORY_RATINGS = ["satisfied"] * 131 + ["basically_satisfied"] * 66 + ["dissatisfied"] * 3

@@ -165,7 +165,8 @@ def mark_no_show(
     volunteer: Volunteer,
     now: datetime | None = None,
 ) -> Signup:
-    """Record that a confirmed volunteer did not come (once the shift has started)."""
+    """Record that a confirmed volunteer did not come, once the shift has ended: until then
+    they may still come (check-in stays open until the end)."""
     now = now or now_utc()
     shift = get_shift(db_session=db_session, center_id=center_id, ref=shift_ref, lock=True)
     signup = live_signup(db_session, shift, volunteer)
@@ -173,8 +174,11 @@ def mark_no_show(
         raise InvalidAttendance(
             f"报名状态为「{STATUS_NAMES[signup.status]}」，不能记为缺席", code="CANNOT_MARK_NO_SHOW"
         )
-    if now < shift.starts_at:
-        raise InvalidAttendance("班次尚未开始，不能记为缺席", code="CANNOT_MARK_NO_SHOW")
+    if now < shift.ends_at:
+        raise InvalidAttendance(
+            f"班次尚未结束，不能标记未到（{when(shift.ends_at)} 结束后可标记）",
+            code="SHIFT_NOT_ENDED",
+        )
     signup.status = "no_show"
     outbox.add(events.NO_SHOW, center_id=center_id, subject=signup.id, data=signup_fact(signup))
     return signup

@@ -66,3 +66,29 @@ def test_seeded_volunteering_gives_the_reports_figures_and_is_idempotent(running
     assert again == stats
     assert admin.volunteers.list_volunteers(seed.DEMO_CENTER, {})["total"] == len(seed.VOLUNTEERS)
     assert admin.volunteers.list_shifts(seed.DEMO_CENTER, {})["total"] == len(shifts)
+
+
+@pytest.fixture
+def directory(container_factory, service_config):
+    from services.notify.service import NotifyService
+
+    container_factory(NotifyService, service_config("notify")).start()
+
+
+def test_everyone_the_seed_puts_on_duty_is_in_the_directory_with_a_phone(directory, rpc, token):
+    admin = rpc(token("admin", sub="lianxin-seed"))
+    today = datetime.now(UTC)
+    for _ in range(2):  # the second run replaces the same entries: nothing new, no refusal
+        for _label, service, method, args in seed.notify_steps(today):
+            getattr(getattr(admin, service), method)(*args)
+
+    on_duty = {args[1]["person_id"] for *_, args in seed.duty_roster(today)}
+    assert on_duty == {"staff-duty-1", "staff-duty-2", "staff-duty-3"}
+    entries = [admin.notify.get_contact(seed.DEMO_CENTER, person_id) for person_id in on_duty]
+    assert all(e["role"] == "staff" and e["phone"].startswith("13") for e in entries)
+    assert len({e["phone"] for e in entries}) == len(entries)
+    assert sum(1 for e in entries if e["wechat_openid"]) >= 2
+    names = {args[1]["person_id"]: args[1]["name"] for *_, args in seed.duty_roster(today)}
+    assert {e["person_id"]: e["name"] for e in entries} == names
+    staff = admin.notify.list_contacts(seed.DEMO_CENTER, {"role": "staff", "limit": 100})
+    assert staff["total"] == sum(1 for s in seed.STAFF if s["role"] == "staff")

@@ -129,24 +129,40 @@ def test_only_staff_may_record_an_earlier_time(db, outbox, held):
     assert "at" in err.value.fields
 
 
-def test_no_show_is_recorded_by_staff_once_the_shift_started(db, outbox, held, events):
+def test_a_no_show_is_refused_until_the_shift_has_ended(db, outbox, held, events):
     s, v = held
-    with pytest.raises(Conflict):
-        attendance.mark_no_show(
-            db_session=db,
-            outbox=outbox,
-            center_id=CENTER,
-            shift_ref=s.id,
-            volunteer=v,
-            now=s.starts_at - timedelta(minutes=5),
-        )
-    signup = attendance.mark_no_show(
+    for moment in (s.starts_at - timedelta(minutes=5), s.starts_at + timedelta(minutes=30)):
+        with pytest.raises(Conflict) as err:
+            attendance.mark_no_show(
+                db_session=db,
+                outbox=outbox,
+                center_id=CENTER,
+                shift_ref=s.id,
+                volunteer=v,
+                now=moment,
+            )
+        assert err.value.code == "SHIFT_NOT_ENDED"
+        assert err.value.detail.startswith("班次尚未结束，不能标记未到")
+    assert signups.live_signup(db, s, v).status == "confirmed" and not events(
+        volunteers_events.NO_SHOW
+    )
+    # Still on time to come: the volunteer may check in up to the end of the shift.
+    late = attendance.check_in(
         db_session=db,
         outbox=outbox,
         center_id=CENTER,
         shift_ref=s.id,
         volunteer=v,
-        now=s.starts_at + timedelta(minutes=30),
+        actor=STAFF,
+        now=s.ends_at - timedelta(minutes=1),
+    )
+    assert late.status == "checked_in"
+
+
+def test_a_no_show_is_recorded_by_staff_once_the_shift_has_ended(db, outbox, held, events):
+    s, v = held
+    signup = attendance.mark_no_show(
+        db_session=db, outbox=outbox, center_id=CENTER, shift_ref=s.id, volunteer=v, now=s.ends_at
     )
     assert (
         signup.status == "no_show"
@@ -232,7 +248,7 @@ def test_reliability_counts_attended_against_no_shows_and_late_cancellations(
         center_id=CENTER,
         shift_ref=missed.id,
         volunteer=v,
-        now=missed.starts_at + timedelta(hours=1),
+        now=missed.ends_at + timedelta(hours=1),
     )
     dropped = shift(start_in=timedelta(hours=3))
     late = sign_up(dropped, v)
