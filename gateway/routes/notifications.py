@@ -1,5 +1,6 @@
-"""Routes of the notify service: inbox, directory, templates, preferences, delivery log,
-scheduled messages, department subscriptions — and the AsyncAPI document of the bus."""
+"""Routes of the notify service: inbox, directory (and who can be reached), the center's
+alerting chain, templates, preferences, delivery log, scheduled messages, department
+subscriptions — and the AsyncAPI document of the bus."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ ROUTES: list[Route] = [
     expose("GET", "/api/v1/contacts/<person_id>", ops.get_contact, tag="contacts"),
     expose("PATCH", "/api/v1/contacts/<person_id>", ops.update_contact, tag="contacts"),
     expose("DELETE", "/api/v1/contacts/<person_id>", ops.delete_contact, tag="contacts"),
+    expose("GET", "/api/v1/contacts/<person_id>/reachability", ops.check_reachable, tag="contacts"),
+    # the center's alerting chain
+    expose("GET", "/api/v1/alerting", ops.get_alerting, tag="alerting"),
+    expose("PUT", "/api/v1/alerting", ops.update_alerting, tag="alerting"),
     # message types and templates
     expose("GET", "/api/v1/message-types", ops.list_message_types, tag="templates"),
     expose("PUT", "/api/v1/templates/<message_type>/<channel>", ops.save_template, tag="templates"),

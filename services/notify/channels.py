@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import requests
 
+from lianxin.clock import local_text, now_utc
 from lianxin.logs import mask_phone
 
 log = logging.getLogger(__name__)
@@ -359,16 +360,19 @@ class WechatChannel:
         self.provider.send_template(message)
 
 
-def wechat_payload(message: Outgoing, template_id: str) -> dict[str, Any]:
-    """The body of a 公众号 template message: title, text, time, signature."""
-    now = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+def wechat_payload(
+    message: Outgoing, template_id: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The body of a 公众号 template message: title, text, time (Beijing time, whatever the
+    process's zone), signature."""
+    now_text = local_text(now or now_utc())
     return {
         "touser": message.address,
         "template_id": template_id,
         "data": {
             "first": {"value": message.title},
             "keyword1": {"value": message.body[:200]},
-            "keyword2": {"value": now},
+            "keyword2": {"value": now_text},
             "remark": {"value": "连心桥 · 党群服务中心"},
         },
     }

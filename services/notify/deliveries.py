@@ -147,9 +147,13 @@ def delivery_rows(
         db_session=directory.db_session, center_id=center_id, message=message, directory=directory
     )
     profiles = directory.profiles(center_id, [r for r in recipients if not r.startswith("@")])
-    wordings = _Wordings(
-        mt, directory.templates(center_id), {**message.context, "center_id": center_id}
-    )
+    context = {
+        **message.context,
+        "center_id": center_id,
+        "center_name": directory.center_name(center_id),
+    }
+    wordings = _Wordings(mt, directory.templates(center_id), context)
+    once_key = f"{mt.code}:{message.once}" if message.once else None
     rows, outcomes = [], []
     for recipient in recipients:
         role = recipient[1:] if recipient.startswith("@") else None
@@ -173,6 +177,7 @@ def delivery_rows(
                 "body": body,
                 "ref_type": message.ref_type,
                 "ref_id": message.ref_id,
+                "once_key": once_key,
                 "attempts": 0,
                 "created_at": now,
                 "next_attempt_at": None,
@@ -192,17 +197,20 @@ def record_deliveries(
 ) -> list[Outcome]:
     """Insert delivery rows in one statement; the outcomes of those that are new.
 
-    The unique (source, recipient, channel) keeps a redelivered event from adding any; within
-    one batch the first row for a (source, recipient, channel) wins."""
-    seen: set[tuple[str, str, str]] = set()
+    The unique (source, message type, recipient, channel) keeps a redelivered event from
+    adding any, and the unique (once key, recipient, channel) a message told once from being
+    told again by another event; within one batch the first row for either wins."""
+    seen: set[tuple[str, str, str, str]] = set()
     batch, kept = [], []
     for row, outcome in zip(rows, outcomes, strict=True):
-        key = (row["source_id"], row["recipient"], row["channel"])
-        if key not in seen:
-            seen.add(key)
+        keys = {(row["source_id"], row["message_type"], row["recipient"], row["channel"])}
+        if row["once_key"] is not None:
+            keys.add(("once", row["once_key"], row["recipient"], row["channel"]))
+        if not keys & seen:
+            seen |= keys
             batch.append(row)
             kept.append(outcome)
-    new = insert_ignore(db_session, Delivery, batch, ["source_id", "recipient", "channel"])
+    new = insert_ignore(db_session, Delivery, batch, None)
     if new == len(batch):
         return kept
     if new == 0:  # a redelivered event

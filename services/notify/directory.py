@@ -1,11 +1,12 @@
-"""The directory: people's contact data (notify is its only owner), and what deliveries read
-of it — members by role and party, people's profiles, the center's templates — directly or
-through the service's :class:`~services.notify.cache.ReadCache`."""
+"""The directory: people's contact data (notify is its only owner), who can be reached, who a
+planned message goes to, and what deliveries read — members by role and party, people's
+profiles, the center's templates and alerting chain, its name — directly or through the
+service's :class:`~services.notify.cache.ReadCache`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -13,9 +14,15 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from lianxin.clock import now_utc
-from lianxin.contracts.notify.operations import ContactChanges, ContactFilter, NewContact
+from lianxin.contracts.notify.operations import (
+    REACHING_CHANNELS,
+    ContactChanges,
+    ContactFilter,
+    NewContact,
+)
 from lianxin.logs import mask_phone
 from services.notify import plans
+from services.notify.alerting import Chain, load_chain
 from services.notify.cache import ReadCache, touch
 from services.notify.exceptions import ContactNotFound
 from services.notify.models import Contact, Preference, QuietHours, Template, page
@@ -95,6 +102,26 @@ def delete_contact(*, db_session: Session, center_id: str, person_id: str) -> Co
     return contact
 
 
+def reaching_channels(contact: Any | None) -> list[str]:
+    """The channels that reach a person themselves (phone, WeChat, e-mail) that ``contact``
+    (a ``contacts`` row, or one with its fields) has an address for."""
+    if contact is None:
+        return []
+    return [c for c in REACHING_CHANNELS if getattr(contact, ADDRESS[c])]
+
+
+def check_reachable(*, db_session: Session, center_id: str, person_id: str) -> dict[str, Any]:
+    """Whether the directory knows a person, and can reach them beyond the inbox."""
+    contact = db_session.get(Contact, (center_id, person_id))
+    channels = reaching_channels(contact)
+    return {
+        "person_id": person_id,
+        "known": contact is not None,
+        "reachable": bool(channels),
+        "channels": channels,
+    }
+
+
 def resolve_recipients(
     *,
     db_session: Session,
@@ -102,15 +129,63 @@ def resolve_recipients(
     message: plans.Message,
     directory: Directory | None = None,
 ) -> list[str]:
-    """Person ids a planned message goes to; ``@<role>`` when the directory names nobody."""
+    """Person ids a planned message goes to, and ``@<role>`` for a role's shared inbox.
+
+    Those it names — persons, holders of its roles, its party's handlers, the center's
+    groups — less ``exclude``. With a ``chain``, when none of them can be reached beyond the
+    inbox, the first step of the chain that reaches someone is told too. When nobody is
+    named, or nobody named nor on the chain can be reached, ``fallback_role``'s shared inbox
+    has it as well: a message is never dropped."""
+    directory = directory or Directory(db_session)
     people = list(message.persons)
     if message.roles or message.party:
-        directory = directory or Directory(db_session)
         people += directory.members(center_id, message.roles, message.party)
+    for group in message.groups:
+        for step in _steps(directory, center_id, group):
+            people += step
     chosen = [p for p in dict.fromkeys(people) if p not in message.exclude]
-    if not chosen and message.fallback_role:
-        return [f"@{message.fallback_role}"]
+    reached = True
+    if message.chain and not _reaches(directory, center_id, chosen):
+        added = _first_reached(
+            directory, center_id, message.chain, skip={*chosen, *message.exclude}
+        )
+        chosen += added
+        reached = bool(added)
+    if message.fallback_role and (not chosen or not reached):
+        chosen.append(f"@{message.fallback_role}")
     return chosen
+
+
+def _steps(directory: Directory, center_id: str, name: str) -> Iterator[list[str]]:
+    """The people a step of a chain (or a group) names, as the steps it makes: the admins
+    together, the fallback people one by one, the leadership together."""
+    if name == plans.ADMINS:
+        yield list(directory.members(center_id, ("admin",), None))
+    elif name == plans.FALLBACK:
+        for person in directory.chain(center_id).fallback_person_ids:
+            yield [person]
+    elif name == plans.LEADERSHIP:
+        yield list(directory.chain(center_id).leadership_person_ids)
+    else:
+        raise ValueError(f"no such step of an alerting chain: {name}")
+
+
+def _first_reached(
+    directory: Directory, center_id: str, chain: tuple[str, ...], skip: set[str]
+) -> list[str]:
+    """The people of the first step of ``chain`` that reaches someone ([] if none does)."""
+    for name in chain:
+        for step in _steps(directory, center_id, name):
+            added = [p for p in step if p not in skip]
+            if _reaches(directory, center_id, added):
+                return added
+    return []
+
+
+def _reaches(directory: Directory, center_id: str, people: list[str]) -> bool:
+    """Whether any of ``people`` can be reached beyond the inbox."""
+    profiles = directory.profiles(center_id, people)
+    return any(reaching_channels(p.contact) for p in profiles.values())
 
 
 # -- what deliveries read, cached by the service ---------------------------------------------
@@ -208,9 +283,15 @@ class Directory:
     committed, never this transaction's uncommitted view (see :mod:`services.notify.cache`).
     """
 
-    def __init__(self, db_session: Session, cache: ReadCache | None = None):
+    def __init__(
+        self,
+        db_session: Session,
+        cache: ReadCache | None = None,
+        center_names: Callable[[str], str] | None = None,
+    ):
         self.db_session = db_session
         self.cache = cache if cache is not None and cache.enabled else None
+        self.center_names = center_names
 
     def _load(self, load: Callable[..., T], **kwargs: Any) -> T:
         if self.cache is None:
@@ -250,3 +331,15 @@ class Directory:
         if self.cache is None:
             return load()
         return self.cache.get(center_id, ("templates",), load)
+
+    def chain(self, center_id: str) -> Chain:
+        def load() -> Chain:
+            return self._load(load_chain, center_id=center_id)
+
+        if self.cache is None:
+            return load()
+        return self.cache.get(center_id, ("chain",), load)
+
+    def center_name(self, center_id: str) -> str:
+        """The center's name (from the tickets service, which owns centers), else its id."""
+        return self.center_names(center_id) if self.center_names else center_id

@@ -46,3 +46,8 @@ class SubscriptionForbidden(Forbidden):
 class ScheduledConflict(Conflict):
     code = "SCHEDULED_MESSAGE_CONFLICT"
     default_detail = "定时消息已发送，不能取消"
+
+
+class UnknownAlertedPerson(InvalidInput):
+    code = "ALERTED_PERSON_UNKNOWN"
+    default_detail = "告警兜底人员须先登记在通讯录中"

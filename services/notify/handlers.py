@@ -27,12 +27,14 @@ EVENT_BATCH = 10
 
 class EventHandlers:
     """The event side of :class:`~services.notify.service.NotifyService` (its dependencies
-    are the service's: ``db``, ``cache``, ``dispatcher``). The kit commits each batch with
-    its events' processed marks."""
+    are the service's: ``db``, ``cache``, ``dispatcher``, ``centers``, ``tickets_rpc``). The
+    kit commits each batch with its events' processed marks."""
 
     db: Any
     cache: Any
     dispatcher: Any
+    centers: Any
+    tickets_rpc: Any
 
     def handle_event(self, event: Event) -> None:
         """:meth:`handle_events` for one event."""
@@ -47,6 +49,7 @@ class EventHandlers:
             now=now_utc(),
             settings=self.dispatcher.settings,
             cache=self.cache,
+            center_names=self.centers.reader(self.tickets_rpc.get_center),
         )
         self.dispatcher.count(outcomes)
 
@@ -156,6 +159,14 @@ class EventHandlers:
 
     @event_handler("tickets", tk.TICKET_SLA_BREACHED, batch=EVENT_BATCH)
     def handle_tickets_ticket_sla_breached(self, events: list[Event]) -> None:
+        self.handle_events(events)
+
+    @event_handler("tickets", tk.TICKET_SUPPORTED, batch=EVENT_BATCH)
+    def handle_tickets_ticket_supported(self, events: list[Event]) -> None:
+        self.handle_events(events)
+
+    @event_handler("tickets", tk.TICKET_URGED, batch=EVENT_BATCH)
+    def handle_tickets_ticket_urged(self, events: list[Event]) -> None:
         self.handle_events(events)
 
     # -- volunteers ------------------------------------------------------------------

@@ -14,20 +14,20 @@ from typing import Any
 
 from lianxin.contracts.notify.operations import CHANNELS
 
-#: Default push channels by audience. Residents and volunteers: WeChat, else SMS.
-PEOPLE = ("wechat", "sms")
+#: Default push channels by audience. Residents and volunteers: WeChat, else SMS, else
+#: e-mail (an Open311 reporter may have left only that).
+PEOPLE = ("wechat", "sms", "email")
 #: Staff and party handlers: WeChat, e-mail, and their organisation's webhook if it has one.
 WORKERS = ("wechat", "email", "webhook")
 #: Critical alerts go everywhere the person can be reached.
 EVERYWHERE = ("sms", "wechat", "email", "webhook")
 
-#: Variables every template may use.
-COMMON = ("recipient_name", "center_id")
+#: Variables every template may use (``center_name``: the center's name as the tickets
+#: service keeps it; its id when tickets can't say).
+COMMON = ("recipient_name", "center_id", "center_name")
 
 EMAIL_HEAD = "{{ recipient_name }}，您好：\n\n"
-EMAIL_FOOT = (
-    "\n\n——\n连心桥 · 党群服务中心（{{ center_id }}）\n本邮件由系统自动发送，请勿直接回复。"
-)
+EMAIL_FOOT = "\n\n——\n连心桥 · {{ center_name }}\n本邮件由系统自动发送，请勿直接回复。"
 
 _T0 = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 _T1 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -40,6 +40,15 @@ _TICKET = {
     "party_name": "物业公司",
     "actor_id": "staff-duty-1",
     "person_id": "resident-1",
+    "supporter_ids": [],
+}
+
+
+_RESOLVED = {
+    **_TICKET,
+    "answer": "已安排保洁人员清运并增加清运频次",
+    "on_the_spot": False,
+    "rating_options": ["满意", "基本满意", "不满意"],
 }
 
 
@@ -99,7 +108,12 @@ class MessageType:
         return sorted({*COMMON, *self.sample})
 
     def sample_context(self) -> dict[str, Any]:
-        return {"recipient_name": "李卫东", "center_id": "yanminghu", **self.sample}
+        return {
+            "recipient_name": "李卫东",
+            "center_id": "yanminghu",
+            "center_name": "雁鸣湖镇镇区社区党群服务中心",
+            **self.sample,
+        }
 
     def default(self, channel: str) -> tuple[str, str]:
         """The built-in (title, body) of this type on ``channel``."""
@@ -135,10 +149,17 @@ TYPES: dict[str, MessageType] = {
                 "summary": "3号楼门口垃圾两天没人清运",
                 "ack_due_at": _T0,
                 "resolve_due_at": _T1,
+                "duty_person_ids": ["staff-duty-1"],
+                "on_the_spot": False,
+                "photo_ids": [],
+                "likely_repeat_of": [],
             },
             sms="新诉求待签收（{{ category_name }}）：{{ summary | truncate(30, true, '…') }}，"
             "请于{{ ack_due_at | local_time }}前签收。",
-            **_STAFF,
+            # The ten-minute promise: never muted nor deferred, on every channel.
+            critical=True,
+            channels=EVERYWHERE,
+            first_only=False,
         ),
         _mt(
             "ticket.acknowledged.reporter",
@@ -181,17 +202,22 @@ TYPES: dict[str, MessageType] = {
             **_STAFF,
         ),
         _mt(
+            "ticket.resolved.reporter",
+            "诉求已办结（居民）",
+            "您反映的诉求已办结",
+            "您反映的诉求（编号 {{ ticket_ref }}）已办结，办理结果：{{ answer }}。",
+            _RESOLVED,
+            sms="您反映的诉求（{{ ticket_ref }}）已办结：{{ answer | truncate(40, true, '…') }}",
+        ),
+        _mt(
             "ticket.survey",
             "办结回访（居民）",
             "诉求已办结，请您评价",
-            "您反映的诉求（编号 {{ ticket_ref }}）已办结：{{ answer }}。"
+            "您反映的诉求（编号 {{ ticket_ref }}）已办结，"
             "请对办理结果进行评价：{{ rating_options | join(' / ') }}。如不满意，我们将重新办理。",
-            {
-                **_TICKET,
-                "answer": "已安排保洁人员清运并增加清运频次",
-                "rating_options": ["满意", "基本满意", "不满意"],
-            },
-            sms="您的诉求（{{ ticket_ref }}）已办结。请评价：回复1满意、2基本满意、3不满意。",
+            _RESOLVED,
+            sms="您的诉求（{{ ticket_ref }}）已办结，请对办理结果进行评价："
+            "回复1满意、2基本满意、3不满意。",
         ),
         _mt(
             "ticket.sla_breached",
@@ -199,13 +225,15 @@ TYPES: dict[str, MessageType] = {
             "【紧急】{% if kind == 'acknowledge' %}诉求超时未签收{% else %}诉求超时未办结{% endif %}",
             "工单 {{ ticket_ref }}（{{ party_name }}）应于 {{ due_at | local_time }} 前"
             "{% if kind == 'acknowledge' %}签收{% else %}办结{% endif %}，现已超时"
-            "{% if level == 2 %}，且已超过时限一倍，请中心负责人督办{% endif %}。请立即处理。",
+            "{% if level == 2 %}，且已超过时限一倍，请中心负责人督办"
+            "{% elif level == 3 %}，值班干部和中心负责人均未签收，请领导督办{% endif %}。请立即处理。",
             {
                 **_TICKET,
                 "kind": "acknowledge",
                 "level": 1,
                 "due_at": _T0,
                 "duty_person_id": "staff-duty-1",
+                "duty_person_ids": ["staff-duty-1"],
             },
             sms="【紧急】工单{{ ticket_ref }}{% if kind == 'acknowledge' %}超时未签收{% else %}超时未办结{% endif %}"
             "（时限{{ due_at | local_time }}），请立即处理。",
@@ -290,6 +318,32 @@ TYPES: dict[str, MessageType] = {
             "工单 {{ ticket_ref }} 的办理结果获居民评价“{{ rating_name }}”。",
             {**_TICKET, "rating": "satisfied", "rating_name": "满意"},
             **_STAFF,
+        ),
+        _mt(
+            "ticket.supported",
+            "已有人反映（居民）",
+            "已收到您的反映",
+            "已收到您的反映，该问题已有人反映，办理进展将通知您。"
+            "（编号 {{ ticket_ref }}，{{ party_name }}负责处理）",
+            {**_TICKET, "supporter_id": "resident-2", "supporters": 1},
+            sms="已收到您的反映，该问题已有人反映（编号{{ ticket_ref }}），办理进展将通知您。",
+        ),
+        _mt(
+            "ticket.urged",
+            "催办（工作人员）",
+            "【催办】工单 {{ ticket_ref }}",
+            "中心负责人催办工单 {{ ticket_ref }}（{{ party_name }}）：{{ note }}。"
+            "请{{ holder_name }}尽快办理并回复。",
+            {
+                **_TICKET,
+                "holder": "duty",
+                "holder_name": "值班干部",
+                "duty_person_ids": ["staff-duty-1"],
+                "note": "居民多次来电，请今天内处理",
+            },
+            sms="【催办】工单{{ ticket_ref }}：{{ note | truncate(40, true, '…') }}，请尽快办理。",
+            # One push, the first the person can be reached on (an organisation's system last).
+            channels=("wechat", "sms", "email", "webhook"),
         ),
         # -- volunteers ------------------------------------------------------------------------
         _mt(

@@ -1,5 +1,6 @@
 """Tables of the notify service: the directory, message deliveries (the inbox is the in-app
-ones), templates, preferences, scheduled messages, and department subscriptions."""
+ones), templates, preferences, scheduled messages, department subscriptions, the centers'
+alerting chains, and the tickets resolved at the desk."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -60,10 +62,26 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        # Exactly one delivery per (event, recipient, channel), however often an event comes;
-        # also the index of an event's deliveries (source_id leads).
+        # Exactly one delivery per (event, message type, recipient, channel), however often an
+        # event comes (one event may tell a person two things: a resolution's answer and its
+        # survey); also the index of an event's deliveries (source_id leads).
         UniqueConstraint(
-            "source_id", "recipient", "channel", name="uq_deliveries_source_recipient_channel"
+            "source_id",
+            "message_type",
+            "recipient",
+            "channel",
+            name="uq_deliveries_source_type_recipient_channel",
+        ),
+        # A message told once whatever the events (a reporter hears of a dispatch once per
+        # ticket). Partial: the other deliveries (once_key NULL) write nothing to it.
+        Index(
+            "uq_deliveries_once_recipient_channel",
+            "once_key",
+            "recipient",
+            "channel",
+            unique=True,
+            postgresql_where=text("once_key IS NOT NULL"),
+            sqlite_where=text("once_key IS NOT NULL"),
         ),
         # The inbox, and the delivery log by person (recipient is the person id).
         Index("ix_deliveries_inbox", "center_id", "recipient", "channel", "created_at"),
@@ -85,6 +103,8 @@ class Delivery(Base):
     body: Mapped[str] = mapped_column(Text)
     ref_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ref_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: ``<message type>:<key>`` for a message told once per key (e.g. per ticket), else None.
+    once_key: Mapped[str | None] = mapped_column(String(140), nullable=True)
     # pending → sending → sent | failed (with the reason); in-app ones are sent at once.
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -145,6 +165,30 @@ class QuietHours(Base):
     end: Mapped[str] = mapped_column(String(5))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alerting(Base):
+    """Who a center alerts beyond those on duty: its fallback people (in order, after its
+    admins) and its leadership (the escalation ladder's third level). Person ids."""
+
+    __tablename__ = "alerting"
+
+    center_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fallback_person_ids: Mapped[list[str]] = mapped_column(JSON)
+    leadership_person_ids: Mapped[list[str]] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeskTicket(Base):
+    """A ticket registered and resolved at the desk (当场办结) and not reopened since: its
+    party handled nothing, so it is told nothing of it (ticket.rated does not say so)."""
+
+    __tablename__ = "desk_tickets"
+
+    center_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ScheduledMessage(Base):
@@ -238,21 +282,29 @@ class WebhookDelivery(Base):
 
 
 @functools.cache
-def _insert_ignoring(model: type[Base], dialect: str, conflict: tuple[str, ...]) -> Any:
+def _insert_ignoring(model: type[Base], dialect: str, conflict: tuple[str, ...] | None) -> Any:
     """The INSERT … ON CONFLICT DO NOTHING of ``model``, built once per dialect."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(conflict))
+    return insert(model.__table__).on_conflict_do_nothing(
+        index_elements=list(conflict) if conflict else None
+    )
 
 
 def insert_ignore(
-    db_session: Session, model: type[Base], rows: list[dict[str, Any]], conflict: list[str]
+    db_session: Session,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    conflict: list[str] | None,
 ) -> int:
-    """Insert rows, skipping those a unique constraint already holds; returns how many are new."""
+    """Insert rows, skipping those a unique constraint already holds — the one on
+    ``conflict``, or any when None; returns how many are new."""
     if not rows:
         return 0
-    stmt = _insert_ignoring(model, db_session.get_bind().dialect.name, tuple(conflict))
+    stmt = _insert_ignoring(
+        model, db_session.get_bind().dialect.name, tuple(conflict) if conflict else None
+    )
     # One cached statement, executemany: SQLite's own loop, PostgreSQL's multi-row VALUES.
     result: Any = db_session.execute(stmt, rows)
     return int(result.rowcount)

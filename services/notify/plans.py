@@ -14,6 +14,17 @@ Event = dict[str, Any]
 EventData = dict[str, Any]
 
 
+#: Who a center has alerted beyond those an event names (see
+#: :func:`services.notify.directory.resolve_recipients`): its admins (directory role admin),
+#: its fallback people (:data:`FALLBACK` as a step of a chain: each of them in order, one
+#: step each) and its leadership, the last two from its alerting settings.
+ADMINS = "admins"
+FALLBACK = "fallback"
+LEADERSHIP = "leadership"
+#: When nobody on duty can be reached: the admins, then the fallback people one by one.
+DUTY_CHAIN = (ADMINS, FALLBACK)
+
+
 @dataclass
 class Message:
     """One message type to some recipients, with its template variables."""
@@ -31,6 +42,15 @@ class Message:
     exclude: tuple[str, ...] = ()
     ref_type: str | None = None
     ref_id: str | None = None
+    #: Groups of the center's alerting settings told too (:data:`LEADERSHIP`).
+    groups: tuple[str, ...] = ()
+    #: When none of the recipients can be reached beyond the inbox, the first step of this
+    #: chain that reaches someone is told as well (e.g. :data:`DUTY_CHAIN`); when none does,
+    #: ``fallback_role``'s shared inbox too.
+    chain: tuple[str, ...] = ()
+    #: Told once per this key, recipient and channel, whatever the events (the ticket id:
+    #: a reporter hears of its dispatch once, however often it is dispatched or redelivered).
+    once: str | None = None
 
 
 @dataclass

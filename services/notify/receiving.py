@@ -3,19 +3,21 @@ deliveries and reminders), and it is kept and forwarded to the subscriptions it 
 
 Everything is read and rendered before the first write — who is told and how comes from
 the :class:`~services.notify.directory.Directory` (cached by the service) — then one INSERT
-per table for a whole batch: the deliveries, the events, their webhooks; then the reminders.
+per table for a whole batch: the deliveries, the events, their webhooks (and the tickets
+resolved at the desk, :mod:`~services.notify.desk`, when the batch tells of any); then the
+reminders.
 Sending happens later, in the dispatcher's timers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.notify import planner, plans, subscriptions
+from services.notify import desk, planner, plans, subscriptions
 from services.notify.cache import ReadCache
 from services.notify.deliveries import Outcome, delivery_rows, record_deliveries
 from services.notify.directory import Directory
@@ -95,12 +97,15 @@ def receive_events(
     now: datetime,
     settings: Settings,
     cache: ReadCache | None = None,
+    center_names: Callable[[str], str] | None = None,
 ) -> list[Outcome]:
     """Handle validated events (one, or a batch that arrived together): tell the people they
     concern, keep them for subscriptions' replays, queue their webhooks. Returns the
-    deliveries' outcomes (for the metrics); the caller commits."""
+    deliveries' outcomes (for the metrics); the caller commits. ``center_names`` names a
+    center in the messages (its id without it)."""
+    planning, desk_changes = desk.for_planning(db_session=db_session, events=events)
     planned = [
-        Planned(e["centerid"], e["id"], e["type"], planner.plan_event(e, now)) for e in events
+        Planned(e["centerid"], e["id"], e["type"], planner.plan_event(e, now)) for e in planning
     ]
     bodies = [subscriptions.envelope(e) for e in events]
     active = subscriptions.active_subscriptions(db_session=db_session, cache=cache)
@@ -109,8 +114,9 @@ def receive_events(
         planned=planned,
         now=now,
         settings=settings,
-        directory=Directory(db_session, cache=cache),
+        directory=Directory(db_session, cache=cache, center_names=center_names),
     )
+    desk.remember(db_session=db_session, changes=desk_changes, now=now)
     subscriptions.archive_events(db_session=db_session, bodies=bodies, now=now)
     subscriptions.fan_out_events(db_session=db_session, events=bodies, now=now, active=active)
     return outcomes

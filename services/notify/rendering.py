@@ -8,10 +8,19 @@ then, with the reason — never discovered when a message should go out.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date, datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+)
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from lianxin.clock import SHANGHAI
@@ -95,18 +104,55 @@ def render(source: str, context: dict[str, Any]) -> str:
     except TemplateError as exc:
         raise RenderError(describe(exc)) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
-        raise RenderError(f"模板渲染出错：{exc}") from None
+        raise RenderError(f"模板渲染出错：{_DATA_ERRORS.get(type(exc), '取不到该数据')}") from None
+
+
+#: What a Python error while rendering means to whoever wrote the template.
+_DATA_ERRORS: dict[type, str] = {
+    TypeError: "数据类型不匹配",
+    ValueError: "取值无效",
+    ZeroDivisionError: "除数为零",
+    OverflowError: "数值过大",
+}
+
+#: Jinja's syntax errors (English) as an admin reads them: (pattern, Chinese).
+_SYNTAX = (
+    (re.compile(r"No filter named '([^']+)'"), "没有名为 {} 的过滤器"),
+    (re.compile(r"No test named '([^']+)'"), "没有名为 {} 的判断"),
+    (re.compile(r"Encountered unknown tag '([^']+)'"), "未知的标签：{}"),
+    (
+        re.compile(r"unexpected end of template", re.I),
+        "模板意外结束，有未闭合的 {{{{ }}}} 或 {{% %}}",
+    ),
+    (re.compile(r"Expected an expression"), "缺少表达式"),
+    (re.compile(r"unexpected '([^']+)'"), "多余的“{}”"),
+)
+
+
+def _first(patterns: Any, text: str) -> str | None:
+    for pattern, words in patterns:
+        found = pattern.search(text)
+        if found:
+            return str(words.format(*found.groups()))
+    return None
 
 
 def describe(exc: TemplateError) -> str:
-    """A template error in words an admin can act on."""
-    from jinja2 import TemplateSyntaxError, UndefinedError
-    from jinja2.exceptions import SecurityError
-
+    """A template error in words an admin can act on (Jinja's own are English)."""
+    text = exc.message or ""
     if isinstance(exc, TemplateSyntaxError):
-        return f"模板语法错误（第 {exc.lineno} 行）：{exc.message}"
+        detail = _first(_SYNTAX, text) or "请检查 {{ }} 与 {% %} 是否成对、写法是否正确"
+        return f"模板语法错误（第 {exc.lineno} 行）：{detail}"
     if isinstance(exc, UndefinedError):
-        return f"模板使用了不存在的变量：{exc.message}"
+        unknown = re.match(r"^'([^']+)' is undefined$", text)
+        if unknown:
+            return f"模板中使用了未知的变量：{unknown.group(1)}"
+        attribute = re.search(r"has no (?:attribute|item|element) '?([^']+?)'?$", text)
+        if attribute:
+            return f"模板中使用了未知的属性：{attribute.group(1)}"
+        return "模板中使用了未知的变量"
     if isinstance(exc, SecurityError):
-        return f"模板包含不允许的操作：{exc}"
-    return f"模板无法渲染：{exc}"
+        attribute = re.search(r"attribute '([^']+)'", text)
+        what = f"：访问 {attribute.group(1)}" if attribute else ""
+        return f"模板包含不允许的操作{what}"
+    return "模板无法渲染"

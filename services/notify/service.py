@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from nameko.rpc import RpcProxy
+
 from lianxin.auth import Caller
 from lianxin.clock import now_utc
 from lianxin.contracts.notify import operations as ops
@@ -20,6 +22,7 @@ from lianxin.metrics import Metrics
 from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.notify import (
+    alerting,
     deliveries,
     directory,
     inbox,
@@ -31,6 +34,7 @@ from services.notify import (
     webhooks,
 )
 from services.notify.cache import Cache
+from services.notify.centers import Centers
 from services.notify.dispatch import Dispatcher
 from services.notify.handlers import EventHandlers
 from services.notify.models import Base
@@ -44,6 +48,8 @@ class NotifyService(EventHandlers, HealthCheck):
     metrics: Any = Metrics()
     dispatcher: Any = Dispatcher()
     cache: Any = Cache()
+    centers: Any = Centers()
+    tickets_rpc: Any = RpcProxy("tickets")
 
     # -- directory -------------------------------------------------------------------------
 
@@ -96,6 +102,39 @@ class NotifyService(EventHandlers, HealthCheck):
         )
         self.db.commit()
         return dump(ops.ContactRead, contact)
+
+    @rpc
+    def check_reachable(self, center_id: str, person_id: str) -> dict[str, Any]:
+        """Whether a person can be reached beyond the inbox (who the roster may name)."""
+        self.caller.require(center_id, ops.check_reachable)
+        return dump(
+            ops.ReachabilityRead,
+            directory.check_reachable(db_session=self.db, center_id=center_id, person_id=person_id),
+        )
+
+    # -- the center's alerting chain -------------------------------------------------------
+
+    @rpc
+    def get_alerting(self, center_id: str) -> dict[str, Any]:
+        self.caller.require(center_id, ops.get_alerting)
+        return dump(
+            ops.AlertingRead, alerting.get_alerting(db_session=self.db, center_id=center_id)
+        )
+
+    @rpc
+    def update_alerting(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Who is alerted when nobody on duty can be reached, and at the third level."""
+        principal = self.caller.require(center_id, ops.update_alerting)
+        alerting.update_alerting(
+            db_session=self.db,
+            center_id=center_id,
+            data=load(ops.AlertingSave, payload),
+            by=principal.sub,
+        )
+        self.db.commit()
+        return dump(
+            ops.AlertingRead, alerting.get_alerting(db_session=self.db, center_id=center_id)
+        )
 
     # -- inbox -----------------------------------------------------------------------------
 
@@ -439,7 +478,11 @@ class NotifyService(EventHandlers, HealthCheck):
             db_session=self.db,
             now=now_utc(),
             settings=self.dispatcher.settings,
-            directory=directory.Directory(self.db, cache=self.cache),
+            directory=directory.Directory(
+                self.db,
+                cache=self.cache,
+                center_names=self.centers.reader(self.tickets_rpc.get_center),
+            ),
         )
         self.db.commit()
         self.dispatcher.count(outcomes)

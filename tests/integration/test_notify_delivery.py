@@ -65,6 +65,7 @@ def created(ticket_id="t-1"):
             "summary": "垃圾没人清运",
             "ack_due_at": now + timedelta(minutes=10),
             "resolve_due_at": now + timedelta(hours=24),
+            "duty_person_ids": ["staff-duty-1"],
         },
     )
 
@@ -174,8 +175,20 @@ def test_in_quiet_hours_a_breach_alert_is_sent_and_an_ordinary_message_waits(
     duty = rpc(token("staff", sub="staff-duty-1"))
     duty.notify.set_quiet_hours(CENTER, _window_around_now())
     duty.notify.set_preference(CENTER, "*", {"muted": True})  # critical alerts ignore this
-    duty.notify.set_preference(CENTER, "ticket.created", {"channels": ["email"]})
-    ordinary = created()
+    duty.notify.set_preference(CENTER, "ticket.returned", {"channels": ["email"], "muted": False})
+    ordinary = make_event(
+        tk.TICKET_RETURNED,
+        center_id=CENTER,
+        subject="t-1",
+        data={
+            "ticket_id": "t-1",
+            "category": "sanitation",
+            "party": "property",
+            "actor_id": "wy-1",
+            "person_id": None,
+            "reason": "不属于物业服务范围",
+        },
+    )
     breach = make_event(
         tk.TICKET_SLA_BREACHED,
         center_id=CENTER,
@@ -201,13 +214,13 @@ def test_in_quiet_hours_a_breach_alert_is_sent_and_an_ordinary_message_waits(
     assert line["message_type"] == "ticket.sla_breached" and line["provider"] == "sandbox"
     log = admin.notify.list_deliveries(CENTER, {"person_id": "staff-duty-1"})["items"]
     pushed = {(d["message_type"], d["channel"]): d for d in log}
-    waiting = pushed[("ticket.created", "email")]
+    waiting = pushed[("ticket.returned", "email")]
     assert waiting["state"] == "pending" and waiting["deferred_until"] is not None
     assert datetime.fromisoformat(waiting["deferred_until"]) > datetime.now(UTC) + timedelta(
         minutes=30
     )
     assert pushed[("ticket.sla_breached", "email")]["deferred_until"] is None
-    assert ("ticket.created", "sms") not in pushed
+    assert ("ticket.returned", "sms") not in pushed
 
 
 def test_a_scheduled_message_survives_a_restart_and_is_sent_at_its_time(

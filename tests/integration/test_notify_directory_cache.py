@@ -3,8 +3,6 @@ directory, preferences, templates, subscriptions, a 410 — applies to the very 
 
 The cache is given an hour here, so only the service's own invalidation can pass these."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from lianxin.contracts import make_event
@@ -44,21 +42,19 @@ def publish(rabbit_config):
     publisher.close()
 
 
-def created(ticket_id):
-    now = datetime.now(UTC)
+def returned(ticket_id):
+    """An event every staff member is told of (not critical: preferences apply)."""
     return make_event(
-        tk.TICKET_CREATED,
+        tk.TICKET_RETURNED,
         center_id=CENTER,
         subject=ticket_id,
         data={
             "ticket_id": ticket_id,
             "category": "sanitation",
-            "category_name": "环境卫生",
             "party": "property",
-            "channel": "hotline",
-            "summary": "垃圾没人清运",
-            "ack_due_at": now + timedelta(minutes=10),
-            "resolve_due_at": now + timedelta(hours=24),
+            "actor_id": "wy-1",
+            "person_id": None,
+            "reason": "不属于物业服务范围",
         },
     )
 
@@ -73,11 +69,11 @@ def told(rpc, token, person, event):
 
 @pytest.fixture
 def handled(publish, rpc, token):
-    """``handled(ticket_id)``: publish a ticket.created and wait until notify has recorded it
-    (the duty cadre is always told); returns the event."""
+    """``handled(ticket_id)``: publish a ticket.returned and wait until notify has recorded it
+    (the duty cadre, on the staff, is always told); returns the event."""
 
     def publish_and_wait(ticket_id):
-        event = created(ticket_id)
+        event = returned(ticket_id)
         publish(event)
         wait_for(lambda: told(rpc, token, "staff-duty-1", event))
         return event
@@ -103,16 +99,18 @@ def test_directory_and_preference_changes_apply_to_the_next_event(notify, handle
     )
     assert told(rpc, token, "sw-1", handled("t-2")) == ["email", "in_app"]
 
-    rpc(token("staff", sub="sw-1")).notify.set_preference(CENTER, "ticket.created", {"muted": True})
+    rpc(token("staff", sub="sw-1")).notify.set_preference(
+        CENTER, "ticket.returned", {"muted": True}
+    )
     admin.notify.save_template(
         CENTER,
-        "ticket.created",
+        "ticket.returned",
         "in_app",
-        {"title": "请签收：{{ category_name }}", "body": "{{ summary }}"},
+        {"title": "请重新派单：{{ ticket_ref }}", "body": "{{ reason }}"},
     )
     assert told(rpc, token, "sw-1", handled("t-3")) == ["in_app"]
     inbox = rpc(token("staff", sub="sw-1")).notify.list_notifications(CENTER)["items"]
-    assert inbox[0]["ref_id"] == "t-3" and inbox[0]["title"] == "请签收：环境卫生"
+    assert inbox[0]["ref_id"] == "t-3" and inbox[0]["title"] == "请重新派单：t-3"
 
     admin.notify.delete_contact(CENTER, "sw-1")
     assert told(rpc, token, "sw-1", handled("t-4")) == []
@@ -134,7 +132,7 @@ def test_subscriptions_made_disabled_or_gone_apply_to_the_next_event(
         handled("t-2")
         wait_for(lambda: len(hooks.requests) == 1)
 
-        publish(created("t-3"))  # answered 410: the dispatcher disables the subscription
+        publish(returned("t-3"))  # answered 410: the dispatcher disables the subscription
         wait_for(lambda: department.notify.get_subscription(sub["id"])["state"] == "disabled")
         handled("t-4")
         items = department.notify.list_subscription_deliveries(sub["id"], {"limit": 10})["items"]

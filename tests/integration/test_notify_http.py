@@ -2,6 +2,8 @@
 over HTTP reaches the inbox and a department's webhook; subscriptions, templates, preferences
 and the delivery log answer with clear errors; the AsyncAPI document is served."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
 from standardwebhooks import Webhook
@@ -56,6 +58,15 @@ def test_ticket_posted_over_http_reaches_inbox_and_webhook(http, token):
         "email": "duty@example.cn",
     }
     assert http("POST", "/api/v1/contacts", admin, json=contact).status_code == 201
+    now = datetime.now(UTC)
+    shift = {
+        "person_id": "staff-duty-1",
+        "name": "李卫东",
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=8)).isoformat(),
+    }
+    on_duty = http("POST", "/api/v1/duty", admin, json=shift)
+    assert on_duty.status_code == 201, on_duty.text
     with WebhookReceiver() as hooks:
         created = http(
             "POST",
@@ -194,6 +205,46 @@ def test_contacts_are_staff_business_and_bad_ones_refused(http, token):
         == 403
     )
     assert http("GET", "/api/v1/contacts/nobody", admin).status_code == 404
+
+
+def test_the_alerting_chain_is_the_admins_to_set_and_names_only_known_people(http, token):
+    admin, staff = token("admin"), token("staff", sub="sw-1")
+    for person, phone in (("fb-1", "13800000021"), ("lead-1", None)):
+        contact = {"person_id": person, "name": person, "role": "staff", "phone": phone}
+        assert http("POST", "/api/v1/contacts", admin, json=contact).status_code == 201
+    assert http("GET", "/api/v1/alerting", admin).json() == {
+        "fallback_person_ids": [],
+        "leadership_person_ids": [],
+        "updated_by": None,
+        "updated_at": None,
+    }
+    unknown = http(
+        "PUT",
+        "/api/v1/alerting",
+        admin,
+        json={"fallback_person_ids": ["fb-1", "ghost-1"], "leadership_person_ids": []},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"]["fallback_person_ids"] == ["通讯录中没有这些人员：ghost-1"]
+    assert http("GET", "/api/v1/alerting", admin).json()["fallback_person_ids"] == []
+    chain = {"fallback_person_ids": ["fb-1"], "leadership_person_ids": ["lead-1"]}
+    saved = http("PUT", "/api/v1/alerting", admin, json=chain)
+    assert saved.status_code == 200 and saved.json()["updated_by"] == "admin-1"
+    assert {k: saved.json()[k] for k in chain} == chain
+    assert http("PUT", "/api/v1/alerting", staff, json=chain).status_code == 403
+    assert http("GET", "/api/v1/alerting", staff).status_code == 403
+
+    assert http("GET", "/api/v1/contacts/fb-1/reachability", staff).json() == {
+        "person_id": "fb-1",
+        "known": True,
+        "reachable": True,
+        "channels": ["sms"],
+    }
+    lead = http("GET", "/api/v1/contacts/lead-1/reachability", staff).json()
+    assert lead["known"] and not lead["reachable"] and lead["channels"] == []
+    assert not http("GET", "/api/v1/contacts/ghost/reachability", staff).json()["known"]
+    resident = token("resident", sub="res-1")
+    assert http("GET", "/api/v1/contacts/fb-1/reachability", resident).status_code == 403
 
 
 def test_asyncapi_document_is_served_next_to_openapi(http):

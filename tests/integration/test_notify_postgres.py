@@ -43,6 +43,7 @@ def created(n):
                 "summary": "垃圾",
                 "ack_due_at": NOW,
                 "resolve_due_at": NOW,
+                "duty_person_ids": ["staff-duty-1"],
             },
         )
     )
@@ -60,7 +61,7 @@ def test_concurrent_dispatchers_claim_disjoint_deliveries(factory):
                     "name": "李卫东",
                     "role": "staff",
                     "party": None,
-                    "phone": "13800000001",
+                    "phone": None,
                     "email": "d@example.cn",
                     "wechat_openid": None,
                     "webhook_url": None,

@@ -1,5 +1,8 @@
-"""A ticket created over RPC reaches, through the real broker: the staff's in-app inbox, an
-e-mail received by a real SMTP server, and a department's signed CloudEvents webhook."""
+"""A ticket created over RPC reaches, through the real broker: the cadre on duty's in-app
+inbox and an e-mail received by a real SMTP server (with the center's name), and a
+department's signed CloudEvents webhook."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import Webhook
@@ -68,6 +71,16 @@ def center(rpc, token):
         },
     )
     admin.notify.upsert_contact(CENTER, {"person_id": "sw-1", "name": "赵晓雯", "role": "staff"})
+    now = datetime.now(UTC)
+    admin.tickets.add_duty_shift(
+        CENTER,
+        {
+            "person_id": "staff-duty-1",
+            "name": "李卫东",
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=8)).isoformat(),
+        },
+    )
     return admin
 
 
@@ -95,20 +108,23 @@ def test_created_ticket_reaches_inbox_email_and_signed_webhook(
         },
     )
 
-    # in-app: each staff member has their own copy and read state
+    # in-app: the cadre on duty is alerted, the clerk who took it in is not
     duty = rpc(token("staff", sub="staff-duty-1"))
     inbox = wait_for(lambda: duty.notify.list_notifications(CENTER)["items"])
     assert [n["ref_id"] for n in inbox] == [ticket["id"]]
     assert inbox[0]["title"] == "新诉求待签收" and "物业公司" in inbox[0]["body"]
+    assert inbox[0]["critical"]
     duty.notify.mark_notification_read(CENTER, inbox[0]["id"])
     assert duty.notify.unread_count(CENTER) == {"unread": 0}
-    assert staff.notify.unread_count(CENTER) == {"unread": 1}
+    assert staff.notify.unread_count(CENTER) == {"unread": 0}
 
     # e-mail: over SMTP to the duty cadre's address
     mail = wait_for(lambda: smtp.messages)[0]
     assert mail["Subject"] == "新诉求待签收"
     assert smtp.envelopes[0][1] == ["duty@yanminghu.example.cn"]
     assert "环境卫生" in mail.get_content() and "李卫东，您好" in mail.get_content()
+    assert "连心桥 · 雁鸣湖镇镇区社区党群服务中心" in mail.get_content()
+    assert "（yanminghu）" not in mail.get_content()
 
     # webhook: CloudEvents structured mode, verified with the Standard Webhooks algorithm
     received = wait_for(lambda: hooks.requests)[0]

@@ -1,5 +1,6 @@
-"""The notify service's contract: directory, inbox, templates, preferences, deliveries,
-scheduled messages and department subscriptions (RPC payloads).
+"""The notify service's contract: directory (and who can be reached), a center's alerting
+chain, inbox, templates, preferences, deliveries, scheduled messages and department
+subscriptions (RPC payloads).
 
 Notify publishes no events; it consumes every other service's events, tells people
 (templates per message type and channel) and forwards the events to departments'
@@ -129,6 +130,62 @@ class ContactQuery(Page):
 
 
 ContactList = page_of(ContactRead, "ContactList")
+
+
+# -- reachability and a center's alerting chain ------------------------------------------------
+
+#: The channels that reach a person themselves (an organisation's webhook reaches a system).
+REACHING_CHANNELS = ("sms", "wechat", "email")
+#: The most people a center names in one list of its alerting settings.
+MAX_ALERTED = 20
+
+
+class ReachabilityRead(BaseSchema):
+    """Whether notify can reach a person beyond the in-app inbox (who may be put on duty)."""
+
+    person_id = fields.Str()
+    #: The directory knows the person.
+    known = fields.Bool()
+    #: At least one of :data:`REACHING_CHANNELS` has an address (phone, WeChat, e-mail).
+    reachable = fields.Bool()
+    #: Those channels, e.g. ``["sms", "email"]`` (in-app, always there, is not listed).
+    channels = fields.List(fields.Str())
+
+
+@dataclass(frozen=True)
+class AlertingChoice:
+    """What :class:`AlertingSave` loads."""
+
+    fallback_person_ids: list[str]
+    leadership_person_ids: list[str]
+
+
+def _person_ids(**kwargs: Any) -> fields.List:
+    return fields.List(
+        fields.Str(validate=validate.Length(min=1, max=64)),
+        validate=validate.Length(max=MAX_ALERTED),
+        **kwargs,
+    )
+
+
+class AlertingSave(BaseSchema):
+    """Who a center alerts beyond those on duty (person ids of the directory, in order)."""
+
+    model = AlertingChoice
+
+    #: Told when none of those on duty can be reached (after the center's admins), one by
+    #: one in this order until one of them can be.
+    fallback_person_ids = _person_ids(required=True)
+    #: Told at the escalation ladder's third level (e.g. the town's leadership).
+    leadership_person_ids = _person_ids(required=True)
+
+
+class AlertingRead(BaseSchema):
+    fallback_person_ids = fields.List(fields.Str())
+    leadership_person_ids = fields.List(fields.Str())
+    updated_by = fields.Str(allow_none=True)
+    #: None while the center has not saved its own (both lists empty).
+    updated_at = fields.AwareDateTime(allow_none=True)
 
 
 # -- inbox -----------------------------------------------------------------------------------
@@ -713,6 +770,29 @@ update_contact = OPERATIONS.add(
 )
 delete_contact = OPERATIONS.add(
     "delete_contact", roles=ADMIN, response=ContactRead, summary="删除联系人"
+)
+check_reachable = OPERATIONS.add(
+    "check_reachable",
+    roles=STAFF,
+    response=ReachabilityRead,
+    summary="能否联系到某人",
+    description="Whether the directory knows a person and can reach them beyond the in-app "
+    "inbox (SMS, WeChat or e-mail): who the duty roster may name.",
+)
+
+# the center's alerting chain
+get_alerting = OPERATIONS.add(
+    "get_alerting", roles=ADMIN, response=AlertingRead, summary="告警兜底设置"
+)
+update_alerting = OPERATIONS.add(
+    "update_alerting",
+    roles=ADMIN,
+    body=AlertingSave,
+    response=AlertingRead,
+    summary="修改告警兜底设置",
+    description="Who is alerted when nobody on duty can be reached (after the center's "
+    "admins, in order) and at the escalation ladder's third level. Every id must be in "
+    "the directory.",
 )
 
 # message types and templates

@@ -44,3 +44,31 @@ def contacts(db):
         db.commit()
 
     return add
+
+
+@pytest.fixture
+def ticket_created(event):
+    """``ticket_created(duty=(), now=…, **data)`` → a validated ticket.created of yanminghu
+    (ticket 5f0c9a8e…, sanitation, for the property company), ``duty`` on duty."""
+    from datetime import UTC, datetime, timedelta
+
+    from lianxin.contracts.tickets import events as tk
+
+    def make(duty=(), now=datetime(2026, 11, 27, 3, 0, tzinfo=UTC), **data):
+        return event(
+            tk.TICKET_CREATED,
+            {
+                "ticket_id": "5f0c9a8e-1b2c-4d3e-9f00-1234567890ab",
+                "category": "sanitation",
+                "category_name": "环境卫生",
+                "party": "property",
+                "channel": "hotline",
+                "summary": "3号楼门口垃圾两天没人清运",
+                "ack_due_at": now + timedelta(minutes=10),
+                "resolve_due_at": now + timedelta(hours=24),
+                "duty_person_ids": list(duty),
+                **data,
+            },
+        )
+
+    return make

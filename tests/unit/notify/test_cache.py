@@ -92,6 +92,21 @@ def created(event, ticket="t-1"):
     )
 
 
+def returned(event, ticket="t-1"):
+    """An event every staff member hears of, not critical (muting and quiet hours apply)."""
+    return event(
+        tk.TICKET_RETURNED,
+        {
+            "ticket_id": ticket,
+            "category": "sanitation",
+            "party": "property",
+            "actor_id": "wy-1",
+            "person_id": None,
+            "reason": "不属于物业服务范围",
+        },
+    )
+
+
 def test_kept_values_are_reloaded_after_the_ttl(clock):
     cache, loads = ReadCache(ttl=5, clock=clock), []
 
@@ -213,23 +228,23 @@ def test_muting_and_quiet_hours_apply_to_the_next_event(factory, cache, settings
                 for d in session.query(Delivery).filter_by(source_id=e["id"], channel="email")
             ]
 
-    assert pushed(created(event, "t-1")) == [("email", "pending")]
+    assert pushed(returned(event, "t-1")) == [("email", "pending")]
     with factory() as session:
         preferences.set_preference(
             db_session=session,
             center_id="yanminghu",
             person_id="sw-1",
-            message_type="ticket.created",
+            message_type="ticket.returned",
             data=PreferenceChoice(**{"muted": True}),
         )
         session.commit()
-    assert pushed(created(event, "t-2")) == []
+    assert pushed(returned(event, "t-2")) == []
     with factory() as session:
         preferences.set_preference(
             db_session=session,
             center_id="yanminghu",
             person_id="sw-1",
-            message_type="ticket.created",
+            message_type="ticket.returned",
             data=PreferenceChoice(**{"muted": False}),
         )
         preferences.set_quiet_hours(
@@ -239,7 +254,7 @@ def test_muting_and_quiet_hours_apply_to_the_next_event(factory, cache, settings
             data=QuietWindow(**{"start": "10:00", "end": "12:00", "enabled": True}),
         )  # NOW is 11:00
         session.commit()
-    [(channel, state)] = pushed(created(event, "t-3"))
+    [(channel, state)] = pushed(returned(event, "t-3"))
     assert state == "pending"
     with factory() as session:
         [row] = session.query(Delivery).filter_by(channel="email", ref_id="t-3")

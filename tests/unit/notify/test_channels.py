@@ -168,3 +168,19 @@ def test_wechat_unsubscribed_user_is_a_permanent_failure():
                 "wx", "s", "TPL", api_base=f"http://127.0.0.1:{server.port}"
             ).send_template(outgoing("wechat", "oUSER0001"))
     assert caught.value.permanent
+
+
+def test_a_wechat_message_shows_beijing_time_whatever_the_process_zone(monkeypatch):
+    import time
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # a server set to another zone
+    time.tzset()
+    try:
+        payload = channels.wechat_payload(
+            outgoing("wechat", "oUSER0001"), "TPL", now=datetime(2026, 12, 1, 4, 12, tzinfo=UTC)
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert payload["data"]["keyword2"]["value"] == "2026-12-01 12:12"

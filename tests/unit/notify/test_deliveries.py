@@ -24,18 +24,18 @@ NIGHT = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
 TICKET = "5f0c9a8e-1b2c-4d3e-9f00-1234567890ab"
 
 
-def created(event, now=DAYTIME):
+def returned(event):
+    """A message every staff member gets, not critical (what these tests exercise with):
+    ticket.created alerts those on duty (``test_alerting.py``)."""
     return event(
-        tk.TICKET_CREATED,
+        tk.TICKET_RETURNED,
         {
             "ticket_id": TICKET,
             "category": "sanitation",
-            "category_name": "环境卫生",
             "party": "property",
-            "channel": "hotline",
-            "summary": "3号楼门口垃圾两天没人清运",
-            "ack_due_at": now + timedelta(minutes=10),
-            "resolve_due_at": now + timedelta(hours=24),
+            "actor_id": "wy-1",
+            "person_id": None,
+            "reason": "不属于物业服务范围",
         },
     )
 
@@ -75,10 +75,10 @@ def test_each_staff_member_gets_their_own_copy_with_their_own_read_state(
     db, settings, contacts, event
 ):
     contacts({"person_id": "staff-duty-1"}, {"person_id": "sw-1"})
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     mine, total, unread = inbox_of(db, "staff-duty-1")
-    assert (total, unread) == (1, 1) and mine[0]["title"] == "新诉求待签收"
-    assert "环境卫生" in mine[0]["body"] and "物业公司" in mine[0]["body"]
+    assert (total, unread) == (1, 1) and mine[0]["title"] == "工单被退回，请重新派单"
+    assert "不属于物业服务范围" in mine[0]["body"] and "物业公司" in mine[0]["body"]
     inbox.mark_read(
         db_session=db,
         center_id="yanminghu",
@@ -92,9 +92,9 @@ def test_each_staff_member_gets_their_own_copy_with_their_own_read_state(
 
 
 def test_with_nobody_in_the_directory_the_staff_shared_inbox_gets_it_read_per_person(
-    db, settings, event
+    db, settings, ticket_created
 ):
-    handle(db, settings, created(event))
+    handle(db, settings, ticket_created())
     items, total, unread = inbox_of(db, "staff-1")
     assert total == 1 and items[0]["audience"] == "staff"
     assert (
@@ -108,7 +108,7 @@ def test_with_nobody_in_the_directory_the_staff_shared_inbox_gets_it_read_per_pe
 
 def test_a_redelivered_event_makes_no_second_delivery(db, settings, contacts, event):
     contacts({"person_id": "staff-duty-1", "email": "duty@example.cn"})
-    e = created(event)
+    e = returned(event)
     first = handle(db, settings, e)
     again = handle(db, settings, e)
     assert {(o.channel, o.outcome) for o in first} == {("in_app", "sent"), ("email", "queued")}
@@ -120,7 +120,7 @@ def test_a_redelivered_event_tells_only_who_joined_the_directory_since(
     db, settings, contacts, event
 ):
     contacts({"person_id": "staff-duty-1", "email": "duty@example.cn"})
-    e = created(event)
+    e = returned(event)
     handle(db, settings, e)
     contacts({"person_id": "sw-1"})
     again = handle(db, settings, e)
@@ -138,14 +138,14 @@ def test_each_email_greets_its_own_recipient(db, settings, contacts, event):
         {"person_id": "sw-1", "name": "赵晓雯", "email": "sw1@example.cn"},
         {"person_id": "sw-2", "name": "陈静"},
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     emails = {d.recipient: d.body for d in delivered(db, channel="email")}
     assert emails["staff-duty-1"].startswith("李卫东，您好") and emails["sw-1"].startswith(
         "赵晓雯，您好"
     )
     assert emails["staff-duty-1"].partition("\n")[2] == emails["sw-1"].partition("\n")[2]
     inbox_bodies = {d.body for d in delivered(db, channel="in_app")}
-    assert len(inbox_bodies) == 1 and "环境卫生" in inbox_bodies.pop()
+    assert len(inbox_bodies) == 1 and "不属于物业服务范围" in inbox_bodies.pop()
 
 
 def test_a_center_greeting_by_name_in_the_inbox_names_each_recipient(db, settings, contacts, event):
@@ -155,15 +155,15 @@ def test_a_center_greeting_by_name_in_the_inbox_names_each_recipient(db, setting
     templates.save_template(
         db_session=db,
         center_id="yanminghu",
-        message_type="ticket.created",
+        message_type="ticket.returned",
         channel="in_app",
         by="admin-1",
-        data=TemplateText(**{"title": "{{ recipient_name }}：新诉求", "body": "{{ summary }}"}),
+        data=TemplateText(**{"title": "{{ recipient_name }}：退单", "body": "{{ reason }}"}),
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     assert {d.recipient: d.title for d in delivered(db, channel="in_app")} == {
-        "staff-duty-1": "李卫东：新诉求",
-        "sw-1": "赵晓雯：新诉求",
+        "staff-duty-1": "李卫东：退单",
+        "sw-1": "赵晓雯：退单",
     }
 
 
@@ -180,7 +180,7 @@ def test_staff_get_every_channel_they_can_be_reached_on(db, settings, contacts, 
             "phone": "13800000001",
         }
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     assert [d.channel for d in delivered(db)] == ["email", "in_app", "webhook", "wechat"]
 
 
@@ -207,8 +207,12 @@ def test_residents_get_wechat_else_sms(db, settings, contacts, event):
             },
         )
         handle(db, settings, e)
-    assert [d.channel for d in delivered(db, recipient="res-1")] == ["in_app", "wechat"]
-    assert [d.channel for d in delivered(db, recipient="res-2")] == ["in_app", "sms"]
+    for message_type in ("ticket.resolved.reporter", "ticket.survey"):
+        got = {
+            person: [d.channel for d in delivered(db, recipient=person, message_type=message_type)]
+            for person in ("res-1", "res-2")
+        }
+        assert got == {"res-1": ["in_app", "wechat"], "res-2": ["in_app", "sms"]}
 
 
 def test_a_muted_type_stays_in_the_inbox_but_is_not_pushed(db, settings, contacts, event):
@@ -217,10 +221,10 @@ def test_a_muted_type_stays_in_the_inbox_but_is_not_pushed(db, settings, contact
         db_session=db,
         center_id="yanminghu",
         person_id="staff-duty-1",
-        message_type="ticket.created",
+        message_type="ticket.returned",
         data=PreferenceChoice(**{"channels": None, "muted": True}),
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     assert [d.channel for d in delivered(db)] == ["in_app"]
 
 
@@ -233,7 +237,7 @@ def test_preferred_channels_replace_the_defaults(db, settings, contacts, event):
         message_type="*",
         data=PreferenceChoice(**{"channels": ["sms"], "muted": False}),
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     assert [d.channel for d in delivered(db)] == ["in_app", "sms"]
 
 
@@ -289,7 +293,7 @@ def test_an_sla_breach_at_night_is_pushed_at_once_even_when_everything_is_muted(
 
 def test_at_night_ordinary_messages_wait_for_the_end_of_quiet_hours(db, settings, contacts, event):
     contacts({"person_id": "staff-duty-1", "email": "d@example.cn"})
-    outcomes = handle(db, settings, created(event, NIGHT), now=NIGHT)
+    outcomes = handle(db, settings, returned(event), now=NIGHT)
     [email] = delivered(db, channel="email")
     assert email.state == "pending"
     assert email.next_attempt_at == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # 07:00 Shanghai
@@ -310,7 +314,7 @@ def test_own_quiet_hours_replace_the_default(db, settings, contacts, event):
         person_id="staff-duty-1",
         data=QuietWindow(**{"start": "22:00", "end": "07:00", "enabled": False}),
     )
-    handle(db, settings, created(event, NIGHT), now=NIGHT)
+    handle(db, settings, returned(event), now=NIGHT)
     assert delivered(db, channel="email")[0].next_attempt_at == NIGHT
 
 
@@ -329,7 +333,7 @@ def test_failed_sends_back_off_exponentially_then_fail_with_the_reason(
     db, settings, contacts, event
 ):
     contacts({"person_id": "staff-duty-1", "email": "d@example.cn"})
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     now, waits = DAYTIME, []
     for _ in range(settings.max_attempts):
         [row] = deliveries.claim_due(db_session=db, now=now, limit=5, lease=timedelta(minutes=1))
@@ -352,7 +356,7 @@ def test_failed_sends_back_off_exponentially_then_fail_with_the_reason(
 
 def test_a_refused_address_fails_at_once(db, settings, contacts, event):
     contacts({"person_id": "staff-duty-1", "email": "d@example.cn"})
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     [row] = deliveries.claim_due(db_session=db, now=DAYTIME, limit=5, lease=timedelta(minutes=1))
     outcome = deliveries.record_attempt(
         db_session=db,
@@ -374,7 +378,7 @@ def test_sends_recorded_together_keep_each_its_own_outcome(db, settings, contact
             "webhook_url": "http://127.0.0.1:9/hook",
         }
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     rows = {
         r.channel: r
         for r in deliveries.claim_due(
@@ -408,7 +412,7 @@ def test_sends_recorded_together_keep_each_its_own_outcome(db, settings, contact
 
 def test_a_send_whose_sender_died_is_claimed_again_after_its_lease(db, settings, contacts, event):
     contacts({"person_id": "staff-duty-1", "email": "d@example.cn"})
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     assert (
         len(deliveries.claim_due(db_session=db, now=DAYTIME, limit=5, lease=timedelta(minutes=1)))
         == 1
@@ -428,7 +432,7 @@ def test_a_send_whose_sender_died_is_claimed_again_after_its_lease(db, settings,
 
 def test_delivery_log_by_person_and_by_event(db, settings, contacts, event):
     contacts({"person_id": "staff-duty-1", "email": "d@example.cn"}, {"person_id": "sw-1"})
-    e = created(event)
+    e = returned(event)
     handle(db, settings, e)
     by_event, total = deliveries.list_deliveries(
         db_session=db, center_id="yanminghu", query={"event_id": e["id"], "limit": 50, "offset": 0}
@@ -448,18 +452,17 @@ def test_a_center_template_is_used_for_its_messages(db, settings, contacts, even
     templates.save_template(
         db_session=db,
         center_id="yanminghu",
-        message_type="ticket.created",
+        message_type="ticket.returned",
         channel="in_app",
         by="admin-1",
         data=TemplateText(
-            **{"title": "请签收：{{ category_name }}", "body": "{{ summary }}（{{ party_name }}）"}
+            **{"title": "请重新派单：{{ ticket_ref }}", "body": "{{ reason }}（{{ party_name }}）"}
         ),
     )
-    handle(db, settings, created(event))
+    handle(db, settings, returned(event))
     [note] = inbox_of(db, "staff-duty-1")[0]
     assert (
-        note["title"] == "请签收：环境卫生"
-        and note["body"] == "3号楼门口垃圾两天没人清运（物业公司）"
+        note["title"] == "请重新派单：5f0c9a8e" and note["body"] == "不属于物业服务范围（物业公司）"
     )
 
 

@@ -21,12 +21,14 @@ from lianxin.db import make_engine, make_session_factory
 from lianxin.roles import Principal
 from services.notify import directory, handlers, subscriptions
 from services.notify.cache import ReadCache
+from services.notify.centers import CenterNames
 from services.notify.models import Delivery, EventRecord, ScheduledMessage, WebhookDelivery
 from services.notify.service import NotifyService
 from services.notify.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "kit" / "golden"
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, days before the samples' shifts
+CENTER_NAME = "雁鸣湖镇镇区社区党群服务中心"
 DEPARTMENT = Principal(sub="civil-affairs", role="department", centers=("yanminghu",))
 
 
@@ -137,6 +139,8 @@ def notify(sqlite_url, migrated, monkeypatch):
             db=session,
             cache=ReadCache(ttl=5),
             dispatcher=types.SimpleNamespace(settings=Settings(), count=counted.extend),
+            centers=CenterNames(),
+            tickets_rpc=types.SimpleNamespace(get_center=lambda c: {"id": c, "name": CENTER_NAME}),
         )
         return service, session, counted
 
@@ -176,6 +180,11 @@ def test_a_batch_records_exactly_what_its_events_record_one_at_a_time(notify):
     assert together == alone
     assert len(alone["event_log"]) == len(events) and alone["webhooks"] and alone["scheduled"]
     assert {"sms", "email", "in_app"} <= {d.channel for d in s2.scalars(select(Delivery))}
+    # An e-mail's footer names the center, as the tickets service does.
+    assert all(
+        d.body.endswith(f"连心桥 · {CENTER_NAME}\n本邮件由系统自动发送，请勿直接回复。")
+        for d in s2.scalars(select(Delivery).filter_by(channel="email"))
+    )
     assert Counter(map(repr, counted2)) == Counter(map(repr, counted1))
     # The signup confirmed and cancelled in the same batch: its reminders are withdrawn.
     person = golden(vo.SIGNUP_CONFIRMED)["data"]["person_id"]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from lianxin.contracts.events import events as ev
 from lianxin.contracts.tickets import events as tk
 from lianxin.contracts.volunteers import events as vo
-from services.notify import messages, planner
+from services.notify import messages, planner, plans, ticket_plans
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 FACT = {
@@ -25,68 +25,122 @@ def test_every_planned_message_type_has_templates_and_samples():
             assert title and body, (code, channel)
 
 
-def test_new_ticket_goes_to_staff_with_the_shared_inbox_as_fallback(event):
-    e = event(
-        tk.TICKET_CREATED,
-        {
-            "ticket_id": FACT["ticket_id"],
-            "category": "sanitation",
-            "category_name": "环境卫生",
-            "party": "property",
-            "channel": "hotline",
-            "summary": "垃圾没清运",
-            "ack_due_at": NOW,
-            "resolve_due_at": NOW + timedelta(days=1),
-        },
-    )
+def _created(**extra):
+    return {
+        "ticket_id": FACT["ticket_id"],
+        "category": "sanitation",
+        "category_name": "环境卫生",
+        "party": "property",
+        "channel": "hotline",
+        "summary": "垃圾没清运",
+        "ack_due_at": NOW,
+        "resolve_due_at": NOW + timedelta(days=1),
+        **extra,
+    }
+
+
+def test_a_new_ticket_alerts_those_on_duty_with_the_centers_chain_behind_them(event):
+    e = event(tk.TICKET_CREATED, _created(duty_person_ids=["staff-duty-1"]))
     [message] = planner.plan_event(e, NOW).messages
-    assert (message.message_type, message.roles, message.fallback_role) == (
-        "ticket.created",
-        ("staff",),
-        "staff",
-    )
+    assert message.message_type == "ticket.created" and message.persons == ["staff-duty-1"]
+    assert (message.roles, message.party) == ((), None)  # not every staff, no party
+    assert message.chain == (plans.ADMINS, plans.FALLBACK) and message.fallback_role == "staff"
     assert message.context["party_name"] == "物业公司" and message.ref_id == FACT["ticket_id"]
+    assert messages.TYPES["ticket.created"].critical
 
 
-def test_assignment_tells_the_partys_handlers_and_the_reporter_but_not_the_actor(event):
-    e = event(tk.TICKET_ASSIGNED, {**FACT, "automatic": False, "previous_party": "social_work"})
-    handler, reporter = planner.plan_event(e, NOW).messages
-    assert handler.message_type == "ticket.assigned.handler" and handler.party == "property"
-    assert handler.exclude == ("staff-duty-1",)
-    assert handler.context["previous_party_name"] == "社工组织"
-    assert reporter.message_type == "ticket.assigned.reporter" and reporter.persons == [
-        "resident-7"
-    ]
+def test_a_ticket_resolved_at_the_desk_alerts_nobody(event):
+    e = event(tk.TICKET_CREATED, _created(duty_person_ids=["staff-duty-1"], on_the_spot=True))
+    assert planner.plan_event(e, NOW).messages == []
 
 
-def test_resolution_invites_the_reporter_to_rate_it(event):
-    e = event(tk.TICKET_RESOLVED, {**FACT, "answer": "已清运"})
-    [survey] = planner.plan_event(e, NOW).messages
+def test_the_reporter_and_the_supporters_hear_of_each_step_once_per_ticket(event):
+    fact = {**FACT, "supporter_ids": ["resident-8", "resident-7"]}
+    acknowledged = planner.plan_event(
+        event(tk.TICKET_ACKNOWLEDGED, {**fact, "acknowledged_at": NOW, "late": False}), NOW
+    ).messages
+    assigned = planner.plan_event(
+        event(tk.TICKET_ASSIGNED, {**fact, "automatic": True, "previous_party": None}), NOW
+    ).messages
+    told = {m.message_type: m for m in acknowledged + assigned}
+    for code in ("ticket.acknowledged.reporter", "ticket.assigned.reporter"):
+        assert told[code].persons == ["resident-7", "resident-8"]
+        assert told[code].once == FACT["ticket_id"]
+
+
+def test_resolution_tells_the_answer_and_only_the_reporter_is_asked_to_rate_it(event):
+    e = event(tk.TICKET_RESOLVED, {**FACT, "answer": "已清运", "supporter_ids": ["resident-8"]})
+    answer, survey = planner.plan_event(e, NOW).messages
+    assert answer.message_type == "ticket.resolved.reporter"
+    assert answer.persons == ["resident-7", "resident-8"] and answer.context["answer"] == "已清运"
     assert survey.message_type == "ticket.survey" and survey.persons == ["resident-7"]
     assert survey.context["rating_options"] == ["满意", "基本满意", "不满意"]
+    assert answer.once == survey.once == FACT["ticket_id"]
 
 
-def test_level_one_breach_alerts_the_cadre_on_duty_only(event):
-    e = event(
-        tk.TICKET_SLA_BREACHED,
-        {
-            **FACT,
-            "kind": "acknowledge",
-            "level": 1,
-            "due_at": NOW,
-            "duty_person_id": "staff-duty-1",
-        },
-    )
-    [alert] = planner.plan_event(e, NOW).messages
-    assert alert.persons == ["staff-duty-1"] and alert.roles == ()
+def test_a_ticket_resolved_at_the_desk_tells_its_reporter_and_never_its_party(event):
+    resolved = event(tk.TICKET_RESOLVED, {**FACT, "answer": "已当场解答", "on_the_spot": True})
+    told = planner.plan_event(resolved, NOW).messages
+    assert [m.message_type for m in told] == ["ticket.resolved.reporter", "ticket.survey"]
+    assert all(m.party is None and not m.roles for m in told)
+    closed = planner.plan_event(event(tk.TICKET_CLOSED, {**FACT, "rating": None}), NOW).messages
+    assert all(m.party is None and not m.roles for m in closed)
+    rated = {**FACT, "rating": "satisfied"}
+    assert planner.plan_event(event(tk.TICKET_RATED, rated), NOW).messages[0].party == "property"
+    # what notify remembers of a desk ticket (services.notify.desk) says so to the planner
+    assert ticket_plans.plan(tk.TICKET_RATED, {**rated, "on_the_spot": True}).messages == []
+
+
+def _breach(level, **extra):
+    return {
+        **FACT,
+        "kind": "acknowledge",
+        "level": level,
+        "due_at": NOW,
+        "duty_person_id": "staff-duty-1",
+        "duty_person_ids": ["staff-duty-1", "staff-duty-2"],
+        **extra,
+    }
+
+
+def test_level_one_breach_alerts_those_on_duty_only(event):
+    [alert] = planner.plan_event(event(tk.TICKET_SLA_BREACHED, _breach(1)), NOW).messages
+    assert alert.persons == ["staff-duty-1", "staff-duty-2"] and alert.roles == ()
+    assert alert.chain == plans.DUTY_CHAIN
     assert messages.TYPES[alert.message_type].critical
 
 
-def test_breach_without_a_duty_cadre_alerts_every_staff_and_level_two_the_admins(event):
-    data = {**FACT, "kind": "acknowledge", "due_at": NOW, "duty_person_id": None}
-    [one] = planner.plan_event(event(tk.TICKET_SLA_BREACHED, {**data, "level": 1}), NOW).messages
-    [two] = planner.plan_event(event(tk.TICKET_SLA_BREACHED, {**data, "level": 2}), NOW).messages
-    assert one.roles == ("staff",) and two.roles == ("staff", "admin")
+def test_level_two_adds_the_admins_and_level_three_is_the_leadership(event):
+    [two] = planner.plan_event(event(tk.TICKET_SLA_BREACHED, _breach(2)), NOW).messages
+    assert two.persons == ["staff-duty-1", "staff-duty-2"] and two.roles == ("admin",)
+    [three] = planner.plan_event(event(tk.TICKET_SLA_BREACHED, _breach(3)), NOW).messages
+    assert (three.persons, three.roles, three.groups) == ([], (), (plans.LEADERSHIP,))
+    assert three.chain == plans.DUTY_CHAIN  # no leadership reachable: the admins, and so on
+
+
+def test_a_breach_with_nobody_on_duty_goes_down_the_chain(event):
+    data = _breach(1, duty_person_id=None, duty_person_ids=[])
+    [alert] = planner.plan_event(event(tk.TICKET_SLA_BREACHED, data), NOW).messages
+    assert alert.persons == [] and alert.roles == () and alert.chain == plans.DUTY_CHAIN
+
+
+def test_a_supporter_is_told_their_report_joined_the_ticket(event):
+    data = {**FACT, "supporter_ids": ["resident-8"], "supporter_id": "resident-8", "supporters": 1}
+    [message] = planner.plan_event(event(tk.TICKET_SUPPORTED, data), NOW).messages
+    assert message.message_type == "ticket.supported" and message.persons == ["resident-8"]
+
+
+def test_urging_goes_to_whoever_holds_the_ticket(event):
+    urged = {**FACT, "actor_id": "admin-1", "note": "请今天处理"}
+    [duty] = planner.plan_event(
+        event(tk.TICKET_URGED, {**urged, "holder": "duty", "duty_person_ids": ["staff-duty-1"]}),
+        NOW,
+    ).messages
+    assert duty.persons == ["staff-duty-1"] and duty.chain == plans.DUTY_CHAIN
+    assert duty.context["holder_name"] == "值班干部" and duty.exclude == ("admin-1",)
+    [party] = planner.plan_event(event(tk.TICKET_URGED, {**urged, "holder": "party"}), NOW).messages
+    assert party.party == "property" and party.persons == [] and not party.chain
+    assert party.context["holder_name"] == "物业公司"
 
 
 def test_every_ticket_event_type_is_planned(event):
@@ -103,6 +157,8 @@ def test_every_ticket_event_type_is_planned(event):
         tk.TICKET_CLOSED: {**FACT, "rating": None},
         tk.TICKET_REOPENED: {**FACT, "reason": "没修好", "by": "survey"},
         tk.TICKET_RATED: {**FACT, "rating": "basically_satisfied"},
+        tk.TICKET_SUPPORTED: {**FACT, "supporter_id": "resident-8", "supporters": 1},
+        tk.TICKET_URGED: {**FACT, "holder": "party", "note": "请尽快"},
     }
     for etype, data in plans.items():
         assert planner.plan_event(event(etype, data), NOW).messages, etype
