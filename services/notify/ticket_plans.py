@@ -11,6 +11,7 @@ nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -127,7 +128,10 @@ def _resolved(data: EventData, ctx: dict[str, Any]) -> list[Message]:
     """The answer to everyone who reported it; the return visit (回访) to the reporter alone
     (supporters don't rate). A ticket resolved at the desk too, its party told nothing."""
     ctx["rating_options"] = list(RATINGS.values())
-    once = data["ticket_id"]
+    # Once per answer: a ticket reopened (a dissatisfied rating) and resolved again with a
+    # new answer is told — and asked to rate — again; the same answer is not repeated.
+    answer = hashlib.sha256(str(data.get("answer", "")).encode()).hexdigest()[:12]
+    once = f"{data['ticket_id']}:{answer}"
     return [
         Message("ticket.resolved.reporter", ctx, persons=_residents(data), once=once, **_ref(data)),
         Message("ticket.survey", ctx, persons=_reporter(data), once=once, **_ref(data)),

@@ -317,6 +317,23 @@ def test_the_reporter_hears_of_each_step_once_and_supporters_all_but_the_survey(
     assert "请对办理结果进行评价" in survey.body
 
 
+def test_a_ticket_resolved_again_after_reopening_tells_the_new_answer_and_asks_again(
+    db, handle, contacts, event
+):
+    contacts({"person_id": "res-1", "role": "resident", "phone": "13611112222"})
+    first = _fact(event, tk.TICKET_RESOLVED, answer="已安排保洁清运")
+    again = _fact(event, tk.TICKET_RESOLVED, answer="已安排保洁清运（复查后再次处理）")
+    for e in (first, first, again):
+        handle(e)
+    rows = db.scalars(select(Delivery).filter_by(recipient="res-1", channel="sms"))
+    assert sorted(d.message_type for d in rows) == [
+        "ticket.resolved.reporter",
+        "ticket.resolved.reporter",
+        "ticket.survey",
+        "ticket.survey",
+    ]
+
+
 def test_a_supporter_is_told_their_report_joined_an_earlier_one(db, handle, contacts, event):
     contacts({"person_id": "res-2", "role": "resident", "phone": "13611113333"})
     handle(_fact(event, tk.TICKET_SUPPORTED, supporter_id="res-2", supporters=1))
