@@ -3,6 +3,11 @@
 ``jurisdiction_id`` is the center id. Requests are stored as tickets (channel ``open311``);
 ``status`` is ``open`` until the ticket is resolved, ``expected_datetime`` is its resolve
 deadline. Errors follow the spec: a JSON list of ``{code, description}`` with 400/403/404.
+
+``media_url`` is the absolute URL of a request's first photo, served by
+``/open311/v2/media/<jurisdiction_id>/<photo_id>.jpg`` — only where the center shows
+photos to the public (else the tickets service lists none, and ``media_url`` is the
+client's own, if it gave one, or left out).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from gateway.api import PUBLIC, ApiRequest, Route, call, route
 from gateway.http import HttpProblem
-from gateway.routes.tickets import ReporterContact, ReporterRoutes
+from gateway.routes.tickets import ReporterRoutes
 from lianxin.clock import SHANGHAI, local, now_utc
 from lianxin.contracts.schema import load
 from lianxin.contracts.tickets import operations as ops
@@ -68,13 +73,22 @@ def local_iso(value: str | None) -> str | None:
     return local(datetime.fromisoformat(value)).isoformat(timespec="seconds")
 
 
-def as_request(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """A ticket as a GeoReport v2 service request."""
+def media_url(host_url: str, ticket: dict[str, Any]) -> str | None:
+    """The absolute URL of a request's first public photo, else the client's own URL."""
+    photos = ticket.get("photo_ids") or []
+    if photos:
+        return f"{host_url.rstrip('/')}/open311/v2/media/{ticket['center_id']}/{photos[0]}.jpg"
+    url: str | None = ticket.get("media_url")
+    return url
+
+
+def as_request(ticket: dict[str, Any], names: dict[str, str], host_url: str) -> dict[str, Any]:
+    """A ticket as a GeoReport v2 service request (``media_url`` only when there is one)."""
     closed = ticket["state"] in ("resolved", "closed")
     notes = STATE_NOTES.get(ticket["state"], "")
     if closed and ticket.get("answer"):
         notes = f"{notes}：{ticket['answer']}"
-    return {
+    request = {
         "service_request_id": ticket["id"],
         "status": "closed" if closed else "open",
         "status_notes": notes,
@@ -91,8 +105,11 @@ def as_request(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "zipcode": None,
         "lat": ticket["lat"],
         "long": ticket["long"],
-        "media_url": ticket.get("media_url"),
     }
+    media = media_url(host_url, ticket)
+    if media:
+        request["media_url"] = media
+    return request
 
 
 def _jurisdiction(args: Mapping[str, str]) -> str:
@@ -258,7 +275,7 @@ class Open311Routes(ReporterRoutes):
             }.items()
             if v
         }
-        contact = load(ReporterContact, contact_in) if contact_in else None
+        contact = load(ops.ReporterContact, contact_in) if contact_in else None
         reporter = self.new_reporter(contact)
         # One RPC: the tickets service checks the key and resolves the service code itself.
         payload = {
@@ -315,7 +332,7 @@ class Open311Routes(ReporterRoutes):
             query["start"] = (now_utc() - timedelta(days=90)).isoformat()
         tickets = self.ask(ops.search_tickets, center, query)
         names = self.category_names(center)
-        return [as_request(t, names) for t in tickets]
+        return [as_request(t, names, req.request.host_url) for t in tickets]
 
     @route(
         "GET",
@@ -330,4 +347,21 @@ class Open311Routes(ReporterRoutes):
         found = self.ask(ops.search_tickets, center, {"ids": [request_id]})
         if not found:
             return open311_error(404, "没有这个诉求", "NOT_FOUND", None, None, None)
-        return [as_request(found[0], self.category_names(center))]
+        return [as_request(found[0], self.category_names(center), req.request.host_url)]
+
+    @route(
+        "GET",
+        "/open311/v2/media/<jurisdiction_id>/<photo_id>.jpg",
+        summary="Open311 诉求照片（中心允许公开照片时）",
+        tag="open311",
+        roles=PUBLIC,
+        render=open311_error,
+    )
+    def open311_media(self, req: ApiRequest, jurisdiction_id: str, photo_id: str) -> Any:
+        """A request's photo (the re-encoded JPEG, no metadata), only of a ticket of a center
+        that shows photos to the public; 404 otherwise."""
+        self.ask(ops.find_public_photo, jurisdiction_id, photo_id)
+        image = self.photos.store.get(jurisdiction_id, photo_id)
+        return Response(
+            image, mimetype="image/jpeg", headers={"Cache-Control": "public, max-age=86400"}
+        )

@@ -2,47 +2,60 @@
 joint meeting, satisfaction and the center's configuration.
 
 Everything that only forwards is one line of ``ROUTES``; the methods of
-:class:`TicketRoutes` are intake (gathered, with repeats and the reporter's contact) and the
-throttled public rating.
+:class:`TicketRoutes` are intake (gathered, with repeats, photos and the reporter's
+contact), supporters joining a ticket, and the throttled public rating.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import uuid
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from gateway.api import PUBLIC, ApiRequest, Route, call, expose, route
 from gateway.base import GatewayBase
 from gateway.http import json_response
-from lianxin.contracts.notify import operations as nt
-from lianxin.contracts.schema import BaseSchema, load
+from lianxin.auth import CONTEXT_KEY
+from lianxin.contracts.schema import load
 from lianxin.contracts.tickets import operations as ops
+from lianxin.errors import InvalidInput
 
 #: Intake's other success: the same submission again, answered with the first ticket.
 REPEAT = {200: "重复提交：返回首次受理的工单，不另行登记"}
 log = logging.getLogger(__name__)
 
 
-class ReporterContact(BaseSchema):
-    """How to reach a reporter without an account (kept only by notify's directory)."""
-
-    name = fields.Str(load_default="居民", validate=validate.Length(min=1, max=40))
-    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(nt.PHONE_RE))
-    email = fields.Email(load_default=None, allow_none=True)
-
-
 class PublicIntake(ops.PublicTicketCreate):
-    contact = fields.Nested(ReporterContact, load_default=None, allow_none=True)
+    contact = fields.Nested(ops.ReporterContact, load_default=None, allow_none=True)
+
+
+def _phone_key(secret: str) -> bytes:
+    """The key of supporters' phone hashes, derived from the deployment's secret (a purpose
+    of its own: no token can be made from it)."""
+    return hmac.new(secret.encode(), b"lianxin/tickets/supporter-phone", hashlib.sha256).digest()
+
+
+def supporter_phone_hash(secret: str, ticket_id: str, phone: str) -> str:
+    """What a ticket keeps of a supporter's phone: a keyed hash, salted with the ticket (the
+    same phone on two tickets can't be linked by it)."""
+    return hmac.new(_phone_key(secret), f"{ticket_id}|{phone}".encode(), hashlib.sha256).hexdigest()
+
+
+def supporter_id(secret: str, phone: str) -> str:
+    """The person id of a supporter known by their phone alone: the same phone is the same
+    person (joining twice is caught as such, and notify's entry is updated, not doubled)."""
+    digest = hmac.new(_phone_key(secret), f"person|{phone}".encode(), hashlib.sha256)
+    return "supporter-" + digest.hexdigest()[:20]
 
 
 class ReporterRoutes(GatewayBase):
     """What every intake route of a reporter without an account does with their contact:
-    hands it to notify (the only owner of contact data) under a new person id. The ticket
-    and its events carry only that id."""
+    hands it to notify (the only owner of contact data) under a new person id, before the
+    ticket is stored. The ticket and its events carry only that id."""
 
     def new_reporter(self, contact: dict[str, Any] | None) -> str | None:
         """A new reporter's person id, if they left a way to reach them."""
@@ -53,9 +66,12 @@ class ReporterRoutes(GatewayBase):
     def remember_contact(
         self, center_id: str, person_id: str | None, contact: dict[str, Any] | None
     ) -> None:
-        """Fire-and-forget: the intake answer does not wait for notify."""
+        """Fire-and-forget: the intake answer does not wait for notify. The call is made as
+        the gateway itself; the caller's own token is back in place afterwards (a clerk's
+        hotline report is still registered by the clerk)."""
         if person_id is None or contact is None:
             return
+        caller = self.context.get(CONTEXT_KEY)
         self.auth.as_service(center_id)
         payload = {
             "person_id": person_id,
@@ -68,6 +84,19 @@ class ReporterRoutes(GatewayBase):
             self.notify_rpc.upsert_contact.call_async(center_id, payload)
         except Exception as exc:
             log.error("could not hand reporter %s's contact to notify: %s", person_id, exc)
+        finally:
+            if caller is None:
+                self.context.pop(CONTEXT_KEY, None)
+            else:
+                self.context[CONTEXT_KEY] = caller
+
+    def hand_over_contact(self, center_id: str, contact: dict[str, Any] | None) -> str | None:
+        """A new reporter's person id, their contact handed to notify under it (None: they
+        left no phone or e-mail)."""
+        loaded = load(ops.ReporterContact, contact) if contact else None
+        person_id = self.new_reporter(loaded)
+        self.remember_contact(center_id, person_id, loaded)
+        return person_id
 
 
 #: The routes that only forward to an operation (see gateway.api.expose).
@@ -86,6 +115,7 @@ ROUTES: list[Route] = [
         ops.get_public_ticket,
         tag="public",
     ),
+    expose("POST", "/api/v1/public/centers/<center_id>/suggestions", ops.suggest, tag="public"),
     # tickets
     expose("GET", "/api/v1/tickets", ops.list_tickets, tag="tickets"),
     expose("GET", "/api/v1/tickets/<ticket_id>", ops.get_ticket, tag="tickets"),
@@ -102,6 +132,7 @@ ROUTES: list[Route] = [
     expose("POST", "/api/v1/tickets/<ticket_id>/resolve", ops.resolve_ticket, tag="workflow"),
     expose("POST", "/api/v1/tickets/<ticket_id>/escalate", ops.escalate_ticket, tag="workflow"),
     expose("POST", "/api/v1/tickets/<ticket_id>/merge", ops.merge_ticket, tag="workflow"),
+    expose("POST", "/api/v1/tickets/<ticket_id>/urge", ops.urge_ticket, tag="workflow"),
     expose("POST", "/api/v1/tickets/<ticket_id>/close", ops.close_ticket, tag="workflow"),
     expose("POST", "/api/v1/tickets/<ticket_id>/reopen", ops.reopen_ticket, tag="workflow"),
     expose("POST", "/api/v1/tickets/<ticket_id>/rating", ops.rate_ticket, tag="workflow"),
@@ -166,29 +197,81 @@ class TicketRoutes(ReporterRoutes):
         self.throttle.check(req.request)
         payload = dict(req.body)
         center_id = payload.pop("center_id")
-        contact = load(ReporterContact, payload.pop("contact")) if payload.get("contact") else None
+        if payload.get("photo_ids"):
+            self.photos.check_ids(center_id, payload["photo_ids"])
         payload["channel"] = "web"
-        payload["reporter_id"] = reporter = self.new_reporter(contact)
-        if reporter is None:
-            payload.pop("reporter_id")
+        reporter = self.hand_over_contact(center_id, payload.pop("contact", None))
+        if reporter is not None:
+            payload["reporter_id"] = reporter
         receipt, repeat = self.intake.create(
             center_id, payload, self.tickets_rpc, self.intake_key(req, center_id)
         )
-        if repeat:  # the same submission again: the first ticket, nothing new stored
-            return json_response(receipt, 200)
-        self.remember_contact(center_id, reporter, contact)
-        return receipt
+        # A repeat: the first ticket (its reporter), nothing new stored.
+        return json_response(receipt, 200) if repeat else receipt
 
     @route("POST", "/api/v1/tickets", op=ops.create_ticket, tag="tickets", status=201, also=REPEAT)
     def create_ticket(self, req: ApiRequest) -> Any:
-        """Residents report for themselves (web); staff register hotline and walk-in reports.
+        """Residents report for themselves (web); staff register hotline and walk-in reports,
+        with the caller's ``contact`` (handed to notify: its new person id is the reporter)
+        or an existing ``reporter_id``, and may resolve them at once with an ``answer``.
         A repeat answers 200 with the first ticket: a resident's same category and text within
         ten minutes, or anyone's same ``Idempotency-Key`` header."""
-        assert req.center is not None  # an operation with roles: the caller's center
+        assert req.center is not None and req.principal is not None  # an operation with roles
+        payload = dict(req.body)
+        contact = payload.pop("contact", None)
+        if contact and not req.principal.is_staff:
+            raise InvalidInput(fields={"contact": ["居民本人反映时以通讯录中的联系方式为准"]})
+        if contact and payload.get("reporter_id"):
+            raise InvalidInput(fields={"contact": ["已指定 reporter_id，无需再填写联系方式"]})
+        if payload.get("photo_ids"):
+            self.photos.check_ids(req.center, payload["photo_ids"])
+        reporter = self.hand_over_contact(req.center, contact)
+        if reporter is not None:
+            payload["reporter_id"] = reporter
         receipt, repeat = self.intake.create(
-            req.center, req.body, self.tickets_rpc, self.intake_key(req, req.center)
+            req.center, payload, self.tickets_rpc, self.intake_key(req, req.center)
         )
         return json_response(receipt, 200) if repeat else receipt
+
+    @route(
+        "POST",
+        "/api/v1/public/tickets/<ticket_id>/supporters",
+        summary="我也遇到了：加入已有诉求（免登录留手机号，或居民登录）",
+        tag="public",
+        roles=PUBLIC,
+        body=ops.PublicSupport,
+        response=ops.SupportRead,
+        status=201,
+    )
+    def support_ticket(self, req: ApiRequest, ticket_id: str) -> Any:
+        """Throttled per client. A signed-in resident joins as themselves; anyone else leaves
+        a phone to be told of progress on (handed to notify, as intake does; the ticket keeps
+        a keyed hash of it). Joining twice — the same person or phone — is a 409."""
+        self.throttle.check(req.request)
+        center_id, phone = req.body["center_id"], req.body.get("phone")
+        signed_in = (
+            self.auth.identify(req.request, ops.support_ticket)
+            if req.request.headers.get("Authorization")
+            else None
+        )
+        if signed_in is not None and signed_in.role == "resident":
+            payload: dict[str, Any] = {"supporter_id": signed_in.id}
+        elif not phone:
+            raise InvalidInput(fields={"phone": ["请留下手机号码，以便告知办理进展"]})
+        else:
+            person = supporter_id(self.auth.secret, phone)
+            self.remember_contact(center_id, person, {"name": req.body.get("name"), "phone": phone})
+            payload = {
+                "supporter_id": person,
+                "phone_hash": supporter_phone_hash(self.auth.secret, ticket_id, phone),
+            }
+        return call(
+            self.tickets_rpc.support_ticket,
+            center_id,
+            ticket_id,
+            payload,
+            timeout=ops.support_ticket.timeout,
+        )
 
     @route(
         "POST",

@@ -1,6 +1,10 @@
 """A center's configuration: the center itself, its issue categories (routing rule, SLA,
 Open311 service), its duty roster and its Open311 API keys.
 
+The roster decides who is alerted (ticket.created and ticket.sla_breached name who is on
+duty at that moment), so an entry is saved only for someone notify can reach beyond the
+in-app inbox: the caller hands in notify's answer as a function (``check_reachable``).
+
 A change of routing (a category, the center's fallback party) is the caller's to announce:
 every replica's :class:`services.tickets.routing.RoutingCache` must forget the center.
 """
@@ -10,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +30,7 @@ from lianxin.contracts.tickets.operations import (
     NewCenter,
     NewDutyShift,
 )
+from lianxin.errors import InvalidInput
 from services.tickets.exceptions import (
     CategoryConflict,
     CategoryNotFound,
@@ -169,9 +176,30 @@ def list_categories(
 # -- duty roster -----------------------------------------------------------------------------
 
 
-def add_duty_shift(*, db_session: Session, center_id: str, data: NewDutyShift) -> DutyShift:
-    """Put someone on duty for a time window."""
+#: What notify's directory says of a person (its operation ``check_reachable``):
+#: ``(center_id, person_id) -> {"known": bool, "reachable": bool, ...}``.
+Reachability = Callable[[str, str], Mapping[str, Any]]
+
+
+def add_duty_shift(
+    *, db_session: Session, center_id: str, data: NewDutyShift, check_reachable: Reachability
+) -> DutyShift:
+    """Put someone on duty for a time window — someone notify knows and can reach by SMS,
+    WeChat or e-mail (else :class:`InvalidInput` naming ``person_id``)."""
     require_center(db_session=db_session, center_id=center_id)
+    found = check_reachable(center_id, data.person_id)
+    if not found.get("known"):
+        raise InvalidInput(
+            "通讯录中没有此人",
+            code="DUTY_PERSON_UNKNOWN",
+            fields={"person_id": ["通讯录中没有此人"]},
+        )
+    if not found.get("reachable"):
+        raise InvalidInput(
+            "值班人员缺少联系方式",
+            code="DUTY_PERSON_UNREACHABLE",
+            fields={"person_id": ["值班人员缺少联系方式"]},
+        )
     shift = DutyShift(
         id=str(uuid.uuid4()),
         center_id=center_id,
@@ -203,14 +231,26 @@ def list_duty(
     )
 
 
-def on_duty(*, db_session: Session, center_id: str, at: datetime) -> DutyShift | None:
-    """Who is on duty at ``at`` (the latest-starting shift covering it)."""
-    return db_session.scalar(
-        select(DutyShift)
-        .where(DutyShift.center_id == center_id, DutyShift.starts_at <= at, DutyShift.ends_at > at)
-        .order_by(DutyShift.starts_at.desc())
-        .limit(1)
+def on_duty(
+    *, db_session: Session, center_ids: Iterable[str], at: datetime
+) -> dict[str, list[str]]:
+    """Everyone on duty at ``at``, per center (one query for all): the person ids of the
+    shifts covering that moment, the latest-starting first, each person once; a center
+    nobody covers is absent."""
+    wanted = sorted(set(center_ids))
+    if not wanted:
+        return {}
+    rows = db_session.execute(
+        select(DutyShift.center_id, DutyShift.person_id)
+        .where(DutyShift.center_id.in_(wanted), DutyShift.starts_at <= at, DutyShift.ends_at > at)
+        .order_by(DutyShift.center_id, DutyShift.starts_at.desc(), DutyShift.id)
     )
+    found: dict[str, list[str]] = {}
+    for center_id, person_id in rows:
+        people = found.setdefault(center_id, [])
+        if person_id not in people:
+            people.append(person_id)
+    return found
 
 
 # -- Open311 API keys ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Errors of the tickets service; each maps to an HTTP status through its kit base class."""
 
-from lianxin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lianxin.errors import Conflict, Forbidden, InvalidInput, LianxinError, NotFound
 
 
 class CenterNotFound(NotFound):
@@ -38,6 +38,27 @@ class InvalidTransition(Conflict):
 
     code = "INVALID_TRANSITION"
     default_detail = "当前状态下不能执行此操作"
+
+
+class SupporterConflict(Conflict):
+    """The same resident (or phone) joining a ticket again, or its own reporter."""
+
+    code = "ALREADY_SUPPORTED"
+    default_detail = "您已经反映过这个问题，办理进展会通知您"
+
+
+class PhotoNotPublic(NotFound):
+    """A photo no ticket of the center holds, or of a center that doesn't show photos."""
+
+    code = "PHOTO_NOT_FOUND"
+    default_detail = "照片不存在或未公开"
+
+
+class DirectoryUnavailable(LianxinError):
+    """notify did not answer whether a person can be reached (a roster entry waits)."""
+
+    code = "DIRECTORY_UNAVAILABLE"
+    default_detail = "通讯录服务暂时不可用，无法核对值班人员的联系方式，请稍后再试"
 
 
 class ReopenWindowClosed(Conflict):

@@ -1,6 +1,11 @@
-"""Taking in residents' issues: route each by its category, set its deadlines, store it with
-its first audit line and its ``ticket.created`` event — many at once (the gateway gathers
-concurrent intake into one call), one INSERT per table.
+"""Taking in residents' issues: route each by its category, set its deadlines, find the open
+tickets it likely repeats, store it with its first audit line and its ``ticket.created``
+event naming who is on duty — many at once (the gateway gathers concurrent intake into one
+call), one INSERT per table.
+
+A clerk may resolve what they register by hotline or at the desk as they register it
+(当场办结): stored resolved, with ``report`` and ``resolve`` on its timeline and
+ticket.created then ticket.resolved announced, nothing for the cadre on duty or a party.
 """
 
 from __future__ import annotations
@@ -17,57 +22,35 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from lianxin.clock import now_utc
+from lianxin.contracts import EventType
 from lianxin.contracts.tickets import events as tickets_events
-from lianxin.contracts.tickets.operations import IntakeRequest, NewTicket
+from lianxin.contracts.tickets.operations import ON_THE_SPOT_CHANNELS, IntakeRequest, NewTicket
 from lianxin.errors import InvalidInput, LianxinError
 from lianxin.outbox import OutboxWriter
-from services.tickets.configuration import require_center
+from lianxin.roles import Principal
+from services.tickets.configuration import on_duty, require_center
 from services.tickets.exceptions import InvalidCategory
-from services.tickets.models import Ticket, TicketLog
+from services.tickets.models import Ticket, TicketLog, TicketPhoto
+from services.tickets.questions import check_attributes
 from services.tickets.routing import RoutingCache, routing
+from services.tickets.states import fact, summary
+from services.tickets.suggestions import SuggestionCache, find_likely_repeats
 
-SUMMARY_LENGTH = 60
 #: How long the same submission from the same client counts as a repeat, not a new issue.
 REPEAT_WINDOW = timedelta(minutes=10)
 
-# -- checking a report -----------------------------------------------------------------------
+
+# -- checking a report ---------------------------------------------------------------------
 
 
-def _answer_error(attr: dict[str, Any], value: Any) -> list[str] | None:
-    """What is wrong with one given answer to a category's question, if anything."""
-    keys = {v["key"] for v in attr.get("values") or []}
-    values = value if isinstance(value, list) else [value]
-    if attr.get("datatype") in ("singlevaluelist", "multivaluelist") and any(
-        str(v) not in keys for v in values
-    ):
-        return [f"应为以下之一：{', '.join(sorted(keys))}"]
-    if attr.get("datatype") == "number":
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            return ["应为数字"]
-    return None
-
-
-def check_attributes(questions: Sequence[dict[str, Any]], given: dict[str, Any]) -> dict[str, Any]:
-    """Answers to a category's questions: required ones present, list answers known; the
-    empty ones dropped."""
-    defined = {a["code"]: a for a in questions}
-    errors: dict[str, list[str]] = {
-        code: ["该类别没有这个问题"] for code in given if code not in defined
-    }
-    for code, attr in defined.items():
-        value = given.get(code)
-        if value in (None, "", []):
-            if attr.get("required"):
-                errors[code] = [f"必填：{attr['description']}"]
-            continue
-        problem = _answer_error(attr, value)
-        if problem:
-            errors[code] = problem
-    if errors:
-        raise InvalidInput(fields={"attributes": errors})
-    return {k: v for k, v in given.items() if v not in (None, "", [])}
+def check_on_the_spot(data: NewTicket, clerk: Principal | None) -> None:
+    """An answer at intake (当场办结) only from staff, for what they register by hotline or
+    at the desk: a resident's report, a web or Open311 one, goes to the cadre on duty."""
+    if data.answer is None:
+        return
+    if clerk is None or not clerk.is_staff or data.channel not in ON_THE_SPOT_CHANNELS:
+        refusal = "当场办结仅限工作人员登记的热线或来访诉求"
+        raise InvalidInput(refusal, code="ON_THE_SPOT_REFUSED", fields={"answer": [refusal]})
 
 
 # -- the new ticket --------------------------------------------------------------------------
@@ -107,12 +90,30 @@ class TicketRow:
     ack_breach_level: int
     resolve_breached: bool
     intake_key: str | None
+    photo_ids: list[str]
+    repeat_candidates: list[dict[str, Any]]
+    supporter_ids: list[str]
+    merged_ids: list[str]
     #: Not stored: the ``ticket.created`` event names the category.
     category_name: str = ""
+    #: Not stored: the clerk who resolved it on the spot (its timeline's ``resolve``).
+    clerk: Principal | None = None
 
 
+#: The fields of a :class:`TicketRow` that are not columns.
+NOT_STORED = frozenset({"category_name", "clerk"})
 #: The stored fields of a :class:`TicketRow`.
-ROW_COLUMNS = tuple(f.name for f in fields(TicketRow) if f.name != "category_name")
+ROW_COLUMNS = tuple(f.name for f in fields(TicketRow) if f.name not in NOT_STORED)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A new issue admitted: its validated data, its reporter, and who registered it (the
+    staff member who may resolve it on the spot; None for a resident or the public)."""
+
+    data: NewTicket
+    reporter_id: str | None
+    clerk: Principal | None = None
 
 
 def prepare_ticket(
@@ -124,9 +125,11 @@ def prepare_ticket(
     cache: RoutingCache | None = None,
     now: datetime | None = None,
     intake_key: str | None = None,
+    clerk: Principal | None = None,
 ) -> TicketRow:
     """Check and route a new issue, without writing: its row, or the caller's error (unknown
-    center or category, bad attributes). :func:`insert_tickets` stores it."""
+    center or category, bad attributes). :func:`insert_tickets` stores it. With an answer
+    (checked by :func:`check_on_the_spot`), resolved by ``clerk`` as it is taken in."""
     category = routing(db_session=db_session, center_id=center_id, code=data.category, cache=cache)
     if category is None or not category.active:
         # Tell an unknown center apart from an unknown category: both are the caller's error.
@@ -139,12 +142,13 @@ def prepare_ticket(
     )
     now = now or now_utc()
     ack_due_at = now + timedelta(minutes=category.ack_minutes)
+    on_the_spot = data.answer is not None
     return TicketRow(
         id=str(uuid.uuid4()),
         center_id=center_id,
         category=category.code,
         party=category.party,
-        state="reported",
+        state="resolved" if on_the_spot else "reported",
         channel=data.channel,
         description=data.description,
         address=data.address or "",
@@ -158,71 +162,114 @@ def prepare_ticket(
         updated_at=now,
         ack_due_at=ack_due_at,
         resolve_due_at=now + timedelta(hours=category.resolve_hours),
-        due_at=ack_due_at,
+        due_at=None if on_the_spot else ack_due_at,
         acknowledged_at=None,
-        resolved_at=None,
+        resolved_at=now if on_the_spot else None,
         closed_at=None,
-        answer=None,
+        answer=data.answer,
         primary_id=None,
         reopen_count=0,
         rating=None,
         ack_breach_level=0,
         resolve_breached=False,
         intake_key=stored_intake_key(intake_key, now) if intake_key else None,
+        photo_ids=list(dict.fromkeys(data.photo_ids)),  # the same photo twice is one photo
+        repeat_candidates=[],
+        supporter_ids=[],
+        merged_ids=[],
         category_name=category.name,
+        clerk=clerk if on_the_spot else None,
     )
 
 
 def insert_tickets(
     *, db_session: Session, outbox: OutboxWriter, tickets: Sequence[TicketRow]
 ) -> None:
-    """Store prepared issues with their audit entries and ``ticket.created`` events.
+    """Store prepared issues with their audit entries, photos and events: ``ticket.created``
+    naming who the roster has on duty now (and ``ticket.resolved`` for one resolved on the
+    spot).
 
     Intake is the hot path: plain INSERTs (one statement per table for all of them), no
-    unit of work (the new rows are dumped as they are)."""
+    unit of work (the new rows are dumped as they are), one query of the roster."""
     if not tickets:
         return
+    duty = on_duty(
+        db_session=db_session,
+        center_ids={t.center_id for t in tickets},
+        at=max(t.created_at for t in tickets),
+    )
     conn = db_session.connection()
     conn.execute(insert(Ticket), [{c: getattr(t, c) for c in ROW_COLUMNS} for t in tickets])
-    conn.execute(
-        insert(TicketLog),
-        [
+    conn.execute(insert(TicketLog), [line for t in tickets for line in _first_lines(t)])
+    photos = [
+        {"photo_id": photo, "ticket_id": t.id, "center_id": t.center_id}
+        for t in tickets
+        for photo in t.photo_ids
+    ]
+    if photos:
+        conn.execute(insert(TicketPhoto), photos)
+    outbox.add_many([event for t in tickets for event in _announced(t, duty.get(t.center_id, []))])
+
+
+def _first_lines(ticket: TicketRow) -> list[dict[str, Any]]:
+    """A new ticket's timeline: its report, and its resolution when resolved on the spot."""
+    lines = [
+        dict(
+            center_id=ticket.center_id,
+            ticket_id=ticket.id,
+            action="report",
+            from_state=None,
+            to_state="reported",
+            actor_id=ticket.reporter_id,
+            actor_role=None,
+            reason=None,
+            party=None,
+            at=ticket.created_at,
+        )
+    ]
+    if ticket.clerk is not None:
+        lines.append(
             dict(
-                center_id=t.center_id,
-                ticket_id=t.id,
-                action="report",
-                from_state=None,
-                to_state="reported",
-                actor_id=t.reporter_id,
-                actor_role=None,
-                reason=None,
-                party=None,
-                at=t.created_at,
+                center_id=ticket.center_id,
+                ticket_id=ticket.id,
+                action="resolve",
+                from_state="reported",
+                to_state="resolved",
+                actor_id=ticket.clerk.id,
+                actor_role=ticket.clerk.role,
+                reason="当场办结",
+                party=ticket.party,
+                at=ticket.created_at,
             )
-            for t in tickets
-        ],
-    )
-    outbox.add_many(
-        [
-            (
-                tickets_events.TICKET_CREATED,
-                t.center_id,
-                t.id,
-                {
-                    "ticket_id": t.id,
-                    "category": t.category,
-                    "category_name": t.category_name,
-                    "party": t.party,
-                    "channel": t.channel,
-                    "summary": t.description[:SUMMARY_LENGTH],
-                    "ack_due_at": t.ack_due_at,
-                    "resolve_due_at": t.resolve_due_at,
-                    "person_id": t.reporter_id,
-                },
-            )
-            for t in tickets
-        ]
-    )
+        )
+    return lines
+
+
+def _announced(
+    ticket: TicketRow, duty_person_ids: list[str]
+) -> list[tuple[EventType, str, str, dict[str, Any]]]:
+    """A new ticket's events, in order."""
+    on_the_spot = ticket.clerk is not None
+    created = {
+        "ticket_id": ticket.id,
+        "category": ticket.category,
+        "category_name": ticket.category_name,
+        "party": ticket.party,
+        "channel": ticket.channel,
+        "summary": summary(ticket.description),
+        "ack_due_at": ticket.ack_due_at,
+        "resolve_due_at": ticket.resolve_due_at,
+        "person_id": ticket.reporter_id,
+        "duty_person_ids": duty_person_ids,
+        "on_the_spot": on_the_spot,
+        "photo_ids": ticket.photo_ids,
+        "likely_repeat_of": [c["ticket_id"] for c in ticket.repeat_candidates],
+    }
+    events = [(tickets_events.TICKET_CREATED, ticket.center_id, ticket.id, created)]
+    if ticket.clerk is not None and ticket.answer is not None:
+        resolved = fact(ticket, ticket.clerk, answer=ticket.answer[:80], on_the_spot=True)
+        events.append((tickets_events.TICKET_RESOLVED, ticket.center_id, ticket.id, resolved))
+    return events
 
 
 def create_ticket(
@@ -233,9 +280,12 @@ def create_ticket(
     data: NewTicket,
     reporter_id: str | None,
     cache: RoutingCache | None = None,
+    suggestions: SuggestionCache | None = None,
     now: datetime | None = None,
+    clerk: Principal | None = None,
 ) -> TicketRow:
-    """Take in one issue: route it by category, set its deadlines, announce it.
+    """Take in one issue: route it by category, set its deadlines, find what it likely
+    repeats, announce it (resolved at once with an answer: see :func:`prepare_ticket`).
 
     Returns the new row (read the ticket back with ``queries.get_ticket`` to change it)."""
     new = prepare_ticket(
@@ -245,7 +295,9 @@ def create_ticket(
         reporter_id=reporter_id,
         cache=cache,
         now=now,
+        clerk=clerk,
     )
+    find_likely_repeats(db_session=db_session, tickets=[new], cache=suggestions)
     insert_tickets(db_session=db_session, outbox=outbox, tickets=[new])
     return new
 
@@ -293,8 +345,8 @@ class IntakeAnswer(TypedDict, total=False):
     error: dict[str, Any]
 
 
-#: A new issue's validated data and reporter, if its caller may report it (else it raises).
-Admit = Callable[[IntakeRequest], tuple[NewTicket, str | None]]
+#: A new issue admitted, if its caller may report it (else it raises).
+Admit = Callable[[IntakeRequest], Admission]
 
 
 def take_in(
@@ -304,10 +356,12 @@ def take_in(
     requests: Sequence[IntakeRequest],
     admit: Admit,
     cache: RoutingCache | None = None,
+    suggestions: SuggestionCache | None = None,
 ) -> list[IntakeAnswer]:
     """Take in many issues in one transaction, each answered on its own: one item's refusal
     leaves the others standing, and the same submission again within
-    :data:`REPEAT_WINDOW` answers with the first ticket (nothing stored)."""
+    :data:`REPEAT_WINDOW` answers with the first ticket (nothing stored). The likely
+    repeats are looked for once per center for all of them."""
     earlier = earlier_submissions(
         db_session=db_session, keys={r.intake_key for r in requests if r.intake_key}
     )
@@ -316,17 +370,18 @@ def take_in(
     for request in requests:
         center_id, key = request.center_id, request.intake_key
         try:
-            data, reporter_id = admit(request)  # a repeat is still checked against its caller
+            admitted = admit(request)  # a repeat is still checked against its caller
             if key and (center_id, key) in earlier:
                 answers.append({"ticket": earlier[center_id, key], "repeat": True})
                 continue
             ticket = prepare_ticket(
                 db_session=db_session,
                 center_id=center_id,
-                data=data,
-                reporter_id=reporter_id,
+                data=admitted.data,
+                reporter_id=admitted.reporter_id,
                 cache=cache,
                 intake_key=key,
+                clerk=admitted.clerk,
             )
         except LianxinError as exc:
             answers.append({"error": exc.to_dict()})
@@ -335,5 +390,6 @@ def take_in(
             earlier[center_id, key] = ticket  # the same submission twice in one batch
         accepted.append(ticket)
         answers.append({"ticket": ticket})
+    find_likely_repeats(db_session=db_session, tickets=accepted, cache=suggestions)
     insert_tickets(db_session=db_session, outbox=outbox, tickets=accepted)
     return answers

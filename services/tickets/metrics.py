@@ -5,7 +5,7 @@ from __future__ import annotations
 from lianxin.metrics import counter, gauge
 
 #: A missed deadline announced by the SLA timer (``kind``: acknowledge | resolve; ``level``
-#: 1 | 2).
+#: 1..3).
 SLA_BREACHES = counter(
     "lianxin_tickets_sla_breaches_total", "SLA breaches announced", ("center", "kind", "level")
 )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -49,6 +50,11 @@ class Center(Base):
     auto_assign: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Day of the month of the joint meeting (党建联席会), 1–28.
     meeting_day: Mapped[int] = mapped_column(Integer, default=25)
+    #: The escalation ladder's third step, as a multiple of the acknowledge limit (e.g. 3:
+    #: the town's leadership at three times it); None: a two-step ladder.
+    escalation_level3_factor: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Whether a report's photos are shown to the public (follow page, Open311 media_url).
+    public_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -172,6 +178,22 @@ class Ticket(Base):
     #: time bucket (a hash: see intake.stored_intake_key); None for intake that may
     #: legitimately repeat (staff registering calls).
     intake_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The photos attached at intake (ids in the photo store; see :class:`TicketPhoto`).
+    photo_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: Open tickets this one likely repeats, as found at intake: ``{ticket_id, summary,
+    #: state, distance_m}`` each. A snapshot read only with its ticket, written in the same
+    #: INSERT as the ticket (gathered intake stays one statement per table).
+    repeat_candidates: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    #: Residents who joined it ("我也遇到了"), in order: every later event names them.
+    #: Kept here, beside the :class:`TicketSupporter` rows that make each join unique, so
+    #: that an event is built from the locked ticket alone.
+    supporter_ids: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    #: The repeat reports merged into this one (their ``primary_id`` is this ticket's id).
+    merged_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class TicketLog(Base):
@@ -222,6 +244,43 @@ class DutyShift(Base):
     name: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketSupporter(Base):
+    """A resident who joined an open ticket instead of reporting it again: once per person,
+    and once per phone — kept only as a keyed hash (made by the gateway, salted with the
+    ticket), never the number."""
+
+    __tablename__ = "ticket_supporters"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "person_id", name="uq_ticket_supporters_person"),
+        Index(
+            "uq_ticket_supporters_phone",
+            "ticket_id",
+            "phone_hash",
+            unique=True,
+            postgresql_where=text("phone_hash IS NOT NULL"),
+            sqlite_where=text("phone_hash IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    person_id: Mapped[str] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketPhoto(Base):
+    """Which ticket holds a photo: how a public photo URL (Open311 ``media_url``) finds the
+    ticket, and so its center's ``public_photos`` setting, without scanning JSON."""
+
+    __tablename__ = "ticket_photos"
+
+    photo_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    center_id: Mapped[str] = mapped_column(String(40))
 
 
 class JointMeeting(Base):

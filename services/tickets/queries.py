@@ -18,8 +18,8 @@ from lianxin.contracts.tickets.operations import (
     TicketSearchFilter,
 )
 from lianxin.roles import Principal
-from services.tickets.exceptions import TicketNotFound
-from services.tickets.models import Rating, Ticket, TicketLog
+from services.tickets.exceptions import PhotoNotPublic, TicketNotFound
+from services.tickets.models import Center, Rating, Ticket, TicketLog, TicketPhoto
 
 _NARROWING = ("state", "category", "party")
 
@@ -150,6 +150,24 @@ def board(*, db_session: Session, center_id: str, query: TicketFilter) -> BoardP
         "limit": query.limit,
         "offset": query.offset,
     }
+
+
+def public_photo(*, db_session: Session, center_id: str, photo_id: str) -> dict[str, str]:
+    """The photo and the ticket that holds it, if the center shows photos to the public;
+    else :class:`PhotoNotPublic` (as for a photo no ticket of the center holds)."""
+    found = db_session.execute(
+        select(TicketPhoto.photo_id, TicketPhoto.ticket_id)
+        .join(Center, Center.id == TicketPhoto.center_id)
+        .where(
+            TicketPhoto.photo_id == photo_id,
+            TicketPhoto.center_id == center_id,
+            Center.public_photos.is_(True),
+        )
+        .limit(1)
+    ).first()
+    if found is None:
+        raise PhotoNotPublic()
+    return {"photo_id": found.photo_id, "ticket_id": found.ticket_id}
 
 
 def timeline(*, db_session: Session, ticket: Ticket) -> list[TicketLog]:

@@ -4,17 +4,21 @@ domain, commit, dump."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+import eventlet
 from nameko.events import BROADCAST, EventDispatcher
 from nameko.events import event_handler as broadcast_handler
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.rpc import RpcProxy
 from sqlalchemy.exc import IntegrityError
 
 from lianxin.auth import Caller, CallerCheck
 from lianxin.contracts.schema import dump, load
 from lianxin.contracts.tickets import operations as ops
 from lianxin.db import Database
-from lianxin.errors import InvalidInput
+from lianxin.errors import InvalidInput, from_remote
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
@@ -22,17 +26,29 @@ from lianxin.outbox import Outbox
 from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
-from services.tickets import configuration, intake, meetings, queries, sla, workflow
-from services.tickets.dependencies import Routing
-from services.tickets.exceptions import TicketNotFound
+from services.tickets import (
+    configuration,
+    intake,
+    meetings,
+    queries,
+    sla,
+    suggestions,
+    supporters,
+    urging,
+    workflow,
+)
+from services.tickets.dependencies import Routing, Suggestions
+from services.tickets.exceptions import DirectoryUnavailable, TicketNotFound
 from services.tickets.metrics import OPEN_TICKETS, SLA_BREACHES
 from services.tickets.models import Base, outbox_table
 
 log = logging.getLogger(__name__)
 
 #: Internal, on the tickets event exchange but not in the event catalogue: a replica's
-#: cached routing of a center is out of date (see ``_routing_changed``).
+#: cached routing (and category model) of a center is out of date (see ``_routing_changed``).
 ROUTING_CHANGED = "internal.routing_changed"
+#: Seconds a roster entry waits for notify to say whether its person can be reached.
+DIRECTORY_TIMEOUT = 5
 
 
 class TicketsService(HealthCheck):
@@ -44,6 +60,8 @@ class TicketsService(HealthCheck):
     metrics = Metrics()
     dispatch = EventDispatcher()
     routing = Routing()
+    suggestions = Suggestions()
+    notify_rpc = RpcProxy("notify")
 
     # -- centers ---------------------------------------------------------------------------
 
@@ -76,10 +94,12 @@ class TicketsService(HealthCheck):
 
     def _routing_changed(self, center_id: str) -> None:
         """After a committed change of a center's routing (categories, fallback party, SLA):
-        this replica forgets what it cached of that center, and so does every other, at once
-        rather than within the cache's TTL. A cache hint, not a fact: it goes straight to
-        the broker (no outbox), and if it is lost the TTL still bounds the staleness."""
+        this replica forgets what it cached of that center (routing, category model), and
+        so does every other, at once rather than within the caches' TTL. A cache hint, not
+        a fact: it goes straight to the broker (no outbox), and if it is lost the TTL still
+        bounds the staleness."""
         self.routing.forget(center_id)
+        self.suggestions.forget(center_id)
         try:
             self.dispatch(ROUTING_CHANGED, {"center_id": center_id})
         except Exception as exc:
@@ -89,13 +109,14 @@ class TicketsService(HealthCheck):
 
     @broadcast_handler("tickets", ROUTING_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
     def forget_routing(self, payload: Any) -> None:
-        """Every replica (one queue each) forgets a center's cached routing; a message it
-        can't read makes it forget everything, which is always safe."""
+        """Every replica (one queue each) forgets a center's cached routing and category
+        model; a message it can't read makes it forget everything, which is always safe."""
         center = payload.get("center_id") if isinstance(payload, dict) else None
         if not isinstance(center, str):
             log.warning("unreadable routing-changed message; forgetting all cached routing")
             center = None
         self.routing.forget(center)
+        self.suggestions.forget(center)
 
     # -- categories ------------------------------------------------------------------------
 
@@ -155,10 +176,25 @@ class TicketsService(HealthCheck):
     def add_duty_shift(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.caller.require(center_id, ops.add_duty_shift)
         shift = configuration.add_duty_shift(
-            db_session=self.db, center_id=center_id, data=load(ops.DutyShiftCreate, payload)
+            db_session=self.db,
+            center_id=center_id,
+            data=load(ops.DutyShiftCreate, payload),
+            check_reachable=self._reachability,
         )
         self.db.commit()
         return dump(ops.DutyShiftRead, shift)
+
+    def _reachability(self, center_id: str, person_id: str) -> Mapping[str, Any]:
+        """notify's answer whether it can reach a person (the caller's token goes with it);
+        its refusal as the kit error it is, its silence as :class:`DirectoryUnavailable`."""
+        try:
+            with eventlet.Timeout(DIRECTORY_TIMEOUT):
+                answer: Mapping[str, Any] = self.notify_rpc.check_reachable(center_id, person_id)
+                return answer
+        except RemoteError as exc:
+            raise from_remote(exc) or DirectoryUnavailable() from None
+        except (eventlet.Timeout, UnknownService):
+            raise DirectoryUnavailable() from None
 
     @rpc
     def list_duty(
@@ -187,14 +223,16 @@ class TicketsService(HealthCheck):
     @rpc
     def create_ticket(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Take in an issue. ``web`` intake is public; the other channels are staff's."""
-        data, reporter_id = self._admit(self.caller, center_id, payload)
+        admitted = self._admit(self.caller, center_id, payload)
         ticket = intake.create_ticket(
             db_session=self.db,
             outbox=self.outbox,
             center_id=center_id,
-            data=data,
-            reporter_id=reporter_id,
+            data=admitted.data,
+            reporter_id=admitted.reporter_id,
             cache=self.routing,
+            suggestions=self.suggestions,
+            clerk=admitted.clerk,
         )
         self.db.commit()
         return dump(ops.TicketReceipt, ticket)
@@ -210,7 +248,7 @@ class TicketsService(HealthCheck):
         stored), or ``{"error": error}`` — one item's refusal leaves the others standing."""
         batch = load(ops.IntakeBatch, {"items": items})["items"]
 
-        def admit(request: ops.IntakeRequest) -> tuple[ops.NewTicket, str | None]:
+        def admit(request: ops.IntakeRequest) -> intake.Admission:
             return self._admit(
                 self.caller.for_token(request.authorization), request.center_id, request.payload
             )
@@ -222,6 +260,7 @@ class TicketsService(HealthCheck):
                 requests=batch,
                 admit=admit,
                 cache=self.routing,
+                suggestions=self.suggestions,
             )
 
         try:
@@ -239,19 +278,23 @@ class TicketsService(HealthCheck):
 
     def _admit(
         self, caller: CallerCheck, center_id: str, payload: dict[str, Any]
-    ) -> tuple[ops.NewTicket, str | None]:
+    ) -> intake.Admission:
         """A new issue's validated data and reporter, if ``caller`` may report it: on the web
-        anyone (a signed-in resident is its reporter); by hotline or walk-in, staff."""
+        anyone (a signed-in resident is its reporter; for anyone else, the person id under
+        which the gateway handed their contact to notify); by hotline or walk-in, staff —
+        who may also resolve it at once (an ``answer``)."""
         data: ops.NewTicket = load(ops.TicketCreate, payload)
         if data.channel == "open311":
             raise InvalidInput(fields={"channel": ["Open311 请求须经 /open311/v2 提交"]})
         if data.channel == "web" and caller.principal is None:
-            return data, None
+            intake.check_on_the_spot(data, None)
+            return intake.Admission(data, data.reporter_id)
         principal = caller.require(center_id, ops.create_ticket)
         ops.create_ticket.authorize(principal, data)
-        if data.channel == "web":
-            return data, principal.id if principal.role == "resident" else None
-        return data, data.reporter_id
+        intake.check_on_the_spot(data, principal)
+        if data.channel == "web" and principal.role == "resident":
+            return intake.Admission(data, principal.id)
+        return intake.Admission(data, data.reporter_id, principal)
 
     @rpc
     def create_open311_ticket(
@@ -268,6 +311,7 @@ class TicketsService(HealthCheck):
                 db_session=self.db, center_id=center_id, service_code=str(service_code)
             ).code
         data = load(ops.TicketCreate, {**payload, "channel": "open311"})
+        intake.check_on_the_spot(data, None)
         ticket = intake.create_ticket(
             db_session=self.db,
             outbox=self.outbox,
@@ -275,6 +319,7 @@ class TicketsService(HealthCheck):
             data=data,
             reporter_id=data.reporter_id,
             cache=self.routing,
+            suggestions=self.suggestions,
         )
         self.db.commit()
         return dump(ops.TicketReceipt, ticket)
@@ -305,16 +350,21 @@ class TicketsService(HealthCheck):
     def get_public_ticket(
         self, center_id: str, ticket_id: str, query: dict[str, Any]
     ) -> dict[str, Any]:
-        """A reporter without an account follows their ticket with its code."""
+        """A reporter without an account follows their ticket with its code: its photos only
+        where the center shows photos to the public; whether they left a contact (if not,
+        the page tells them to come back with the code)."""
         follow = load(ops.PublicFollow, query)
         ticket = queries.get_ticket(db_session=self.db, center_id=center_id, ticket_id=ticket_id)
         if follow.code != ticket.follow_code:
             raise TicketNotFound()
-        timeline = queries.timeline(db_session=self.db, ticket=ticket)
-        return {
-            **dump(ops.TicketRead, ticket),
-            "timeline": dump(ops.TimelineEntry, timeline, many=True),
-        }
+        center = configuration.require_center(db_session=self.db, center_id=center_id)
+        answer: dict[str, Any] = dump(ops.TicketProgress, ticket)
+        answer["timeline"] = dump(
+            ops.TimelineEntry, queries.timeline(db_session=self.db, ticket=ticket), many=True
+        )
+        if not center.public_photos:
+            answer["photo_ids"] = []
+        return answer
 
     @rpc
     def list_tickets(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -341,12 +391,67 @@ class TicketsService(HealthCheck):
 
     @rpc
     def search_tickets(self, center_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """Public (Open311 GET requests.json): ids, service code, dates, open/closed."""
-        configuration.require_center(db_session=self.db, center_id=center_id)
+        """Public (Open311 GET requests.json): ids, service code, dates, open/closed; the
+        photos only where the center shows them to the public."""
+        center = configuration.require_center(db_session=self.db, center_id=center_id)
         tickets = queries.search_tickets(
             db_session=self.db, center_id=center_id, query=load(ops.TicketSearch, query)
         )
-        return dump(ops.TicketRead, tickets, many=True)
+        found: list[dict[str, Any]] = dump(ops.TicketRead, tickets, many=True)
+        if not center.public_photos:
+            for ticket in found:
+                ticket["photo_ids"] = []
+        return found
+
+    @rpc
+    def find_public_photo(self, center_id: str, photo_id: str) -> dict[str, Any]:
+        """Public (Open311 media_url): the ticket holding a photo the center shows."""
+        return dump(
+            ops.PublicPhoto,
+            queries.public_photo(db_session=self.db, center_id=center_id, photo_id=photo_id),
+        )
+
+    # -- before and beside a report --------------------------------------------------------
+
+    @rpc
+    def suggest(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Public: the likely categories of what a resident has typed, and the open tickets
+        it likely repeats (已有人反映)."""
+        answer = suggestions.suggest(
+            db_session=self.db,
+            center_id=center_id,
+            ask=load(ops.SuggestionIn, payload),
+            cache=self.suggestions,
+        )
+        return dump(ops.Suggestions, answer)
+
+    @rpc
+    def support_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Public: a resident joins an open ticket ("我也遇到了") — a signed-in resident as
+        themselves, anyone else under the person id the gateway gave their contact."""
+        data: ops.NewSupporter = load(ops.SupporterIn, payload)
+        caller = self.caller.optional()
+        if caller is not None and caller.role == "resident":
+            self.caller.require(center_id, ops.support_ticket)  # a resident of this center
+            data = ops.NewSupporter(supporter_id=str(caller.id), phone_hash=data.phone_hash)
+        ticket = queries.get_ticket(
+            db_session=self.db, center_id=center_id, ticket_id=ticket_id, lock=True
+        )
+        supporters.support_ticket(
+            db_session=self.db, outbox=self.outbox, ticket=ticket, supporter=data
+        )
+        self.db.commit()
+        return dump(
+            ops.SupportRead,
+            {
+                "ticket_id": ticket.id,
+                "state": ticket.state,
+                "supporter_id": data.supporter_id,
+                "supporters": len(ticket.supporter_ids),
+            },
+        )
 
     # -- the workflow: one entrypoint per action -------------------------------------------
 
@@ -441,6 +546,15 @@ class TicketsService(HealthCheck):
         principal = self.caller.require(center_id, ops.merge_ticket)
         return self._step(
             principal, ops.merge_ticket, workflow.merge_ticket, center_id, ticket_id, payload
+        )
+
+    @rpc
+    def urge_ticket(
+        self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.urge_ticket)
+        return self._step(
+            principal, ops.urge_ticket, urging.urge_ticket, center_id, ticket_id, payload
         )
 
     @rpc

@@ -1,11 +1,12 @@
-"""Deadlines (SLA): every missed one announced once per level, and what is still open."""
+"""Deadlines (SLA): every missed one announced once per level of the center's escalation
+ladder, naming who is on duty at that moment; and what is still open."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from lianxin.clock import now_utc
@@ -33,27 +34,36 @@ def check_sla(
 ) -> list[Breach]:
     """Find tickets past a deadline and announce each breach once; returns those announced.
 
-    Level 1: not acknowledged by ``ack_due_at`` (alert the cadre on duty), or not resolved by
-    ``resolve_due_at``. Level 2: still not acknowledged at twice the acknowledge limit (alert
-    the center admin too). Rows are locked with SKIP LOCKED so replicas never announce twice.
+    The acknowledge ladder: level 1 at ``ack_due_at`` (the cadre on duty), level 2 at twice
+    the limit (the center admin too), level 3 — where the center set
+    ``escalation_level3_factor`` — at that multiple of it (the people the center names);
+    each level once, the levels a slow timer skipped announced in order. Resolve: once, at
+    ``resolve_due_at``. Rows are locked with SKIP LOCKED and the level reached is stored
+    with the events, so replicas never announce one twice.
     """
     now = now or now_utc()
     found: list[Breach] = []
-    late_ack = db_session.scalars(
-        select(Ticket)
-        .where(Ticket.state == "reported", Ticket.ack_due_at <= now, Ticket.ack_breach_level < 2)
+    late_ack = db_session.execute(
+        select(Ticket, Center.escalation_level3_factor)
+        .join(Center, Center.id == Ticket.center_id)
+        .where(
+            Ticket.state == "reported",
+            Ticket.ack_due_at <= now,
+            or_(
+                Ticket.ack_breach_level < 2,
+                (Ticket.ack_breach_level < 3) & Center.escalation_level3_factor.is_not(None),
+            ),
+        )
         .order_by(Ticket.ack_due_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Ticket)
     ).all()
-    for ticket in late_ack:
-        limit_span = ticket.ack_due_at - ticket.created_at
-        level = 2 if now >= ticket.created_at + 2 * limit_span else 1
+    duty = _RosterNow(db_session, now)
+    for ticket, factor in late_ack:
+        level = ladder_level(ticket.created_at, ticket.ack_due_at, factor, now)
         for lvl in range(ticket.ack_breach_level + 1, level + 1):
-            found.append(
-                _breach(db_session, outbox, ticket, "acknowledge", lvl, ticket.ack_due_at, now)
-            )
-        ticket.ack_breach_level = level
+            found.append(_breach(db_session, outbox, ticket, "acknowledge", lvl, duty, now))
+        ticket.ack_breach_level = max(level, ticket.ack_breach_level)
     late_resolve = db_session.scalars(
         select(Ticket)
         .where(
@@ -67,9 +77,37 @@ def check_sla(
         .with_for_update(skip_locked=True)
     ).all()
     for ticket in late_resolve:
-        found.append(_breach(db_session, outbox, ticket, "resolve", 1, ticket.resolve_due_at, now))
+        found.append(_breach(db_session, outbox, ticket, "resolve", 1, duty, now))
         ticket.resolve_breached = True
     return found
+
+
+def ladder_level(
+    created_at: datetime, ack_due_at: datetime, level3_factor: float | None, now: datetime
+) -> int:
+    """How far up the acknowledge ladder a ticket reported at ``created_at`` is at ``now``
+    (0: within its limit)."""
+    if now < ack_due_at:
+        return 0
+    elapsed, span = now - created_at, ack_due_at - created_at
+    if level3_factor is not None and elapsed >= span * level3_factor:
+        return 3
+    return 2 if elapsed >= 2 * span else 1
+
+
+class _RosterNow:
+    """Who is on duty at the moment of the breaches, read once per center."""
+
+    def __init__(self, db_session: Session, now: datetime):
+        self._db, self._now = db_session, now
+        self._found: dict[str, list[str]] = {}
+
+    def __call__(self, center_id: str) -> list[str]:
+        if center_id not in self._found:
+            self._found[center_id] = on_duty(
+                db_session=self._db, center_ids=[center_id], at=self._now
+            ).get(center_id, [])
+        return self._found[center_id]
 
 
 def _breach(
@@ -78,10 +116,10 @@ def _breach(
     ticket: Ticket,
     kind: str,
     level: int,
-    due_at: datetime,
+    duty: _RosterNow,
     now: datetime,
 ) -> Breach:
-    duty = on_duty(db_session=db_session, center_id=ticket.center_id, at=now)
+    people = duty(ticket.center_id)
     system = Principal.system()
     record(
         db_session,
@@ -103,8 +141,9 @@ def _breach(
             system,
             kind=kind,
             level=level,
-            due_at=due_at,
-            duty_person_id=duty.person_id if duty else None,
+            due_at=ticket.ack_due_at if kind == "acknowledge" else ticket.resolve_due_at,
+            duty_person_id=people[0] if people else None,
+            duty_person_ids=people,
         ),
     )
     return Breach(ticket.center_id, kind, level)

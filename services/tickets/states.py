@@ -7,14 +7,24 @@ The actions themselves are in :mod:`services.tickets.workflow` (and escalation, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from lianxin.roles import Principal
 from services.tickets.exceptions import InvalidTransition
 from services.tickets.models import Ticket, TicketLog
+
+#: How much of the description an event (and a likely repeat) shows.
+SUMMARY_LENGTH = 60
+
+
+def summary(description: str) -> str:
+    """The start of a description, as events and likely repeats show it."""
+    return description[:SUMMARY_LENGTH]
+
 
 STATE_NAMES = {
     "reported": "待签收",
@@ -40,6 +50,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rate": ("resolved",),
     "close": ("resolved",),
     "reopen": ("resolved", "closed"),
+    # 催办 and supporters ("我也遇到了"): any open ticket
+    "urge": ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated"),
+    "support": ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated"),
 }
 ACTION_NAMES = {
     "acknowledge": "签收",
@@ -52,6 +65,8 @@ ACTION_NAMES = {
     "rate": "评价",
     "close": "回访关闭",
     "reopen": "重新办理",
+    "urge": "催办",
+    "support": "加入反映",
 }
 
 
@@ -117,13 +132,30 @@ def move(
     return before
 
 
-def fact(ticket: Ticket, actor: Principal, **extra: Any) -> dict[str, Any]:
-    """What every ticket event after ``created`` carries, and ``extra``."""
+class Announced(Protocol):
+    """What a ticket event is made from: a stored ticket, or a new one being stored."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def party(self) -> str: ...
+    @property
+    def reporter_id(self) -> str | None: ...
+    @property
+    def supporter_ids(self) -> Sequence[str]: ...
+
+
+def fact(ticket: Announced, actor: Principal, **extra: Any) -> dict[str, Any]:
+    """What every ticket event after ``created`` carries, and ``extra``: its supporters are
+    told of its progress as its reporter is."""
     return {
         "ticket_id": ticket.id,
         "category": ticket.category,
         "party": ticket.party,
         "actor_id": actor.id,
         "person_id": ticket.reporter_id,
+        "supporter_ids": list(ticket.supporter_ids or ()),
         **extra,
     }

@@ -245,17 +245,19 @@ def merge_ticket(
     data: MergeInto,
     now: datetime | None = None,
 ) -> Ticket:
-    """并单: a repeat report follows the primary ticket (of the same center) from now on."""
+    """并单: a repeat report follows the primary ticket (of the same center) from now on; the
+    primary lists it (``merged_ids``)."""
     now = now or now_utc()
-    primary = get_ticket(
-        db_session=db_session, center_id=ticket.center_id, ticket_id=data.primary_id
-    )
-    if primary.id == ticket.id:
+    if data.primary_id == ticket.id:
         raise InvalidInput(fields={"primary_id": ["不能并入自身"]})
+    primary = get_ticket(  # locked: its list of merged reports grows
+        db_session=db_session, center_id=ticket.center_id, ticket_id=data.primary_id, lock=True
+    )
     if primary.state not in OPEN_STATES:
         raise InvalidInput(fields={"primary_id": ["主工单已办结或已并单，不能并入"]})
     move(db_session, ticket, "merge", "merged", actor, now, f"并入 {primary.id}", primary.party)
     ticket.primary_id = primary.id
+    primary.merged_ids = [*(primary.merged_ids or ()), ticket.id]
     outbox.add(
         tickets_events.TICKET_MERGED,
         center_id=ticket.center_id,

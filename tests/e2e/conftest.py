@@ -82,3 +82,26 @@ def system(rabbit_manager, tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     rabbit_manager.delete_vhost(vhost)
+
+
+@pytest.fixture
+def on_duty(system, token):
+    """``on_duty(person_id)`` puts a seeded cadre on the duty roster from a minute ago for an
+    hour (the seed's roster covers 08:00–20:00 Beijing time, and a test may run at night):
+    a new ticket alerts whoever is on duty at that moment."""
+    from datetime import timedelta
+
+    from lianxin.clock import now_utc
+
+    def put(person_id: str) -> None:
+        now = now_utc()
+        shift = {
+            "person_id": person_id,
+            "name": person_id,
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+        }
+        answer = system.post("/api/v1/duty", shift, token("admin"))
+        assert answer.status_code == 201, answer.text
+
+    return put

@@ -24,9 +24,10 @@ def put(system, path, body, token):
     )
 
 
-def test_posted_ticket_reaches_inbox_email_and_a_signed_webhook(system, token):
+def test_posted_ticket_reaches_inbox_email_and_a_signed_webhook(system, token, on_duty):
     department = token("department", ["yanminghu", "fenghuang"], sub="civil-affairs")
     duty = token("staff", sub="staff-duty-1")
+    on_duty("staff-duty-1")
     with WebhookReceiver() as hooks:
         answer = system.post(
             "/api/v1/subscriptions",

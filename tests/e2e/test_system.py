@@ -22,8 +22,9 @@ def test_health_says_every_service_answers(system):
     }
 
 
-def test_posted_ticket_reaches_the_staff_notification(system, token):
-    staff = token("staff", sub="staff-duty-1")  # the seeded cadre on duty
+def test_posted_ticket_reaches_the_cadre_on_duty(system, token, on_duty):
+    staff = token("staff", sub="staff-duty-1")  # a seeded cadre, on duty now
+    on_duty("staff-duty-1")
     created = system.post("/api/v1/tickets", {**TICKET, "channel": "hotline"}, staff)
     assert created.status_code == 201, created.text
     ticket = created.json()

@@ -184,3 +184,86 @@ def test_the_property_company_handles_its_own_ticket_and_nothing_else(system, to
     assert system.post(f"/api/v1/tickets/{tid}/start", {}, wy).json()["state"] == "in_progress"
     done = system.post(f"/api/v1/tickets/{tid}/resolve", {"answer": "已清运并增加收运频次"}, wy)
     assert done.status_code == 200 and done.json()["state"] == "resolved"
+
+
+def test_a_web_reporters_contact_reaches_them_as_the_ticket_moves(system, token):
+    """The issue's first break: a web report with a phone answered ``reporter_id: null`` and
+    nothing ever reached the reporter. Now the receipt names them and notify tells them."""
+    staff, admin = token("staff", sub="staff-duty-1"), token("admin")
+    receipt = public_post(
+        system,
+        "/api/v1/public/tickets",
+        {
+            "center_id": "yanminghu",
+            "category": "sanitation",
+            "address": "太平庄社区8号楼",
+            "description": "8号楼楼道里堆满杂物，影响通行",
+            "contact": {"name": "赵先生", "phone": "13611112222"},
+        },
+    )
+    assert receipt.status_code == 201, receipt.text
+    ticket = receipt.json()
+    reporter = ticket["reporter_id"]
+    assert reporter and "13611112222" not in receipt.text
+    tid = ticket["id"]
+    assert system.post(f"/api/v1/tickets/{tid}/acknowledge", {}, staff).status_code == 200
+    done = system.post(f"/api/v1/tickets/{tid}/resolve", {"answer": "物业已清理楼道杂物"}, staff)
+    assert done.status_code == 200, done.text
+    follow = system.get(
+        f"/api/v1/public/centers/yanminghu/tickets/{tid}", params={"code": ticket["follow_code"]}
+    ).json()
+    assert follow["contact_left"] is True
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        items = system.get(
+            "/api/v1/deliveries", token=admin, params={"person_id": reporter}
+        ).json()["items"]
+        if items:
+            break
+        time.sleep(0.5)
+    assert items, "nothing was delivered to the web reporter"
+
+
+def test_a_clerk_resolves_a_walk_in_at_the_desk_in_one_call(system, token):
+    clerk = token("staff", sub="staff-duty-1")
+    done = system.post(
+        "/api/v1/tickets",
+        {
+            "category": "policy",
+            "channel": "walk_in",
+            "description": "咨询老年人优待证办理",
+            "answer": "已当面告知所需材料，可在便民服务窗口当场办理",
+        },
+        clerk,
+    )
+    assert done.status_code == 201, done.text
+    assert done.json()["state"] == "resolved"
+    steps = [
+        e["action"]
+        for e in system.get(f"/api/v1/tickets/{done.json()['id']}/timeline", token=clerk).json()
+    ]
+    assert steps == ["report", "resolve"]
+
+
+def test_a_resident_is_offered_the_open_report_and_joins_it_instead(system, token):
+    report = {
+        "center_id": "yanminghu",
+        "category": "sanitation",
+        "address": "东漳社区4号楼",
+        "description": "东漳社区4号楼下水道堵了，污水漫到路面",
+    }
+    first = public_post(system, "/api/v1/public/tickets", report)
+    assert first.status_code == 201, first.text
+    offered = system.post(
+        "/api/v1/public/centers/yanminghu/suggestions",
+        {"description": report["description"], "address": report["address"]},
+    ).json()
+    assert len(offered["categories"]) == 3
+    assert first.json()["id"] in [r["ticket_id"] for r in offered["repeats"]]
+    join = {"center_id": "yanminghu", "name": "钱女士", "phone": "13922223333"}
+    path = f"/api/v1/public/tickets/{first.json()['id']}/supporters"
+    joined = public_post(system, path, join)
+    assert joined.status_code == 201 and joined.json()["supporters"] == 1, joined.text
+    again = public_post(system, path, join)
+    assert again.status_code == 409 and "您已经反映过" in again.json()["detail"]

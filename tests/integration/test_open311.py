@@ -136,3 +136,76 @@ def test_unknown_request_is_404_in_the_specs_format(open311):
     base, _ = open311
     response = requests.get(f"{base}/requests/nope.json", params={"jurisdiction_id": "yanminghu"})
     assert response.status_code == 404 and response.json()[0]["code"] == 404
+
+
+def jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_media_url_serves_the_first_photo_only_where_the_center_shows_photos(open311, rpc, token):
+    """Open311 clients have no follow code: a request's first photo is served under
+    /open311/v2/media/… and named by media_url only once the center makes photos public."""
+    base, _ = open311
+    api = base.replace("/open311/v2", "/api/v1")
+    uploaded = requests.post(
+        f"{api}/public/centers/yanminghu/photos",
+        data=jpeg(),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    photo = uploaded.json()["photo_id"]
+    created = requests.post(
+        f"{api}/public/tickets",
+        json={
+            "center_id": "yanminghu",
+            "category": "sanitation",
+            "description": "东村社区3号楼门口垃圾两天没人清运",
+            "photo_ids": [photo],
+        },
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    media = f"{base}/media/yanminghu/{photo}.jpg"
+
+    def listed():
+        return requests.get(
+            f"{base}/requests/{request_id}.json", params={"jurisdiction_id": "yanminghu"}
+        ).json()[0]
+
+    assert "media_url" not in listed()
+    hidden = requests.get(media, timeout=30)
+    assert hidden.status_code == 404 and hidden.json()[0]["code"] == 404
+    rpc(token("admin")).tickets.update_center("yanminghu", {"public_photos": True})
+    assert listed()["media_url"] == media
+    shown = requests.get(media, timeout=30)
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/jpeg"
+    assert shown.content[:3] == b"\xff\xd8\xff"
+    other = requests.get(f"{base}/media/yanminghu/{'0' * 32}.jpg", timeout=30)
+    assert other.status_code == 404
+
+
+def test_a_report_naming_a_photo_not_in_the_store_is_refused(open311):
+    base, _ = open311
+    api = base.replace("/open311/v2", "/api/v1")
+    refused = requests.post(
+        f"{api}/public/tickets",
+        json={
+            "center_id": "yanminghu",
+            "category": "sanitation",
+            "description": "路灯不亮",
+            "photo_ids": ["0" * 32],
+        },
+        timeout=30,
+    )
+    assert refused.status_code == 422 and "photo_ids" in refused.json()["errors"]
+    assert (
+        requests.get(f"{base}/requests.json", params={"jurisdiction_id": "yanminghu"}).json() == []
+    )

@@ -55,3 +55,58 @@ def test_ticket_intake_on_postgresql_reaches_the_bus(
         "yanminghu", {"category": "sanitation", "description": "楼道灯不亮", "channel": "walk_in"}
     )
     assert wait_for(lambda: bus.get(received))["subject"] == ticket["id"]
+
+
+@pytest.mark.parametrize("engine_kind", ["postgresql", "sqlite"])
+def test_tickets_upgrade_keeps_data_and_lists_merged_reports(engine_kind, pg_database, sqlite_url):
+    """Issue 14's revision on a database holding a center, a category and merged reports:
+    the center's foreign keys stay whole (SQLite too), and each primary lists the reports
+    merged into it before, in merge order."""
+    from lianxin import migrate
+
+    url = pg_database() if engine_kind == "postgresql" else sqlite_url("tickets-upgrade")
+    migrate.upgrade("tickets", url, "54774e96ef42")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO centers (id, name, address, timezone, fallback_party, auto_assign, "
+                "meeting_day, created_at) VALUES ('c1', '中心', '', 'Asia/Shanghai', "
+                "'village_committee', true, 25, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO categories (center_id, code, name, party, ack_minutes, "
+                "resolve_hours, service_code, description, keywords, attributes, active) "
+                "VALUES ('c1', 's', '环境卫生', 'property', 10, 72, 's', '', '[]', '[]', true)"
+            )
+        )
+        for ticket, primary, minute in (("p", None, 0), ("a", "p", 30), ("b", "p", 20)):
+            conn.execute(
+                text(
+                    "INSERT INTO tickets (id, center_id, category, party, state, channel, "
+                    "description, address, attributes, follow_code, created_at, updated_at, "
+                    "ack_due_at, resolve_due_at, reopen_count, ack_breach_level, "
+                    "resolve_breached, primary_id) VALUES (:id, 'c1', 's', 'property', :state, "
+                    "'web', '垃圾没人清运', '', '{}', 'code', :at, :at, :at, :at, 0, 0, false, :p)"
+                ),
+                {
+                    "id": ticket,
+                    "p": primary,
+                    "state": "merged" if primary else "reported",
+                    "at": f"2026-11-30 01:{minute:02d}:00+00:00",
+                },
+            )
+    engine.dispose()
+    migrate.upgrade("tickets", url)
+    from sqlalchemy import JSON, column, select, table
+
+    tickets = table("tickets", column("id"), column("merged_ids", JSON), column("photo_ids", JSON))
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = {r.id: (r.merged_ids, r.photo_ids) for r in conn.execute(select(tickets))}
+        centers = conn.execute(text("SELECT public_photos FROM centers")).scalars().all()
+    engine.dispose()
+    assert rows == {"p": (["b", "a"], []), "a": ([], []), "b": ([], [])}
+    assert [bool(c) for c in centers] == [False]

@@ -26,6 +26,17 @@ def tickets(container_factory, service_config):
     return start
 
 
+@pytest.fixture
+def notify(container_factory, service_config):
+    """notify running too: the roster asks it whether the cadre on duty can be reached."""
+    from services.notify.service import NotifyService
+
+    def start():
+        container_factory(NotifyService, service_config("notify")).start()
+
+    return start
+
+
 def drain(bus, queue):
     return list(iter(lambda: bus.get(queue), None))
 
@@ -102,12 +113,17 @@ def test_illegal_and_repeated_transitions_are_refused_with_a_clear_error(
 
 
 def test_sla_timer_announces_an_unacknowledged_ticket_to_the_cadre_on_duty(
-    tickets, demo_center, rpc, token, bus
+    tickets, notify, demo_center, rpc, token, bus
 ):
     config = tickets(SLA_CHECK_SECONDS=0.2)
+    notify()
     breaches = bus.bind("tickets", "cn.lianxin.tickets.ticket.sla_breached.v1")
     demo_center()
     admin = rpc(token("admin"))
+    admin.notify.upsert_contact(
+        "yanminghu",
+        {"person_id": "staff-duty-1", "name": "李卫东", "role": "staff", "phone": "13800000001"},
+    )
     now = datetime.now(UTC)
     admin.tickets.add_duty_shift(
         "yanminghu",
@@ -134,6 +150,7 @@ def test_sla_timer_announces_an_unacknowledged_ticket_to_the_cadre_on_duty(
     assert breach["subject"] == ticket["id"]
     assert (breach["data"]["kind"], breach["data"]["level"]) == ("acknowledge", 1)
     assert breach["data"]["duty_person_id"] == "staff-duty-1"
+    assert breach["data"]["duty_person_ids"] == ["staff-duty-1"]
     eventlet.sleep(0.6)  # several more timer rounds: still one breach at this level
     assert bus.get(breaches) is None
 
@@ -153,9 +170,43 @@ def test_concurrent_acknowledgements_on_postgresql_let_exactly_one_through(
             client.tickets.acknowledge_ticket("yanminghu", ticket["id"], {})
             return "ok"
         except RemoteError as exc:
-            return from_remote(exc).code
+            error = from_remote(exc)
+            return error.code if error else str(exc)
 
     outcomes = list(eventlet.GreenPool().imap(acknowledge, clients))
     assert sorted(outcomes) == ["INVALID_TRANSITION"] * 5 + ["ok"]
     timeline = clients[0].tickets.get_ticket_timeline("yanminghu", ticket["id"])
     assert [e["action"] for e in timeline].count("acknowledge") == 1
+
+
+def test_two_replicas_on_postgresql_announce_each_level_of_a_three_step_ladder_once(
+    container_factory, service_config, demo_center, rpc, token, bus, pg_database
+):
+    """The center's ladder has a third step at three times the limit: a ticket 31 minutes
+    unacknowledged breaches at levels 1, 2 and 3 — each announced once, though two
+    replicas' timers look every 0.1 s."""
+    from services.tickets.service import TicketsService
+
+    config = service_config("tickets", db_url=pg_database(), SLA_CHECK_SECONDS=0.1)
+    for _ in range(2):
+        container_factory(TicketsService, config).start()
+    breaches = bus.bind("tickets", "cn.lianxin.tickets.ticket.sla_breached.v1")
+    demo_center()
+    admin = rpc(token("admin"))
+    admin.tickets.update_center("yanminghu", {"escalation_level3_factor": 3})
+    ticket = admin.tickets.create_ticket(
+        "yanminghu", {"category": "sanitation", "description": "垃圾未清运", "channel": "hotline"}
+    )
+    now = datetime.now(UTC)
+    engine = create_engine(config["DB_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket["id"])
+            .values(created_at=now - timedelta(minutes=31), ack_due_at=now - timedelta(minutes=21))
+        )
+    engine.dispose()
+    first = wait_for(lambda: bus.get(breaches))
+    eventlet.sleep(1.0)  # ten more rounds of each replica's timer
+    levels = [first["data"]["level"]] + [b["data"]["level"] for b in drain(bus, breaches)]
+    assert levels == [1, 2, 3]

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypedDict
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from lianxin.contracts.notify.operations import PHONE_RE
 from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, page_of
 from lianxin.operations import Operations, Rule
 from lianxin.roles import (
@@ -40,6 +41,11 @@ STATES = (
     "merged",
 )
 OPEN_STATES = STATES[:6]
+#: The channels a clerk may register and resolve at once (当场办结).
+ON_THE_SPOT_CHANNELS = ("hotline", "walk_in")
+#: Most photos one report carries; a photo's id in the photo store.
+PHOTOS_MAX = 3
+PHOTO_ID_RE = r"^[0-9a-f]{32}$"
 DESCRIPTION_MAX = 4000
 RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
@@ -67,6 +73,8 @@ class CenterChanges(TypedDict, total=False):
     fallback_party: str
     auto_assign: bool
     meeting_day: int
+    escalation_level3_factor: float | None
+    public_photos: bool
 
 
 class CenterSettings(BaseSchema):
@@ -76,6 +84,13 @@ class CenterSettings(BaseSchema):
     fallback_party = fields.Str(validate=validate.OneOf(PARTIES))
     auto_assign = fields.Bool()
     meeting_day = fields.Int(validate=validate.Range(min=1, max=28))
+    #: The escalation ladder's third step (e.g. the town's leadership) at this multiple of
+    #: the acknowledge limit, after the second at twice it; null: two steps only.
+    escalation_level3_factor = fields.Float(
+        allow_none=True, validate=validate.Range(min=2, max=100, min_inclusive=False)
+    )
+    #: Show reports' photos on the public follow page and to Open311 clients.
+    public_photos = fields.Bool()
 
 
 class CenterRead(BaseSchema):
@@ -86,6 +101,8 @@ class CenterRead(BaseSchema):
     fallback_party = fields.Str()
     auto_assign = fields.Bool()
     meeting_day = fields.Int()
+    escalation_level3_factor = fields.Float(allow_none=True)
+    public_photos = fields.Bool()
 
 
 ATTRIBUTE_TYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
@@ -242,10 +259,15 @@ class NewTicket:
     media_url: str | None
     #: A reporter registered by the hotline clerk (a person id of notify's directory).
     reporter_id: str | None
+    #: Photos already in the photo store (the gateway checked them).
+    photo_ids: list[str]
+    #: The clerk's answer, resolving it as it is registered (当场办结; hotline and walk-in).
+    answer: str | None
 
 
 class TicketCreate(BaseSchema):
-    """A resident's issue, from any channel."""
+    """A resident's issue, from any channel. ``answer`` resolves it on the spot (staff, by
+    hotline or walk-in only)."""
 
     model: ClassVar[type | None] = NewTicket
     category = fields.Str(required=True, validate=validate.Regexp(CODE_RE))
@@ -261,14 +283,51 @@ class TicketCreate(BaseSchema):
     )
     media_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
     reporter_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    photo_ids = fields.List(
+        fields.Str(validate=validate.Regexp(PHOTO_ID_RE, error="照片编号无效")),
+        load_default=list,
+        validate=validate.Length(max=PHOTOS_MAX, error=f"每份诉求最多上传 {PHOTOS_MAX} 张照片"),
+    )
+    answer = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=2, max=2000)
+    )
+
+
+class ReporterContact(BaseSchema):
+    """How to reach a reporter (or supporter) without an account: the gateway hands it to
+    notify's directory, the only owner of contact data, under a new person id; tickets and
+    their events carry only that id."""
+
+    name = fields.Str(load_default="居民", validate=validate.Length(min=1, max=40))
+    phone = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"),
+    )
+    email = fields.Email(load_default=None, allow_none=True)
+
+
+class TicketIntake(TicketCreate):
+    """What the intake route takes: a :class:`TicketCreate` and, for a caller staff register
+    by hotline or at the desk, their ``contact`` (the gateway hands it to notify and sends
+    the new person id as ``reporter_id``; the service never sees the contact)."""
+
+    model = None
+    contact = fields.Nested(ReporterContact, load_default=None, allow_none=True)
 
 
 class PublicTicketCreate(TicketCreate):
     """Public web intake: no login, so the center is named in the body. The gateway checks
-    it and forwards the rest as a :class:`TicketCreate` (so it loads as a plain dict)."""
+    it and forwards the rest as a :class:`TicketCreate` (so it loads as a plain dict).
+
+    A public client can't name the reporter: ``reporter_id`` is refused (the gateway sets
+    it to the person id under which it handed the reporter's contact to notify)."""
 
     model = None
     center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("reporter_id",)
 
 
 @dataclass(frozen=True)
@@ -300,6 +359,24 @@ class IntakeBatch(BaseSchema):
     )
 
 
+class RepeatCandidateRead(BaseSchema):
+    """An open ticket a report likely repeats (nearby and alike)."""
+
+    ticket_id = fields.Str()
+    summary = fields.Str()
+    state = fields.Str()
+    #: None: one of the two has no coordinates (they name the same building or place).
+    distance_m = fields.Float(allow_none=True)
+
+
+def _supporters(ticket: Any) -> int:
+    return len(getattr(ticket, "supporter_ids", None) or ())
+
+
+def _contact_left(ticket: Any) -> bool:
+    return getattr(ticket, "reporter_id", None) is not None
+
+
 class TicketRead(BaseSchema):
     id = fields.Str()
     center_id = fields.Str()
@@ -326,6 +403,13 @@ class TicketRead(BaseSchema):
     primary_id = fields.Str(allow_none=True)
     reopen_count = fields.Int()
     rating = fields.Str(allow_none=True)
+    photo_ids = fields.List(fields.Str())
+    #: How many residents joined it as supporters (the reporter not counted).
+    supporters = fields.Function(_supporters)
+    #: The repeat reports merged into it.
+    merged_ids = fields.List(fields.Str())
+    #: Open tickets it likely repeats, found at intake: staff merge it in one step.
+    repeat_candidates = fields.List(fields.Nested(RepeatCandidateRead))
 
 
 class TicketReceipt(TicketRead):
@@ -492,6 +576,16 @@ class PublicRatingIn(RatingIn):
     follow_code = fields.Str(required=True, validate=validate.Length(min=6, max=32))
 
 
+@dataclass(frozen=True)
+class Urge:
+    note: str
+
+
+class UrgeIn(BaseSchema):
+    model = Urge
+    note = fields.Str(required=True, validate=validate.Length(min=2, max=500))
+
+
 class TimelineEntry(BaseSchema):
     action = fields.Str()
     from_state = fields.Str(allow_none=True)
@@ -504,9 +598,92 @@ class TimelineEntry(BaseSchema):
 
 
 class TicketProgress(TicketRead):
-    """What a reporter following their ticket sees: the ticket and its timeline."""
+    """What a reporter following their ticket sees: the ticket and its timeline. Its
+    ``photo_ids`` only where the center shows photos to the public; ``contact_left``
+    false: the reporter left no way to reach them (the page says so)."""
 
     timeline = fields.List(fields.Nested(TimelineEntry))
+    contact_left = fields.Function(_contact_left)
+
+
+# -- before and beside a report: suggestions, supporters, photos -----------------------------
+
+
+@dataclass(frozen=True)
+class SuggestionAsk:
+    description: str
+    address: str
+    lat: float | None
+    long: float | None
+
+
+class SuggestionIn(BaseSchema):
+    """What a resident has typed so far (before sending the report)."""
+
+    model = SuggestionAsk
+    description = fields.Str(required=True, validate=validate.Length(min=2, max=DESCRIPTION_MAX))
+    address = fields.Str(load_default="", validate=validate.Length(max=200))
+    lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
+    long = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180)
+    )
+
+
+class CategoryScore(BaseSchema):
+    code = fields.Str()
+    name = fields.Str()
+    #: 0..1: how likely the report is of this category.
+    score = fields.Float()
+
+
+class Suggestions(BaseSchema):
+    """The likely categories (top three) and the open tickets it likely repeats (已有人反映:
+    the resident may join one as a supporter instead)."""
+
+    categories = fields.List(fields.Nested(CategoryScore))
+    repeats = fields.List(fields.Nested(RepeatCandidateRead))
+
+
+class PublicSupport(ReporterContact):
+    """Joining a ticket on the web ("我也遇到了"): a signed-in resident as themselves, anyone
+    else with a phone to be told of progress on (the gateway hands it to notify)."""
+
+    center_id = fields.Str(required=True, validate=validate.Regexp(CENTER_ID_RE))
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("email",)
+
+
+@dataclass(frozen=True)
+class NewSupporter:
+    supporter_id: str
+    phone_hash: str | None
+
+
+class SupporterIn(BaseSchema):
+    """``support_ticket``'s payload, from the gateway: the supporter's person id and, for one
+    who left a phone, its keyed hash (salted with the ticket; never the number)."""
+
+    model = NewSupporter
+    supporter_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    phone_hash = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$")
+    )
+
+
+class SupportRead(BaseSchema):
+    ticket_id = fields.Str()
+    state = fields.Str()
+    supporter_id = fields.Str()
+    #: How many residents now support it.
+    supporters = fields.Int()
+
+
+class PublicPhoto(BaseSchema):
+    """A photo the public may see, and the ticket that holds it."""
+
+    photo_id = fields.Str()
+    ticket_id = fields.Str()
 
 
 # -- joint meeting ---------------------------------------------------------------------------
@@ -673,7 +850,7 @@ update_center = OPERATIONS.add(
     roles=ADMIN,
     body=CenterSettings,
     response=CenterRead,
-    summary="修改中心设置（兜底责任方、自动派单、联席会日期）",
+    summary="修改中心设置（兜底责任方、自动派单、联席会日期、第三级提醒、照片公开）",
 )
 list_public_categories = OPERATIONS.add(
     "list_public_categories", roles=None, response=CategoryRead, many=True, summary="诉求类别"
@@ -704,7 +881,13 @@ list_duty = OPERATIONS.add(
     "list_duty", roles=STAFF, query=DutyQuery, response=DutyShiftRead, many=True, summary="值班表"
 )
 add_duty_shift = OPERATIONS.add(
-    "add_duty_shift", roles=ADMIN, body=DutyShiftCreate, response=DutyShiftRead, summary="排班"
+    "add_duty_shift",
+    roles=ADMIN,
+    body=DutyShiftCreate,
+    response=DutyShiftRead,
+    summary="排班",
+    description="Refused for a person notify's directory doesn't know, or can reach only in the "
+    "app (值班人员缺少联系方式): the roster decides who is alerted.",
 )
 create_api_key = OPERATIONS.add(
     "create_api_key",
@@ -718,13 +901,14 @@ create_api_key = OPERATIONS.add(
 create_ticket = OPERATIONS.add(
     "create_ticket",
     roles=RESIDENT_OR_STAFF,
-    body=TicketCreate,
+    body=TicketIntake,
     response=TicketReceipt,
     summary="登记群众诉求",
     rules=(STAFF_CHANNELS,),
     description="Residents report for themselves on the web; staff also register hotline and "
-    "walk-in reports (STAFF_CHANNELS). The service also takes web reports without a token: "
-    "the gateway's public intake.",
+    "walk-in reports (STAFF_CHANNELS), with the caller's contact, and may resolve them at once "
+    "with an answer (当场办结). The service also takes web reports without a token: the "
+    "gateway's public intake.",
 )
 create_tickets = OPERATIONS.add(
     "create_tickets",
@@ -780,6 +964,26 @@ get_board = OPERATIONS.add(
     summary="值班看板：未办结工单按时限排序",
     description="A party's handler sees its party's open tickets unless it asks for another; "
     "the counts by state are the whole center's.",
+)
+suggest = OPERATIONS.add(
+    "suggest",
+    roles=None,
+    body=SuggestionIn,
+    response=Suggestions,
+    summary="反映前：推荐诉求类别，提示已有人反映的相似诉求",
+)
+support_ticket = OPERATIONS.add(
+    "support_ticket",
+    roles=None,
+    body=SupporterIn,
+    response=SupportRead,
+    summary="我也遇到了：加入已有诉求，办理进展同样告知",
+)
+find_public_photo = OPERATIONS.add(
+    "find_public_photo",
+    roles=None,
+    response=PublicPhoto,
+    summary="公开照片所属的诉求（中心允许公开照片时）",
 )
 get_public_ticket = OPERATIONS.add(
     "get_public_ticket",
@@ -852,6 +1056,13 @@ merge_ticket = OPERATIONS.add(
     response=TicketRead,
     summary="并单（重复诉求并入主工单）",
     rules=(cadre_only("并单"),),
+)
+urge_ticket = OPERATIONS.add(
+    "urge_ticket",
+    roles=ADMIN,
+    body=UrgeIn,
+    response=TicketRead,
+    summary="催办（提醒值班干部或责任方）",
 )
 close_ticket = OPERATIONS.add(
     "close_ticket",

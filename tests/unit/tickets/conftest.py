@@ -124,3 +124,104 @@ def events(db):
             return [e["type"].split(".")[4] for e in self()]
 
     return Events()
+
+
+@pytest.fixture
+def directory():
+    """A stand-in for notify's ``check_reachable``: ``directory.people`` maps a person id to
+    whether they can be reached (absent: unknown); ``directory.asked`` records the calls."""
+
+    class Directory:
+        def __init__(self):
+            self.people = {"duty-1": True, "duty-2": True, "duty-3": True, "in-app-only": False}
+            self.asked = []
+
+        def __call__(self, center_id, person_id):
+            self.asked.append((center_id, person_id))
+            known = person_id in self.people
+            reachable = self.people.get(person_id, False)
+            return {
+                "person_id": person_id,
+                "known": known,
+                "reachable": reachable,
+                "channels": ["sms"] if reachable else [],
+            }
+
+    return Directory()
+
+
+@pytest.fixture
+def on_duty(db, directory):
+    """``on_duty(person_id, start, end, center="yanminghu")`` puts someone on the roster
+    (committed), as the admin does, with the directory stand-in answering for notify."""
+    from services.tickets import configuration
+
+    def add(person_id, start, end, center="yanminghu", name="值班干部"):
+        shift = configuration.add_duty_shift(
+            db_session=db,
+            center_id=center,
+            data=load(
+                ops.DutyShiftCreate,
+                {
+                    "person_id": person_id,
+                    "name": name,
+                    "starts_at": start.isoformat(),
+                    "ends_at": end.isoformat(),
+                },
+            ),
+            check_reachable=directory,
+        )
+        db.commit()
+        return shift
+
+    return add
+
+
+@pytest.fixture
+def routing():
+    """The replica's routing cache (what the Routing provider gives every worker)."""
+    from services.tickets.routing import RoutingCache
+
+    return RoutingCache()
+
+
+@pytest.fixture
+def suggestion_models():
+    """The replica's category models (what the Suggestions provider gives every worker)."""
+    from services.tickets.suggestions import SuggestionCache
+
+    return SuggestionCache()
+
+
+@pytest.fixture
+def notify(directory):
+    """notify as the service's ``notify_rpc`` sees it: ``check_reachable`` answers from the
+    directory stand-in."""
+    from unittest.mock import MagicMock
+
+    proxy = MagicMock()
+    proxy.check_reachable.side_effect = directory
+    return proxy
+
+
+@pytest.fixture
+def service(db, routing, suggestion_models, notify):
+    """``service(bearer=None)`` → a TicketsService worker (nameko's ``worker_factory``) on the
+    test database, calling as the token's holder; its other dependencies are mocks."""
+    from nameko.testing.services import worker_factory
+
+    from lianxin import auth
+    from services.tickets.service import TicketsService
+
+    def make(bearer=None):
+        return worker_factory(
+            TicketsService,
+            db=db,
+            outbox=OutboxWriter(db, outbox_table),
+            caller=auth.CallerCheck(bearer, auth.jwt_secret()),
+            routing=routing,
+            suggestions=suggestion_models,
+            notify_rpc=notify,
+        )
+
+    return make

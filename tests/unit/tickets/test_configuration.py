@@ -56,3 +56,77 @@ def test_an_api_key_is_valid_only_for_its_center(db):
         configuration.check_api_key(db_session=db, center_id="fenghuangtai", key=key)
     with pytest.raises(InvalidApiKey):
         configuration.check_api_key(db_session=db, center_id="yanminghu", key=None)
+
+
+def test_a_roster_entry_is_saved_only_for_someone_notify_can_reach(db, on_duty, directory):
+    """The roster decides who is alerted: someone notify doesn't know, or can reach only in
+    the app, is refused with the reason (field person_id), and nothing is stored."""
+    from datetime import UTC, datetime, timedelta
+
+    from lianxin.errors import InvalidInput
+
+    start = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    end = start + timedelta(hours=12)
+    with pytest.raises(InvalidInput) as unreachable:
+        on_duty("in-app-only", start, end)
+    assert unreachable.value.fields == {"person_id": ["值班人员缺少联系方式"]}
+    assert unreachable.value.detail == "值班人员缺少联系方式"
+    db.rollback()
+    with pytest.raises(InvalidInput) as unknown:
+        on_duty("staff-duty-9", start, end)
+    assert unknown.value.fields == {"person_id": ["通讯录中没有此人"]}
+    db.rollback()
+    assert configuration.list_duty(db_session=db, center_id="yanminghu", start=start, end=end) == []
+    shift = on_duty("duty-1", start, end)
+    assert shift.person_id == "duty-1"
+    assert directory.asked[-1] == ("yanminghu", "duty-1")
+
+
+def test_a_roster_entry_for_an_unknown_center_asks_notify_nothing(db, directory):
+    from lianxin.contracts.tickets.operations import DutyShiftCreate
+    from services.tickets.exceptions import CenterNotFound
+
+    data = load(
+        DutyShiftCreate,
+        {
+            "person_id": "duty-1",
+            "name": "李卫东",
+            "starts_at": "2026-12-01T08:00:00+08:00",
+            "ends_at": "2026-12-01T20:00:00+08:00",
+        },
+    )
+    with pytest.raises(CenterNotFound):
+        configuration.add_duty_shift(
+            db_session=db, center_id="atlantis", data=data, check_reachable=directory
+        )
+    assert directory.asked == []
+
+
+def test_everyone_on_duty_at_a_moment_each_once_the_latest_shift_first(db, on_duty):
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    on_duty("duty-1", at - timedelta(hours=4), at + timedelta(hours=4))
+    on_duty("duty-2", at - timedelta(hours=1), at + timedelta(hours=1))
+    on_duty("duty-1", at - timedelta(minutes=30), at + timedelta(hours=1))  # a second shift
+    on_duty("duty-3", at + timedelta(hours=1), at + timedelta(hours=2))  # later
+    on_duty("duty-3", at - timedelta(hours=2), at + timedelta(hours=2), center="fenghuangtai")
+    found = configuration.on_duty(db_session=db, center_ids=["yanminghu", "fenghuangtai"], at=at)
+    assert found == {"yanminghu": ["duty-1", "duty-2"], "fenghuangtai": ["duty-3"]}
+    assert configuration.on_duty(db_session=db, center_ids=[], at=at) == {}
+
+
+@pytest.mark.parametrize(
+    "factor, ok", [(3, True), (2.5, True), (None, True), (2, False), (1, False)]
+)
+def test_the_third_step_of_the_ladder_comes_after_the_second(factor, ok):
+    from lianxin.errors import InvalidInput
+
+    if ok:
+        assert load(ops.CenterSettings, {"escalation_level3_factor": factor}) == {
+            "escalation_level3_factor": factor
+        }
+    else:
+        with pytest.raises(InvalidInput) as err:
+            load(ops.CenterSettings, {"escalation_level3_factor": factor})
+        assert "大于 2" in err.value.fields["escalation_level3_factor"][0]

@@ -1,35 +1,10 @@
 """TicketsService entrypoints without a broker: who may do what, and what they get back."""
 
 import pytest
-from nameko.testing.services import worker_factory
 
 from lianxin import auth
 from lianxin.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from lianxin.outbox import OutboxWriter
 from services.tickets.models import outbox_table
-from services.tickets.routing import RoutingCache
-from services.tickets.service import TicketsService
-
-
-@pytest.fixture
-def routing():
-    """The replica's routing cache (what the Routing provider gives every worker)."""
-    return RoutingCache()
-
-
-@pytest.fixture
-def service(db, token, routing):
-    def make(bearer=None):
-        return worker_factory(
-            TicketsService,
-            db=db,
-            outbox=OutboxWriter(db, outbox_table),
-            caller=auth.CallerCheck(bearer, auth.jwt_secret()),
-            routing=routing,
-        )
-
-    return make
-
 
 PAYLOAD = {"category": "sanitation", "description": "路灯坏了三天了"}
 

@@ -11,7 +11,7 @@ NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Yanming Lake
 STAFF = Principal.person("duty-1", "staff")
 
 
-def test_sla_breaches_are_announced_once_per_level(db, outbox, ticket, events):
+def test_sla_breaches_are_announced_once_per_level(db, outbox, ticket, events, directory):
     configuration.add_duty_shift(
         db_session=db,
         center_id="yanminghu",
@@ -24,6 +24,7 @@ def test_sla_breaches_are_announced_once_per_level(db, outbox, ticket, events):
                 "ends_at": (NOW + timedelta(hours=8)).isoformat(),
             },
         ),
+        check_reachable=directory,
     )
 
     def check(minutes):
@@ -62,3 +63,77 @@ def test_open_tickets_are_counted_per_center_and_state_zeros_included(db, outbox
         "returned": 0,
         "escalated": 0,
     }
+
+
+def breaches_of(events):
+    return [e["data"] for e in events() if e["type"].endswith("sla_breached.v1")]
+
+
+def test_a_center_with_a_third_step_escalates_at_its_factor_of_the_limit(
+    db, outbox, ticket, events
+):
+    """Level 1 at the 10-minute limit, 2 at twice it, 3 at three times it: each once."""
+    from services.tickets.models import Center
+
+    db.get(Center, "yanminghu").escalation_level3_factor = 3
+    db.commit()
+
+    def check(minutes):
+        return sla.check_sla(db_session=db, outbox=outbox, now=NOW + timedelta(minutes=minutes))
+
+    assert [b.level for b in check(11)] == [1]
+    assert [b.level for b in check(21)] == [2]
+    assert check(29) == []
+    assert [b.level for b in check(31)] == [3]
+    assert check(60) == []
+    assert [(b["kind"], b["level"]) for b in breaches_of(events)] == [
+        ("acknowledge", 1),
+        ("acknowledge", 2),
+        ("acknowledge", 3),
+    ]
+
+
+def test_a_two_step_ladder_never_reaches_level_three(db, outbox, ticket, events):
+    for minutes in (11, 21, 31, 600):
+        sla.check_sla(db_session=db, outbox=outbox, now=NOW + timedelta(minutes=minutes))
+    assert [b["level"] for b in breaches_of(events)] == [1, 2]
+
+
+def test_a_late_timer_announces_every_level_it_skipped_in_order(db, outbox, ticket, events):
+    from services.tickets.models import Center
+
+    db.get(Center, "yanminghu").escalation_level3_factor = 2.5
+    assert [
+        b.level
+        for b in sla.check_sla(db_session=db, outbox=outbox, now=NOW + timedelta(minutes=40))
+    ] == [1, 2, 3]
+
+
+def test_a_breach_names_everyone_on_duty_at_that_moment(db, outbox, ticket, events, on_duty):
+    """The roster at the breach, not at intake: whoever's shift covers the moment it breached
+    (the latest-starting first), and nobody once the shifts are over."""
+    on_duty("duty-1", NOW - timedelta(hours=1), NOW + timedelta(minutes=15))
+    on_duty("duty-2", NOW + timedelta(minutes=5), NOW + timedelta(hours=8))
+    sla.check_sla(db_session=db, outbox=outbox, now=NOW + timedelta(minutes=11))
+    [first] = breaches_of(events)
+    assert first["duty_person_ids"] == ["duty-2", "duty-1"] and first["duty_person_id"] == "duty-2"
+    late = created(db, outbox)
+    sla.check_sla(db_session=db, outbox=outbox, now=NOW + timedelta(hours=20))
+    last = [b for b in breaches_of(events) if b["ticket_id"] == late.id][-1]
+    assert last["duty_person_ids"] == [] and last["duty_person_id"] is None
+
+
+def created(db, outbox):
+    from lianxin.contracts.tickets.operations import TicketCreate
+    from services.tickets import intake
+
+    row = intake.create_ticket(
+        db_session=db,
+        outbox=outbox,
+        center_id="yanminghu",
+        data=load(TicketCreate, {"category": "sanitation", "description": "路灯不亮"}),
+        reporter_id=None,
+        now=NOW + timedelta(hours=8),
+    )
+    db.commit()
+    return row

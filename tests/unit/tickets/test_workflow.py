@@ -134,6 +134,7 @@ def test_repeat_reports_are_merged_and_follow_the_primary(db, outbox, ticket, cr
     repeat = created(reporter="res-2", description="3号楼垃圾没人收")
     step("merge", db, outbox, repeat, data=MergeInto(ticket.id))
     assert repeat.state == "merged" and repeat.primary_id == ticket.id and repeat.due_at is None
+    assert ticket.merged_ids == [repeat.id]  # the primary lists the reports merged into it
     step("acknowledge", db, outbox, ticket)
     step("resolve", db, outbox, ticket, actor=PROPERTY, data=Resolution("已清运"))
     assert repeat.state == "resolved" and repeat.answer == "已清运"
@@ -198,3 +199,18 @@ def test_resident_may_reopen_within_15_days_only(db, outbox, ticket):
         now=NOW + timedelta(days=14),
     )
     assert ticket.state == "assigned"
+
+
+def test_a_primary_lists_every_report_merged_into_it_in_order(db, outbox, ticket, created):
+    from lianxin.contracts.schema import dump
+    from lianxin.contracts.tickets.operations import TicketRead
+
+    repeats = [created(reporter=f"res-{n}", description="3号楼垃圾没人收") for n in (2, 3)]
+    for repeat in repeats:
+        step("merge", db, outbox, repeat, data=MergeInto(ticket.id))
+    db.commit()
+    read = dump(
+        TicketRead, queries.get_ticket(db_session=db, center_id="yanminghu", ticket_id=ticket.id)
+    )
+    assert read["merged_ids"] == [r.id for r in repeats]
+    assert dump(TicketRead, repeats[0])["merged_ids"] == []
