@@ -271,3 +271,41 @@ def test_every_reporters_contact_reaches_notify_and_the_receipt_names_them(api, 
     assert follow["contact_left"] is True and follow["photo_ids"] == []
     named = requests.post(f"{api}/public/tickets", json={**REPORT, "reporter_id": "res-1"})
     assert named.status_code == 422 and "reporter_id" in named.json()["errors"]
+
+
+def test_a_web_reporter_with_a_phone_hears_the_four_steps_once_each(api, token, rpc):
+    """The issue's first break, through every service: a web report with a phone is
+    acknowledged, dispatched by the routing rules and resolved over HTTP; notify sends its
+    reporter the acknowledgement, the dispatch, the answer and the return-visit request by
+    SMS, each once."""
+    web = requests.post(
+        f"{api}/public/tickets",
+        json={**REPORT, "contact": {"name": "赵先生", "phone": "13611112222"}},
+        timeout=30,
+    )
+    assert web.status_code == 201, web.text
+    ticket, reporter = web.json()["id"], web.json()["reporter_id"]
+    admin = rpc(token("admin"))
+    assert wait_for(functools.partial(reachable, admin, reporter))
+    duty = bearer(token("staff", sub="staff-duty-1"))
+    for step, body in (("acknowledge", {}), ("resolve", {"answer": "已安排保洁当天清运"})):
+        done = requests.post(f"{api}/tickets/{ticket}/{step}", json=body, headers=duty, timeout=30)
+        assert done.status_code == 200, done.text
+
+    def told() -> list[str]:
+        rows = admin.notify.list_deliveries(
+            CENTER, {"person_id": reporter, "channel": "sms", "limit": 50}
+        )["items"]
+        return sorted(d["message_type"] for d in rows)
+
+    expected = [
+        "ticket.acknowledged.reporter",
+        "ticket.assigned.reporter",
+        "ticket.resolved.reporter",
+        "ticket.survey",
+    ]
+    assert wait_for(lambda: told() == expected, timeout=20), told()
+    import eventlet
+
+    eventlet.sleep(1)  # nothing more arrives later
+    assert told() == expected
