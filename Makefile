@@ -4,12 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup migrate seed lint bench clean services
+.PHONY: run test setup node-setup migrate seed lint bench clean services
 
 run: setup migrate ## install, migrate, start all five services + gateway, load the demo center
 	$(BIN)/lianxin run --seed
 
-test: setup services lint ## install, start RabbitMQ/PostgreSQL/Redis if needed, lint and types, run unit + integration + e2e tests
+test: setup node-setup services lint ## install, start RabbitMQ/PostgreSQL/Redis if needed, lint and types, run unit + integration + e2e tests
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# The official AsyncAPI parser checks the event document (tests/unit/kit/test_asyncapi_parser.py).
+node-setup: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "需要 Node.js 18+ 与 npm（apt-get install -y nodejs npm），用于 AsyncAPI 官方解析器检查"; exit 1; }
+	npm ci --no-audit --no-fund
 
 migrate: setup
 	$(BIN)/lianxin migrate
@@ -37,4 +44,4 @@ bench: setup services
 	$(BIN)/python bench/intake.py
 
 clean:
-	rm -rf var/ .pytest_cache
+	rm -rf var/ .pytest_cache node_modules

@@ -8,9 +8,10 @@ A route that only forwards to a service's operation is one declaration in a tabl
         expose("POST", "/api/v1/categories", ops.add_category, tag="configuration", status=201),
     ]
 
-The caller's role, the operation's rules on the caller, the body and the query are
-checked here with the operation's own declaration before an RPC is spent; the service
-checks them again. The RPC gets the caller's center (unless the operation is public,
+The caller's role, the operation's rules on the caller, the path's values (a route's
+``params`` schema: an integer-like segment, say), the body and the query are checked here
+with the operation's own declaration before an RPC is spent; the service checks them
+again. The RPC gets the caller's center (unless the operation is public,
 when the path names the center), then the path's values in order, then the body, then
 the query. A route that does more than forward is a method with :func:`route`::
 
@@ -35,8 +36,9 @@ import eventlet
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from kombu.exceptions import OperationalError
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from nameko.exceptions import RemoteError, UnknownService
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -80,6 +82,9 @@ class Route:
     #: The caller's centers are the token's grant (a department's subscriptions across
     #: centers): no ``?center=`` is asked for, and the RPC gets no center argument.
     across_centers: bool = False
+    #: The path's values that are more than text (a :class:`PathInteger`, say): loaded
+    #: before the RPC, refused with 422; the handler and the RPC get the loaded values.
+    params: type[Schema] | None = None
 
     @property
     def name(self) -> str:
@@ -111,6 +116,7 @@ def expose(
     description: str = "",
     also: dict[int, str] | None = None,
     across_centers: bool = False,
+    params: type[Schema] | None = None,
 ) -> Route:
     """A route that forwards to ``op`` (see the module doc)."""
     return Route(
@@ -122,6 +128,7 @@ def expose(
         description or op.description,
         dict(also or {}),
         across_centers=across_centers,
+        params=params,
     )
 
 
@@ -142,11 +149,13 @@ def route(
     render: Render = problem,
     also: dict[int, str] | None = None,
     across_centers: bool = False,
+    params: type[Schema] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a hand-written route: one that does more than forward. It serves ``op`` (a
     service's operation: its roles, rules and schemas apply), or — for what only the
     gateway does (Open311, downloads) — an operation of its own made from ``summary``,
-    ``roles`` (``PUBLIC`` needs no token), ``body``, ``query`` and ``response``."""
+    ``roles`` (``PUBLIC`` needs no token), ``body``, ``query`` and ``response``.
+    ``params`` is the schema of the path's values that are more than text."""
 
     def decorate(fn: Handler) -> Handler:
         served = op or Operation(
@@ -161,7 +170,17 @@ def route(
         )
         doc = description or (fn.__doc__ or "").strip() or served.description
         fn.__dict__["lianxin_route"] = Route(
-            method, path, served, tag, status, doc, dict(also or {}), render, fn, across_centers
+            method,
+            path,
+            served,
+            tag,
+            status,
+            doc,
+            dict(also or {}),
+            render,
+            fn,
+            across_centers,
+            params,
         )
         return fn
 
@@ -178,6 +197,124 @@ def require_fields(data: Any, *names: str) -> None:
     missing = {n: ["必填项"] for n in names if not isinstance(data, dict) or n not in data}
     if missing:
         raise InvalidInput(fields=missing)
+
+
+class PathInteger(fields.Integer):
+    """An integer a path segment carries: ASCII digits only (``int()`` also takes ``²``'s
+    kin and other scripts' digits; a path must not), at most ``digits`` of them, and an
+    optional ``suffix`` (``50h``). Refused in Chinese; documented as an integer."""
+
+    def __init__(self, *, suffix: str = "", digits: int = 9, **kwargs: Any) -> None:
+        kwargs.setdefault("required", True)
+        super().__init__(**kwargs)
+        self._pattern = re.compile(rf"[0-9]{{1,{digits}}}(?:{re.escape(suffix)})?")
+        self._suffix = suffix
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not self._pattern.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value.removesuffix(self._suffix), attr, data, **kwargs)
+
+
+def load_path(schema: type[Schema], path_args: dict[str, Any]) -> dict[str, Any]:
+    """The path's values with those ``schema`` declares loaded (the rest stay text), or a
+    422 naming the segments refused."""
+    declared = instance(schema).fields
+    try:
+        loaded = load(schema, {k: v for k, v in path_args.items() if k in declared})
+    except InvalidInput as exc:
+        names = "、".join(exc.fields) or "路径"
+        raise InvalidInput(f"路径中的参数有误：{names}", fields=exc.fields) from None
+    return {**path_args, **loaded}
+
+
+# -- CORS ------------------------------------------------------------------------------------
+
+#: What a browser on an allowed origin may send, and may read of an answer.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-Id",
+    "If-Match",
+)
+CORS_EXPOSED_HEADERS = (
+    REQUEST_ID_HEADER,
+    "Location",
+    "Retry-After",
+    "ETag",
+    "Content-Disposition",
+    "Allow",
+)
+
+
+@dataclass(frozen=True)
+class CorsPolicy:
+    """Cross-origin access for the listed origins only (config ``CORS_ORIGINS``, comma
+    separated). None listed: no CORS header at all. An origin not listed gets none either
+    (``Vary: Origin`` only, so a cache keeps the answers apart)."""
+
+    origins: frozenset[str] = frozenset()
+    max_age: int = 600
+
+    @classmethod
+    def from_config(cls, value: Any, max_age: Any = None) -> CorsPolicy:
+        items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+        origins = frozenset(str(o).strip().rstrip("/").lower() for o in items if str(o).strip())
+        if "*" in origins:
+            raise ValueError("CORS_ORIGINS 须列出具体来源（如 https://desk.example.cn），不接受 *")
+        return cls(origins, int(max_age) if max_age not in (None, "") else 600)
+
+    def allowed(self, request: Request) -> str | None:
+        """The request's ``Origin`` when it is one of ours, else ``None``."""
+        origin = request.headers.get("Origin")
+        return origin if origin and origin.lower() in self.origins else None
+
+    def answer(self, request: Request, response: Response) -> Response:
+        """``response`` with the CORS headers the request's origin is owed (maybe none)."""
+        if not self.origins:
+            return response
+        response.vary.add("Origin")
+        origin = self.allowed(request)
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSED_HEADERS)
+        return response
+
+    def preflight(self, request: Request, methods: list[str]) -> Response | None:
+        """The 204 a browser's preflight (``OPTIONS`` with ``Access-Control-Request-Method``)
+        from an allowed origin gets; ``None`` when it is no such preflight."""
+        if not request.headers.get("Access-Control-Request-Method"):
+            return None
+        origin = self.allowed(request)
+        if origin is None:
+            return None
+        response = Response(
+            status=204,
+            headers={
+                "Allow": ", ".join([*methods, "OPTIONS"]),
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ", ".join(methods),
+                "Access-Control-Allow-Headers": ", ".join(CORS_REQUEST_HEADERS),
+                "Access-Control-Max-Age": str(self.max_age),
+            },
+        )
+        response.vary.add("Origin")
+        return response
+
+
+class Cors(DependencyProvider):
+    """The gateway's :class:`CorsPolicy`, read once from config (``CORS_ORIGINS``,
+    ``CORS_MAX_AGE``)."""
+
+    policy: CorsPolicy
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.policy = CorsPolicy.from_config(config.get("CORS_ORIGINS"), config.get("CORS_MAX_AGE"))
+
+    def get_dependency(self, worker_ctx: Any) -> CorsPolicy:
+        return self.policy
 
 
 # -- serving ---------------------------------------------------------------------------------
@@ -247,7 +384,9 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
         f.required for f in body_schema.fields.values()
     )
 
-    def prepare(service: Any, request: Request) -> ApiRequest:
+    def prepare(
+        service: Any, request: Request, path_args: dict[str, Any]
+    ) -> tuple[ApiRequest, dict[str, Any]]:
         """The caller (if the operation wants one) and the input, refused before an RPC."""
         principal = center = None
         if spec.across_centers:
@@ -255,13 +394,15 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
         elif not op.public:
             principal, center = service.auth.authenticate(request, op)
         req = ApiRequest(request, principal, center)
+        if spec.params is not None:
+            path_args = load_path(spec.params, path_args)
         if body_schema is not None:
             req.body = read_json(request, service.max_body, {} if optional_body else None)
             load(body_schema, req.body)
         if op.query is not None:
             req.query = {k: v for k, v in request.args.items() if k != "center"}
             load(op.query, req.query)
-        return req
+        return req, path_args
 
     @functools.wraps(fn)
     def handler(self: Any, request: Request, **path_args: str) -> Response:
@@ -269,14 +410,15 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
         rid = self.context[REQUEST_ID_KEY] = logs.current.request_id = request_id(request)
         req: ApiRequest | None = None
         try:
-            req = prepare(self, request)
-            result = fn(self, req, **path_args)
+            req, values = prepare(self, request, path_args)
+            result = fn(self, req, **values)
             response = (
                 result if isinstance(result, Response) else json_response(result, spec.status)
             )
         except Exception as exc:
             response = _failure(spec, request, exc)
         response.headers[REQUEST_ID_HEADER] = rid
+        self.cors.answer(request, response)
         access.info(
             "%s %s %s",
             spec.method,
@@ -362,6 +504,19 @@ PROBLEM_SCHEMA = {
 }
 
 
+def _path_parameters(r: Route) -> list[dict[str, Any]]:
+    """The path's values: text, unless the route's ``params`` schema declares them."""
+    declared = instance(r.params).fields if r.params is not None else {}
+    params: list[dict[str, Any]] = [
+        {"in": "path", "name": n, "required": True, "schema": {"type": "string"}}
+        for n in _PATH_ARG.findall(r.path)
+        if n not in declared
+    ]
+    if r.params is not None:
+        params.append({"in": "path", "schema": r.params})
+    return params
+
+
 def _operation_doc(r: Route) -> dict[str, Any]:
     op = r.op
     doc: dict[str, Any] = {
@@ -372,10 +527,7 @@ def _operation_doc(r: Route) -> dict[str, Any]:
     }
     if r.description:
         doc["description"] = r.description
-    params: list[dict[str, Any]] = [
-        {"in": "path", "name": n, "required": True, "schema": {"type": "string"}}
-        for n in _PATH_ARG.findall(r.path)
-    ]
+    params = _path_parameters(r)
     if op.query is not None:
         params.append({"in": "query", "schema": op.query})
     if params:
@@ -395,6 +547,8 @@ def _operation_doc(r: Route) -> dict[str, Any]:
     for other, meaning in r.also.items():
         doc["responses"][str(other)] = {**ok, "description": meaning}
     codes = {400, 422} if op.body or op.query else set()
+    if r.params is not None:
+        codes.add(422)
     if not op.public:
         doc["security"] = [{"bearer": []}]
         codes |= {401, 403}

@@ -1,4 +1,5 @@
-"""GatewayService: the one HTTP door — REST under /api/v1, /healthz, /metrics, OpenAPI."""
+"""GatewayService: the one HTTP door — REST under /api/v1, /healthz, /metrics, OpenAPI and
+its browsable docs (/api/v1/docs); CORS for the configured origins (``CORS_ORIGINS``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import eventlet
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from gateway.api import allowed_methods, call, exposes, openapi
+from gateway import docs
+from gateway.api import Cors, CorsPolicy, allowed_methods, call, exposes, openapi
 from gateway.http import json_response, problem
 from gateway.routes import activities, notifications, open311, tickets, volunteers
 from gateway.routes.activities import ActivityRoutes
@@ -28,6 +30,8 @@ class GatewayService(
     :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""
 
     name = "gateway"
+    #: Cross-origin access for ``CORS_ORIGINS`` only: every route's answer, and preflights.
+    cors: CorsPolicy = Cors()
 
     # -- operations ------------------------------------------------------------------------
 
@@ -71,7 +75,16 @@ class GatewayService(
 
     @http("GET", "/api/v1/openapi.json")
     def openapi_document(self, request: Request) -> Response:
-        return json_response(openapi())
+        return self.cors.answer(request, json_response(openapi()))
+
+    @http("GET", docs.DOCS_PATH)
+    def api_docs(self, request: Request) -> Response:
+        """Swagger UI on the OpenAPI document, served from here (no CDN)."""
+        return docs.page()
+
+    @http("GET", f"{docs.DOCS_PATH}/<path:asset>")
+    def api_docs_asset(self, request: Request, asset: str) -> Response:
+        return docs.asset(request, asset)
 
     # -- anything else ---------------------------------------------------------------------
 
@@ -82,20 +95,34 @@ class GatewayService(
     @http("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<path:path>")
     def no_route(self, request: Request, path: str) -> Response:
         """No route for this method and path: 405 naming the methods the path has, 404 for
-        a path no route has; ``OPTIONS`` answers with the methods (204). Problem+json,
-        in Chinese, always."""
+        a path no route has; ``OPTIONS`` answers with the methods (204) — a browser's
+        preflight from an allowed origin also with the CORS headers. Problem+json, in
+        Chinese, always."""
         allowed = allowed_methods(request.path)
         if request.method == "OPTIONS":
             if allowed:
-                return Response(status=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+                preflight = self.cors.preflight(request, allowed)
+                if preflight is not None:
+                    return preflight
+                answer = Response(status=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+                return self.cors.answer(request, answer)
         elif allowed:
-            return problem(
-                405,
-                f"该接口不支持 {request.method} 请求（支持：{'、'.join(allowed)}）",
-                "METHOD_NOT_ALLOWED",
-                headers={"Allow": ", ".join(allowed)},
-                instance=request.path,
+            return self.cors.answer(
+                request,
+                problem(
+                    405,
+                    f"该接口不支持 {request.method} 请求（支持：{'、'.join(allowed)}）",
+                    "METHOD_NOT_ALLOWED",
+                    headers={"Allow": ", ".join(allowed)},
+                    instance=request.path,
+                ),
             )
-        return problem(
-            404, f"没有这个接口：{request.method} /{path}", "NO_SUCH_ROUTE", instance=request.path
+        return self.cors.answer(
+            request,
+            problem(
+                404,
+                f"没有这个接口：{request.method} /{path}",
+                "NO_SUCH_ROUTE",
+                instance=request.path,
+            ),
         )

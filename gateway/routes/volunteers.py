@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-from gateway.api import ApiRequest, Route, call, expose, route
+from gateway.api import ApiRequest, PathInteger, Route, call, expose, route
 from gateway.base import GatewayBase
+from lianxin.contracts.schema import BaseSchema
 from lianxin.contracts.volunteers import operations as vo
-from lianxin.errors import InvalidInput
 
 #: The routes that only forward to an operation (see gateway.api.expose).
 ROUTES: list[Route] = [
@@ -96,6 +96,17 @@ ROUTES: list[Route] = [
 ]
 
 
+class CertificatePath(BaseSchema):
+    """The certificate's milestone in its path: hours, ASCII digits (``50`` or ``50h``)."""
+
+    milestone = PathInteger(
+        suffix="h",
+        digits=6,
+        error_messages={"invalid": "证书档次应为小时数，如 50"},
+        metadata={"description": "里程碑小时数（50 / 100 / 500 / 1000），也可写作 50h"},
+    )
+
+
 class VolunteerRoutes(GatewayBase):
     """What does more than forward: the certificate download (a PDF, not JSON)."""
 
@@ -104,20 +115,18 @@ class VolunteerRoutes(GatewayBase):
         "/api/v1/volunteers/<volunteer_id>/certificates/<milestone>",
         op=vo.get_certificate,
         tag="volunteers",
+        params=CertificatePath,
     )
-    def download_certificate(self, req: ApiRequest, volunteer_id: str, milestone: str) -> Response:
+    def download_certificate(self, req: ApiRequest, volunteer_id: str, milestone: int) -> Response:
         """The certificate of a milestone reached (50 / 100 / 500 / 1000 h) as a PDF."""
-        hours = milestone.removesuffix("h")
-        if not hours.isdigit():
-            raise InvalidInput("证书档次应为小时数，如 50", fields={"milestone": ["应为整数"]})
         cert: Any = call(
             self.volunteers_rpc.get_certificate,
             req.center,
             volunteer_id,
-            int(hours),
+            milestone,
             timeout=vo.get_certificate.timeout,
         )
-        ascii_name = f"certificate-{hours}h.pdf"
+        ascii_name = f"certificate-{milestone}h.pdf"
         return Response(
             base64.b64decode(cert["data_base64"]),
             mimetype=cert["content_type"],

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from lianxin.clock import local
 from lianxin.contracts.volunteers.operations import MILESTONES
+from lianxin.errors import InvalidInput
 from services.volunteers.exceptions import CertificateNotFound
 from services.volunteers.models import Milestone, Volunteer
 
@@ -41,6 +42,16 @@ class Certificate:
     total_hours: float
     reached_at: datetime
     certificate_no: str
+
+
+def milestone_hours_of(value: object) -> int:
+    """The milestone an RPC names: an ``int``, or a text of ASCII digits (``"50"``); anything
+    else (``"²"``, which ``str.isdigit`` takes and ``int`` refuses) is :class:`InvalidInput`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6:
+        return int(value)
+    raise InvalidInput("证书档次应为小时数，如 50", fields={"milestone": ["应为整数"]})
 
 
 def get_milestone(*, db_session: Session, volunteer: Volunteer, milestone_hours: int) -> Milestone:

@@ -188,7 +188,9 @@ class VolunteersService(HealthCheck):
         """The certificate of a milestone reached, as a PDF (base64)."""
         _principal, volunteer = self._volunteer(center_id, ops.get_certificate, volunteer_ref)
         milestone = certificates.get_milestone(
-            db_session=self.db, volunteer=volunteer, milestone_hours=int(milestone_hours)
+            db_session=self.db,
+            volunteer=volunteer,
+            milestone_hours=certificates.milestone_hours_of(milestone_hours),
         )
         cert = certificates.certificate_of(volunteer, milestone, self._center_name(center_id))
         return dump(
