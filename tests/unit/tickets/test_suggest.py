@@ -1,4 +1,5 @@
-"""Category suggestions and repeat detection at intake (issue 14): services/tickets/suggest.py."""
+"""Category suggestions and repeat detection at intake (issue 14): services/tickets/suggest.py,
+and where a report is: services/tickets/places.py."""
 
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lianxin.seed import CATEGORIES, HISTORY
-from services.tickets import suggest
+from services.tickets import places
 from services.tickets.suggest import CategoryInfo, CategoryModel, OpenTicket, find_repeats
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -141,7 +142,7 @@ def test_a_model_needs_a_category():
     ],
 )
 def test_addresses_are_normalised(text, expected):
-    assert suggest.normalise_address(text) == expected
+    assert places.normalise_address(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -156,20 +157,20 @@ def test_addresses_are_normalised(text, expected):
     ],
 )
 def test_the_building_a_text_names(text, expected):
-    assert suggest.building_of(text, COMMUNITIES) == expected
+    assert places.building_of(text, COMMUNITIES) == expected
 
 
 def test_without_the_communities_only_a_leading_one_is_recognised():
-    assert suggest.building_of("东村社区 6 号楼 1 单元") == "东村社区6号楼"
-    assert suggest.building_of("俺家住东村社区三号楼") == "3号楼"
+    assert places.building_of("东村社区 6 号楼 1 单元") == "东村社区6号楼"
+    assert places.building_of("俺家住东村社区三号楼") == "3号楼"
 
 
 def test_haversine_distance():
-    assert suggest.haversine_m(*D3, *D3) == 0.0
-    assert suggest.haversine_m(*D3, *D3_NEAR) == pytest.approx(20.0, abs=0.5)
-    assert suggest.haversine_m(*D3, *FAR) == pytest.approx(2001.5, abs=2)
+    assert places.haversine_m(*D3, *D3) == 0.0
+    assert places.haversine_m(*D3, *D3_NEAR) == pytest.approx(20.0, abs=0.5)
+    assert places.haversine_m(*D3, *FAR) == pytest.approx(2001.5, abs=2)
     # one degree of longitude on the equator
-    assert suggest.haversine_m(0, 0, 0, 1) == pytest.approx(111_195, rel=1e-3)
+    assert places.haversine_m(0, 0, 0, 1) == pytest.approx(111_195, rel=1e-3)
 
 
 # ---------------------------------------------------------------------------- repeats
