@@ -68,15 +68,44 @@ def run(targets: tuple[str, ...], seed: bool) -> None:
 
 @main.command()
 @click.argument("services", nargs=-1)
-def migrate(services: tuple[str, ...]) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing: exit 0 when every named database is at the code's head, 1 otherwise.",
+)
+def migrate(services: tuple[str, ...], check: bool) -> None:
     """Apply every service's database migrations (or just SERVICES)."""
     from lianxin import migrate as kit_migrate
 
-    for name in services or WITH_DATABASE:
+    names = services or WITH_DATABASE
+    for name in names:
         if name not in WITH_DATABASE:
             raise click.BadParameter(f"{name}: one of {', '.join(WITH_DATABASE)}")
+    if check:
+        behind = [name for name in names if not _schema_current(name)]
+        sys.exit(1 if behind else 0)
+    for name in names:
         kit_migrate.upgrade(name)
         click.echo(f"migrated {name}")
+
+
+def _schema_current(name: str) -> bool:
+    """Says whether ``name``'s database is at the code's head (an unreachable one is not)."""
+    from lianxin import migrate as kit_migrate
+
+    try:
+        applied, heads = kit_migrate.current_heads(name)
+    except Exception as exc:  # the database is down or refuses us: not current, say why
+        click.echo(f"{name}: cannot read the schema version ({type(exc).__name__}: {exc})")
+        return False
+    if applied == heads:
+        click.echo(f"{name}: at head {', '.join(sorted(heads))}")
+        return True
+    click.echo(
+        f"{name}: database at {', '.join(sorted(applied)) or 'nothing'}, "
+        f"code at {', '.join(sorted(heads))}"
+    )
+    return False
 
 
 @main.command()

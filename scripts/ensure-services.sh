@@ -3,6 +3,7 @@
 # plugin, which the tests use to create a vhost per test), PostgreSQL and Redis (the shared
 # throttle of public intake, tested against a real server). Starts them when
 # they are installed but stopped; fails loudly, saying what to do, when it cannot.
+# Installs promtool (Debian's prometheus package) for the deploy checks when missing.
 #   --check-rabbitmq   only check that RabbitMQ answers (what `make run` needs)
 set -u
 
@@ -64,6 +65,20 @@ ensure_redis() {
   fi
 }
 
+# promtool, for tests/unit/test_deploy.py (`promtool check rules` / `check config`).
+# Debian's prometheus package brings it; installed once, then found on PATH.
+ensure_promtool() {
+  command -v promtool >/dev/null && return 0
+  command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+    || fail "promtool is missing (tests/unit/test_deploy.py needs it): apt-get install -y prometheus"
+  echo "installing promtool (apt-get install -y prometheus) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q prometheus >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus >/dev/null; } \
+    || fail "could not install promtool (apt-get install -y prometheus)."
+  command -v promtool >/dev/null || fail "apt-get installed prometheus but promtool is not on PATH."
+}
+
 if [ "${1:-}" = "--check-rabbitmq" ]; then
   port_open "$AMQP_PORT" || fail "RabbitMQ is not reachable on 127.0.0.1:$AMQP_PORT.
 Start it with:  rabbitmq-server -detached   (or set AMQP_URI to a running broker)"
@@ -74,4 +89,5 @@ ensure_rabbitmq
 ensure_management
 ensure_postgres
 ensure_redis
-echo "RabbitMQ, PostgreSQL and Redis are up."
+ensure_promtool
+echo "RabbitMQ, PostgreSQL and Redis are up; promtool is installed."

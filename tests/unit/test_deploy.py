@@ -13,8 +13,12 @@ import fnmatch
 import functools
 import importlib
 import json
+import os
+import posixpath
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -748,12 +752,20 @@ def test_prometheus_reads_the_mounted_config_and_rules():
     )
     rule_files = prometheus_config().get("rule_files") or []
     assert rule_files, "prometheus.yml loads no rule_files"
-    for rule_file in rule_files:
-        host = mounted_host_path(prometheus, rule_file)
-        assert host is not None and host.is_file(), (
-            f"rule file {rule_file} is not mounted from an existing file"
+    in_container = [posixpath.join(posixpath.dirname(config), r) for r in rule_files]
+    for rule_file, path in zip(rule_files, in_container, strict=True):
+        assert not posixpath.isabs(rule_file), (
+            f"rule file {rule_file}: name it relative to prometheus.yml, so that promtool "
+            "finds it from the repository as Prometheus does in the container"
         )
-    assert ALERTS_FILE.resolve() in {mounted_host_path(prometheus, r) for r in rule_files}, (
+        host = mounted_host_path(prometheus, path)
+        assert host is not None and host.is_file(), (
+            f"rule file {rule_file} ({path} in the container) is not mounted from an existing file"
+        )
+        assert host == (PROMETHEUS_FILE.parent / rule_file).resolve(), (
+            f"rule file {rule_file}: the container reads {host}, the repository has it elsewhere"
+        )
+    assert ALERTS_FILE.resolve() in {mounted_host_path(prometheus, r) for r in in_container}, (
         "prometheus.yml does not load deploy/prometheus/alerts.yml"
     )
 
@@ -1058,6 +1070,8 @@ def test_k8s_ports_probes_and_services_line_up():
                 "Deployment gateway: http containerPort should be 8000"
             )
         for probe in ("readinessProbe", "livenessProbe"):
+            if "exec" in container.get(probe, {}):
+                continue  # readiness_probe_command() checks those
             probe_port = container.get(probe, {}).get("httpGet", {}).get("port")
             assert probe_port in ports or probe_port in ports.values(), (
                 f"Deployment {name}: {probe} uses port {probe_port!r}, container has {ports}"
@@ -1072,3 +1086,379 @@ def test_k8s_ports_probes_and_services_line_up():
             assert target in ports or target in ports.values(), (
                 f"Service {name}: targetPort {target!r} is not a container port {ports}"
             )
+
+
+def k8s_deployments() -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for _, d in k8s_objects("Deployment")}
+
+
+def pod_labels(workload: dict[str, Any]) -> dict[str, str]:
+    return workload["spec"]["template"]["metadata"]["labels"]
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels only, as deploy/k8s uses) selects ``labels``."""
+    assert not selector.get("matchExpressions"), "deploy/k8s selectors use matchLabels only"
+    return (selector.get("matchLabels") or {}).items() <= labels.items()
+
+
+@pytest.mark.parametrize("name", DB_SERVICES)
+def test_k8s_services_wait_for_their_schema_in_an_init_container(name):
+    """The migrate Job is applied with the Deployments; the pods wait for it."""
+    from lianxin.cli import main
+
+    assert any(p.name == "check" for p in main.commands["migrate"].params), (
+        "`lianxin migrate --check` is what the init containers wait on"
+    )
+    pod = k8s_deployments()[name]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    inits = pod.get("initContainers") or []
+    assert len(inits) == 1, f"Deployment {name}: one init container waits for the schema"
+    (init,) = inits
+    script = " ".join(init["command"])
+    checks = re.findall(r"\blianxin (?:--log-level \w+ )?migrate --check ([\w ]+?)(?:;|$)", script)
+    assert checks and checks[0].split() == [name], (
+        f"Deployment {name}: the init container must run `lianxin migrate --check {name}` "
+        f"(until it succeeds), runs {init['command']}"
+    )
+    assert re.search(r"\buntil\b.*\bdo sleep \d+", script), (
+        f"Deployment {name}: the init container must retry until the schema is at head"
+    )
+    assert init["image"] == container["image"], f"Deployment {name}: init image differs"
+    env = k8s_env_names(init)
+    prefix = APP_SERVICES[name][0]
+    assert {k for k in env if k.endswith("_DB_URL")} == {f"{prefix}_DB_URL"}, (
+        f"Deployment {name}: the init container gets {sorted(env)}; only its own database URL"
+    )
+    assert env <= set(environment(services()["migrate"])), (
+        f"Deployment {name}: init container environment {sorted(env)} is not the migrate one's"
+    )
+    for item in init.get("env") or []:
+        if item["name"].endswith("_DB_URL"):
+            assert item["valueFrom"]["secretKeyRef"]["key"] == item["name"]
+    volumes = {v["name"] for v in pod.get("volumes") or []}
+    assert {m["name"] for m in init.get("volumeMounts") or []} <= volumes
+    assert init.get("securityContext", {}).get("readOnlyRootFilesystem") is True
+
+
+#: The readiness probe of every app container: this pod reaches the broker with its AMQP_URI.
+BROKER_PROBE = (
+    "import os, kombu; kombu.Connection(os.environ['AMQP_URI'], connect_timeout=3)"
+    ".ensure_connection(max_retries=0, timeout=3)"
+)
+
+
+def readiness_probe_command(name: str) -> list[str]:
+    (container,) = k8s_deployments()[name]["spec"]["template"]["spec"]["containers"]
+    probe = container.get("readinessProbe") or {}
+    assert "exec" in probe, f"Deployment {name}: readiness must check the broker (an exec probe)"
+    return probe["exec"]["command"]
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_k8s_readiness_reflects_broker_connectivity_and_liveness_does_not(name):
+    (container,) = k8s_deployments()[name]["spec"]["template"]["spec"]["containers"]
+    cmd = readiness_probe_command(name)
+    assert cmd[:2] == ["python", "-c"] and len(cmd) == 3, f"{name}: readiness runs {cmd}"
+    assert cmd[2].endswith(BROKER_PROBE), f"{name}: readiness does not open a broker connection"
+    if name == "gateway":
+        assert cmd[2].startswith(
+            f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:"
+            f"{GATEWAY_HTTP_PORT}/livez', timeout=2); "
+        ), "gateway: readiness also asks its own /livez (never /healthz: every backend)"
+    assert "AMQP_URI" in k8s_env_names(container)
+    assert container["readinessProbe"]["timeoutSeconds"] > 3  # connect_timeout fits
+    liveness = container.get("livenessProbe", {}).get("httpGet", {})
+    expected = "/livez" if name == "gateway" else "/metrics"
+    assert liveness.get("path") == expected, (
+        f"{name}: liveness stays shallow ({expected}) so a broker outage restarts nothing"
+    )
+    # The probe, run here against a port where no broker listens, says "not ready" quickly.
+    env = {**os.environ, "AMQP_URI": "pyamqp://lianxin:pw@127.0.0.1:1/"}
+    done = subprocess.run(
+        [sys.executable, "-c", BROKER_PROBE], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0 and "Connection refused" in done.stderr, done.stderr[-500:]
+
+
+def test_k8s_every_service_has_a_disruption_budget():
+    budgets = [d for _, d in k8s_objects("PodDisruptionBudget")]
+    for name, deployment in k8s_deployments().items():
+        mine = [b for b in budgets if selects(b["spec"]["selector"], pod_labels(deployment))]
+        assert len(mine) == 1, f"Deployment {name}: {len(mine)} PodDisruptionBudgets select it"
+        (budget,) = mine
+        assert budget["apiVersion"] == "policy/v1"
+        assert budget["spec"].get("maxUnavailable") == 1, (
+            f"PodDisruptionBudget {budget['metadata']['name']}: maxUnavailable 1"
+        )
+
+
+def test_k8s_gateway_tickets_and_notify_scale_on_cpu():
+    deployments = k8s_deployments()
+    scaled = {}
+    for _, hpa in k8s_objects("HorizontalPodAutoscaler"):
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        target = hpa["spec"]["scaleTargetRef"]
+        assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment")
+        assert target["name"] in deployments, f"HPA scales unknown Deployment {target['name']}"
+        scaled[target["name"]] = hpa
+    assert set(scaled) == {"gateway", "tickets", "notify"}, f"HPAs scale {sorted(scaled)}"
+    for name, hpa in scaled.items():
+        spec = hpa["spec"]
+        assert 2 <= spec["minReplicas"] < spec["maxReplicas"], f"HPA {name}: replicas"
+        resources = [m["resource"] for m in spec["metrics"] if m["type"] == "Resource"]
+        assert [r["name"] for r in resources] == ["cpu"], f"HPA {name}: scale on CPU"
+        assert resources[0]["target"]["type"] == "Utilization"
+        deployment = deployments[name]
+        assert "replicas" not in deployment["spec"], (
+            f"Deployment {name}: its HPA owns the replica count; `replicas:` would reset it "
+            "on every apply"
+        )
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["resources"]["requests"].get("cpu"), (
+            f"Deployment {name}: CPU utilization needs a CPU request"
+        )
+
+
+def network_policies(labels: dict[str, str], kind: str) -> list[dict[str, Any]]:
+    """The ``kind`` (ingress/egress) rules of every NetworkPolicy that selects ``labels``."""
+    rules = []
+    for _, policy in k8s_objects("NetworkPolicy"):
+        spec = policy["spec"]
+        if selects(spec["podSelector"], labels) and kind.capitalize() in spec["policyTypes"]:
+            rules += spec.get(kind) or []
+    return rules
+
+
+def rule_ports(rules: list[dict[str, Any]]) -> set[Any]:
+    return {port["port"] for rule in rules for port in rule.get("ports") or []}
+
+
+#: Ports a pod may reach: DNS, AMQP, PostgreSQL; the gateway's Redis; notify's channels.
+EGRESS_PORTS = {
+    "gateway": {53, 5672, 6379},
+    "tickets": {53, 5672, 5432},
+    "volunteers": {53, 5672, 5432},
+    "events": {53, 5672, 5432},
+    "notify": {53, 5672, 5432, 443, 465, 587},
+    "migrate": {53, 5432},
+}
+
+
+def test_k8s_network_policies_deny_by_default_and_allow_only_what_each_needs():
+    policies = {d["metadata"]["name"]: d["spec"] for _, d in k8s_objects("NetworkPolicy")}
+    deny = [
+        p
+        for p in policies.values()
+        if p["podSelector"] == {} and not p.get("ingress", p.get("egress"))
+    ]
+    assert deny and set(deny[0]["policyTypes"]) == {"Ingress", "Egress"}, (
+        "deploy/k8s needs a default-deny NetworkPolicy (podSelector {}, Ingress and Egress)"
+    )
+    workloads = {**k8s_deployments(), **{d["metadata"]["name"]: d for _, d in k8s_objects("Job")}}
+    for name, workload in workloads.items():
+        labels = pod_labels(workload)
+        who = labels["app.kubernetes.io/name"]
+        egress = network_policies(labels, "egress")
+        for rule in egress:
+            assert rule.get("to") and rule.get("ports"), f"{who}: an egress rule allows everything"
+        assert rule_ports(egress) == EGRESS_PORTS[who], (
+            f"{who} may reach ports {sorted(rule_ports(egress), key=str)}, "
+            f"expected {sorted(EGRESS_PORTS[who])}"
+        )
+        ingress = network_policies(labels, "ingress")
+        named = {
+            port["name"]
+            for container in workload["spec"]["template"]["spec"]["containers"]
+            for port in container.get("ports") or []
+        }
+        # A port name the pod does not have opens nothing (the Job has no metrics port).
+        opened = {p for p in rule_ports(ingress) if not isinstance(p, str) or p in named}
+        expected_in = {"metrics", "http"} if who == "gateway" else set()
+        if name in k8s_deployments():
+            expected_in.add("metrics")
+        assert opened == expected_in, (
+            f"{who} accepts connections on {sorted(opened, key=str)}, "
+            f"expected {sorted(expected_in)}"
+        )
+        for rule in ingress:
+            assert rule.get("from"), f"{who}: an ingress rule admits everyone"
+    scrape = network_policies(pod_labels(k8s_deployments()["tickets"]), "ingress")
+    assert any(
+        "prometheus" in json.dumps(rule["from"])
+        for rule in scrape
+        if "metrics" in rule_ports([rule])
+    ), "Prometheus must be allowed to scrape the metrics ports"
+
+
+def test_k8s_ingress_routes_the_gateway_with_tls():
+    (ingress,) = [d for _, d in k8s_objects("Ingress")]
+    spec = ingress["spec"]
+    (tls,) = spec["tls"]
+    assert tls["secretName"] == "lianxin-gateway-tls"
+    assert (
+        "lianxin-gateway-tls"
+        in (K8S / "ingress.yaml").read_text(encoding="utf-8").split("apiVersion:")[0]
+    ), "ingress.yaml must say how to create its TLS Secret"
+    hosts = {rule["host"] for rule in spec["rules"]}
+    assert hosts <= set(tls["hosts"]), f"hosts {hosts - set(tls['hosts'])} are served without TLS"
+    gateway = {d["metadata"]["name"]: d for _, d in k8s_objects("Service")}["gateway"]
+    service_ports = {p["name"] for p in gateway["spec"]["ports"]}
+    for rule in spec["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == "gateway" and backend["port"]["name"] in service_ports
+
+
+# ---------------------------------------------------------------- tools (CI installs them)
+#
+# Each test below runs a real validator. A missing tool FAILS, naming how to install
+# it: scripts/ensure-services.sh installs promtool; pyproject's test extras bring
+# kubernetes-validate and check-jsonschema.
+
+
+def tool(name: str, install: str) -> str:
+    """The path of a command-line tool, from PATH or this interpreter's venv."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if not found:
+        pytest.fail(f"{name} is not installed; install it with: {install}", pytrace=False)
+    return found
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+PROMTOOL = "apt-get install -y prometheus  (scripts/ensure-services.sh does it)"
+
+
+def test_promtool_checks_the_alert_rules():
+    done = run_tool(tool("promtool", PROMTOOL), "check", "rules", str(ALERTS_FILE))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_promtool_checks_the_config_from_the_repository():
+    done = run_tool(
+        tool("promtool", PROMTOOL), "check", "config", "deploy/prometheus/prometheus.yml"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 rule files found" in done.stdout + done.stderr
+
+
+CHECK_JSONSCHEMA = "pip install check-jsonschema  (pyproject's test extras)"
+
+
+def test_compose_file_follows_the_compose_spec():
+    checker = tool("check-jsonschema", CHECK_JSONSCHEMA)
+    done = run_tool(checker, "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_compose_spec_check_does_refuse_a_wrong_file(tmp_path):
+    checker = tool("check-jsonschema", CHECK_JSONSCHEMA)
+    wrong = tmp_path / "compose.yml"
+    wrong.write_text("services:\n  web:\n    image: nginx\n    restart_policy: always\n")
+    done = run_tool(checker, "--builtin-schema", "vendor.compose-spec", str(wrong))
+    assert done.returncode == 1 and "restart_policy" in done.stdout + done.stderr
+
+
+#: What render_kustomization() understands; anything else in kustomization.yaml fails.
+KUSTOMIZE_FIELDS = {"apiVersion", "kind", "namespace", "resources", "images"}
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass"}
+
+
+def render_kustomization(directory: Path = K8S) -> list[dict[str, Any]]:
+    """``kubectl kustomize`` for the fields deploy/k8s uses — namespace, resources (files),
+    images — in Python, so the render needs no kubectl (Debian's is 1.20; none is on PyPI)."""
+    kustomization = _load_yaml(directory / "kustomization.yaml")
+    unknown = set(kustomization) - KUSTOMIZE_FIELDS
+    assert not unknown, (
+        f"kustomization.yaml uses {sorted(unknown)}: teach render_kustomization() in "
+        f"tests/unit/test_deploy.py (it renders only {sorted(KUSTOMIZE_FIELDS)})"
+    )
+    images = {i["name"]: i for i in kustomization.get("images") or []}
+    rendered = []
+    for resource in kustomization["resources"]:
+        path = directory / resource
+        assert path.is_file(), f"kustomization.yaml: {resource} is not a file"
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not doc:
+                continue
+            if "namespace" in kustomization and doc["kind"] not in CLUSTER_SCOPED:
+                doc["metadata"]["namespace"] = kustomization["namespace"]
+            pod = (doc.get("spec") or {}).get("template", {}).get("spec") or {}
+            for container in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+                image = images.get(image_repository(container["image"]))
+                if image:
+                    container["image"] = f"{image.get('newName', image['name'])}:{image['newTag']}"
+            rendered.append(doc)
+    return rendered
+
+
+def _identity(doc: dict[str, Any]) -> tuple[str, str, str]:
+    return doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]
+
+
+def test_kustomization_renders_every_object_once_in_the_namespace():
+    rendered = render_kustomization()
+    identities = [_identity(d) for d in rendered]
+    assert len(identities) == len(set(identities)), "an object is rendered twice"
+    for doc in rendered:
+        if doc["kind"] not in CLUSTER_SCOPED:
+            assert doc["metadata"]["namespace"] == "lianxin", _identity(doc)
+    images = {
+        c["image"]
+        for d in rendered
+        for c in (d.get("spec") or {}).get("template", {}).get("spec", {}).get("containers", [])
+    }
+    assert images == {"registry.example.org/lianxin/lianxin:0.1.0"}, images
+
+
+def test_kustomization_render_agrees_with_kubectl_where_kubectl_is_installed():
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("no kubectl here: the Python render above is what CI validates")
+    done = run_tool(kubectl, "kustomize", str(K8S))
+    assert done.returncode == 0, done.stderr
+    theirs = sorted((d for d in yaml.safe_load_all(done.stdout) if d), key=_identity)
+    ours = sorted(render_kustomization(), key=_identity)
+    assert [_identity(d) for d in theirs] == [_identity(d) for d in ours]
+    for their, our in zip(theirs, ours, strict=True):
+        assert their == our, f"{_identity(our)} renders differently from kubectl kustomize"
+
+
+def kubernetes_validate() -> Any:
+    try:
+        import kubernetes_validate as validator
+    except ImportError:
+        pytest.fail(
+            "kubernetes-validate is not installed; install it with: pip install "
+            "kubernetes-validate  (pyproject's test extras)",
+            pytrace=False,
+        )
+    return validator
+
+
+#: The oldest Kubernetes these manifests are meant for, and the newest the validator knows.
+K8S_VERSIONS = ("1.27.0", None)
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS, ids=lambda v: v or "latest")
+def test_rendered_objects_pass_kubernetes_validate_strict(version):
+    validator = kubernetes_validate()
+    version = version or validator.latest_version()
+    failures = []
+    for doc in render_kustomization():
+        try:
+            validator.validate(doc, version, strict=True)
+        except validator.ValidationError as exc:
+            failures.append(f"{'/'.join(_identity(doc))}: {exc.message} at {list(exc.path)}")
+    assert not failures, f"kubernetes-validate --strict ({version}):\n" + "\n".join(failures)
+
+
+def test_kubernetes_validate_strict_does_refuse_an_unknown_field():
+    validator = kubernetes_validate()
+    (pdb, *_) = [d for d in render_kustomization() if d["kind"] == "PodDisruptionBudget"]
+    wrong = {**pdb, "spec": {**pdb["spec"], "maxUnavailabel": 1}}
+    with pytest.raises(validator.ValidationError):
+        validator.validate(wrong, validator.latest_version(), strict=True)
