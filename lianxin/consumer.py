@@ -72,6 +72,11 @@ log = logging.getLogger(__name__)
 
 #: Buckets of the batch-size histogram (events per committed batch).
 BATCH_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100)
+#: The largest envelope a handler takes (config ``MAX_EVENT_BYTES``): the catalogue's events
+#: are a few hundred bytes; something far larger (an extra attribute of a megabyte that the
+#: contract doesn't forbid) is dead-lettered with the reason, not processed.
+MAX_EVENT_BYTES = 64 * 1024
+
 BATCH_EVENTS = kit_metrics.histogram(
     "lianxin_consumer_batch_events",
     "Events per batch committed by a batch handler",
@@ -132,6 +137,7 @@ class EventHandler(NamekoEventHandler):
         self.processed = self.db.metadata.tables["processed_events"]
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self.handler_key = f"{self.container.service_name}.{self.method_name}"
+        self.max_bytes = int(self.container.config.get("MAX_EVENT_BYTES") or MAX_EVENT_BYTES)
         self.labels = (self.event_type,)
         if self.batch:
             room = max(1, self.queue_consumer.prefetch_count // 2)
@@ -159,6 +165,14 @@ class EventHandler(NamekoEventHandler):
         self._dead_letter(message, f"undecodable message: {type(exc).__name__}: {exc}")
 
     def handle_message(self, body, message) -> None:
+        size = len(message.body or b"")
+        if size > self.max_bytes:
+            self._dead_letter(
+                message,
+                f"envelope of {size} bytes is over the limit of {self.max_bytes} bytes",
+                body=body,
+            )
+            return
         try:
             event = parse_event(body, expected=self.event_type)
         except InvalidEvent as exc:

@@ -82,6 +82,22 @@ def test_malformed_messages_are_dead_lettered_with_reasons_and_valid_ones_still_
     assert len(deadletters.peek(rabbit_config["AMQP_URI"])) == 4
 
 
+def test_an_oversized_envelope_that_meets_its_contract_is_dead_lettered_not_processed(
+    notify, bus, rpc, token, rabbit_config
+):
+    padded = ticket_created()
+    padded["padding"] = "x" * (1024 * 1024)  # an extra CloudEvents attribute of 1 MiB
+    bus.publish("tickets", TICKET_CREATED, padded)
+    good = ticket_created()
+    bus.publish("tickets", TICKET_CREATED, good)
+
+    wait_for(lambda: inbox(rpc, token))
+    assert [n["ref_id"] for n in inbox(rpc, token)] == [good["data"]["ticket_id"]]
+    [letter] = wait_for(lambda: deadletters.peek(rabbit_config["AMQP_URI"]))
+    assert "over the limit of 65536 bytes" in letter["reason"]
+    assert letter.get("event-id") == padded["id"]
+
+
 def test_dead_letters_command_lists_reasons(notify, bus, rabbit_config, monkeypatch):
     from lianxin.cli import main
 
