@@ -46,8 +46,9 @@ from werkzeug.wrappers import Request, Response
 from gateway.dependencies import REQUEST_ID_HEADER, REQUEST_ID_KEY, request_id
 from gateway.http import HttpProblem, json_response, problem, read_json, render_error
 from lianxin import logs
+from lianxin.concurrency import etag_of
 from lianxin.contracts.schema import instance, load
-from lianxin.errors import InvalidInput, LianxinError, from_remote
+from lianxin.errors import InvalidInput, LianxinError, PreconditionRequired, from_remote
 from lianxin.operations import Operation
 from lianxin.roles import Principal
 
@@ -100,6 +101,8 @@ class ApiRequest:
     center: str | None
     body: Any = None
     query: dict[str, Any] = field(default_factory=dict)
+    #: The ``If-Match`` header of a write of a shared record (``op.if_match``).
+    if_match: str | None = None
 
 
 class RpcTimeout(Exception):
@@ -334,11 +337,26 @@ def _forward(spec: Route) -> Handler:
             args.append(req.body)
         if op.query is not None:
             args.append(req.query)
+        kwargs = {"if_match": req.if_match} if op.if_match else {}
         proxy = getattr(service, f"{op.service}_rpc")
-        return call(getattr(proxy, op.name), *args, timeout=op.timeout)
+        return call(getattr(proxy, op.name), *args, timeout=op.timeout, **kwargs)
 
     forward.__name__ = op.name
     return forward
+
+
+def _etag(spec: Route, body: Any) -> dict[str, str] | None:
+    """``ETag`` of a forwarded answer that is one record: a GET's (not a list, not a page)
+    and a PATCH's — made of the same dump the service compares ``If-Match`` with."""
+    op = spec.op
+    if spec.handler is not None or spec.method not in ("GET", "PATCH") or op.many:
+        return None
+    if not isinstance(body, dict) or {"items", "total"} <= body.keys():
+        return None
+    if op.etag is not None:
+        names = [f.data_key or name for name, f in instance(op.etag).fields.items()]
+        body = {k: body[k] for k in names if k in body}
+    return {"ETag": etag_of(body)}
 
 
 def _failure(spec: Route, request: Request, exc: Exception) -> Response:
@@ -394,6 +412,10 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
         elif not op.public:
             principal, center = service.auth.authenticate(request, op)
         req = ApiRequest(request, principal, center)
+        if op.if_match:
+            req.if_match = request.headers.get("If-Match", "").strip() or None
+            if req.if_match is None:
+                raise PreconditionRequired()
         if spec.params is not None:
             path_args = load_path(spec.params, path_args)
         if body_schema is not None:
@@ -413,7 +435,9 @@ def _entrypoint(spec: Route) -> Callable[..., Response]:
             req, values = prepare(self, request, path_args)
             result = fn(self, req, **values)
             response = (
-                result if isinstance(result, Response) else json_response(result, spec.status)
+                result
+                if isinstance(result, Response)
+                else json_response(result, spec.status, _etag(spec, result))
             )
         except Exception as exc:
             response = _failure(spec, request, exc)
@@ -517,6 +541,44 @@ def _path_parameters(r: Route) -> list[dict[str, Any]]:
     return params
 
 
+#: A write of a shared record (``op.if_match``) names the state it was made from.
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "读取该记录时得到的 ETag（多个以逗号分隔；* 表示不论现状）。"
+    "缺少时答 428；记录已被他人修改时答 412。",
+    "schema": {"type": "string"},
+}
+ETAG_HEADER = {
+    "description": "该记录当前状态的标签；修改时作为 If-Match 发回",
+    "schema": {"type": "string"},
+}
+
+
+def _documents_etag(r: Route) -> bool:
+    """Whether the route's answer carries an ``ETag`` (see :func:`_etag`)."""
+    op = r.op
+    if r.handler is not None or r.method not in ("GET", "PATCH") or op.many:
+        return False
+    return op.response is None or "items" not in instance(op.response).fields
+
+
+def _error_codes(r: Route) -> set[int]:
+    """The problem statuses a route may answer with."""
+    op = r.op
+    codes = {400, 422} if op.body or op.query else set()
+    if r.params is not None:
+        codes.add(422)
+    if not op.public:
+        codes |= {401, 403}
+    if "<" in r.path:
+        codes.add(404)
+    if op.if_match:
+        codes |= {412, 428}
+    return codes
+
+
 def _operation_doc(r: Route) -> dict[str, Any]:
     op = r.op
     doc: dict[str, Any] = {
@@ -530,6 +592,8 @@ def _operation_doc(r: Route) -> dict[str, Any]:
     params = _path_parameters(r)
     if op.query is not None:
         params.append({"in": "query", "schema": op.query})
+    if op.if_match:
+        params.append(IF_MATCH_PARAMETER)
     if params:
         doc["parameters"] = params
     if op.body is not None:
@@ -543,17 +607,14 @@ def _operation_doc(r: Route) -> dict[str, Any]:
         if op.many:
             schema = {"type": "array", "items": op.response}
         ok["content"] = {"application/json": {"schema": schema}}
+    if _documents_etag(r):
+        ok["headers"] = {"ETag": ETAG_HEADER}
     doc["responses"][str(r.status)] = ok
     for other, meaning in r.also.items():
         doc["responses"][str(other)] = {**ok, "description": meaning}
-    codes = {400, 422} if op.body or op.query else set()
-    if r.params is not None:
-        codes.add(422)
     if not op.public:
         doc["security"] = [{"bearer": []}]
-        codes |= {401, 403}
-    if "<" in r.path:
-        codes.add(404)
+    codes = _error_codes(r)
     problem_ref = {
         "content": {
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}

@@ -85,6 +85,22 @@ class RateLimited(LianxinError):
     default_detail = "请求过于频繁，请稍后再试"
 
 
+class PreconditionFailed(LianxinError):
+    """A write whose ``If-Match`` names a state the record is no longer in (HTTP 412)."""
+
+    kind = "precondition_failed"
+    code = "STALE_WRITE"
+    default_detail = "该记录已被他人修改，请刷新后再保存"
+
+
+class PreconditionRequired(LianxinError):
+    """A write of a shared record sent without ``If-Match`` (HTTP 428)."""
+
+    kind = "precondition_required"
+    code = "IF_MATCH_REQUIRED"
+    default_detail = "修改前须先读取该记录（请求缺少 If-Match）"
+
+
 KINDS: dict[str, type[LianxinError]] = {
     cls.kind: cls
     for cls in (
@@ -95,6 +111,8 @@ KINDS: dict[str, type[LianxinError]] = {
         Forbidden,
         Unauthenticated,
         RateLimited,
+        PreconditionFailed,
+        PreconditionRequired,
     )
 }
 

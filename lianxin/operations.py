@@ -72,6 +72,12 @@ class Operation:
     rules: tuple[Rule, ...] = ()
     #: Seconds a caller waits for the answer.
     timeout: float = 10.0
+    #: A write of a shared record: the gateway requires ``If-Match`` (428 without) and
+    #: passes it as the keyword ``if_match``; the service refuses a stale one (412).
+    if_match: bool = False
+    #: The answer's part its ``ETag`` is made of, when not all of it (a detail view whose
+    #: record is what the PATCH answers with): the fields of this schema.
+    etag: type[Schema] | None = None
 
     @property
     def public(self) -> bool:

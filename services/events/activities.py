@@ -12,6 +12,7 @@ twenty places and ten waitlist entries.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -249,13 +250,17 @@ def update_activity(
     changes: ActivityChanges,
     actor: Principal,
     now: datetime | None = None,
+    guard: Callable[[Activity], None] | None = None,
 ) -> Activity:
     """Change an activity; its room is re-booked if the room or time moves, and everyone
-    registered or waitlisted is told of a new title, time, place or capacity."""
+    registered or waitlisted is told of a new title, time, place or capacity. ``guard`` is
+    called with the locked row before the change (the ``If-Match`` check)."""
     now = now or now_utc()
     activity = lock_activity(
         db_session=db_session, center_id=center_id, activity_id=activity_id, drafts=actor.is_staff
     )
+    if guard is not None:
+        guard(activity)
     if activity.state not in ("draft", "published"):
         raise ActivityStateConflict(f"活动{STATE_NAMES[activity.state]}，不能修改")
     if activity.ends_at <= now:

@@ -6,6 +6,7 @@ Every booking of a room first bumps the room's ``lock_version`` (:func:`lock_roo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
@@ -67,11 +68,15 @@ def update_room(
     code: str,
     changes: RoomChanges,
     now: datetime | None = None,
+    guard: Callable[[Room], None] | None = None,
 ) -> Room:
-    """Change a room's name, capacity, equipment or approval rule."""
+    """Change a room's name, capacity, equipment or approval rule; ``guard`` is called with
+    the locked row before the change (the ``If-Match`` check)."""
     room = lock_room(db_session=db_session, center_id=center_id, code=code)
     if room is None:
         raise RoomNotFound()
+    if guard is not None:
+        guard(room)
     if "capacity" in changes:
         now = now or now_utc()
         largest = db_session.scalar(

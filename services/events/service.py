@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lianxin.auth import Caller
+from lianxin.concurrency import if_match_guard
 from lianxin.contracts.events import operations as ops
 from lianxin.contracts.schema import dump, load
 from lianxin.db import Database
@@ -79,13 +80,16 @@ class EventsService(HealthCheck):
         return dump(ops.RoomRead, room)
 
     @rpc
-    def update_room(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def update_room(
+        self, center_id: str, code: str, payload: dict[str, Any], if_match: str | None = None
+    ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_room)
         room = rooms.update_room(
             db_session=self.db,
             center_id=center_id,
             code=code,
             changes=load(ops.RoomUpdate, payload),
+            guard=if_match_guard(if_match, lambda row: dump(ops.RoomRead, row)),
         )
         self.db.commit()
         return dump(ops.RoomRead, room)
@@ -155,7 +159,11 @@ class EventsService(HealthCheck):
 
     @rpc
     def update_activity(
-        self, center_id: str, activity_id: str, payload: dict[str, Any]
+        self,
+        center_id: str,
+        activity_id: str,
+        payload: dict[str, Any],
+        if_match: str | None = None,
     ) -> dict[str, Any]:
         principal = self.caller.require(center_id, ops.update_activity)
         activity = activities.update_activity(
@@ -165,6 +173,7 @@ class EventsService(HealthCheck):
             activity_id=activity_id,
             changes=load(ops.ActivityUpdate, payload),
             actor=principal,
+            guard=if_match_guard(if_match, self._activity),
         )
         self.db.commit()
         return self._activity(activity)

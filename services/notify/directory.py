@@ -56,10 +56,22 @@ def upsert_contact(*, db_session: Session, center_id: str, data: NewContact) -> 
 
 
 def update_contact(
-    *, db_session: Session, center_id: str, person_id: str, data: ContactChanges
+    *,
+    db_session: Session,
+    center_id: str,
+    person_id: str,
+    data: ContactChanges,
+    guard: Callable[[Contact], None] | None = None,
 ) -> Contact:
-    """Change some fields of a person's contact data."""
-    contact = get_contact(db_session=db_session, center_id=center_id, person_id=person_id)
+    """Change some fields of a person's contact data; ``guard`` is called with the locked
+    row before the change (the ``If-Match`` check)."""
+    contact = db_session.get(
+        Contact, (center_id, person_id), with_for_update=True, populate_existing=True
+    )
+    if contact is None:
+        raise ContactNotFound()
+    if guard is not None:
+        guard(contact)
     for key, value in data.items():
         setattr(contact, key, value)
     contact.updated_at = now_utc()

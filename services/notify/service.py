@@ -14,6 +14,7 @@ from nameko.rpc import RpcProxy
 
 from lianxin.auth import Caller
 from lianxin.clock import now_utc
+from lianxin.concurrency import if_match_guard
 from lianxin.contracts.notify import operations as ops
 from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.db import Database
@@ -65,7 +66,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def update_contact(
-        self, center_id: str, person_id: str, payload: dict[str, Any]
+        self, center_id: str, person_id: str, payload: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         """Change a person's contact data (staff for anyone; a person their own, but not
         their role or party)."""
@@ -73,7 +74,11 @@ class NotifyService(EventHandlers, HealthCheck):
         principal = self.caller.require(center_id, ops.update_contact)
         ops.update_contact.authorize(principal, ops.Concerning(person_id, frozenset(data)))
         contact = directory.update_contact(
-            db_session=self.db, center_id=center_id, person_id=person_id, data=data
+            db_session=self.db,
+            center_id=center_id,
+            person_id=person_id,
+            data=data,
+            guard=if_match_guard(if_match, lambda row: dump(ops.ContactRead, row)),
         )
         self.db.commit()
         return dump(ops.ContactRead, contact)

@@ -79,9 +79,20 @@ def create_center(*, db_session: Session, data: NewCenter) -> Center:
     return center
 
 
-def update_center(*, db_session: Session, center_id: str, changes: CenterChanges) -> Center:
-    """Change a center's routing fallback, auto-assignment or meeting day."""
-    center = require_center(db_session=db_session, center_id=center_id)
+def update_center(
+    *,
+    db_session: Session,
+    center_id: str,
+    changes: CenterChanges,
+    guard: Callable[[Center], None] | None = None,
+) -> Center:
+    """Change a center's routing fallback, auto-assignment or meeting day; ``guard`` is
+    called with the locked row before the change (the ``If-Match`` check)."""
+    center = db_session.get(Center, center_id, with_for_update=True, populate_existing=True)
+    if center is None:
+        raise CenterNotFound(fields={"center_id": ["服务中心不存在"]})
+    if guard is not None:
+        guard(center)
     for key, value in changes.items():
         setattr(center, key, value)
     return center
@@ -153,10 +164,22 @@ def open311_service(*, db_session: Session, center_id: str, service_code: str) -
 
 
 def update_category(
-    *, db_session: Session, center_id: str, code: str, changes: CategoryChanges
+    *,
+    db_session: Session,
+    center_id: str,
+    code: str,
+    changes: CategoryChanges,
+    guard: Callable[[Category], None] | None = None,
 ) -> Category:
-    """Change a category's routing rule, SLA or questions; open tickets keep their deadlines."""
-    category = get_category(db_session=db_session, center_id=center_id, code=code)
+    """Change a category's routing rule, SLA or questions; open tickets keep their deadlines.
+    ``guard`` is called with the locked row before the change (the ``If-Match`` check)."""
+    category = db_session.get(
+        Category, (center_id, code), with_for_update=True, populate_existing=True
+    )
+    if category is None:
+        raise CategoryNotFound()
+    if guard is not None:
+        guard(category)
     for key, value in changes.items():
         setattr(category, key, value)
     return category

@@ -15,6 +15,7 @@ from nameko.rpc import RpcProxy
 from sqlalchemy.exc import IntegrityError
 
 from lianxin.auth import Caller, CallerCheck
+from lianxin.concurrency import if_match_guard
 from lianxin.contracts.schema import dump, load
 from lianxin.contracts.tickets import operations as ops
 from lianxin.db import Database
@@ -81,10 +82,15 @@ class TicketsService(HealthCheck):
         )
 
     @rpc
-    def update_center(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def update_center(
+        self, center_id: str, payload: dict[str, Any], if_match: str | None = None
+    ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_center)
         center = configuration.update_center(
-            db_session=self.db, center_id=center_id, changes=load(ops.CenterSettings, payload)
+            db_session=self.db,
+            center_id=center_id,
+            changes=load(ops.CenterSettings, payload),
+            guard=if_match_guard(if_match, lambda row: dump(ops.CenterRead, row)),
         )
         self.db.commit()
         self._routing_changed(center_id)
@@ -131,13 +137,16 @@ class TicketsService(HealthCheck):
         return dump(ops.CategoryRead, category)
 
     @rpc
-    def update_category(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def update_category(
+        self, center_id: str, code: str, payload: dict[str, Any], if_match: str | None = None
+    ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_category)
         category = configuration.update_category(
             db_session=self.db,
             center_id=center_id,
             code=code,
             changes=load(ops.CategoryUpdate, payload),
+            guard=if_match_guard(if_match, lambda row: dump(ops.CategoryRead, row)),
         )
         self.db.commit()
         self._routing_changed(center_id)

@@ -6,7 +6,7 @@ directory id a volunteer's token carries as ``sub``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -127,9 +127,13 @@ def update_volunteer(
     ref: str,
     data: VolunteerChanges,
     now: datetime | None = None,
+    guard: Callable[[Volunteer], None] | None = None,
 ) -> Volunteer:
-    """Change a volunteer's profile; announce it when something changed."""
-    volunteer = get_volunteer(db_session=db_session, center_id=center_id, ref=ref)
+    """Change a volunteer's profile; announce it when something changed. ``guard`` is
+    called with the locked row before the change (the ``If-Match`` check)."""
+    volunteer = get_volunteer(db_session=db_session, center_id=center_id, ref=ref, lock=True)
+    if guard is not None:
+        guard(volunteer)
     wanted = dict(data)
     if "skills" in data:
         wanted["skills"] = sorted(set(data["skills"]))

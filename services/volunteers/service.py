@@ -20,6 +20,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
 from lianxin.auth import Caller
+from lianxin.concurrency import if_match_guard
 from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
@@ -136,7 +137,11 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def update_volunteer(
-        self, center_id: str, volunteer_ref: str, payload: dict[str, Any]
+        self,
+        center_id: str,
+        volunteer_ref: str,
+        payload: dict[str, Any],
+        if_match: str | None = None,
     ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_volunteer)
         volunteer = registers.update_volunteer(
@@ -145,6 +150,7 @@ class VolunteersService(HealthCheck):
             center_id=center_id,
             ref=volunteer_ref,
             data=load(ops.VolunteerUpdate, payload),
+            guard=if_match_guard(if_match, lambda row: dump(ops.VolunteerRead, row)),
         )
         self.db.commit()
         return dump(ops.VolunteerRead, volunteer)
@@ -359,7 +365,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def update_shift(
-        self, center_id: str, shift_ref: str, payload: dict[str, Any]
+        self, center_id: str, shift_ref: str, payload: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_shift)
         shift, promoted = shifts.update_shift(
@@ -368,6 +374,7 @@ class VolunteersService(HealthCheck):
             center_id=center_id,
             ref=shift_ref,
             data=load(ops.ShiftUpdate, payload),
+            guard=if_match_guard(if_match, lambda row: dump(ops.ShiftRead, row)),
         )
         self.db.commit()
         self._count_signups(center_id, "promoted", len(promoted))

@@ -7,6 +7,7 @@ Concurrency: anything that changes a shift's places locks the shift row first
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -236,10 +237,15 @@ def update_shift(
     ref: str,
     data: ShiftChanges,
     now: datetime | None = None,
+    guard: Callable[[Shift], None] | None = None,
 ) -> tuple[Shift, list[Signup]]:
-    """Change a shift's places, description or tasks; more places promote the waitlist."""
+    """Change a shift's places, description or tasks; more places promote the waitlist.
+    ``guard`` is called with the locked row (and its counts) before the change (the
+    ``If-Match`` check)."""
     now = now or now_utc()
     shift = get_shift(db_session=db_session, center_id=center_id, ref=ref, lock=True)
+    if guard is not None:
+        guard(_with_counts(db_session, [shift])[0])
     if shift.status != "open":
         raise ShiftClosed("班次已取消，不能修改")
     if "capacity" in data:

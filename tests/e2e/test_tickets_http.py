@@ -5,6 +5,8 @@ import time
 import pytest
 import requests
 
+from lianxin.concurrency import etag_of
+
 pytestmark = pytest.mark.e2e
 
 
@@ -138,10 +140,16 @@ def test_open311_client_with_a_key_from_the_admin(system, token):
 
 def test_admin_changes_routing_and_the_next_report_follows_it(system, token):
     admin, staff = token("admin"), token("staff")
+    listed = requests.get(
+        system.url("/api/v1/categories"),
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    ).json()
+    [policy] = [c for c in listed if c["code"] == "policy"]
     changed = requests.patch(
         system.url("/api/v1/categories/policy"),
         json={"party": "social_work"},
-        headers={"Authorization": f"Bearer {admin}"},
+        headers={"Authorization": f"Bearer {admin}", "If-Match": etag_of(policy)},
         timeout=10,
     )
     assert changed.status_code == 200 and changed.json()["party"] == "social_work"

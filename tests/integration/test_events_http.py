@@ -190,9 +190,11 @@ def test_moving_and_cancelling_an_activity(api, bus):
     path = f"/api/v1/activities/{activity['id']}"
     api("POST", f"{path}/registrations", "resident", sub="res-1", json={})
     later = datetime.fromisoformat(activity["starts_at"]) + timedelta(days=1)
+    etag = api("GET", path).headers["ETag"]
     moved = api(
         "PATCH",
         path,
+        headers_extra={"If-Match": etag},
         json={
             "starts_at": iso(later),
             "ends_at": iso(later + timedelta(hours=2)),

@@ -724,6 +724,7 @@ update_activity = OPERATIONS.add(
     body=ActivityUpdate,
     response=ActivityRead,
     description="Registrants and the waitlist are told of a new title, time, place or capacity.",
+    if_match=True,
 )
 publish_activity = OPERATIONS.add(
     "publish_activity", roles=STAFF, summary="发布活动草稿", response=ActivityRead
@@ -829,7 +830,17 @@ add_room = OPERATIONS.add(
     "add_room", roles=ADMIN, summary="新增功能室", body=RoomCreate, response=RoomRead
 )
 update_room = OPERATIONS.add(
-    "update_room", roles=ADMIN, summary="修改功能室", body=RoomUpdate, response=RoomRead
+    "update_room",
+    roles=ADMIN,
+    summary="修改功能室",
+    body=RoomUpdate,
+    response=RoomRead,
+    if_match=True,
+    description=(
+        "须带 If-Match：上一次修改的应答所给的 ETag，或功能室列表中该项的 ETag（客户端按"
+        " lianxin.concurrency.etag_of 计算：该项 JSON 键排序、紧凑序列化后 SHA-256 的前 32 位"
+        "十六进制，加双引号）。"
+    ),
 )
 book_room = OPERATIONS.add(
     "book_room",

@@ -767,6 +767,7 @@ update_contact = OPERATIONS.add(
     response=ContactRead,
     summary="修改联系方式",
     rules=(OWN_PERSON, STAFF_SETS_ROLE),
+    if_match=True,
 )
 delete_contact = OPERATIONS.add(
     "delete_contact", roles=ADMIN, response=ContactRead, summary="删除联系人"

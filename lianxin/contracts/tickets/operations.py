@@ -851,6 +851,10 @@ update_center = OPERATIONS.add(
     body=CenterSettings,
     response=CenterRead,
     summary="修改中心设置（兜底责任方、自动派单、联席会日期、第三级提醒、照片公开）",
+    if_match=True,
+    description=(
+        "须带 If-Match：GET /api/v1/public/centers/{center_id} 或上一次修改的应答所给的 ETag。"
+    ),
 )
 list_public_categories = OPERATIONS.add(
     "list_public_categories", roles=None, response=CategoryRead, many=True, summary="诉求类别"
@@ -876,6 +880,12 @@ update_category = OPERATIONS.add(
     body=CategoryUpdate,
     response=CategoryRead,
     summary="修改诉求类别（分派规则、时限、停用）",
+    if_match=True,
+    description=(
+        "须带 If-Match：上一次修改的应答所给的 ETag，或类别列表中该项的 ETag（客户端按"
+        " lianxin.concurrency.etag_of 计算：该项 JSON 键排序、紧凑序列化后 SHA-256 的前 32 位"
+        "十六进制，加双引号）。"
+    ),
 )
 list_duty = OPERATIONS.add(
     "list_duty", roles=STAFF, query=DutyQuery, response=DutyShiftRead, many=True, summary="值班表"

@@ -889,6 +889,7 @@ get_volunteer = OPERATIONS.add(
     summary="志愿者档案",
     response=VolunteerDetail,
     rules=(OWN_RECORD,),
+    etag=VolunteerRead,
     description="Profile, hours, shifts, reliability, milestones and training records.",
 )
 update_volunteer = OPERATIONS.add(
@@ -897,6 +898,7 @@ update_volunteer = OPERATIONS.add(
     summary="修改志愿者档案",
     body=VolunteerUpdate,
     response=VolunteerRead,
+    if_match=True,
 )
 list_volunteer_signups = OPERATIONS.add(
     "list_volunteer_signups",
@@ -1024,6 +1026,7 @@ update_shift = OPERATIONS.add(
     body=ShiftUpdate,
     response=ShiftRead,
     description="More places promote the waitlist at once.",
+    if_match=True,
 )
 cancel_shift = OPERATIONS.add(
     "cancel_shift", roles=STAFF, summary="取消班次", body=ShiftCancel, response=ShiftRead
