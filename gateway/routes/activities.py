@@ -93,6 +93,7 @@ ROUTES: list[Route] = [
     # rooms and bookings
     expose("GET", "/api/v1/rooms", ev.list_rooms, tag="rooms"),
     expose("POST", "/api/v1/rooms", ev.add_room, tag="rooms", status=201),
+    expose("GET", "/api/v1/rooms/<code>", ev.get_room, tag="rooms"),
     expose("PATCH", "/api/v1/rooms/<code>", ev.update_room, tag="rooms"),
     expose("GET", "/api/v1/rooms/<code>/bookings", ev.list_room_bookings, tag="rooms"),
     expose("POST", "/api/v1/rooms/<code>/bookings", ev.book_room, tag="rooms", status=201),

@@ -149,6 +149,7 @@ ROUTES: list[Route] = [
     expose("PATCH", "/api/v1/center", ops.update_center, tag="configuration"),
     expose("GET", "/api/v1/categories", ops.list_categories, tag="configuration"),
     expose("POST", "/api/v1/categories", ops.add_category, tag="configuration", status=201),
+    expose("GET", "/api/v1/categories/<code>", ops.get_category, tag="configuration"),
     expose("PATCH", "/api/v1/categories/<code>", ops.update_category, tag="configuration"),
     expose("GET", "/api/v1/duty", ops.list_duty, tag="configuration"),
     expose("POST", "/api/v1/duty", ops.add_duty_shift, tag="configuration", status=201),

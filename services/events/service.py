@@ -95,6 +95,13 @@ class EventsService(HealthCheck):
         return dump(ops.RoomRead, room)
 
     @rpc
+    def get_room(self, center_id: str, code: str) -> dict[str, Any]:
+        self.caller.require(center_id, ops.get_room)
+        return dump(
+            ops.RoomRead, rooms.get_room(db_session=self.db, center_id=center_id, code=code)
+        )
+
+    @rpc
     def list_rooms(self, center_id: str) -> list[dict[str, Any]]:
         self.caller.require(center_id, ops.list_rooms)
         return dump(

@@ -39,7 +39,7 @@ from services.tickets import (
     workflow,
 )
 from services.tickets.dependencies import Routing, Suggestions
-from services.tickets.exceptions import DirectoryUnavailable, TicketNotFound
+from services.tickets.exceptions import CategoryNotFound, DirectoryUnavailable, TicketNotFound
 from services.tickets.metrics import OPEN_TICKETS, SLA_BREACHES
 from services.tickets.models import Base, outbox_table
 
@@ -150,6 +150,15 @@ class TicketsService(HealthCheck):
         )
         self.db.commit()
         self._routing_changed(center_id)
+        return dump(ops.CategoryRead, category)
+
+    @rpc
+    def get_category(self, center_id: str, code: str) -> dict[str, Any]:
+        """One category; a retired one only for the center's admin."""
+        principal = self.caller.require(center_id, ops.get_category)
+        category = configuration.get_category(db_session=self.db, center_id=center_id, code=code)
+        if not category.active and principal.role != "admin":
+            raise CategoryNotFound()
         return dump(ops.CategoryRead, category)
 
     @rpc

@@ -47,8 +47,10 @@ def item(listed: requests.Response, code: str) -> dict:
 
 
 def test_two_admins_editing_a_category(api):
-    read = item(api("GET", "/categories"), "sanitation")
-    etag = etag_of(read)  # the list's item, as a client computes it
+    read = api("GET", "/categories/sanitation")
+    assert read.status_code == 200 and read.headers["ETag"] == etag_of(read.json())
+    etag = read.headers["ETag"]
+    assert etag == etag_of(item(api("GET", "/categories"), "sanitation"))  # the list's item too
 
     first = api("PATCH", "/categories/sanitation", etag, json={"resolve_hours": 48})
     assert first.status_code == 200, first.text
@@ -83,7 +85,8 @@ def test_two_admins_editing_the_center(api):
 def test_two_admins_editing_a_room(api):
     room = {"code": "sports", "name": "文体活动室", "capacity": 80, "equipment": ["音响"]}
     assert api("POST", "/rooms", json=room).status_code == 201
-    etag = etag_of(item(api("GET", "/rooms"), "sports"))
+    etag = api("GET", "/rooms/sports").headers["ETag"]
+    assert etag == etag_of(item(api("GET", "/rooms"), "sports"))
 
     first = api("PATCH", "/rooms/sports", etag, json={"capacity": 60})
     assert first.status_code == 200, first.text
@@ -91,8 +94,9 @@ def test_two_admins_editing_a_room(api):
 
     second = api("PATCH", "/rooms/sports", etag, json={"name": "文体室"})
     assert second.status_code == 412 and second.json()["detail"] == STALE
-    after = item(api("GET", "/rooms"), "sports")
+    after = api("GET", "/rooms/sports").json()
     assert after["name"] == "文体活动室" and after["capacity"] == 60
+    assert api("GET", "/rooms/nowhere").status_code == 404
 
     bare = api("PATCH", "/rooms/sports", json={"name": "文体室"})
     assert bare.status_code == 428, bare.text

@@ -826,6 +826,13 @@ week_calendar = OPERATIONS.add(
 list_rooms = OPERATIONS.add(
     "list_rooms", roles=MEMBERS, summary="功能室", response=RoomRead, many=True
 )
+get_room = OPERATIONS.add(
+    "get_room",
+    roles=MEMBERS,
+    summary="功能室详情",
+    response=RoomRead,
+    description="One room, with its ETag (for a PATCH's If-Match).",
+)
 add_room = OPERATIONS.add(
     "add_room", roles=ADMIN, summary="新增功能室", body=RoomCreate, response=RoomRead
 )
@@ -836,11 +843,7 @@ update_room = OPERATIONS.add(
     body=RoomUpdate,
     response=RoomRead,
     if_match=True,
-    description=(
-        "须带 If-Match：上一次修改的应答所给的 ETag，或功能室列表中该项的 ETag（客户端按"
-        " lianxin.concurrency.etag_of 计算：该项 JSON 键排序、紧凑序列化后 SHA-256 的前 32 位"
-        "十六进制，加双引号）。"
-    ),
+    description=("须带 If-Match：GET /api/v1/rooms/{code} 或上一次修改的应答所给的 ETag。"),
 )
 book_room = OPERATIONS.add(
     "book_room",

@@ -867,6 +867,14 @@ list_categories = OPERATIONS.add(
     summary="诉求类别",
     description="The center's categories; its admin sees the retired ones too.",
 )
+get_category = OPERATIONS.add(
+    "get_category",
+    roles=MEMBERS,
+    response=CategoryRead,
+    summary="诉求类别详情",
+    description="One category, with its ETag (for a PATCH's If-Match); a retired one only for "
+    "the admin.",
+)
 add_category = OPERATIONS.add(
     "add_category",
     roles=ADMIN,
@@ -881,11 +889,7 @@ update_category = OPERATIONS.add(
     response=CategoryRead,
     summary="修改诉求类别（分派规则、时限、停用）",
     if_match=True,
-    description=(
-        "须带 If-Match：上一次修改的应答所给的 ETag，或类别列表中该项的 ETag（客户端按"
-        " lianxin.concurrency.etag_of 计算：该项 JSON 键排序、紧凑序列化后 SHA-256 的前 32 位"
-        "十六进制，加双引号）。"
-    ),
+    description=("须带 If-Match：GET /api/v1/categories/{code} 或上一次修改的应答所给的 ETag。"),
 )
 list_duty = OPERATIONS.add(
     "list_duty", roles=STAFF, query=DutyQuery, response=DutyShiftRead, many=True, summary="值班表"

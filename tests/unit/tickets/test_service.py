@@ -289,6 +289,9 @@ def test_the_admin_sees_retired_categories_and_everyone_else_the_active_ones(ser
     assert [c["code"] for c in service().list_public_categories("yanminghu")] == ["sanitation"]
     with pytest.raises(NotFound):
         service().list_public_categories("atlantis")
+    assert admin.get_category("yanminghu", "elderly_care")["active"] is False
+    with pytest.raises(NotFound):
+        service(token("staff")).get_category("yanminghu", "elderly_care")
 
 
 def test_staff_recording_a_rating_must_say_how_they_reached_the_resident(service, token):
