@@ -150,7 +150,7 @@ _JSON_ERRORS = {
     "Unterminated string starting at": "字符串缺少结尾的引号",
     "Invalid control character at": "字符串中有未转义的控制字符",
     "Invalid \\escape": "无效的转义字符",
-    "Invalid \\uXXXX escape": "无效的 \\u 转义",
+    "Invalid \\uXXXX escape": "\\u 之后应为四位十六进制数字",
     "Illegal trailing comma before end of object": "对象末尾多了逗号",
     "Illegal trailing comma before end of array": "数组末尾多了逗号",
 }

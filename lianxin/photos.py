@@ -23,6 +23,7 @@ the deployment's ``PHOTO_STORAGE`` URL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -203,10 +204,10 @@ def _has_signature(data: bytes) -> bool:
 
 def _upright(picture: Image.Image) -> Image.Image:
     """The image turned as its EXIF orientation says (in place: a 12 MP copy is 48 MB)."""
-    try:
+    # A damaged EXIF block (Pillow raises whatever its parser meets) is no reason to refuse
+    # the photo itself: it is kept as it was taken, and the metadata is dropped anyway.
+    with contextlib.suppress(Exception):
         ImageOps.exif_transpose(picture, in_place=True)
-    except Exception:  # a damaged EXIF block is no reason to refuse the photo itself
-        pass
     return picture
 
 

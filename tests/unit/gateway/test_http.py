@@ -107,3 +107,9 @@ def test_a_valid_body_is_returned_as_it_was_sent():
         "tags": ["夜间"],
         "urgent": True,
     }
+
+
+def test_a_broken_unicode_escape_says_what_belongs_after_it():
+    problem = refusal(request('{"name": "\\u12"}'))
+    assert problem.status == 400
+    assert problem.detail.endswith("第 1 行第 12 列附近：\\u 之后应为四位十六进制数字）")
