@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -455,13 +456,19 @@ class VolunteersService(HealthCheck):
 
     # -- attendance ------------------------------------------------------------------------
 
-    @rpc
-    def check_in(
-        self, center_id: str, shift_ref: str, payload: dict[str, Any] | None = None
+    def _attend(
+        self,
+        op: Operation,
+        mark: Callable[..., Any],
+        center_id: str,
+        shift_ref: str,
+        payload: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        """Check-in and check-out alike: the volunteer (themselves, or named by staff) at
+        the shift, at the moment the payload names or now."""
         data = load(ops.AttendanceMark, payload or {})
-        principal, volunteer = self._volunteer(center_id, ops.check_in, data["volunteer_id"])
-        signup = attendance.check_in(
+        principal, volunteer = self._volunteer(center_id, op, data["volunteer_id"])
+        signup = mark(
             db_session=self.db,
             outbox=self.outbox,
             center_id=center_id,
@@ -474,22 +481,16 @@ class VolunteersService(HealthCheck):
         return dump(ops.SignupRead, signup)
 
     @rpc
+    def check_in(
+        self, center_id: str, shift_ref: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._attend(ops.check_in, attendance.check_in, center_id, shift_ref, payload)
+
+    @rpc
     def check_out(
         self, center_id: str, shift_ref: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        data = load(ops.AttendanceMark, payload or {})
-        principal, volunteer = self._volunteer(center_id, ops.check_out, data["volunteer_id"])
-        signup = attendance.check_out(
-            db_session=self.db,
-            outbox=self.outbox,
-            center_id=center_id,
-            shift_ref=shift_ref,
-            volunteer=volunteer,
-            actor=principal,
-            at=data["at"],
-        )
-        self.db.commit()
-        return dump(ops.SignupRead, signup)
+        return self._attend(ops.check_out, attendance.check_out, center_id, shift_ref, payload)
 
     @rpc
     def mark_no_show(
