@@ -18,12 +18,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -31,12 +34,13 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from lianxin.clock import local_text, now_utc
 from lianxin.logs import mask_phone
+from lianxin.privacy import mask
 
 log = logging.getLogger(__name__)
 
@@ -195,26 +199,164 @@ class SandboxEmailChannel:
 
 # -- webhook (an organisation's own system) --------------------------------------------------
 
+#: ``(host, port)`` → the addresses the name stands for (``socket.getaddrinfo``'s, as text).
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (eventlet makes the look-up green)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class UrlRefused(Exception):
+    """A webhook URL notify won't POST to; ``reason`` says why, in Chinese."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host spells, in any form a resolver accepts: ``127.0.0.1``,
+    ``2130706433``, ``0x7f.1``, ``017700000001``, ``[::ffff:127.0.0.1]``. None for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:  # inet_aton reads the BSD forms: 1 to 4 parts, each decimal, octal (0…) or hex (0x…)
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _refused_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address is not the internet's, or None."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return _refused_address(embedded)
+        if ip in _NAT64:  # 64:ff9b::/96 carries an IPv4 address in its last 32 bits
+            return _refused_address(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    for test, what in _KINDS:
+        if getattr(ip, test):
+            return what
+    if not ip.is_global:
+        return "非公网地址"
+    return None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_KINDS = (
+    ("is_unspecified", "未指定地址"),
+    ("is_loopback", "本机回环地址"),
+    ("is_link_local", "链路本地地址"),
+    ("is_multicast", "组播地址"),
+    ("is_reserved", "保留地址"),  # before private: Python counts 240.0.0.0/4 as both
+    ("is_private", "内网地址"),
+)
+
+
+def allowed_hosts(text: object) -> frozenset[str]:
+    """``WEBHOOK_ALLOWED_HOSTS`` read: ``host`` or ``host:port`` items, comma-separated
+    (``[::1]:8080`` for an IPv6 address with a port), kept lower-case."""
+    items = (item.strip().lower().rstrip(".") for item in str(text or "").split(","))
+    return frozenset(item for item in items if item)
+
+
+@dataclass(frozen=True)
+class WebhookGuard:
+    """Where notify may POST: http(s) URLs whose host is — and, for a name, whose every
+    resolved address is — a public internet address, unless ``WEBHOOK_ALLOWED_HOSTS``
+    names the host (``host`` for any port, ``host:port`` for that port only).
+
+    Checked when a department subscribes or changes its URL, and again before every
+    delivery (a name may resolve elsewhere by then)::
+
+        guard = WebhookGuard.from_config(config)
+        guard.check("http://10.0.0.5/hook")   # UrlRefused: 内网地址
+    """
+
+    allowed: frozenset[str] = frozenset()
+    resolve: Resolver = system_resolver
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> WebhookGuard:
+        return cls(allowed=allowed_hosts(config.get("WEBHOOK_ALLOWED_HOSTS")))
+
+    def check(self, url: str) -> None:
+        """Returns if notify may POST to ``url``; else :class:`UrlRefused` with the reason."""
+        host, port = self._target(url)
+        shown = f"[{host}]" if ":" in host else host
+        if host in self.allowed or f"{shown}:{port}" in self.allowed:
+            return
+        ip = _parse_ip(host)
+        if ip is not None:
+            why = _refused_address(ip)
+            if why:
+                spelled = shown if str(ip) == host else f"{shown}，即 {ip}"
+                raise UrlRefused(f"不允许向{why}（{spelled}）推送")
+            return
+        try:
+            addresses = self.resolve(host, port)
+        except (OSError, UnicodeError):
+            raise UrlRefused(f"域名 {host} 无法解析") from None
+        if not addresses:
+            raise UrlRefused(f"域名 {host} 无法解析")
+        for address in addresses:
+            found = _parse_ip(address.split("%", 1)[0])
+            why = "无法识别的地址" if found is None else _refused_address(found)
+            if why:
+                raise UrlRefused(f"域名 {host} 解析到{why}（{address}），不允许推送")
+
+    @staticmethod
+    def _target(url: str) -> tuple[str, int]:
+        if any(c.isspace() or c == "\\" or ord(c) < 32 for c in url):
+            raise UrlRefused("地址中不能有空白、控制字符或反斜杠")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise UrlRefused("地址格式不正确") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise UrlRefused("只接受 http 或 https 地址")
+        if "@" in parts.netloc:
+            raise UrlRefused("地址中不能带用户名或密码")
+        host = (parts.hostname or "").rstrip(".")
+        if not host:
+            raise UrlRefused("地址中缺少主机名")
+        return host, port or (443 if parts.scheme.lower() == "https" else 80)
+
 
 class WebhookChannel:
-    """POSTs the message as JSON; ``Idempotency-Key`` is the delivery id (same on retries)."""
+    """POSTs the message as JSON; ``Idempotency-Key`` is the delivery id (same on retries).
+    The title and text go out with phone and ID numbers masked (an organisation's system
+    is outside the center), and only to an address ``guard`` accepts."""
 
     name = "webhook"
 
     def __init__(
-        self, timeout: tuple[float, float] = (3.0, 5.0), session: requests.Session | None = None
+        self,
+        timeout: tuple[float, float] = (3.0, 5.0),
+        session: requests.Session | None = None,
+        guard: WebhookGuard | None = None,
     ):
         self.timeout = timeout
         self.http = session or requests.Session()
+        self.guard = guard or WebhookGuard()
 
     def send(self, message: Outgoing) -> None:
+        try:
+            self.guard.check(message.address)
+        except UrlRefused as exc:
+            raise DeliveryError(f"接收地址被拒绝：{exc.reason}", permanent=True) from None
         payload = {
             "id": message.delivery_id,
             "type": message.message_type,
             "center_id": message.center_id,
             "critical": message.critical,
-            "title": message.title,
-            "body": message.body,
+            "title": mask(message.title),
+            "body": mask(message.body),
             "sent_at": datetime.now(UTC).isoformat(),
         }
         try:
@@ -478,7 +620,9 @@ def from_config(config: dict[str, Any]) -> dict[str, Channel]:
     )
     sign_name = config.get("SMS_SIGN_NAME") or "连心桥"
     sender = config.get("EMAIL_FROM") or "noreply@lianxin.local"
-    channels: dict[str, Channel] = {"webhook": WebhookChannel(timeout)}
+    channels: dict[str, Channel] = {
+        "webhook": WebhookChannel(timeout, guard=WebhookGuard.from_config(config))
+    }
     if config.get("EMAIL_SMTP_HOST"):
         channels["email"] = EmailChannel(
             config["EMAIL_SMTP_HOST"],

@@ -228,6 +228,7 @@ class Dispatcher(DependencyProvider):
                 lease=self.lease,
                 per_subscription=self.per_subscription,
                 inflight={k: v for k, v in self.inflight.items() if v},
+                guard=self.settings.webhook_guard,
             )
         for job in jobs:
             self.inflight[job["subscription_id"]] += 1

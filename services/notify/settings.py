@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+from services.notify.channels import WebhookGuard
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Default quiet hours (Asia/Shanghai) and the retry policies of people's messages and
-    department webhooks."""
+    """Default quiet hours (Asia/Shanghai), the retry policies of people's messages and
+    department webhooks, and where webhooks may go (``WEBHOOK_ALLOWED_HOSTS``)."""
 
     quiet_start: str = "22:00"
     quiet_end: str = "07:00"
@@ -20,6 +22,7 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_retry_base: float = 10.0
     webhook_retry_cap: float = 3600.0
+    webhook_guard: WebhookGuard = field(default_factory=WebhookGuard)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             webhook_max_attempts=int(config.get("WEBHOOK_MAX_ATTEMPTS", 8)),
             webhook_retry_base=float(config.get("WEBHOOK_RETRY_BASE_SECONDS", 10)),
             webhook_retry_cap=float(config.get("WEBHOOK_RETRY_MAX_SECONDS", 3600)),
+            webhook_guard=WebhookGuard.from_config(config),
         )
 
     def backoff(self, attempts: int) -> timedelta:

@@ -28,8 +28,10 @@ from lianxin.contracts.notify.operations import (
     SubscriptionChanges,
     WebhookDeliveryFilter,
 )
+from lianxin.errors import InvalidInput
 from lianxin.roles import ALL_CENTERS, Principal
 from services.notify.cache import SUBSCRIPTIONS, ReadCache, touch
+from services.notify.channels import UrlRefused, WebhookGuard
 from services.notify.exceptions import SubscriptionForbidden, SubscriptionNotFound
 from services.notify.models import (
     EventRecord,
@@ -83,6 +85,21 @@ def active_subscriptions(
 
 # -- who may manage what ---------------------------------------------------------------------
 
+#: With no guard given: no exceptions (``WEBHOOK_ALLOWED_HOSTS`` empty), the system resolver.
+STRICT = WebhookGuard()
+
+
+def check_url(url: str, guard: WebhookGuard | None) -> None:
+    """:class:`InvalidInput` (field ``url``) for a URL notify won't POST to."""
+    try:
+        (guard or STRICT).check(url)
+    except UrlRefused as exc:
+        raise InvalidInput(
+            f"接收地址不可用：{exc.reason}",
+            code="WEBHOOK_URL_REFUSED",
+            fields={"url": [exc.reason]},
+        ) from None
+
 
 def check_centers(principal: Principal, centers: list[str]) -> None:
     """A department subscribes only to the centers its token grants."""
@@ -111,10 +128,17 @@ def get_subscription(
 
 
 def create_subscription(
-    *, db_session: Session, principal: Principal, data: NewSubscription, now: datetime | None = None
+    *,
+    db_session: Session,
+    principal: Principal,
+    data: NewSubscription,
+    now: datetime | None = None,
+    guard: WebhookGuard | None = None,
 ) -> Subscription:
-    """A webhook for centers the principal's token grants; the secret is made here."""
+    """A webhook for centers the principal's token grants, to a URL ``guard`` accepts (see
+    :class:`~services.notify.channels.WebhookGuard`); the secret is made here."""
     check_centers(principal, data.centers)
+    check_url(data.url, guard)
     now = now or now_utc()
     sub = Subscription(
         id=str(uuid.uuid4()),
@@ -144,9 +168,17 @@ def list_subscriptions(*, db_session: Session, principal: Principal) -> list[Sub
 
 
 def update_subscription(
-    *, db_session: Session, principal: Principal, subscription_id: str, data: SubscriptionChanges
+    *,
+    db_session: Session,
+    principal: Principal,
+    subscription_id: str,
+    data: SubscriptionChanges,
+    guard: WebhookGuard | None = None,
 ) -> Subscription:
-    """Change a subscription; ``active`` disables it (withdrawing what waits) or re-enables it."""
+    """Change a subscription; ``active`` disables it (withdrawing what waits) or re-enables it.
+    A new URL is checked as at :func:`create_subscription`."""
+    if "url" in data:
+        check_url(data["url"], guard)
     sub = get_subscription(
         db_session=db_session, principal=principal, subscription_id=subscription_id, lock=True
     )

@@ -1,7 +1,11 @@
 """Department webhooks out, the dispatcher's side: due deliveries claimed a few per
 subscription (so a slow endpoint holds back no other), how each POST went recorded —
 delivered, retried with backoff, failed, or the subscription disabled by a 410 — and the
-clean-up of what no subscription or retention period still wants."""
+clean-up of what no subscription or retention period still wants.
+
+What a department receives leaves the center: the event's free text goes out masked
+(:func:`lianxin.privacy.mask_fields`), and only to a URL the guard accepts at that moment
+(a name may resolve elsewhere than when the department subscribed)."""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
+from lianxin.privacy import mask_fields
+from services.notify.channels import UrlRefused, WebhookGuard
 from services.notify.models import EventRecord, Subscription, WebhookDelivery
 from services.notify.settings import Settings
 from services.notify.signing import signing_secrets
-from services.notify.subscriptions import disable
+from services.notify.subscriptions import STRICT, disable
 
 #: Subscriptions looked at per claim statement (SQLite allows 500 parts in a UNION).
 CLAIM_CHUNK = 200
@@ -37,9 +43,13 @@ def claim_due(
     lease: timedelta,
     per_subscription: int,
     inflight: dict[str, int],
+    guard: WebhookGuard | None = None,
 ) -> list[dict[str, Any]]:
     """Take due deliveries for sending, at most ``per_subscription`` in flight per subscription,
     so one slow endpoint never holds the others back. Caller commits.
+
+    A delivery whose URL ``guard`` refuses now (checked once per subscription and claim) is
+    not sent: it fails at once with the reason, as a refused address does.
 
     Only subscriptions with a free slot are looked at, each for as many rows as it has slots
     (one indexed ``LIMIT`` per subscription): the backlog of a hanging endpoint costs nothing."""
@@ -101,6 +111,7 @@ def claim_due(
             select(EventRecord).where(EventRecord.event_id.in_({r.event_id for r in rows}))
         )
     }
+    refused = {s.id: _refusal(guard or STRICT, s.url) for s in subs.values()}
     jobs = []
     for r in rows:
         sub = subs.get(r.subscription_id)
@@ -111,6 +122,10 @@ def claim_due(
                 None,
             )
             continue
+        if refused[sub.id]:
+            r.state, r.attempts, r.next_attempt_at = "failed", r.attempts + 1, None
+            r.last_error = f"接收地址被拒绝：{refused[sub.id]}"[:2000]
+            continue
         r.state, r.lease_until, r.attempts = "sending", now + lease, r.attempts + 1
         jobs.append(
             {
@@ -119,10 +134,27 @@ def claim_due(
                 "url": sub.url,
                 "center_id": r.center_id,
                 "secrets": signing_secrets(sub, now),
-                "body": bodies[r.event_id],
+                "body": outgoing(bodies[r.event_id]),
             }
         )
     return jobs
+
+
+def _refusal(guard: WebhookGuard, url: str) -> str | None:
+    try:
+        guard.check(url)
+    except UrlRefused as exc:
+        return exc.reason
+    return None
+
+
+def outgoing(body: dict[str, Any]) -> dict[str, Any]:
+    """The envelope as a department receives it: free text of its data masked (also for
+    events kept before masking was done where they are made, and for other services')."""
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return body
+    return {**body, "data": mask_fields(data)}
 
 
 @dataclass(frozen=True)

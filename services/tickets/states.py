@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from lianxin.privacy import FREE_TEXT_FIELDS, mask
 from lianxin.roles import Principal
 from services.tickets.exceptions import InvalidTransition
 from services.tickets.models import Ticket, TicketLog
@@ -22,8 +23,10 @@ SUMMARY_LENGTH = 60
 
 
 def summary(description: str) -> str:
-    """The start of a description, as events and likely repeats show it."""
-    return description[:SUMMARY_LENGTH]
+    """The start of a description, as events and likely repeats show it: phone and ID
+    numbers masked (138****5678) — events go to every department subscriber. Masked before
+    it is cut, so that no number is cut into a piece the mask no longer recognises."""
+    return mask(description)[:SUMMARY_LENGTH]
 
 
 STATE_NAMES = {
@@ -149,7 +152,12 @@ class Announced(Protocol):
 
 def fact(ticket: Announced, actor: Principal, **extra: Any) -> dict[str, Any]:
     """What every ticket event after ``created`` carries, and ``extra``: its supporters are
-    told of its progress as its reporter is."""
+    told of its progress as its reporter is. Free text in ``extra`` (a return's or a
+    reopening's ``reason``, an ``answer``, an urging ``note``) goes out masked, as a
+    summary does."""
+    for key in FREE_TEXT_FIELDS.intersection(extra):
+        if isinstance(extra[key], str):
+            extra[key] = mask(extra[key])
     return {
         "ticket_id": ticket.id,
         "category": ticket.category,

@@ -1,6 +1,6 @@
 """A department binds its own queue to a service's event exchange with a plain kombu consumer
 (no nameko, no Lianxin code on its side but the contract check) and receives ticket.created —
-the way docs/departments.md tells it to."""
+the way docs/departments.md tells it to — with the phone numbers of its summary masked."""
 
 import contextlib
 import json
@@ -24,7 +24,7 @@ def tickets(container_factory, service_config):
     return container
 
 
-def test_a_department_queue_bound_to_the_tickets_exchange_receives_ticket_created(
+def test_a_department_queue_bound_to_the_tickets_exchange_receives_ticket_created_masked(
     tickets, rabbit_config, rpc, token
 ):
     received = []
@@ -50,7 +50,7 @@ def test_a_department_queue_bound_to_the_tickets_exchange_receives_ticket_create
                 "yanminghu",
                 {
                     "category": "sanitation",
-                    "description": "3号楼门口垃圾两天没人清运",
+                    "description": "3号楼门口垃圾两天没人清运，电话13812345678",
                     "channel": "hotline",
                 },
             )
@@ -67,3 +67,5 @@ def test_a_department_queue_bound_to_the_tickets_exchange_receives_ticket_create
     event = parse_event(body, expected=tk.TICKET_CREATED)  # the contract holds on the wire
     assert event["centerid"] == "yanminghu" and event["subject"] == ticket["id"]
     assert event["data"]["category_name"] == "环境卫生" and event["data"]["party"] == "property"
+    # The resident's words leave the center without their phone number.
+    assert event["data"]["summary"] == "3号楼门口垃圾两天没人清运，电话138****5678"

@@ -16,6 +16,7 @@ from lianxin.contracts.tickets import events as tk
 from lianxin.roles import Principal
 from services.notify import directory, preferences, receiving, subscriptions, templates
 from services.notify.cache import ReadCache, invalidate_on_commit
+from services.notify.channels import WebhookGuard
 from services.notify.models import Delivery
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -320,6 +321,7 @@ def test_subscribing_and_unsubscribing_apply_to_the_next_event(factory, cache, e
             db_session=session,
             principal=CIVIL,
             now=NOW,
+            guard=WebhookGuard.from_config({"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:9"}),
             data=NewSubscription(
                 **{
                     "url": "http://127.0.0.1:9/hook",

@@ -10,8 +10,13 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 
 from services.notify import channels
-from services.notify.channels import DeliveryError, Outgoing
+from services.notify.channels import DeliveryError, Outgoing, UrlRefused, WebhookGuard
 from services.notify.testing import SmtpSink, WebhookReceiver
+
+
+def local_guard(url):
+    """The guard of a test install that names its local receiver in WEBHOOK_ALLOWED_HOSTS."""
+    return WebhookGuard.from_config({"WEBHOOK_ALLOWED_HOSTS": urlsplit(url).netloc})
 
 
 def outgoing(channel, address, **kw):
@@ -80,16 +85,155 @@ def test_unknown_providers_are_refused_at_startup(tmp_path):
 def test_webhook_channel_maps_answers_to_retry_or_give_up(status, permanent):
     with WebhookReceiver(lambda _r: status) as hook:
         with pytest.raises(DeliveryError) as caught:
-            channels.WebhookChannel().send(outgoing("webhook", hook.url))
+            channels.WebhookChannel(guard=local_guard(hook.url)).send(outgoing("webhook", hook.url))
     assert caught.value.permanent is permanent
 
 
 def test_webhook_channel_posts_json_with_an_idempotency_key():
     with WebhookReceiver() as hook:
-        channels.WebhookChannel().send(outgoing("webhook", hook.url))
+        channels.WebhookChannel(guard=local_guard(hook.url)).send(outgoing("webhook", hook.url))
     [got] = hook.requests
     assert got.headers["idempotency-key"] == "d-1"
     assert json.loads(got.body)["title"] == "新诉求待签收"
+
+
+def test_webhook_channel_masks_phone_numbers_in_what_it_posts():
+    with WebhookReceiver() as hook:
+        message = outgoing("webhook", hook.url)
+        message.title = "新诉求：来电13812345678"
+        message.body = "3号楼2单元302漏水，联系电话138 1234 5678，身份证410105199001011234"
+        channels.WebhookChannel(guard=local_guard(hook.url)).send(message)
+    [got] = hook.requests
+    posted = json.loads(got.body)
+    assert posted["title"] == "新诉求：来电138****5678"
+    assert posted["body"] == "3号楼2单元302漏水，联系电话138****5678，身份证4101**********1234"
+
+
+def test_webhook_channel_refuses_a_local_address_without_posting():
+    with WebhookReceiver() as hook:
+        with pytest.raises(DeliveryError) as caught:
+            channels.WebhookChannel().send(outgoing("webhook", hook.url))
+    assert caught.value.permanent is True
+    assert "本机回环地址" in caught.value.reason
+    assert hook.requests == []
+
+
+# -- the webhook guard (a fake resolver: nothing leaves the machine) -------------------------
+
+
+def resolver(table):
+    def resolve(host, port):
+        if host not in table:
+            raise OSError(f"no such host {host}")
+        return table[host]
+
+    return resolve
+
+
+PUBLIC = resolver(
+    {
+        "hooks.mca.gov.cn": ["36.112.10.10", "2400:89c0:1053::10"],
+        "internal.example.cn": ["36.112.10.11", "10.0.0.5"],
+        "metadata.example.cn": ["169.254.169.254"],
+        "v6local.example.cn": ["fe80::1%eth0"],
+        "mapped.example.cn": ["::ffff:192.168.1.1"],
+        "nothing.example.cn": [],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.mca.gov.cn/lianxin",
+        "http://hooks.mca.gov.cn:8080/lianxin?x=1",
+        "http://36.112.10.10/hook",
+        "http://[2400:89c0:1053::10]/hook",
+        "HTTPS://HOOKS.MCA.GOV.CN./lianxin",
+    ],
+)
+def test_the_guard_lets_public_addresses_through(url):
+    WebhookGuard(resolve=PUBLIC).check(url)
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("http://127.0.0.1:8080/h", "本机回环地址"),
+        ("http://127.8.9.10/h", "本机回环地址"),
+        ("http://[::1]/h", "本机回环地址"),
+        ("http://2130706433/h", "即 127.0.0.1"),
+        ("http://0x7f.1/h", "即 127.0.0.1"),
+        ("http://0177.0.0.1/h", "即 127.0.0.1"),
+        ("http://017700000001/h", "即 127.0.0.1"),
+        ("http://0x7f000001/h", "即 127.0.0.1"),
+        ("http://[::ffff:127.0.0.1]/h", "本机回环地址"),
+        ("http://[::ffff:7f00:1]/h", "本机回环地址"),
+        ("http://[::ffff:10.1.2.3]/h", "内网地址"),
+        ("http://[64:ff9b::a00:1]/h", "内网地址"),
+        ("http://[2002:c0a8:101::1]/h", "内网地址"),
+        ("http://0.0.0.0/h", "未指定地址"),
+        ("http://0/h", "未指定地址"),
+        ("http://[::]/h", "未指定地址"),
+        ("http://10.0.0.5/h", "内网地址"),
+        ("http://172.16.3.4/h", "内网地址"),
+        ("http://192.168.1.1/h", "内网地址"),
+        ("http://[fd12:3456::1]/h", "内网地址"),
+        ("http://169.254.169.254/latest/meta-data", "链路本地地址"),
+        ("http://[fe80::1]/h", "链路本地地址"),
+        ("http://224.0.0.1/h", "组播地址"),
+        ("http://[ff02::1]/h", "组播地址"),
+        ("http://240.0.0.1/h", "保留地址"),
+        ("http://100.64.0.1/h", "非公网地址"),
+        ("http://internal.example.cn/h", "解析到内网地址（10.0.0.5）"),
+        ("http://metadata.example.cn/h", "解析到链路本地地址"),
+        ("http://v6local.example.cn/h", "解析到链路本地地址"),
+        ("http://mapped.example.cn/h", "解析到内网地址"),
+        ("http://nothing.example.cn/h", "无法解析"),
+        ("http://unknown.example.cn/h", "无法解析"),
+        ("ftp://hooks.mca.gov.cn/h", "只接受 http 或 https"),
+        ("file:///etc/passwd", "只接受 http 或 https"),
+        ("gopher://127.0.0.1:6379/_INFO", "只接受 http 或 https"),
+        ("http://user:pw@hooks.mca.gov.cn/h", "用户名或密码"),
+        ("http://127.0.0.1\\@hooks.mca.gov.cn/h", "反斜杠"),
+        ("http://hooks.mca.gov.cn /h", "空白"),
+        ("http:///h", "缺少主机名"),
+        ("http://hooks.mca.gov.cn:99999/h", "格式不正确"),
+    ],
+)
+def test_the_guard_refuses_what_is_not_the_internet(url, why):
+    with pytest.raises(UrlRefused) as caught:
+        WebhookGuard(resolve=PUBLIC).check(url)
+    assert why in caught.value.reason
+
+
+def test_allowed_hosts_name_a_host_for_any_port_or_one_port_only():
+    guard = WebhookGuard.from_config(
+        {"WEBHOOK_ALLOWED_HOSTS": " 127.0.0.1:8080 , Receiver.Local, [::1]:9000 ,"}
+    )
+    guard.check("http://127.0.0.1:8080/h")
+    guard.check("http://receiver.local/h")  # named: not even resolved
+    guard.check("https://receiver.local:8443/h")
+    guard.check("http://[::1]:9000/h")
+    for url in ("http://127.0.0.1:8081/h", "http://[::1]:9001/h", "http://2130706433:8080/h"):
+        with pytest.raises(UrlRefused):
+            guard.check(url)
+
+
+def test_a_port_is_matched_against_the_schemes_default():
+    guard = WebhookGuard(allowed=frozenset({"10.0.0.5:443"}), resolve=PUBLIC)
+    guard.check("https://10.0.0.5/h")
+    with pytest.raises(UrlRefused):
+        guard.check("http://10.0.0.5/h")
+
+
+def test_every_address_a_name_resolves_to_is_checked_each_time():
+    table = {"hooks.example.cn": ["36.112.10.10"]}
+    guard = WebhookGuard(resolve=resolver(table))
+    guard.check("http://hooks.example.cn/h")
+    table["hooks.example.cn"] = ["36.112.10.10", "127.0.0.1"]  # rebinding
+    with pytest.raises(UrlRefused):
+        guard.check("http://hooks.example.cn/h")
 
 
 def _aliyun_signature(secret, params):

@@ -22,6 +22,7 @@ from lianxin.roles import Principal
 from services.notify import directory, handlers, subscriptions
 from services.notify.cache import ReadCache
 from services.notify.centers import CenterNames
+from services.notify.channels import WebhookGuard
 from services.notify.models import Delivery, EventRecord, ScheduledMessage, WebhookDelivery
 from services.notify.service import NotifyService
 from services.notify.settings import Settings
@@ -124,6 +125,7 @@ def notify(sqlite_url, migrated, monkeypatch):
             db_session=session,
             principal=DEPARTMENT,
             now=NOW,
+            guard=WebhookGuard.from_config({"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:9"}),
             data=NewSubscription(
                 **{
                     "url": "http://127.0.0.1:9/hook",

@@ -16,11 +16,15 @@ from lianxin.errors import InvalidInput
 from lianxin.roles import Principal
 from services.notify import signing, webhooks
 from services.notify import subscriptions as subs
+from services.notify.channels import WebhookGuard
 from services.notify.exceptions import SubscriptionForbidden, SubscriptionNotFound
 from services.notify.models import WebhookDelivery
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 CIVIL = Principal(sub="civil-affairs", role="department", centers=("yanminghu", "fenghuang"))
+#: The local receiver these tests name (http://127.0.0.1:9/…), allowed as a test install
+#: allows its own through WEBHOOK_ALLOWED_HOSTS; nothing is ever resolved.
+LOCAL = WebhookGuard(allowed=frozenset({"127.0.0.1:9"}), resolve=lambda host, port: [])
 
 
 def ticket_created(event, center="yanminghu"):
@@ -64,6 +68,7 @@ def subscribe(
         db_session=db,
         principal=who,
         now=NOW,
+        guard=LOCAL,
         data=NewSubscription(
             **{"url": url, "types": list(types), "centers": list(centers), "description": "民政局"}
         ),
@@ -195,6 +200,7 @@ def test_the_delivered_body_is_the_envelope_as_published(db, event):
     e = ticket_created(event)
     receive(db, e)
     [job] = webhooks.claim_due(
+        guard=LOCAL,
         db_session=db,
         now=NOW,
         limit=10,
@@ -212,6 +218,7 @@ def test_a_slow_subscriber_holds_only_its_own_share_of_the_pool(db, event):
     for _ in range(6):
         receive(db, ticket_created(event))
     jobs = webhooks.claim_due(
+        guard=LOCAL,
         db_session=db,
         now=NOW,
         limit=10,
@@ -228,6 +235,7 @@ def test_410_disables_the_subscription_and_withdraws_its_queue(db, event, settin
     receive(db, ticket_created(event))
     receive(db, ticket_created(event))
     first, second = webhooks.claim_due(
+        guard=LOCAL,
         db_session=db,
         now=NOW,
         limit=1 + 1,
@@ -263,6 +271,7 @@ def test_errors_and_timeouts_are_retried_with_backoff_then_failed(db, event):
     now, outcomes = NOW, []
     for status, error in ((500, None), (None, "超时"), (503, None)):
         [job] = webhooks.claim_due(
+            guard=LOCAL,
             db_session=db,
             now=now,
             limit=5,
@@ -334,11 +343,18 @@ def test_a_webhook_whose_sender_died_is_claimed_again_after_its_lease(db, event)
     subscribe(db)
     receive(db, ticket_created(event))
     [job] = webhooks.claim_due(
-        db_session=db, now=NOW, limit=5, lease=timedelta(minutes=1), per_subscription=2, inflight={}
+        guard=LOCAL,
+        db_session=db,
+        now=NOW,
+        limit=5,
+        lease=timedelta(minutes=1),
+        per_subscription=2,
+        inflight={},
     )
     db.commit()
     assert (
         webhooks.claim_due(
+            guard=LOCAL,
             db_session=db,
             now=NOW + timedelta(seconds=30),
             limit=5,
@@ -349,6 +365,7 @@ def test_a_webhook_whose_sender_died_is_claimed_again_after_its_lease(db, event)
         == []
     )
     [again] = webhooks.claim_due(
+        guard=LOCAL,
         db_session=db,
         now=NOW + timedelta(minutes=2),
         limit=5,
@@ -365,6 +382,7 @@ def test_a_hanging_subscribers_backlog_never_holds_up_the_others(db, event):
     for _ in range(30):
         receive(db, ticket_created(event))
     jobs = webhooks.claim_due(
+        guard=LOCAL,
         db_session=db,
         now=NOW,
         limit=20,
@@ -393,6 +411,7 @@ def test_deliveries_fanned_out_to_a_subscription_disabled_meanwhile_are_withdraw
     assert (row.state, row.last_error) == ("cancelled", "订阅已停用")
     assert (
         webhooks.claim_due(
+            guard=LOCAL,
             db_session=db,
             now=NOW,
             limit=5,
@@ -412,6 +431,7 @@ def test_attempts_recorded_together_keep_each_its_own_outcome(db, event, setting
     jobs = {
         j["subscription_id"]: j
         for j in webhooks.claim_due(
+            guard=LOCAL,
             db_session=db,
             now=NOW,
             limit=10,
@@ -442,3 +462,114 @@ def test_attempts_recorded_together_keep_each_its_own_outcome(db, event, setting
         "pending",
         "failed",
     ]
+
+
+# -- where webhooks may go, and what they carry ----------------------------------------------
+
+
+def claim(db, guard=LOCAL, now=NOW):
+    jobs = webhooks.claim_due(
+        db_session=db,
+        now=now,
+        limit=10,
+        lease=timedelta(minutes=1),
+        per_subscription=5,
+        inflight={},
+        guard=guard,
+    )
+    db.commit()
+    return jobs
+
+
+def new_subscription(url):
+    return NewSubscription(
+        **{"url": url, "types": ["cn.lianxin.tickets.*"], "centers": ["yanminghu"]}
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/hook", "http://2130706433/", "http://0x7f.1/", "http://[::1]/h"],
+)
+def test_a_local_url_is_refused_at_subscription_and_nothing_is_stored(db, url):
+    with pytest.raises(InvalidInput) as caught:
+        subs.create_subscription(
+            db_session=db, principal=CIVIL, data=new_subscription(url), guard=WebhookGuard()
+        )
+    assert caught.value.code == "WEBHOOK_URL_REFUSED"
+    assert "本机回环地址" in caught.value.fields["url"][0]
+    db.rollback()
+    assert subs.list_subscriptions(db_session=db, principal=CIVIL) == []
+
+
+def test_a_name_resolving_to_the_private_network_is_refused_at_subscription(db):
+    guard = WebhookGuard(resolve=lambda host, port: ["36.112.10.10", "192.168.0.10"])
+    with pytest.raises(InvalidInput) as caught:
+        subs.create_subscription(
+            db_session=db,
+            principal=CIVIL,
+            data=new_subscription("https://hooks.mca.gov.cn/in"),
+            guard=guard,
+        )
+    assert caught.value.fields["url"] == [
+        "域名 hooks.mca.gov.cn 解析到内网地址（192.168.0.10），不允许推送"
+    ]
+
+
+def test_a_changed_url_is_checked_as_a_new_one(db):
+    sub = subscribe(db)
+    with pytest.raises(InvalidInput) as caught:
+        subs.update_subscription(
+            db_session=db,
+            principal=CIVIL,
+            subscription_id=sub.id,
+            data={"url": "http://169.254.169.254/latest/meta-data"},
+            guard=LOCAL,
+        )
+    assert "链路本地地址" in caught.value.fields["url"][0]
+    db.rollback()
+    assert subs.get_subscription(db_session=db, principal=CIVIL, subscription_id=sub.id).url == (
+        "http://127.0.0.1:9/hook"
+    )
+
+
+def test_a_delivery_to_a_name_now_resolving_inside_fails_with_the_reason(db, event):
+    table = {"hooks.mca.gov.cn": ["36.112.10.10"]}
+    guard = WebhookGuard(resolve=lambda host, port: table[host])
+    subs.create_subscription(
+        db_session=db,
+        principal=CIVIL,
+        data=new_subscription("https://hooks.mca.gov.cn/in"),
+        guard=guard,
+    )
+    ok = subs.create_subscription(
+        db_session=db, principal=CIVIL, data=new_subscription("http://127.0.0.1:9/ok"), guard=LOCAL
+    )
+    db.commit()
+    receive(db, ticket_created(event))
+    table["hooks.mca.gov.cn"] = ["127.0.0.1"]  # DNS rebinding since the subscription
+    local_ok = WebhookGuard(allowed=frozenset({"127.0.0.1:9"}), resolve=guard.resolve)
+    [job] = claim(db, guard=local_ok)
+    assert job["subscription_id"] == ok.id
+    [refused] = db.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.subscription_id != ok.id)
+    ).all()
+    assert refused.state == "failed" and refused.attempts == 1
+    assert refused.last_error == (
+        "接收地址被拒绝：域名 hooks.mca.gov.cn 解析到本机回环地址（127.0.0.1），不允许推送"
+    )
+    assert claim(db, guard=local_ok) == []  # not tried again
+
+
+def test_a_department_receives_free_text_with_phone_numbers_masked(db, event):
+    subscribe(db, types=("cn.lianxin.*",))
+    e = ticket_created(event)
+    e["data"]["summary"] = "3号楼2单元302门口垃圾没人清，电话13812345678"  # kept before masking
+    receive(db, e)
+    cancelled = activity_cancelled(event)
+    cancelled["data"]["reason"] = "场地维修，咨询0371-62345678"
+    receive(db, cancelled)
+    bodies = {j["body"]["type"]: j["body"]["data"] for j in claim(db)}
+    assert bodies[tk.TICKET_CREATED]["summary"] == "3号楼2单元302门口垃圾没人清，电话138****5678"
+    assert bodies[ev.ACTIVITY_CANCELLED]["reason"] == "场地维修，咨询0371-****5678"
+    assert bodies[ev.ACTIVITY_CANCELLED]["title"] == "趣味益智"
