@@ -26,6 +26,7 @@ STATUS = {
     "rate_limited": 429,
     "precondition_failed": 412,
     "precondition_required": 428,
+    "unavailable": 503,
     "error": 400,
 }
 

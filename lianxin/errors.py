@@ -101,6 +101,14 @@ class PreconditionRequired(LianxinError):
     default_detail = "修改前须先读取该记录（请求缺少 If-Match）"
 
 
+class Unavailable(LianxinError):
+    """What the answer depends on can't be had now (another service down): try again (HTTP 503)."""
+
+    kind = "unavailable"
+    code = "SERVICE_UNAVAILABLE"
+    default_detail = "服务暂时不可用，请稍后再试"
+
+
 KINDS: dict[str, type[LianxinError]] = {
     cls.kind: cls
     for cls in (
@@ -113,6 +121,7 @@ KINDS: dict[str, type[LianxinError]] = {
         RateLimited,
         PreconditionFailed,
         PreconditionRequired,
+        Unavailable,
     )
 }
 

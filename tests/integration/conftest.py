@@ -8,6 +8,42 @@ from lianxin.contracts import load_catalogue
 load_catalogue()
 
 
+#: Names of the centers the tests create (any other id is named after itself).
+CENTER_NAMES = {
+    "yanminghu": "雁鸣湖镇镇区社区党群服务中心",
+    "fenghuangtai": "凤凰台街道党群服务中心",
+}
+
+
+@pytest.fixture
+def known_centers(rpc, token):
+    """``known_centers(*ids)`` creates the centers in the running tickets service (ops)."""
+
+    def create(*centers: str) -> None:
+        tickets = rpc(token("ops", "*")).tickets
+        for center in centers:
+            tickets.create_center({"id": center, "name": CENTER_NAMES.get(center, center)})
+
+    return create
+
+
+@pytest.fixture
+def center_registry(container_factory, service_config, known_centers):
+    """``center_registry(*ids, **config)`` starts the tickets service — the registry of
+    centers events, volunteers and notify ask before they touch a center's data — and
+    creates the centers in it (the demo center unless named); answers its container.
+    ``config`` overrides the tickets service's (``db_url=`` a PostgreSQL database)."""
+    from services.tickets.service import TicketsService
+
+    def start(*centers: str, **config):
+        container = container_factory(TicketsService, service_config("tickets", **config))
+        container.start()
+        known_centers(*(centers or ("yanminghu",)))
+        return container
+
+    return start
+
+
 @pytest.fixture
 def demo_center(rpc, token):
     """``demo_center()`` creates yanminghu with a sanitation category (tickets must run)."""
