@@ -240,6 +240,7 @@ CORS_REQUEST_HEADERS = (
     "Idempotency-Key",
     "X-Request-Id",
     "If-Match",
+    "X-CSRF-Token",
 )
 CORS_EXPOSED_HEADERS = (
     REQUEST_ID_HEADER,

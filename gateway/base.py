@@ -7,7 +7,7 @@ from typing import Any
 
 from nameko.rpc import RpcProxy
 
-from gateway.dependencies import Auth, Authenticator, RequestContext, Throttle
+from gateway.dependencies import Auth, Authenticator, RequestContext, Settings, Throttle
 from gateway.intake import Intake, IntakeClient
 from gateway.photos import PhotoDesk, Photos
 from lianxin.metrics import Metrics
@@ -26,6 +26,8 @@ class GatewayBase:
     #: Report photos: the store, processing off the hub, the checks intake makes.
     photos: PhotoDesk = Photos()
     metrics: Any = Metrics()
+    settings: dict[str, Any] = Settings()
+    accounts_rpc: Any = RpcProxy("accounts")
     tickets_rpc: Any = RpcProxy("tickets")
     volunteers_rpc: Any = RpcProxy("volunteers")
     events_rpc: Any = RpcProxy("events")

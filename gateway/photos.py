@@ -29,9 +29,9 @@ from nameko.extensions import DependencyProvider
 
 from gateway.http import HttpProblem
 from lianxin import photos
-from lianxin.auth import jwt_secret
 from lianxin.config import var_dir
 from lianxin.errors import InvalidInput
+from lianxin.people import site_key
 
 #: Uploads processed at once (the machine the gateway runs on has few cores to share).
 PROCESSING_SLOTS = 2
@@ -137,9 +137,9 @@ class Photos(DependencyProvider):
 
     def setup(self) -> None:
         url = str(self.container.config.get("PHOTO_STORAGE") or "")
-        # A key of its own for preview links, derived from the deployment's secret: a
-        # preview signature can never pass for a token, nor a token for a signature.
-        key = hmac.new(jwt_secret().encode(), b"lianxin photo preview", hashlib.sha256).digest()
+        # A key of its own for preview links, derived from the site key (no token is
+        # signed with it: tokens are the accounts service's, with its private key).
+        key = site_key("photo preview")
         self.desk = PhotoDesk(photos.store_from_url(url, var_dir()), preview_key=key)
 
     def get_dependency(self, worker_ctx: Any) -> PhotoDesk:

@@ -3,6 +3,8 @@ its browsable docs (/api/v1/docs); CORS for the configured origins (``CORS_ORIGI
 
 from __future__ import annotations
 
+import logging
+
 import eventlet
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
@@ -10,7 +12,8 @@ from werkzeug.wrappers import Request, Response
 from gateway import docs
 from gateway.api import Cors, CorsPolicy, allowed_methods, call, exposes, openapi
 from gateway.http import json_response, problem
-from gateway.routes import activities, notifications, open311, tickets, volunteers
+from gateway.pages import PageRoutes
+from gateway.routes import activities, auth, notifications, open311, tickets, volunteers
 from gateway.routes.activities import ActivityRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.open311 import Open311Routes
@@ -18,13 +21,29 @@ from gateway.routes.photos import PhotoRoutes
 from gateway.routes.tickets import TicketRoutes
 from gateway.routes.volunteers import VolunteerRoutes
 from lianxin import metrics as kit_metrics
+from lianxin.timer import timer
 
-BACKENDS = ("tickets", "volunteers", "events", "notify")
+log = logging.getLogger(__name__)
+
+BACKENDS = ("accounts", "tickets", "volunteers", "events", "notify")
 
 
-@exposes(tickets.ROUTES, open311.ROUTES, volunteers.ROUTES, activities.ROUTES, notifications.ROUTES)
+@exposes(
+    auth.ROUTES,
+    tickets.ROUTES,
+    open311.ROUTES,
+    volunteers.ROUTES,
+    activities.ROUTES,
+    notifications.ROUTES,
+)
 class GatewayService(
-    TicketRoutes, Open311Routes, PhotoRoutes, VolunteerRoutes, ActivityRoutes, NotificationRoutes
+    PageRoutes,
+    TicketRoutes,
+    Open311Routes,
+    PhotoRoutes,
+    VolunteerRoutes,
+    ActivityRoutes,
+    NotificationRoutes,
 ):
     """The routes of every area (``gateway/routes/``) on the dependencies of
     :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""
@@ -40,6 +59,7 @@ class GatewayService(
         """200 when the broker and every service answer; 503 naming what does not."""
         pool = eventlet.GreenPool()
         proxies = {
+            "accounts": self.accounts_rpc,
             "tickets": self.tickets_rpc,
             "volunteers": self.volunteers_rpc,
             "events": self.events_rpc,
@@ -63,6 +83,20 @@ class GatewayService(
             },
             200 if healthy else 503,
         )
+
+    @timer("REVOCATION_POLL_SECONDS", default=5, eager=True)
+    def poll_revocations(self) -> None:
+        """Sessions ended (signed out elsewhere, an account disabled) since the last poll:
+        their tokens are refused from now on. The accounts service down: tried again at
+        the next tick, the sessions known so far stay refused."""
+        try:
+            found = call(
+                self.accounts_rpc.list_revocations, {"since": self.auth.provider.since}, timeout=5
+            )
+        except Exception as exc:
+            log.warning("revoked sessions not refreshed: %s", exc)
+            return
+        self.auth.provider.learn(found["sessions"], found["until"])
 
     @http("GET", "/livez")
     def livez(self, request: Request) -> Response:

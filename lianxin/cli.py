@@ -1,4 +1,4 @@
-"""The ``lianxin`` command: run, migrate, seed, token, apikey, dead-letters."""
+"""The ``lianxin`` command: run, migrate, seed, account, token, apikey, dead-letters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens a socket, as `nameko run` does
 
+import importlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -29,6 +30,17 @@ def amqp_uri() -> str:
     return os.environ.get("AMQP_URI") or DEFAULT_AMQP
 
 
+def issuer() -> object:
+    """The accounts service's commands (loaded by path, as the services are): tokens are
+    signed, and accounts kept, where its database and private keys are."""
+    return importlib.import_module("services.accounts.commands")
+
+
+def mint(**claims: object) -> str:
+    token: str = issuer().mint(**claims)  # type: ignore[attr-defined]
+    return token
+
+
 @click.group()
 @click.option(
     "--log-level", default=lambda: os.environ.get("LOG_LEVEL", "INFO"), show_default="INFO"
@@ -44,7 +56,7 @@ def main(log_level: str) -> None:
     "--seed/--no-seed", default=False, help="Load the demo center once the services are up."
 )
 def run(targets: tuple[str, ...], seed: bool) -> None:
-    """Run services in this process: TARGETS are names or module:Class (default: all five)."""
+    """Run services in this process: TARGETS are names or module:Class (default: all six)."""
     from lianxin import runner
 
     chosen = list(targets) or list(SERVICES)
@@ -125,8 +137,8 @@ def _seed(progress: bool) -> None:
     from lianxin.errors import from_remote
     from lianxin.roles import ALL_CENTERS
 
-    ops = auth.issue(sub="lianxin-seed", role="ops", centers=[ALL_CENTERS], ttl=600)
-    admin = auth.issue(sub="lianxin-seed", role="admin", centers=[demo.DEMO_CENTER], ttl=600)
+    ops = mint(sub="lianxin-seed", role="ops", centers=[ALL_CENTERS], ttl=600)
+    admin = mint(sub="lianxin-seed", role="admin", centers=[demo.DEMO_CENTER], ttl=600)
     config = {"AMQP_URI": amqp_uri()}
     with (
         ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: ops}, timeout=30) as as_ops,
@@ -142,8 +154,17 @@ def _seed(progress: bool) -> None:
 
         bar = (lambda plan: tqdm(plan, desc="载入演示数据", unit="项")) if progress else iter
         counts = demo.run(call, today=now_utc(), progress=bar)
+    logins = [p["person_id"] for p in demo.STAFF if p["role"] in ("staff", "admin")]
+    made = issuer().seed_accounts(demo.DEMO_CENTER, demo.STAFF)  # type: ignore[attr-defined]
     click.echo(
         f"演示中心 {demo.DEMO_CENTER}：新建 {counts['created']} 项，已存在 {counts['skipped']} 项"
+        f"；工作人员账号新建 {len(made)} 个"
+    )
+    password = importlib.import_module("services.accounts.passwords").DEV_PASSWORD
+    click.echo(
+        f"演示账号（开发密码 {password}，仅限开发环境）：{'、'.join(logins)}\n"
+        f"  工作人员登录 /login ；居民、志愿者用手机号和短信验证码登录"
+        f"（验证码见 var/notify-sandbox/sms.jsonl）"
     )
 
 
@@ -174,7 +195,6 @@ def token(
     """Print a bearer JWT for ROLE at the center(s)."""
     import re
 
-    from lianxin import auth
     from lianxin.contracts.schema import CENTER_ID_RE
     from lianxin.roles import ALL_CENTERS
 
@@ -186,7 +206,7 @@ def token(
     if party and role != "staff":
         raise click.BadParameter("only staff belong to a party", param_hint="--party")
     click.echo(
-        auth.issue(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl, party=party)
+        mint(sub=sub or f"{role}-cli", role=role, centers=list(centers), ttl=ttl, party=party)
     )
 
 
@@ -202,7 +222,7 @@ def apikey(center: str, name: str) -> None:
     from lianxin.errors import from_remote
 
     # Keys are the center admin's to make (the CLI acts as that admin on the server).
-    token = auth.issue(sub="lianxin-cli", role="admin", centers=[center], ttl=300)
+    token = mint(sub="lianxin-cli", role="admin", centers=[center], ttl=300)
     with ClusterRpcProxy(
         {"AMQP_URI": amqp_uri()}, context_data={auth.CONTEXT_KEY: token}, timeout=30
     ) as rpc:
@@ -241,6 +261,23 @@ def dead_letters(limit: int, as_json: bool, replay: bool) -> None:
             f"    queue:  {item.get('queue', '?')}\n    reason: {item.get('reason', '?')}"
         )
     click.echo(f"{len(items)} dead letter(s)")
+
+
+class IssuerCommands(click.Group):
+    """``lianxin account ...``: the accounts service's commands, loaded when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names: list[str] = issuer().account.list_commands(ctx)  # type: ignore[attr-defined]
+        return names
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found: click.Command | None = issuer().account.get_command(ctx, name)  # type: ignore[attr-defined]
+        return found
+
+
+main.add_command(
+    IssuerCommands("account", help="Accounts of a center's staff (and of departments and ops).")
+)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,7 +28,7 @@ from typing import Any
 from marshmallow import Schema
 
 from lianxin.errors import Forbidden
-from lianxin.roles import ROLE_NAMES, Principal
+from lianxin.roles import DUTY_NAMES, ROLE_NAMES, Principal
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Operation:
     service: str
     #: The RPC method's name (``verb_noun``).
     name: str
-    #: Who may call it; ``None``: anyone, without a token (public).
+    #: Who may call it — roles and duties (``lianxin.roles``); ``None``: anyone, without a
+    #: token (public).
     roles: tuple[str, ...] | None
     #: One line people read (OpenAPI summary, Chinese).
     summary: str
@@ -79,18 +80,25 @@ class Operation:
     #: record is what the PATCH answers with): the fields of this schema.
     etag: type[Schema] | None = None
 
+    #: Called by another service only, never routed by the gateway (``roles`` None: the
+    #: bus is the boundary — accounts asking notify to send a code, say).
+    internal: bool = False
+
     @property
     def public(self) -> bool:
-        return self.roles is None
+        return self.roles is None and not self.internal
 
-    def permits_role(self, role: str) -> bool:
-        return self.roles is None or role in self.roles
+    def permits(self, principal: Principal) -> bool:
+        """Whether the operation's roles (roles or duties) admit ``principal``."""
+        return self.roles is None or principal.admitted_by(self.roles)
 
     def check_caller(self, principal: Principal) -> None:
-        """Refuse a caller whose role or person this operation excludes (target rules
+        """Refuse a caller whose role, duty or person this operation excludes (target rules
         wait for :meth:`authorize`)."""
-        if not self.permits_role(principal.role):
-            name = ROLE_NAMES.get(principal.role, principal.role)
+        if not self.permits(principal):
+            name = DUTY_NAMES.get(principal.duty or "", "") or ROLE_NAMES.get(
+                principal.role, principal.role
+            )
             raise Forbidden(f"{name}无权执行此操作（{self.summary}）", code="ROLE_FORBIDDEN")
         for rule in self.rules:
             if not rule.on_target:

@@ -28,6 +28,19 @@ PARTY_NAMES = {
     "village_committee": "村支两委",
 }
 
+#: A staff member's duty, which follows from their role and party (no token claim of its
+#: own, so ``lianxin account add --role staff --party property`` is all it takes):
+#: staff without a party are the center's cadres (值班干部: on duty by the roster, also the
+#: clerks at the hotline); staff of the social-work party are its social workers (社工), who
+#: also handle that party's tickets; staff of another party are that party's handlers.
+DUTIES = ("cadre", "social_worker", "handler", "admin")
+DUTY_NAMES = {
+    "cadre": "值班干部",
+    "social_worker": "社工",
+    "handler": "责任单位经办人",
+    "admin": "中心管理员",
+}
+
 #: What people read instead of a role code.
 ROLE_NAMES = {
     "resident": "居民",
@@ -59,6 +72,13 @@ VOLUNTEER_OR_STAFF = ("volunteer", "staff", "admin")
 DOOR = ("staff", "admin", "volunteer")
 #: Only ops (onboarding centers).
 OPS = ("ops",)
+#: A group may also name duties (an operation's ``roles`` admit a role or a duty):
+#: the cadres and the admin (acknowledge, dispatch, merge, escalate, close).
+CADRES = ("cadre", "admin")
+#: Who owns the care of people: beneficiaries, visits, shifts, hours approval.
+SOCIAL_WORKERS = ("social_worker", "admin")
+#: Staff who see the directory and people's files: not a party's handler.
+CENTER_STAFF = ("cadre", "social_worker", "admin")
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,8 @@ class Principal:
     centers: tuple[str, ...] = field(default_factory=tuple)
     #: For a party's handler (staff of 物业, 社工, 业委会 or 村支两委): that party.
     party: str | None = None
+    #: The signed-in session the token belongs to (what sign-out revokes).
+    session: str | None = field(default=None, compare=False)
 
     @property
     def id(self) -> str | None:
@@ -81,6 +103,21 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF
+
+    @property
+    def duty(self) -> str | None:
+        """``cadre``, ``social_worker``, ``handler`` or ``admin`` (None: not staff)."""
+        if self.role == "admin":
+            return "admin"
+        if self.role != "staff":
+            return None
+        if self.party is None:
+            return "cadre"
+        return "social_worker" if self.party == "social_work" else "handler"
+
+    def admitted_by(self, roles: tuple[str, ...]) -> bool:
+        """Whether a role group (roles and duties) admits this principal."""
+        return self.role in roles or (self.duty is not None and self.duty in roles)
 
     @property
     def center(self) -> str | None:

@@ -11,6 +11,7 @@ from lianxin.config import service_config
 
 #: name → "module:Class", in start order (the gateway last, once the others listen).
 SERVICES: dict[str, str] = {
+    "accounts": "services.accounts.service:AccountsService",
     "tickets": "services.tickets.service:TicketsService",
     "volunteers": "services.volunteers.service:VolunteersService",
     "events": "services.events.service:EventsService",
@@ -18,7 +19,7 @@ SERVICES: dict[str, str] = {
     "gateway": "gateway.service:GatewayService",
 }
 #: The services that own a database (and so have migrations).
-WITH_DATABASE = ("tickets", "volunteers", "events", "notify")
+WITH_DATABASE = ("accounts", "tickets", "volunteers", "events", "notify")
 
 
 def resolve(target: str) -> str:

@@ -17,8 +17,27 @@ import pytest  # noqa: E402
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_SECRET = "test-secret-" + "x" * 40
-os.environ.setdefault("LIANXIN_JWT_SECRET", TEST_SECRET)
+
+
+def _test_issuer():
+    """The suite's own signing key: its public half in a JWKS file every service and the
+    gateway started by a test verify with (``LIANXIN_JWKS_FILE``), its private half signs
+    the ``token`` fixture's tokens. Tests of sign-in run the real accounts service instead
+    (config ``JWKS_FILE: ""``: keys from the issuer)."""
+    import json
+    import tempfile
+
+    from lianxin.keys import new_key
+
+    key = new_key()
+    folder = Path(tempfile.mkdtemp(prefix="lianxin-test-keys-"))
+    (folder / "jwks.json").write_text(json.dumps({"keys": [key.public_jwk()]}))
+    os.environ["LIANXIN_JWKS_FILE"] = str(folder / "jwks.json")
+    os.environ.setdefault("LIANXIN_SITE_KEY", "test-site-key-" + "y" * 40)
+    return key
+
+
+TEST_KEY = _test_issuer()
 PG_ADMIN_URL = os.environ.get("LIANXIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEMO = "yanminghu"
 
@@ -32,14 +51,21 @@ def _var_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def token():
-    """``token(role, center="yanminghu", sub=None, party=None)`` → a signed bearer JWT."""
+    """``token(role, center="yanminghu", sub=None, party=None)`` → a signed bearer JWT
+    (signed with the suite's key, :data:`TEST_KEY`)."""
     from lianxin import auth
 
     def make(
-        role: str, center: str | list[str] = DEMO, sub: str | None = None, party: str | None = None
+        role: str,
+        center: str | list[str] = DEMO,
+        sub: str | None = None,
+        party: str | None = None,
+        ttl: int = 3600,
     ) -> str:
         centers = [center] if isinstance(center, str) else center
-        return auth.issue(sub=sub or f"{role}-1", role=role, centers=centers, party=party)
+        return auth.issue(
+            TEST_KEY, sub=sub or f"{role}-1", role=role, centers=centers, party=party, ttl=ttl
+        )
 
     return make
 

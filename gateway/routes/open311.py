@@ -276,7 +276,7 @@ class Open311Routes(ReporterRoutes):
             if v
         }
         contact = load(ops.ReporterContact, contact_in) if contact_in else None
-        reporter = self.new_reporter(contact)
+        reporter = self.new_reporter(center, contact)
         # One RPC: the tickets service checks the key and resolves the service code itself.
         payload = {
             "service_code": service_code,

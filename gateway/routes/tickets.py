@@ -9,7 +9,6 @@ contact), supporters joining a ticket, and the throttled public rating.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import uuid
 from typing import Any
@@ -19,10 +18,10 @@ from marshmallow import fields
 from gateway.api import PUBLIC, ApiRequest, Route, call, expose, route
 from gateway.base import GatewayBase
 from gateway.http import json_response
-from lianxin.auth import CONTEXT_KEY
 from lianxin.contracts.schema import load
 from lianxin.contracts.tickets import operations as ops
 from lianxin.errors import InvalidInput
+from lianxin.people import keyed_hash, normalize_phone, person_for_phone
 
 #: Intake's other success: the same submission again, answered with the first ticket.
 REPEAT = {200: "重复提交：返回首次受理的工单，不另行登记"}
@@ -33,23 +32,10 @@ class PublicIntake(ops.PublicTicketCreate):
     contact = fields.Nested(ops.ReporterContact, load_default=None, allow_none=True)
 
 
-def _phone_key(secret: str) -> bytes:
-    """The key of supporters' phone hashes, derived from the deployment's secret (a purpose
-    of its own: no token can be made from it)."""
-    return hmac.new(secret.encode(), b"lianxin/tickets/supporter-phone", hashlib.sha256).digest()
-
-
-def supporter_phone_hash(secret: str, ticket_id: str, phone: str) -> str:
+def supporter_phone_hash(ticket_id: str, phone: str) -> str:
     """What a ticket keeps of a supporter's phone: a keyed hash, salted with the ticket (the
     same phone on two tickets can't be linked by it)."""
-    return hmac.new(_phone_key(secret), f"{ticket_id}|{phone}".encode(), hashlib.sha256).hexdigest()
-
-
-def supporter_id(secret: str, phone: str) -> str:
-    """The person id of a supporter known by their phone alone: the same phone is the same
-    person (joining twice is caught as such, and notify's entry is updated, not doubled)."""
-    digest = hmac.new(_phone_key(secret), f"person|{phone}".encode(), hashlib.sha256)
-    return "supporter-" + digest.hexdigest()[:20]
+    return keyed_hash("tickets/supporter-phone", f"{ticket_id}|{normalize_phone(phone)}")
 
 
 class ReporterRoutes(GatewayBase):
@@ -57,44 +43,38 @@ class ReporterRoutes(GatewayBase):
     hands it to notify (the only owner of contact data) under a new person id, before the
     ticket is stored. The ticket and its events carry only that id."""
 
-    def new_reporter(self, contact: dict[str, Any] | None) -> str | None:
-        """A new reporter's person id, if they left a way to reach them."""
+    def new_reporter(self, center_id: str, contact: dict[str, Any] | None) -> str | None:
+        """A reporter's person id, if they left a way to reach them: the person of their
+        phone (signing in with a code to that phone, they see this ticket), else a new id."""
         if not contact or not (contact.get("phone") or contact.get("email")):
             return None
+        if contact.get("phone"):
+            return person_for_phone(center_id, contact["phone"])
         return "reporter-" + uuid.uuid4().hex[:16]
 
     def remember_contact(
         self, center_id: str, person_id: str | None, contact: dict[str, Any] | None
     ) -> None:
-        """Fire-and-forget: the intake answer does not wait for notify. The call is made as
-        the gateway itself; the caller's own token is back in place afterwards (a clerk's
-        hotline report is still registered by the clerk)."""
+        """Fire-and-forget: the intake answer does not wait for notify, which keeps only
+        residents' entries this way (``remember_reporter``)."""
         if person_id is None or contact is None:
             return
-        caller = self.context.get(CONTEXT_KEY)
-        self.auth.as_service(center_id)
         payload = {
             "person_id": person_id,
             "name": contact.get("name") or "居民",
-            "role": "resident",
             "phone": contact.get("phone"),
             "email": contact.get("email"),
         }
         try:
-            self.notify_rpc.upsert_contact.call_async(center_id, payload)
+            self.notify_rpc.remember_reporter.call_async(center_id, payload)
         except Exception as exc:
             log.error("could not hand reporter %s's contact to notify: %s", person_id, exc)
-        finally:
-            if caller is None:
-                self.context.pop(CONTEXT_KEY, None)
-            else:
-                self.context[CONTEXT_KEY] = caller
 
     def hand_over_contact(self, center_id: str, contact: dict[str, Any] | None) -> str | None:
         """A new reporter's person id, their contact handed to notify under it (None: they
         left no phone or e-mail)."""
         loaded = load(ops.ReporterContact, contact) if contact else None
-        person_id = self.new_reporter(loaded)
+        person_id = self.new_reporter(center_id, loaded)
         self.remember_contact(center_id, person_id, loaded)
         return person_id
 
@@ -250,21 +230,17 @@ class TicketRoutes(ReporterRoutes):
         a keyed hash of it). Joining twice — the same person or phone — is a 409."""
         self.throttle.check(req.request)
         center_id, phone = req.body["center_id"], req.body.get("phone")
-        signed_in = (
-            self.auth.identify(req.request, ops.support_ticket)
-            if req.request.headers.get("Authorization")
-            else None
-        )
+        signed_in = self.auth.optional(req.request, ops.support_ticket)
         if signed_in is not None and signed_in.role == "resident":
             payload: dict[str, Any] = {"supporter_id": signed_in.id}
         elif not phone:
             raise InvalidInput(fields={"phone": ["请留下手机号码，以便告知办理进展"]})
         else:
-            person = supporter_id(self.auth.secret, phone)
+            person = person_for_phone(center_id, phone)
             self.remember_contact(center_id, person, {"name": req.body.get("name"), "phone": phone})
             payload = {
                 "supporter_id": person,
-                "phone_hash": supporter_phone_hash(self.auth.secret, ticket_id, phone),
+                "phone_hash": supporter_phone_hash(ticket_id, phone),
             }
         return call(
             self.tickets_rpc.support_ticket,

@@ -25,7 +25,7 @@ from lianxin.contracts.events.events import (
     ROOM_RELEASED,
     ROOM_REQUESTED,
 )
-from lianxin.contracts.events.operations import BookingFilter, NewBooking
+from lianxin.contracts.events.operations import BookingFilter, NewBooking, is_center_staff
 from lianxin.errors import InvalidInput
 from lianxin.outbox import OutboxWriter
 from lianxin.roles import Principal
@@ -52,7 +52,7 @@ def initial_state(room: Room, actor: Principal) -> str:
     residents' and volunteers' requests always wait for staff."""
     if actor.role == "admin":
         return "confirmed"
-    if actor.role == "staff":
+    if is_center_staff(actor):
         return "pending" if room.needs_approval else "confirmed"
     return "pending"
 
@@ -301,7 +301,7 @@ def cancel_booking(
     (another's booking is not found for anyone else)."""
     now = now or now_utc()
     booking, room = _locked_booking(db_session, center_id, booking_id)
-    if not actor.is_staff and booking.booked_by != actor.id:
+    if not is_center_staff(actor) and booking.booked_by != actor.id:
         raise BookingNotFound()
     if booking.activity_id is not None:
         raise BookingStateConflict("这是活动的场地预约，请修改或取消活动")

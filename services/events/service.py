@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lianxin.auth import Caller
+from lianxin.centers import CenterScoped, KnownCenters
 from lianxin.concurrency import if_match_guard
 from lianxin.contracts.events import operations as ops
 from lianxin.contracts.schema import dump, load
@@ -32,12 +33,13 @@ from services.events.metrics import PERSON_TIMES, REGISTRATIONS, ROOM_BOOKINGS
 from services.events.models import Activity, Base, Registration, RoomBooking, outbox_table
 
 
-class EventsService(HealthCheck):
+class EventsService(CenterScoped, HealthCheck):
     name = "events"
 
     db = Database(Base.metadata)
     outbox = Outbox(outbox_table)
     caller = Caller()
+    centers = KnownCenters()
     metrics = Metrics()
 
     def _activity(self, activity: Activity) -> dict[str, Any]:
@@ -72,7 +74,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def add_room(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, ops.add_room)
+        self.require(center_id, ops.add_room)
         room = rooms.add_room(
             db_session=self.db, center_id=center_id, data=load(ops.RoomCreate, payload)
         )
@@ -83,7 +85,7 @@ class EventsService(HealthCheck):
     def update_room(
         self, center_id: str, code: str, payload: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.update_room)
+        self.require(center_id, ops.update_room)
         room = rooms.update_room(
             db_session=self.db,
             center_id=center_id,
@@ -96,21 +98,21 @@ class EventsService(HealthCheck):
 
     @rpc
     def get_room(self, center_id: str, code: str) -> dict[str, Any]:
-        self.caller.require(center_id, ops.get_room)
+        self.require(center_id, ops.get_room)
         return dump(
             ops.RoomRead, rooms.get_room(db_session=self.db, center_id=center_id, code=code)
         )
 
     @rpc
     def list_rooms(self, center_id: str) -> list[dict[str, Any]]:
-        self.caller.require(center_id, ops.list_rooms)
+        self.require(center_id, ops.list_rooms)
         return dump(
             ops.RoomRead, rooms.list_rooms(db_session=self.db, center_id=center_id), many=True
         )
 
     @rpc
     def add_programme(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, ops.add_programme)
+        self.require(center_id, ops.add_programme)
         programme = programmes.add_programme(
             db_session=self.db, center_id=center_id, data=load(ops.ProgrammeCreate, payload)
         )
@@ -119,7 +121,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def list_programmes(self, center_id: str) -> list[dict[str, Any]]:
-        self.caller.require(center_id, ops.list_programmes)
+        self.require(center_id, ops.list_programmes)
         return dump(
             ops.ProgrammeRead,
             programmes.list_programmes(db_session=self.db, center_id=center_id),
@@ -130,7 +132,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def create_activity(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.create_activity)
+        principal = self.require(center_id, ops.create_activity)
         activity = activities.create_activity(
             db_session=self.db,
             outbox=self.outbox,
@@ -145,7 +147,7 @@ class EventsService(HealthCheck):
     def list_activities(
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.list_activities)
+        principal = self.require(center_id, ops.list_activities)
         q = load(ops.ActivityQuery, query or {})
         items, total = activities.list_activities(
             db_session=self.db, center_id=center_id, query=q, actor=principal
@@ -157,7 +159,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def get_activity(self, center_id: str, activity_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.get_activity)
+        principal = self.require(center_id, ops.get_activity)
         return self._activity(
             activities.get_activity(
                 db_session=self.db, center_id=center_id, activity_id=activity_id, actor=principal
@@ -172,7 +174,7 @@ class EventsService(HealthCheck):
         payload: dict[str, Any],
         if_match: str | None = None,
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.update_activity)
+        principal = self.require(center_id, ops.update_activity)
         activity = activities.update_activity(
             db_session=self.db,
             outbox=self.outbox,
@@ -187,7 +189,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def publish_activity(self, center_id: str, activity_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.publish_activity)
+        principal = self.require(center_id, ops.publish_activity)
         activity = activities.publish_activity(
             db_session=self.db,
             outbox=self.outbox,
@@ -202,7 +204,7 @@ class EventsService(HealthCheck):
     def cancel_activity(
         self, center_id: str, activity_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.cancel_activity)
+        principal = self.require(center_id, ops.cancel_activity)
         activity = activities.cancel_activity(
             db_session=self.db,
             outbox=self.outbox,
@@ -217,7 +219,7 @@ class EventsService(HealthCheck):
     @rpc
     def record_activities(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Activities already held, with the attendance of their sign-in sheets (补录)."""
-        principal = self.caller.require(center_id, ops.record_activities)
+        principal = self.require(center_id, ops.record_activities)
         recorded = attendance.record_activities(
             db_session=self.db,
             outbox=self.outbox,
@@ -243,7 +245,7 @@ class EventsService(HealthCheck):
     def record_walk_ins(
         self, center_id: str, activity_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.record_walk_ins)
+        principal = self.require(center_id, ops.record_walk_ins)
         count = load(ops.WalkIns, payload)["count"]
         activity = attendance.record_walk_ins(
             db_session=self.db,
@@ -260,13 +262,14 @@ class EventsService(HealthCheck):
     @rpc
     def public_activities_ics(self, center_id: str, name: str) -> str:
         """Public: the center's activity calendar feed (what residents see), named ``name``."""
+        self.centers.require(center_id)
         return schedule.center_activities_ics(
             db_session=self.db, center_id=center_id, name=str(name)[:80]
         )
 
     @rpc
     def activity_ics(self, center_id: str, activity_id: str) -> str:
-        principal = self.caller.require(center_id, ops.activity_ics)
+        principal = self.require(center_id, ops.activity_ics)
         return schedule.activity_ics(
             db_session=self.db, center_id=center_id, activity_id=activity_id, actor=principal
         )
@@ -278,7 +281,7 @@ class EventsService(HealthCheck):
         self, center_id: str, activity_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """A resident registers (with family members); staff register a resident by person_id."""
-        principal = self.caller.require(center_id, ops.register_for_activity)
+        principal = self.require(center_id, ops.register_for_activity)
         registration = registrations.register(
             db_session=self.db,
             outbox=self.outbox,
@@ -295,7 +298,7 @@ class EventsService(HealthCheck):
     def list_registrations(
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.list_registrations)
+        principal = self.require(center_id, ops.list_registrations)
         q = load(ops.RegistrationQuery, query or {})
         items, total = registrations.list_registrations(
             db_session=self.db, center_id=center_id, query=q, actor=principal
@@ -309,7 +312,7 @@ class EventsService(HealthCheck):
     def list_activity_registrations(
         self, center_id: str, activity_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.list_activity_registrations)
+        principal = self.require(center_id, ops.list_activity_registrations)
         q = load(ops.RegistrationQuery, {**(query or {}), "activity_id": activity_id})
         items, total = registrations.list_registrations(
             db_session=self.db, center_id=center_id, query=q, actor=principal
@@ -321,7 +324,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def get_registration(self, center_id: str, registration_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.get_registration)
+        principal = self.require(center_id, ops.get_registration)
         return self._registration(
             registrations.get_registration(
                 db_session=self.db,
@@ -335,7 +338,7 @@ class EventsService(HealthCheck):
     def cancel_registration(
         self, center_id: str, registration_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.cancel_registration)
+        principal = self.require(center_id, ops.cancel_registration)
         registration = registrations.cancel_registration(
             db_session=self.db,
             outbox=self.outbox,
@@ -350,7 +353,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def approve_registration(self, center_id: str, registration_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.approve_registration)
+        principal = self.require(center_id, ops.approve_registration)
         registration = registrations.decide_registration(
             db_session=self.db,
             outbox=self.outbox,
@@ -367,7 +370,7 @@ class EventsService(HealthCheck):
     def reject_registration(
         self, center_id: str, registration_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.reject_registration)
+        principal = self.require(center_id, ops.reject_registration)
         registration = registrations.decide_registration(
             db_session=self.db,
             outbox=self.outbox,
@@ -385,7 +388,7 @@ class EventsService(HealthCheck):
     def check_in_registration(
         self, center_id: str, activity_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.check_in_registration)
+        principal = self.require(center_id, ops.check_in_registration)
         registration = attendance.check_in(
             db_session=self.db,
             outbox=self.outbox,
@@ -407,7 +410,7 @@ class EventsService(HealthCheck):
     def attendance_stats(
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.attendance_stats)
+        self.require(center_id, ops.attendance_stats)
         stats = attendance.attendance_stats(
             db_session=self.db, center_id=center_id, query=load(ops.AttendanceQuery, query or {})
         )
@@ -415,7 +418,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def week_calendar(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.week_calendar)
+        principal = self.require(center_id, ops.week_calendar)
         q = load(ops.CalendarQuery, query or {})
         return dump(
             ops.CalendarRead,
@@ -434,7 +437,7 @@ class EventsService(HealthCheck):
     def book_room(self, center_id: str, code: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Staff book rooms (approval where the room needs it); residents and volunteers
         request them (staff approve)."""
-        principal = self.caller.require(center_id, ops.book_room)
+        principal = self.require(center_id, ops.book_room)
         booked = bookings.book_room(
             db_session=self.db,
             outbox=self.outbox,
@@ -450,14 +453,14 @@ class EventsService(HealthCheck):
     @rpc
     def list_bookings(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """All bookings (staff) or one's own requests."""
-        principal = self.caller.require(center_id, ops.list_bookings)
+        principal = self.require(center_id, ops.list_bookings)
         q = load(ops.BookingQuery, query or {})
         items, total = bookings.list_bookings(
             db_session=self.db,
             center_id=center_id,
             query=q,
             actor=principal,
-            mine=not principal.is_staff,
+            mine=not ops.is_center_staff(principal),
         )
         return self._bookings(center_id, items, principal, q, total)
 
@@ -466,7 +469,7 @@ class EventsService(HealthCheck):
         self, center_id: str, code: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """A room's bookings (everyone sees the slots taken; who booked, staff and the booker)."""
-        principal = self.caller.require(center_id, ops.list_room_bookings)
+        principal = self.require(center_id, ops.list_room_bookings)
         q = load(ops.BookingQuery, query or {})
         items, total = bookings.list_bookings(
             db_session=self.db, center_id=center_id, query=q, actor=principal, room=code
@@ -475,7 +478,7 @@ class EventsService(HealthCheck):
 
     @rpc
     def approve_booking(self, center_id: str, booking_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.approve_booking)
+        principal = self.require(center_id, ops.approve_booking)
         booking = bookings.decide_booking(
             db_session=self.db,
             outbox=self.outbox,
@@ -492,7 +495,7 @@ class EventsService(HealthCheck):
     def reject_booking(
         self, center_id: str, booking_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.reject_booking)
+        principal = self.require(center_id, ops.reject_booking)
         booking = bookings.decide_booking(
             db_session=self.db,
             outbox=self.outbox,
@@ -510,7 +513,7 @@ class EventsService(HealthCheck):
     def cancel_booking(
         self, center_id: str, booking_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.cancel_booking)
+        principal = self.require(center_id, ops.cancel_booking)
         q = load(ops.BookingCancel, query or {})
         cancelled = bookings.cancel_booking(
             db_session=self.db,
@@ -527,5 +530,5 @@ class EventsService(HealthCheck):
 
     @rpc
     def room_ics(self, center_id: str, code: str) -> str:
-        self.caller.require(center_id, ops.room_ics)
+        self.require(center_id, ops.room_ics)
         return schedule.room_ics(db_session=self.db, center_id=center_id, code=code)

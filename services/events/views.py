@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lianxin.contracts.events.operations import is_center_staff
 from lianxin.roles import Principal
 from services.events import rooms
 from services.events.models import Activity, Registration, RoomBooking
@@ -105,7 +106,7 @@ def booking_views(
     views = []
     for booking in bookings:
         view = as_dict(booking, room_name=names.get(booking.room, booking.room))
-        if not actor.is_staff and booking.booked_by != actor.id:
+        if not is_center_staff(actor) and booking.booked_by != actor.id:
             view.update(booked_by=None, decided_by=None, reason=None)
         views.append(view)
     return views

@@ -7,12 +7,14 @@ timers below hand sending to the :class:`~services.notify.dispatch.Dispatcher`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from nameko.rpc import RpcProxy
 
 from lianxin.auth import Caller
+from lianxin.centers import CenterScoped
 from lianxin.clock import now_utc
 from lianxin.concurrency import if_match_guard
 from lianxin.contracts.notify import operations as ops
@@ -20,6 +22,8 @@ from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.db import Database
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
+from lianxin.operations import Operation
+from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.notify import (
@@ -30,6 +34,7 @@ from services.notify import (
     messages,
     preferences,
     schedule,
+    sign_in,
     subscriptions,
     templates,
     webhooks,
@@ -41,7 +46,7 @@ from services.notify.handlers import EventHandlers
 from services.notify.models import Base
 
 
-class NotifyService(EventHandlers, HealthCheck):
+class NotifyService(EventHandlers, CenterScoped, HealthCheck):
     name = "notify"
 
     db: Any = Database(Base.metadata)
@@ -55,9 +60,33 @@ class NotifyService(EventHandlers, HealthCheck):
     # -- directory -------------------------------------------------------------------------
 
     @rpc
+    def person_by_phone(self, center_id: str, phone: str, role: str) -> dict[str, Any] | None:
+        """For accounts: the directory's person of ``role`` with that phone (None: nobody)."""
+        found = sign_in.person_by_phone(
+            db_session=self.db, center_id=center_id, phone=phone, role=role
+        )
+        return dump(ops.PersonFound, found) if found else None
+
+    @rpc
+    def send_sign_in_code(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """For accounts: a sign-in code by SMS, sent before the answer."""
+        data = load(ops.SignInCode, payload)
+        sign_in.send_code(channels=self.dispatcher.channels, center_id=center_id, **data)
+        return {"sent": True}
+
+    @rpc
+    def remember_reporter(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """For the gateway's intake: a reporter's contact, kept under their person id."""
+        contact = sign_in.remember_reporter(
+            db_session=self.db, center_id=center_id, data=load(ops.ReporterIn, payload)
+        )
+        self.db.commit()
+        return dump(ops.ContactRead, contact)
+
+    @rpc
     def upsert_contact(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Add or replace a person's contact data."""
-        self.caller.require(center_id, ops.upsert_contact)
+        self.require(center_id, ops.upsert_contact)
         contact = directory.upsert_contact(
             db_session=self.db, center_id=center_id, data=load(ops.ContactCreate, payload)
         )
@@ -71,7 +100,7 @@ class NotifyService(EventHandlers, HealthCheck):
         """Change a person's contact data (staff for anyone; a person their own, but not
         their role or party)."""
         data = load(ops.ContactUpdate, payload)
-        principal = self.caller.require(center_id, ops.update_contact)
+        principal = self.require(center_id, ops.update_contact)
         ops.update_contact.authorize(principal, ops.Concerning(person_id, frozenset(data)))
         contact = directory.update_contact(
             db_session=self.db,
@@ -85,7 +114,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def get_contact(self, center_id: str, person_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.get_contact)
+        principal = self.require(center_id, ops.get_contact)
         ops.get_contact.authorize(principal, ops.Concerning(person_id))
         return dump(
             ops.ContactRead,
@@ -94,14 +123,14 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def list_contacts(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, ops.list_contacts)
+        self.require(center_id, ops.list_contacts)
         q = load(ops.ContactQuery, query or {})
         items, total = directory.list_contacts(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.ContactList, items, total, q)
 
     @rpc
     def delete_contact(self, center_id: str, person_id: str) -> dict[str, Any]:
-        self.caller.require(center_id, ops.delete_contact)
+        self.require(center_id, ops.delete_contact)
         contact = directory.delete_contact(
             db_session=self.db, center_id=center_id, person_id=person_id
         )
@@ -111,7 +140,7 @@ class NotifyService(EventHandlers, HealthCheck):
     @rpc
     def check_reachable(self, center_id: str, person_id: str) -> dict[str, Any]:
         """Whether a person can be reached beyond the inbox (who the roster may name)."""
-        self.caller.require(center_id, ops.check_reachable)
+        self.require(center_id, ops.check_reachable)
         return dump(
             ops.ReachabilityRead,
             directory.check_reachable(db_session=self.db, center_id=center_id, person_id=person_id),
@@ -121,7 +150,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def get_alerting(self, center_id: str) -> dict[str, Any]:
-        self.caller.require(center_id, ops.get_alerting)
+        self.require(center_id, ops.get_alerting)
         return dump(
             ops.AlertingRead, alerting.get_alerting(db_session=self.db, center_id=center_id)
         )
@@ -129,7 +158,7 @@ class NotifyService(EventHandlers, HealthCheck):
     @rpc
     def update_alerting(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Who is alerted when nobody on duty can be reached, and at the third level."""
-        principal = self.caller.require(center_id, ops.update_alerting)
+        principal = self.require(center_id, ops.update_alerting)
         alerting.update_alerting(
             db_session=self.db,
             center_id=center_id,
@@ -147,12 +176,12 @@ class NotifyService(EventHandlers, HealthCheck):
     def list_notifications(
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.list_notifications)
+        principal = self.require(center_id, ops.list_notifications)
         q = load(ops.NotificationQuery, query or {})
         items, total, unread = inbox.list_notifications(
             db_session=self.db,
             center_id=center_id,
-            role=principal.role,
+            role=ops.inbox_role(principal),
             person_id=principal.sub,
             query=q,
         )
@@ -169,23 +198,23 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def unread_count(self, center_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.unread_count)
+        principal = self.require(center_id, ops.unread_count)
         return {
             "unread": inbox.unread_count(
                 db_session=self.db,
                 center_id=center_id,
-                role=principal.role,
+                role=ops.inbox_role(principal),
                 person_id=principal.sub,
             )
         }
 
     @rpc
     def mark_notification_read(self, center_id: str, notification_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.mark_notification_read)
+        principal = self.require(center_id, ops.mark_notification_read)
         note = inbox.mark_read(
             db_session=self.db,
             center_id=center_id,
-            role=principal.role,
+            role=ops.inbox_role(principal),
             person_id=principal.sub,
             notification_id=notification_id,
         )
@@ -194,9 +223,12 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def mark_all_notifications_read(self, center_id: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.mark_all_notifications_read)
+        principal = self.require(center_id, ops.mark_all_notifications_read)
         marked = inbox.mark_all_read(
-            db_session=self.db, center_id=center_id, role=principal.role, person_id=principal.sub
+            db_session=self.db,
+            center_id=center_id,
+            role=ops.inbox_role(principal),
+            person_id=principal.sub,
         )
         self.db.commit()
         return {"marked": marked}
@@ -205,7 +237,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def list_message_types(self, center_id: str) -> list[dict[str, Any]]:
-        self.caller.require(center_id, ops.list_message_types)
+        self.require(center_id, ops.list_message_types)
         return dump(
             ops.MessageTypeRead,
             [
@@ -225,7 +257,7 @@ class NotifyService(EventHandlers, HealthCheck):
     def list_templates(
         self, center_id: str, message_type: str | None = None
     ) -> list[dict[str, Any]]:
-        self.caller.require(center_id, ops.list_templates)
+        self.require(center_id, ops.list_templates)
         if message_type:
             templates.require_type(message_type)
         return dump(
@@ -241,7 +273,7 @@ class NotifyService(EventHandlers, HealthCheck):
         self, center_id: str, message_type: str, channel: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """A center's own wording; refused (422, with the reason) unless it renders."""
-        principal = self.caller.require(center_id, ops.save_template)
+        principal = self.require(center_id, ops.save_template)
         templates.save_template(
             db_session=self.db,
             center_id=center_id,
@@ -260,7 +292,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def delete_template(self, center_id: str, message_type: str, channel: str) -> dict[str, Any]:
-        self.caller.require(center_id, ops.delete_template)
+        self.require(center_id, ops.delete_template)
         result = templates.delete_template(
             db_session=self.db, center_id=center_id, message_type=message_type, channel=channel
         )
@@ -269,7 +301,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def preview_template(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, ops.preview_template)
+        self.require(center_id, ops.preview_template)
         return templates.preview_template(
             db_session=self.db, center_id=center_id, data=load(ops.TemplatePreview, payload)
         )
@@ -279,7 +311,7 @@ class NotifyService(EventHandlers, HealthCheck):
     @rpc
     def get_preferences(self, center_id: str, person_id: str | None = None) -> dict[str, Any]:
         """A person's settings (the caller's own, unless staff name someone)."""
-        principal = self.caller.require(center_id, ops.get_preferences)
+        principal = self.require(center_id, ops.get_preferences)
         ops.get_preferences.authorize(principal, ops.Concerning(person_id))
         return dump(
             ops.PreferencesRead,
@@ -296,7 +328,7 @@ class NotifyService(EventHandlers, HealthCheck):
         self, center_id: str, message_type: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """The caller's own channels / mute for one message type (``*``: all types)."""
-        principal = self.caller.require(center_id, ops.set_preference)
+        principal = self.require(center_id, ops.set_preference)
         pref = preferences.set_preference(
             db_session=self.db,
             center_id=center_id,
@@ -318,7 +350,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def set_quiet_hours(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.set_quiet_hours)
+        principal = self.require(center_id, ops.set_quiet_hours)
         preferences.set_quiet_hours(
             db_session=self.db,
             center_id=center_id,
@@ -344,9 +376,9 @@ class NotifyService(EventHandlers, HealthCheck):
     ) -> dict[str, Any]:
         """The delivery log, per person and per event (a person may read their own)."""
         q = load(ops.DeliveryQuery, query or {})
-        principal = self.caller.require(center_id, ops.list_deliveries)
+        principal = self.require(center_id, ops.list_deliveries)
         ops.list_deliveries.authorize(principal, ops.Concerning(q.get("person_id")))
-        if not principal.is_staff:
+        if not ops.sees_anyone(principal):
             q["person_id"] = principal.sub
         items, total = deliveries.list_deliveries(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.DeliveryList, items, total, q)
@@ -357,7 +389,7 @@ class NotifyService(EventHandlers, HealthCheck):
     def schedule_message(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Ask for a message at a time (staff for anyone; a person for themselves)."""
         data = load(ops.ScheduledMessageCreate, payload)
-        principal = self.caller.require(center_id, ops.schedule_message)
+        principal = self.require(center_id, ops.schedule_message)
         ops.schedule_message.authorize(principal, data)
         row = schedule.schedule_message(db_session=self.db, center_id=center_id, data=data)
         self.db.commit()
@@ -365,7 +397,7 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def cancel_scheduled(self, center_id: str, key: str) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.cancel_scheduled)
+        principal = self.require(center_id, ops.cancel_scheduled)
         row = schedule.cancel_scheduled(db_session=self.db, center_id=center_id, key=key)
         ops.cancel_scheduled.authorize(principal, row)  # refused: rolled back, never committed
         self.db.commit()
@@ -374,21 +406,32 @@ class NotifyService(EventHandlers, HealthCheck):
     @rpc
     def list_scheduled(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         q = load(ops.ScheduledQuery, query or {})
-        principal = self.caller.require(center_id, ops.list_scheduled)
+        principal = self.require(center_id, ops.list_scheduled)
         ops.list_scheduled.authorize(principal, ops.Concerning(q.get("person_id")))
-        if not principal.is_staff:
+        if not ops.sees_anyone(principal):
             q["person_id"] = principal.sub
         items, total = schedule.list_scheduled(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.ScheduledList, items, total, q)
 
     # -- department subscriptions (across the centers the token grants) --------------------
 
+    def _subscriber(self, op: Operation, centers: Iterable[str]) -> Principal:
+        """The caller of ``op``, if the centers a subscription names that the caller's grant
+        allows are ones tickets knows (the grant refuses the others)."""
+        principal = self.caller.require_across(op)
+        self.centers.require_each(c for c in centers if principal.may_act_for(c))
+        return principal
+
     @rpc
     def create_subscription(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A webhook for the caller's centers; the answer is the only time the secret is shown."""
-        principal = self.caller.require_across(ops.create_subscription)
+        data = load(ops.SubscriptionCreate, payload)
+        principal = self._subscriber(ops.create_subscription, data.centers)
         sub = subscriptions.create_subscription(
-            db_session=self.db, principal=principal, data=load(ops.SubscriptionCreate, payload)
+            db_session=self.db,
+            principal=principal,
+            data=data,
+            guard=self.dispatcher.settings.webhook_guard,
         )
         self.db.commit()
         return dump(ops.SubscriptionCreated, sub)
@@ -411,12 +454,14 @@ class NotifyService(EventHandlers, HealthCheck):
 
     @rpc
     def update_subscription(self, subscription_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require_across(ops.update_subscription)
+        data = load(ops.SubscriptionUpdate, payload)
+        principal = self._subscriber(ops.update_subscription, data.get("centers", ()))
         sub = subscriptions.update_subscription(
             db_session=self.db,
             principal=principal,
             subscription_id=subscription_id,
-            data=load(ops.SubscriptionUpdate, payload),
+            data=data,
+            guard=self.dispatcher.settings.webhook_guard,
         )
         self.db.commit()
         return dump(ops.SubscriptionRead, sub)

@@ -16,6 +16,7 @@ from lianxin.contracts.tickets.operations import (
     RATINGS,
     TicketFilter,
     TicketSearchFilter,
+    sees_ticket,
 )
 from lianxin.roles import Principal
 from services.tickets.exceptions import PhotoNotPublic, TicketNotFound
@@ -40,19 +41,25 @@ def get_ticket(
 def visible_ticket(
     *, db_session: Session, center_id: str, ticket_id: str, reader: Principal, lock: bool = False
 ) -> Ticket:
-    """The ticket as ``reader`` may see it: a resident sees only their own — another's is
-    :class:`TicketNotFound`, as if it did not exist."""
+    """The ticket as ``reader`` may see it: a resident sees only their own, a party's staff
+    only its party's — another is :class:`TicketNotFound`, as if it did not exist."""
     ticket = get_ticket(db_session=db_session, center_id=center_id, ticket_id=ticket_id, lock=lock)
-    if reader.role == "resident" and ticket.reporter_id != reader.id:
+    if not sees_ticket(reader, ticket):
         raise TicketNotFound()
     return ticket
 
 
+#: What a list for a party's staff asks when it asks for another party: nothing matches.
+_NO_PARTY = "-"
+
+
 def as_seen_by(reader: Principal, query: TicketFilter) -> TicketFilter:
-    """A party's handler reads its own party's tickets unless it asks for another party's."""
-    if reader.party is not None and not query.party:
-        return dataclasses.replace(query, party=reader.party)
-    return query
+    """A party's staff (a handler, the social workers) read only their own party's tickets:
+    asking for another party's gives none."""
+    if reader.party is None:
+        return query
+    party = reader.party if query.party in (None, "", reader.party) else _NO_PARTY
+    return dataclasses.replace(query, party=party)
 
 
 def list_tickets(
@@ -110,8 +117,11 @@ class BoardPage(TypedDict):
     offset: int
 
 
-def board(*, db_session: Session, center_id: str, query: TicketFilter) -> BoardPage:
-    """The staff board: open tickets, most urgent deadline first; and counts by state.
+def board(
+    *, db_session: Session, center_id: str, query: TicketFilter, party: str | None = None
+) -> BoardPage:
+    """The staff board: open tickets, most urgent deadline first; and counts by state (of
+    ``party``'s tickets only, for a party's staff).
 
     Read on the session's connection with Core (plain rows: no ORM loading, no identity
     map): the board is read-only and hot, and its cost grows with the rows it returns.
@@ -130,11 +140,12 @@ def board(*, db_session: Session, center_id: str, query: TicketFilter) -> BoardP
         .limit(query.limit)
         .offset(query.offset)
     ).all()
+    scope = [table.c.center_id == center_id, table.c.due_at.is_not(None)]
+    if party is not None:
+        scope.append(table.c.party == party)
     counts: dict[str, int] = dict(
         conn.execute(
-            select(table.c.state, func.count())
-            .where(table.c.center_id == center_id, table.c.due_at.is_not(None))
-            .group_by(table.c.state)
+            select(table.c.state, func.count()).where(*scope).group_by(table.c.state)
         ).all()
     )
     filtered = any(getattr(query, k) for k in _NARROWING)

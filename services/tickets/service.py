@@ -405,7 +405,10 @@ class TicketsService(HealthCheck):
         """Open tickets by deadline; a party's handler sees its own party's unless it asks."""
         principal = self.caller.require(center_id, ops.get_board)
         q = queries.as_seen_by(principal, load(ops.BoardQuery, query or {}))
-        return dump(ops.Board, queries.board(db_session=self.db, center_id=center_id, query=q))
+        answer = queries.board(
+            db_session=self.db, center_id=center_id, query=q, party=principal.party
+        )
+        return dump(ops.Board, answer)
 
     @rpc
     def search_tickets(self, center_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:

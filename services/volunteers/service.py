@@ -16,15 +16,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import eventlet
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from lianxin.auth import Caller
+from lianxin.centers import CenterScoped, KnownCenters
 from lianxin.concurrency import if_match_guard
 from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
+from lianxin.errors import LianxinError
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
@@ -51,15 +51,15 @@ from services.volunteers.models import Base, Volunteer, outbox_table
 log = logging.getLogger(__name__)
 
 
-class VolunteersService(HealthCheck):
+class VolunteersService(CenterScoped, HealthCheck):
     name = "volunteers"
 
     db = Database(Base.metadata)
     outbox = Outbox(outbox_table)
     caller = Caller()
+    centers = KnownCenters()
     metrics = Metrics()
     config = Config()
-    tickets_rpc = RpcProxy("tickets")
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ class VolunteersService(HealthCheck):
     ) -> tuple[Principal, Volunteer]:
         """The caller, and the volunteer a request is about: the caller themselves, or (staff)
         the one named — if ``op``'s rules let the caller act on them."""
-        principal = self.caller.require(center_id, op)
+        principal = self.require(center_id, op)
         volunteer = registers.named_volunteer(
             db_session=self.db, center_id=center_id, principal=principal, ref=ref
         )
@@ -95,9 +95,8 @@ class VolunteersService(HealthCheck):
     def _center_name(self, center_id: str) -> str:
         """The center's name from tickets (which owns centers); a generic title if it is down."""
         try:
-            with eventlet.Timeout(5):
-                return str(self.tickets_rpc.get_center(center_id)["name"])
-        except (Exception, eventlet.Timeout) as exc:
+            return str(self.centers.require(center_id)["name"])
+        except LianxinError as exc:
             log.warning("center name of %s unavailable (%s): using a generic title", center_id, exc)
             return "党群服务中心"
 
@@ -105,7 +104,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def register_volunteer(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, ops.register_volunteer)
+        self.require(center_id, ops.register_volunteer)
         volunteer = registers.register_volunteer(
             db_session=self.db,
             outbox=self.outbox,
@@ -119,7 +118,7 @@ class VolunteersService(HealthCheck):
     def list_volunteers(
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.list_volunteers)
+        self.require(center_id, ops.list_volunteers)
         q = load(ops.VolunteerQuery, query or {})
         items, total = registers.list_volunteers(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.VolunteerList, items, total, q)
@@ -144,7 +143,7 @@ class VolunteersService(HealthCheck):
         payload: dict[str, Any],
         if_match: str | None = None,
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.update_volunteer)
+        self.require(center_id, ops.update_volunteer)
         volunteer = registers.update_volunteer(
             db_session=self.db,
             outbox=self.outbox,
@@ -213,7 +212,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def record_training(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.record_training)
+        principal = self.require(center_id, ops.record_training)
         training = registers.record_training(
             db_session=self.db,
             outbox=self.outbox,
@@ -226,7 +225,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def list_trainings(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, ops.list_trainings)
+        self.require(center_id, ops.list_trainings)
         q = load(ops.Page, query or {})
         items, total = registers.list_trainings(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.TrainingList, items, total, q)
@@ -235,7 +234,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def register_beneficiary(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, ops.register_beneficiary)
+        self.require(center_id, ops.register_beneficiary)
         beneficiary = beneficiaries.register_beneficiary(
             db_session=self.db,
             outbox=self.outbox,
@@ -247,7 +246,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def import_beneficiaries(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        self.caller.require(center_id, ops.import_beneficiaries)
+        self.require(center_id, ops.import_beneficiaries)
         data = load(ops.BeneficiaryImport, payload)
         result = beneficiaries.import_beneficiaries(
             db_session=self.db, outbox=self.outbox, center_id=center_id, items=data["items"]
@@ -259,7 +258,7 @@ class VolunteersService(HealthCheck):
     def list_beneficiaries(
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.list_beneficiaries)
+        self.require(center_id, ops.list_beneficiaries)
         q = load(ops.BeneficiaryQuery, query or {})
         items, total = beneficiaries.list_beneficiaries(
             db_session=self.db, center_id=center_id, query=q
@@ -268,7 +267,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def get_beneficiary(self, center_id: str, beneficiary_ref: str) -> dict[str, Any]:
-        self.caller.require(center_id, ops.get_beneficiary)
+        self.require(center_id, ops.get_beneficiary)
         return dump(
             ops.BeneficiaryRead,
             beneficiaries.get_beneficiary(
@@ -280,7 +279,7 @@ class VolunteersService(HealthCheck):
     def update_beneficiary(
         self, center_id: str, beneficiary_ref: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.update_beneficiary)
+        self.require(center_id, ops.update_beneficiary)
         beneficiary = beneficiaries.update_beneficiary(
             db_session=self.db,
             center_id=center_id,
@@ -296,7 +295,7 @@ class VolunteersService(HealthCheck):
     def record_visit(
         self, center_id: str, beneficiary_ref: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.record_visit)
+        principal = self.require(center_id, ops.record_visit)
         visit = visits.record_visit(
             db_session=self.db,
             outbox=self.outbox,
@@ -311,7 +310,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def import_visits(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.import_visits)
+        principal = self.require(center_id, ops.import_visits)
         data = load(ops.VisitImport, payload)
         result = visits.import_visits(
             db_session=self.db,
@@ -327,7 +326,7 @@ class VolunteersService(HealthCheck):
     def list_visits(
         self, center_id: str, beneficiary_ref: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.list_visits)
+        self.require(center_id, ops.list_visits)
         q = load(ops.Page, query or {})
         items, total = visits.list_visits(
             db_session=self.db, center_id=center_id, beneficiary_ref=beneficiary_ref, query=q
@@ -338,7 +337,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def publish_shift(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.publish_shift)
+        principal = self.require(center_id, ops.publish_shift)
         shift = shifts.publish_shift(
             db_session=self.db,
             outbox=self.outbox,
@@ -351,14 +350,14 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def list_shifts(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.caller.require(center_id, ops.list_shifts)
+        self.require(center_id, ops.list_shifts)
         q = load(ops.ShiftQuery, query or {})
         items, total = shifts.list_shifts(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.ShiftList, items, total, q)
 
     @rpc
     def get_shift(self, center_id: str, shift_ref: str) -> dict[str, Any]:
-        self.caller.require(center_id, ops.get_shift)
+        self.require(center_id, ops.get_shift)
         return dump(
             ops.ShiftRead,
             shifts.shift_with_counts(db_session=self.db, center_id=center_id, ref=shift_ref),
@@ -368,7 +367,7 @@ class VolunteersService(HealthCheck):
     def update_shift(
         self, center_id: str, shift_ref: str, payload: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.update_shift)
+        self.require(center_id, ops.update_shift)
         shift, promoted = shifts.update_shift(
             db_session=self.db,
             outbox=self.outbox,
@@ -385,7 +384,7 @@ class VolunteersService(HealthCheck):
     def cancel_shift(
         self, center_id: str, shift_ref: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.cancel_shift)
+        principal = self.require(center_id, ops.cancel_shift)
         shift = shifts.cancel_shift(
             db_session=self.db,
             outbox=self.outbox,
@@ -422,7 +421,7 @@ class VolunteersService(HealthCheck):
         self, center_id: str, shift_ref: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Everyone on a shift, in line order (staff); a volunteer sees only their own."""
-        principal = self.caller.require(center_id, ops.list_shift_signups)
+        principal = self.require(center_id, ops.list_shift_signups)
         q = load(ops.SignupQuery, query or {})
         shift = shifts.get_shift(db_session=self.db, center_id=center_id, ref=shift_ref)
         items, total = signups.list_signups(
@@ -438,7 +437,7 @@ class VolunteersService(HealthCheck):
     def cancel_signup(
         self, center_id: str, signup_id: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.cancel_signup)
+        principal = self.require(center_id, ops.cancel_signup)
         data = load(ops.SignupCancel, payload or {})
         signup = signups.get_signup(db_session=self.db, center_id=center_id, signup_id=signup_id)
         ops.cancel_signup.authorize(principal, signup)
@@ -496,7 +495,7 @@ class VolunteersService(HealthCheck):
     def mark_no_show(
         self, center_id: str, shift_ref: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        self.caller.require(center_id, ops.mark_no_show)
+        self.require(center_id, ops.mark_no_show)
         data = load(ops.NoShowMark, payload)
         volunteer = registers.get_volunteer(
             db_session=self.db, center_id=center_id, ref=data["volunteer_id"]
@@ -530,7 +529,7 @@ class VolunteersService(HealthCheck):
     @rpc
     def list_hours(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """The hours ledger (``status=pending``: the social worker's approval queue)."""
-        self.caller.require(center_id, ops.list_hours)
+        self.require(center_id, ops.list_hours)
         q = load(ops.HourQuery, query or {})
         items, total = hours.list_hours(db_session=self.db, center_id=center_id, query=q)
         return dump_page(ops.HourList, items, total, q)
@@ -539,7 +538,7 @@ class VolunteersService(HealthCheck):
     def approve_hours(
         self, center_id: str, entry_id: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.approve_hours)
+        principal = self.require(center_id, ops.approve_hours)
         data = load(ops.HoursDecision, payload or {})
         entry = hours.approve_hours(
             db_session=self.db,
@@ -556,7 +555,7 @@ class VolunteersService(HealthCheck):
     @rpc
     def approve_shift_hours(self, center_id: str, shift_ref: str) -> list[dict[str, Any]]:
         """Approve every pending entry of a shift."""
-        principal = self.caller.require(center_id, ops.approve_shift_hours)
+        principal = self.require(center_id, ops.approve_shift_hours)
         entries = hours.approve_shift_hours(
             db_session=self.db,
             outbox=self.outbox,
@@ -572,7 +571,7 @@ class VolunteersService(HealthCheck):
     def reject_hours(
         self, center_id: str, entry_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.reject_hours)
+        principal = self.require(center_id, ops.reject_hours)
         data = load(ops.HoursReject, payload)
         entry = hours.reject_hours(
             db_session=self.db,
@@ -589,7 +588,7 @@ class VolunteersService(HealthCheck):
 
     @rpc
     def request_correction(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.request_correction)
+        principal = self.require(center_id, ops.request_correction)
         data = load(ops.CorrectionCreate, payload)
         signup = signups.get_signup(
             db_session=self.db, center_id=center_id, signup_id=data.signup_id
@@ -610,7 +609,7 @@ class VolunteersService(HealthCheck):
         self, center_id: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Correction requests (staff: all; a volunteer: their own)."""
-        principal = self.caller.require(center_id, ops.list_corrections)
+        principal = self.require(center_id, ops.list_corrections)
         q = load(ops.CorrectionQuery, query or {})
         items, total = corrections.list_corrections(
             db_session=self.db,
@@ -624,7 +623,7 @@ class VolunteersService(HealthCheck):
     def approve_correction(
         self, center_id: str, correction_id: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.approve_correction)
+        principal = self.require(center_id, ops.approve_correction)
         data = load(ops.HoursDecision, payload or {})
         correction = corrections.approve_correction(
             db_session=self.db,
@@ -642,7 +641,7 @@ class VolunteersService(HealthCheck):
     def reject_correction(
         self, center_id: str, correction_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        principal = self.caller.require(center_id, ops.reject_correction)
+        principal = self.require(center_id, ops.reject_correction)
         data = load(ops.HoursReject, payload)
         correction = corrections.reject_correction(
             db_session=self.db,
@@ -660,7 +659,7 @@ class VolunteersService(HealthCheck):
     @rpc
     def center_stats(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """Verified hours, participations (person-times) and beneficiaries served in a period."""
-        self.caller.require(center_id, ops.center_stats)
+        self.require(center_id, ops.center_stats)
         q = load(ops.StatsQuery, query or {})
         return dump(
             ops.CenterStats,

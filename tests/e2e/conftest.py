@@ -42,7 +42,7 @@ def system(rabbit_manager, tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "LIANXIN_JWKS_FILE"},
         "LIANXIN_VAR_DIR": str(var),
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
         "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
@@ -82,6 +82,28 @@ def system(rabbit_manager, tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     rabbit_manager.delete_vhost(vhost)
+
+
+@pytest.fixture
+def token(system):
+    """``token(role, center="yanminghu", sub=None, party=None)`` → a token the running
+    system's issuer signed (as ``lianxin token`` makes one on the server: from the accounts
+    database, where the private keys are) — the system trusts no test key."""
+    from services.accounts.commands import mint
+
+    url = f"sqlite:///{system.env['LIANXIN_VAR_DIR']}/accounts.db"
+    made: dict[tuple, str] = {}
+
+    def make(role, center="yanminghu", sub=None, party=None, ttl=3600):
+        centers = [center] if isinstance(center, str) else list(center)
+        key = (role, tuple(centers), sub, party)
+        if key not in made:
+            made[key] = mint(
+                url=url, sub=sub or f"{role}-1", role=role, centers=centers, party=party, ttl=ttl
+            )
+        return made[key]
+
+    return make
 
 
 @pytest.fixture

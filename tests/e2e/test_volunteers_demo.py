@@ -20,7 +20,7 @@ def test_the_seeded_ledger_gives_the_reports_500_hours_245_participations_120_pe
 
 
 def test_the_register_holds_the_people_of_the_report(system, token):
-    staff = token("staff")
+    staff = token("staff", party="social_work")
     found = system.get("/api/v1/beneficiaries?q=刘敬州", token=staff).json()["items"]
     assert found[0]["age"] >= 82 and found[0]["category"] == "elderly_alone"
     visits = system.get(f"/api/v1/beneficiaries/{found[0]['id']}/visits", token=staff).json()
@@ -44,7 +44,7 @@ def test_a_volunteer_signs_up_for_next_weeks_visit_and_cannot_take_an_overlappin
     assert signed.status_code == 201, signed.text
     assert signed.json()["status"] == "confirmed" and signed.json()["place"] == visit["place"]
 
-    staff = token("staff")
+    staff = token("staff", party="social_work")
     starts = datetime.fromisoformat(visit["starts_at"])
     clash = system.post(
         "/api/v1/shifts",
@@ -65,7 +65,7 @@ def test_a_volunteer_signs_up_for_next_weeks_visit_and_cannot_take_an_overlappin
 
 
 def test_bad_shift_requests_get_field_errors(system, token):
-    staff = token("staff")
+    staff = token("staff", party="social_work")
     starts = datetime.now(UTC) + timedelta(days=3)
     base = {
         "title": "陪同就医",

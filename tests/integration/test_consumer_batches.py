@@ -56,10 +56,11 @@ def counter(name, service):
 
 
 @pytest.fixture
-def notify(container_factory, service_config, rabbit_config):
+def notify(container_factory, service_config, rabbit_config, center_registry):
     """``notify()`` → a started notify container; its ticket.created queue exists before."""
     from services.notify.service import NotifyService
 
+    center_registry()
     declare_queue(rabbit_config["AMQP_URI"], "notify", NOTIFY_HANDLER)
     config = service_config("notify")
 

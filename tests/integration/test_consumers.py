@@ -43,9 +43,10 @@ def ticket_created(ticket_id=None, center="yanminghu"):
 
 
 @pytest.fixture
-def notify(container_factory, service_config):
+def notify(container_factory, service_config, center_registry):
     from services.notify.service import NotifyService
 
+    center_registry()
     container = container_factory(NotifyService, service_config("notify"))
     container.start()
     return container

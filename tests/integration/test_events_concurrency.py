@@ -23,9 +23,10 @@ def pg_url(pg_database, migrated):
 
 
 @pytest.fixture
-def events_on_pg(container_factory, service_config, pg_url, rpc, token):
+def events_on_pg(container_factory, service_config, pg_url, rpc, token, center_registry):
     from services.events.service import EventsService
 
+    center_registry()
     container = container_factory(EventsService, service_config("events", db_url=pg_url))
     container.start()
     admin = rpc(token("admin"))
@@ -312,11 +313,12 @@ def test_a_clash_only_postgres_caught_is_still_a_clear_conflict(pg_url, monkeypa
 
 
 def test_on_sqlite_too_places_and_rooms_hold_under_concurrent_requests(
-    container_factory, service_config, rpc, token
+    container_factory, service_config, rpc, token, center_registry
 ):
     """The embedded default (one center on a laptop) keeps the same rules."""
     from services.events.service import EventsService
 
+    center_registry()
     container_factory(EventsService, service_config("events")).start()
     rpc(token("admin")).events.add_room(
         CENTER, {"code": "sports", "name": "文体活动室", "capacity": 80}

@@ -41,11 +41,12 @@ class Api:
 
 
 @pytest.fixture
-def api(container_factory, service_config, pg_database, token):
+def api(container_factory, service_config, pg_database, token, center_registry):
     from gateway.service import GatewayService
     from services.events.service import EventsService
 
     port = free_port()
+    center_registry("yanminghu", "fenghuangtai")
     container_factory(EventsService, service_config("events", db_url=pg_database())).start()
     container_factory(
         GatewayService, service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")

@@ -30,13 +30,19 @@ FAST = {
 
 @pytest.fixture
 def notify_config(service_config, tmp_path):
-    return service_config("notify", SANDBOX_DIR=str(tmp_path / "sandbox"), **FAST)
+    return service_config(
+        "notify",
+        SANDBOX_DIR=str(tmp_path / "sandbox"),
+        WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' own receivers
+        **FAST,
+    )
 
 
 @pytest.fixture
-def notify(container_factory, notify_config):
+def notify(container_factory, notify_config, center_registry):
     from services.notify.service import NotifyService
 
+    center_registry()
     container = container_factory(NotifyService, notify_config)
     container.start()
     return container

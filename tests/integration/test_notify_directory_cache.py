@@ -17,14 +17,16 @@ CENTER = "yanminghu"
 
 
 @pytest.fixture
-def notify(container_factory, service_config, tmp_path):
+def notify(container_factory, service_config, tmp_path, center_registry):
     from services.notify.service import NotifyService
 
+    center_registry()
     container = container_factory(
         NotifyService,
         service_config(
             "notify",
             SANDBOX_DIR=str(tmp_path / "sandbox"),
+            WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' own receivers
             QUIET_HOURS="off",
             DIRECTORY_CACHE_SECONDS=3600,
             SEND_CONNECT_TIMEOUT=1,

@@ -28,7 +28,12 @@ def http(container_factory, service_config, token, rpc, tmp_path):
     container_factory(TicketsService, service_config("tickets")).start()
     container_factory(
         NotifyService,
-        service_config("notify", QUIET_HOURS="off", SANDBOX_DIR=str(tmp_path / "sandbox")),
+        service_config(
+            "notify",
+            QUIET_HOURS="off",
+            SANDBOX_DIR=str(tmp_path / "sandbox"),
+            WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' own receivers
+        ),
     ).start()
     container_factory(
         GatewayService, service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")

@@ -13,6 +13,7 @@ from lianxin.contracts.tickets import events as tk
 from lianxin.db import make_engine, make_session_factory
 from lianxin.roles import Principal
 from services.notify import deliveries, directory, planner, receiving, subscriptions, webhooks
+from services.notify.channels import WebhookGuard
 from services.notify.models import Delivery, WebhookDelivery
 from services.notify.settings import Settings
 
@@ -71,6 +72,7 @@ def test_concurrent_dispatchers_claim_disjoint_deliveries(factory):
         subscriptions.create_subscription(
             db_session=db,
             now=NOW,
+            guard=WebhookGuard.from_config({"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:9"}),
             data=NewSubscription(
                 **{
                     "url": "http://127.0.0.1:9/h",
@@ -121,6 +123,7 @@ def test_concurrent_dispatchers_claim_disjoint_deliveries(factory):
                 lease=timedelta(minutes=1),
                 per_subscription=20,
                 inflight={},
+                guard=WebhookGuard.from_config({"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:9"}),
             )
             eventlet.sleep(0.05)
             db.commit()

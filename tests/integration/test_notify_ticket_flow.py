@@ -39,6 +39,7 @@ def running(container_factory, service_config, smtp, tmp_path):
             NotifyService,
             service_config(
                 "notify",
+                WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' own receivers
                 EMAIL_SMTP_HOST="127.0.0.1",
                 EMAIL_SMTP_PORT=smtp.port,
                 QUIET_HOURS="off",

@@ -127,7 +127,7 @@ def social_work(container_factory, service_config, rpc, token):
     ).start()
     rpc(token("ops", "*")).tickets.create_center({"id": CENTER, "name": "雁鸣湖镇党群服务中心"})
     base = f"http://127.0.0.1:{port}/api/v1"
-    bearer = token("staff", sub="sw-1")
+    bearer = token("staff", sub="sw-1", party="social_work")
 
     def call(method: str, path: str, if_match: str | None = None, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {bearer}"}

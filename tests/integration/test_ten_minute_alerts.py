@@ -40,9 +40,10 @@ PEOPLE = [
 
 
 @pytest.fixture
-def notify(container_factory, service_config, pg_database, tmp_path):
+def notify(container_factory, service_config, pg_database, tmp_path, center_registry):
     from services.notify.service import NotifyService
 
+    center_registry()
     config = service_config(
         "notify",
         db_url=pg_database(),

@@ -14,20 +14,16 @@ CENTER = "yanminghu"
 
 
 @pytest.fixture
-def api(container_factory, service_config, rpc, token):
+def api(container_factory, service_config, token, center_registry):
     from gateway.service import GatewayService
-    from services.tickets.service import TicketsService
     from services.volunteers.service import VolunteersService
 
     port = free_port()
     container_factory(VolunteersService, service_config("volunteers")).start()
-    container_factory(TicketsService, service_config("tickets")).start()
+    center_registry(CENTER, "fenghuangtai")
     container_factory(
         GatewayService, service_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
     ).start()
-    rpc(token("ops", "*")).tickets.create_center(
-        {"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"}
-    )
     base = f"http://127.0.0.1:{port}/api/v1"
 
     class Api:
@@ -46,7 +42,7 @@ def api(container_factory, service_config, rpc, token):
 
 @pytest.fixture
 def staff(api, token):
-    bearer = token("staff", sub="sw-1")
+    bearer = token("staff", sub="sw-1", party="social_work")
     for person_id, name in (("vol-1", "张志强"), ("vol-2", "刘慧")):
         created = api(
             "POST",
@@ -120,7 +116,10 @@ def test_bad_requests_get_a_clear_4xx_and_change_nothing(api, staff, token):
     assert api("GET", "/volunteers/vol-2", me).status_code == 403
     assert api("POST", "/shifts", me, shift()).status_code == 403
     elsewhere = api(
-        "POST", "/shifts", token("staff", center="fenghuangtai"), shift(beneficiary_id=None)
+        "POST",
+        "/shifts",
+        token("staff", center="fenghuangtai", party="social_work"),
+        shift(beneficiary_id=None),
     ).json()
     assert api("POST", f"/shifts/{elsewhere['id']}/signups", me, {}).status_code == 404
     first = api("POST", "/shifts", staff, shift()).json()

@@ -14,10 +14,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def running(container_factory, service_config, pg_database):
+def running(container_factory, service_config, pg_database, center_registry):
     from services.notify.service import NotifyService
     from services.volunteers.service import VolunteersService
 
+    center_registry()
     for cls, name, url in (
         (VolunteersService, "volunteers", pg_database()),
         (NotifyService, "notify", None),
@@ -69,9 +70,10 @@ def test_seeded_volunteering_gives_the_reports_figures_and_is_idempotent(running
 
 
 @pytest.fixture
-def directory(container_factory, service_config):
+def directory(container_factory, service_config, center_registry):
     from services.notify.service import NotifyService
 
+    center_registry()
     container_factory(NotifyService, service_config("notify")).start()
 
 

@@ -18,22 +18,20 @@ CENTER = "yanminghu"
 
 
 @pytest.fixture
-def running(container_factory, service_config, pg_database):
-    from services.tickets.service import TicketsService
+def running(container_factory, service_config, pg_database, center_registry):
     from services.volunteers.service import VolunteersService
 
-    containers = [
-        container_factory(VolunteersService, service_config("volunteers", db_url=pg_database())),
-        container_factory(TicketsService, service_config("tickets")),
-    ]
-    for c in containers:
-        c.start()
-    return containers
+    center_registry(CENTER, "fenghuangtai")
+    container = container_factory(
+        VolunteersService, service_config("volunteers", db_url=pg_database())
+    )
+    container.start()
+    return container
 
 
 @pytest.fixture
 def staff(running, rpc, token):
-    proxy = rpc(token("staff", sub="sw-1"))
+    proxy = rpc(token("staff", sub="sw-1", party="social_work"))
     for person_id, name, skills in (
         ("vol-1", "张志强", ["cleaning", "life_care"]),
         ("vol-2", "刘慧", ["emotional_support", "cleaning"]),
@@ -140,9 +138,9 @@ def test_bad_requests_are_refused_with_a_reason_and_change_nothing(staff, rpc, t
     assert unknown_skill.kind == "invalid" and "required_skills" in unknown_skill.fields
     assert staff.volunteers.list_shifts(CENTER, {})["total"] == 0
 
-    elsewhere = rpc(token("staff", center="fenghuangtai")).volunteers.publish_shift(
-        "fenghuangtai", shift_payload(beneficiary_id=None)
-    )
+    elsewhere = rpc(
+        token("staff", center="fenghuangtai", party="social_work")
+    ).volunteers.publish_shift("fenghuangtai", shift_payload(beneficiary_id=None))
     me = rpc(token("volunteer", sub="vol-1"))
     assert refused(me.volunteers.sign_up, CENTER, elsewhere["id"], {}).kind == "not_found"
     assert (
@@ -177,7 +175,7 @@ def test_beneficiary_details_are_for_that_centers_staff_only(staff, rpc, token):
     volunteer = rpc(token("volunteer", sub="vol-1"))
     assert refused(volunteer.volunteers.get_beneficiary, CENTER, "YM-001").code == "ROLE_FORBIDDEN"
     assert refused(volunteer.volunteers.list_beneficiaries, CENTER, {}).code == "ROLE_FORBIDDEN"
-    other_center = rpc(token("staff", center="fenghuangtai"))
+    other_center = rpc(token("staff", center="fenghuangtai", party="social_work"))
     assert (
         refused(other_center.volunteers.get_beneficiary, "fenghuangtai", record["id"]).kind
         == "not_found"
@@ -193,9 +191,6 @@ def test_beneficiary_details_are_for_that_centers_staff_only(staff, rpc, token):
 def test_recorded_service_earns_a_milestone_and_a_downloadable_certificate(staff, rpc, token, bus):
     milestones = bus.bind("volunteers", str(vc.MILESTONE_REACHED))
     approved_before = for_service("volunteers").sample(APPROVED_SERVICE, center=CENTER)
-    rpc(token("ops", "*")).tickets.create_center(
-        {"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"}
-    )
     for days in (3, 2, 1):
         staff.volunteers.record_visit(
             CENTER,

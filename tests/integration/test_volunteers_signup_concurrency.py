@@ -16,9 +16,10 @@ CENTER = "yanminghu"
 
 
 @pytest.fixture
-def volunteers_on_pg(container_factory, service_config, pg_database):
+def volunteers_on_pg(container_factory, service_config, pg_database, center_registry):
     from services.volunteers.service import VolunteersService
 
+    center_registry()
     container = container_factory(
         VolunteersService, service_config("volunteers", db_url=pg_database())
     )
@@ -46,7 +47,7 @@ def test_fifty_volunteers_at_once_for_ten_places_give_ten_confirmed_and_forty_wa
 ):
     confirmed_q = bus.bind("volunteers", str(vc.SIGNUP_CONFIRMED))
     waitlisted_q = bus.bind("volunteers", str(vc.SIGNUP_WAITLISTED))
-    staff = rpc(token("staff"))
+    staff = rpc(token("staff", party="social_work"))
     for i in range(50):
         staff.volunteers.register_volunteer(
             CENTER, {"name": f"志愿者{i:02d}", "person_id": f"vol-{i}"}
@@ -99,7 +100,7 @@ def test_fifty_volunteers_at_once_for_ten_places_give_ten_confirmed_and_forty_wa
 def test_one_volunteer_racing_for_two_overlapping_shifts_gets_exactly_one(
     volunteers_on_pg, rpc, token
 ):
-    staff = rpc(token("staff"))
+    staff = rpc(token("staff", party="social_work"))
     staff.volunteers.register_volunteer(CENTER, {"name": "张志强", "person_id": "vol-1"})
     # Six two-hour shifts ten minutes apart: every pair overlaps.
     shifts = [

@@ -19,7 +19,7 @@ from marshmallow import ValidationError, fields, validate, validates, validates_
 
 from lianxin.contracts.schema import CENTER_ID_RE, BaseSchema, Page, page_of
 from lianxin.operations import Operations, Rule
-from lianxin.roles import ADMIN, MEMBERS, OPS, PARTIES, ROLES, STAFF, Principal
+from lianxin.roles import ADMIN, CENTER_STAFF, MEMBERS, OPS, PARTIES, ROLES, STAFF, Principal
 
 PHONE_RE = r"^1[3-9]\d{9}$"
 HHMM_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -694,15 +694,34 @@ class Concerning:
     fields: frozenset[str] = frozenset()
 
 
+def sees_anyone(principal: Principal) -> bool:
+    """The center's own staff (cadres, social workers, the admin) see and keep anyone's
+    contact, preferences and deliveries; a party's handler, a resident or a volunteer only
+    their own (a handler reaches the people of its tickets through the ticket, not the
+    directory)."""
+    return principal.admitted_by(CENTER_STAFF)
+
+
+def inbox_role(principal: Principal) -> str:
+    """Whose shared inbox (``@staff``, ``@admin``) a person reads besides their own messages:
+    their role's — but a party's staff (a handler, a social worker) read none: the shared
+    staff inbox is where the tickets of every party fall back to the cadres, and a party
+    hears of its own tickets by name."""
+    if principal.role == "staff" and principal.party is not None:
+        return f"staff:{principal.party}"
+    return principal.role
+
+
 def _own_or_staff(principal: Principal, target: Any) -> bool:
-    return principal.is_staff or getattr(target, "person_id", None) in (None, principal.id)
+    return sees_anyone(principal) or getattr(target, "person_id", None) in (None, principal.id)
 
 
 def _keeps_role(principal: Principal, target: Any) -> bool:
-    return principal.is_staff or not {"role", "party"} & getattr(target, "fields", frozenset())
+    return sees_anyone(principal) or not {"role", "party"} & getattr(target, "fields", frozenset())
 
 
-#: Residents and volunteers see and change only their own data; staff anyone's.
+#: Residents, volunteers and a party's handlers see and change only their own data; the
+#: center's staff anyone's.
 OWN_PERSON = Rule(
     "own_person", _own_or_staff, "只能查看或修改本人的信息", code="PERSON_FORBIDDEN", on_target=True
 )
@@ -744,13 +763,13 @@ mark_all_notifications_read = OPERATIONS.add(
 # directory
 upsert_contact = OPERATIONS.add(
     "upsert_contact",
-    roles=STAFF,
+    roles=CENTER_STAFF,
     body=ContactCreate,
     response=ContactRead,
     summary="登记联系方式（通讯录）",
 )
 list_contacts = OPERATIONS.add(
-    "list_contacts", roles=STAFF, query=ContactQuery, response=ContactList, summary="通讯录"
+    "list_contacts", roles=CENTER_STAFF, query=ContactQuery, response=ContactList, summary="通讯录"
 )
 get_contact = OPERATIONS.add(
     "get_contact",
@@ -758,7 +777,8 @@ get_contact = OPERATIONS.add(
     response=ContactRead,
     summary="查看联系方式",
     rules=(OWN_PERSON,),
-    description="Staff see anyone's; a resident or volunteer only their own.",
+    description="The center's staff see anyone's; a resident, volunteer or party's handler "
+    "only their own.",
 )
 update_contact = OPERATIONS.add(
     "update_contact",
@@ -774,7 +794,7 @@ delete_contact = OPERATIONS.add(
 )
 check_reachable = OPERATIONS.add(
     "check_reachable",
-    roles=STAFF,
+    roles=CENTER_STAFF,
     response=ReachabilityRead,
     summary="能否联系到某人",
     description="Whether the directory knows a person and can reach them beyond the in-app "
@@ -934,4 +954,61 @@ list_subscription_deliveries = OPERATIONS.add(
     query=WebhookDeliveryQuery,
     response=WebhookDeliveryList,
     summary="Webhook 投递记录",
+)
+
+
+# between services (not routed by the gateway)
+
+
+class SignInCode(BaseSchema):
+    phone = fields.Str(required=True, validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"))
+    code = fields.Str(required=True, validate=validate.Regexp(r"^\d{6}$"))
+    minutes = fields.Int(load_default=5, validate=validate.Range(min=1, max=30))
+
+
+class ReporterIn(BaseSchema):
+    """A reporter's contact, handed over by the gateway at intake (a resident known by
+    their phone, or one who left only an e-mail)."""
+
+    model = NewContact
+    person_id = fields.Str(
+        required=True, validate=validate.Regexp(r"^(resident|reporter)-[0-9a-f]{16,20}$")
+    )
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    role = fields.Str(load_default="resident", validate=validate.OneOf(["resident"]))
+    phone = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"),
+    )
+    email = fields.Email(load_default=None, allow_none=True)
+
+
+class PersonFound(BaseSchema):
+    person_id = fields.Str()
+    role = fields.Str()
+
+
+person_by_phone = OPERATIONS.add(
+    "person_by_phone",
+    roles=None,
+    internal=True,
+    response=PersonFound,
+    summary="按手机号找到目录中的人（账号服务核对志愿者）",
+)
+send_sign_in_code = OPERATIONS.add(
+    "send_sign_in_code",
+    roles=None,
+    internal=True,
+    body=SignInCode,
+    summary="发送登录验证码短信（账号服务）",
+)
+remember_reporter = OPERATIONS.add(
+    "remember_reporter",
+    roles=None,
+    internal=True,
+    body=ReporterIn,
+    summary="记下反映人的联系方式（网关受理时）",
+    description="Creates or updates only residents' entries (``resident-…``, ``reporter-…``); "
+    "never a staff member's or a volunteer's.",
 )

@@ -18,12 +18,13 @@ from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, pa
 from lianxin.operations import Operations, Rule
 from lianxin.roles import (
     ADMIN,
+    CADRES,
+    CENTER_STAFF,
     MEMBERS,
     OPS,
     PARTIES,
     READERS,
     RECORD_READERS,
-    RESIDENT_OR_STAFF,
     STAFF,
     Principal,
 )
@@ -796,26 +797,21 @@ class ApiKeyIssued(BaseSchema):
 # -- who may act, beyond their role ----------------------------------------------------------
 
 
-def _not_a_party_handler(principal: Principal, _target: Any = None) -> bool:
-    return principal.party is None
-
-
-def cadre_only(action: str) -> Rule:
-    """NOT_A_PARTY_HANDLER: a party's handler (a staff token naming a party) only starts,
-    returns and resolves; ``action`` is the cadre on duty's."""
-    return Rule(
-        "NOT_A_PARTY_HANDLER",
-        _not_a_party_handler,
-        f"责任单位只能办理、退回或办结工单，{action}由值班干部操作",
-        code="PARTY_FORBIDDEN",
-    )
-
-
 def _own_party(principal: Principal, ticket: Any) -> bool:
     return principal.party is None or ticket.party == principal.party
 
 
-#: A party's handler acts only on the tickets assigned to its party (the ticket is the target).
+def sees_ticket(principal: Principal, ticket: Any) -> bool:
+    """Whether ``principal`` may see ``ticket`` at all: a resident only their own, a party's
+    staff (handler or social worker) only its party's; the others every ticket of the
+    center. A ticket it may not see is answered 404, as one that does not exist."""
+    if principal.role == "resident":
+        return bool(ticket.reporter_id == principal.id)
+    return _own_party(principal, ticket)
+
+
+#: A party's handler acts only on the tickets assigned to its party (the ticket is the target;
+#: the service answers another party's ticket 404 before the rule is asked — see sees_ticket).
 OWN_PARTY = Rule(
     "OWN_PARTY", _own_party, "该工单未派给本单位", code="PARTY_FORBIDDEN", on_target=True
 )
@@ -914,7 +910,7 @@ create_api_key = OPERATIONS.add(
 # intake
 create_ticket = OPERATIONS.add(
     "create_ticket",
-    roles=RESIDENT_OR_STAFF,
+    roles=("resident", *CENTER_STAFF),
     body=TicketIntake,
     response=TicketReceipt,
     summary="登记群众诉求",
@@ -957,8 +953,10 @@ list_tickets = OPERATIONS.add(
     roles=("resident", *RECORD_READERS),
     query=TicketQuery,
     response=TicketList,
-    summary="工单列表（居民只看到本人的）",
-    description="A party's handler sees its party's tickets unless it asks for another.",
+    summary="工单列表（居民只看到本人的，责任单位只看到本单位的）",
+    description="A resident sees their own tickets, a party's handler (and the social "
+    "workers, the social-work party's) only its party's — asking for another party's "
+    "gives none.",
 )
 get_ticket = OPERATIONS.add(
     "get_ticket", roles=("resident", *RECORD_READERS), response=TicketRead, summary="工单详情"
@@ -976,8 +974,8 @@ get_board = OPERATIONS.add(
     query=BoardQuery,
     response=Board,
     summary="值班看板：未办结工单按时限排序",
-    description="A party's handler sees its party's open tickets unless it asks for another; "
-    "the counts by state are the whole center's.",
+    description="A party's handler (and the social workers) sees only its party's open "
+    "tickets, and the counts by state of those.",
 )
 suggest = OPERATIONS.add(
     "suggest",
@@ -1017,19 +1015,17 @@ rate_public_ticket = OPERATIONS.add(
 # the workflow: one operation per action
 acknowledge_ticket = OPERATIONS.add(
     "acknowledge_ticket",
-    roles=STAFF,
+    roles=CADRES,
     body=Note,
     response=TicketRead,
     summary="签收（值班干部）",
-    rules=(cadre_only("签收"),),
 )
 assign_ticket = OPERATIONS.add(
     "assign_ticket",
-    roles=STAFF,
+    roles=CADRES,
     body=AssignIn,
     response=TicketRead,
     summary="派单 / 改派",
-    rules=(cadre_only("派单"),),
 )
 start_ticket = OPERATIONS.add(
     "start_ticket",
@@ -1057,19 +1053,17 @@ resolve_ticket = OPERATIONS.add(
 )
 escalate_ticket = OPERATIONS.add(
     "escalate_ticket",
-    roles=STAFF,
+    roles=CADRES,
     body=ReasonIn,
     response=TicketRead,
     summary="提交党建联席会",
-    rules=(cadre_only("提交联席会"),),
 )
 merge_ticket = OPERATIONS.add(
     "merge_ticket",
-    roles=STAFF,
+    roles=CADRES,
     body=MergeIn,
     response=TicketRead,
     summary="并单（重复诉求并入主工单）",
-    rules=(cadre_only("并单"),),
 )
 urge_ticket = OPERATIONS.add(
     "urge_ticket",
@@ -1080,44 +1074,41 @@ urge_ticket = OPERATIONS.add(
 )
 close_ticket = OPERATIONS.add(
     "close_ticket",
-    roles=STAFF,
+    roles=CADRES,
     body=ReasonIn,
     response=TicketRead,
     summary="回访关闭（未能评价时）",
-    rules=(cadre_only("回访关闭"),),
 )
 reopen_ticket = OPERATIONS.add(
     "reopen_ticket",
-    roles=RESIDENT_OR_STAFF,
+    roles=("resident", *CADRES),
     body=ReasonIn,
     response=TicketRead,
     summary="重新办理（办结后 15 天内）",
-    rules=(cadre_only("重新办理"),),
 )
 rate_ticket = OPERATIONS.add(
     "rate_ticket",
-    roles=RESIDENT_OR_STAFF,
+    roles=("resident", *CADRES),
     body=RatingIn,
     response=TicketRead,
     summary="回访评价",
-    rules=(cadre_only("评价"),),
     description="The resident rates; staff record a rating taken by phone or visit (``via``).",
 )
 
 # the joint meeting and satisfaction
 list_meetings = OPERATIONS.add(
     "list_meetings",
-    roles=RECORD_READERS,
+    roles=("department", *CADRES),
     response=MeetingSummary,
     many=True,
     summary="党建联席会列表",
 )
 get_meeting = OPERATIONS.add(
-    "get_meeting", roles=RECORD_READERS, response=MeetingRead, summary="某月联席会议程"
+    "get_meeting", roles=("department", *CADRES), response=MeetingRead, summary="某月联席会议程"
 )
 decide_agenda_item = OPERATIONS.add(
     "decide_agenda_item",
-    roles=STAFF,
+    roles=CADRES,
     body=DecisionIn,
     response=AgendaItemRead,
     summary="记录联席会决定",

@@ -22,7 +22,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.schema import CODE_RE, BaseSchema, Page, page_of
 from lianxin.operations import Operations, Rule
-from lianxin.roles import READERS, STAFF, VOLUNTEER_OR_STAFF, Principal
+from lianxin.roles import CENTER_STAFF, SOCIAL_WORKERS, Principal
 
 #: Skills a volunteer may have and a shift may require (生活照料, 精神慰藉, 健康维护 ...).
 SKILLS = {
@@ -846,7 +846,8 @@ class CenterStats(BaseSchema):
 
 # -- who may do what -------------------------------------------------------------------------
 
-#: Staff act for anyone; a ``volunteer`` token (``sub`` = the person id) only for themselves.
+#: Social workers act for anyone; a ``volunteer`` token (``sub`` = the person id) only for
+#: themselves.
 NOT_YOURS = "志愿者只能办理本人的报名与签到"
 
 
@@ -871,21 +872,21 @@ OPERATIONS = Operations("volunteers")
 # -- volunteers
 register_volunteer = OPERATIONS.add(
     "register_volunteer",
-    roles=STAFF,
+    roles=CENTER_STAFF,
     summary="登记志愿者",
     body=VolunteerCreate,
     response=VolunteerRead,
 )
 list_volunteers = OPERATIONS.add(
     "list_volunteers",
-    roles=STAFF,
+    roles=CENTER_STAFF,
     summary="志愿者名册",
     query=VolunteerQuery,
     response=VolunteerList,
 )
 get_volunteer = OPERATIONS.add(
     "get_volunteer",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="志愿者档案",
     response=VolunteerDetail,
     rules=(OWN_RECORD,),
@@ -894,7 +895,7 @@ get_volunteer = OPERATIONS.add(
 )
 update_volunteer = OPERATIONS.add(
     "update_volunteer",
-    roles=STAFF,
+    roles=CENTER_STAFF,
     summary="修改志愿者档案",
     body=VolunteerUpdate,
     response=VolunteerRead,
@@ -902,7 +903,7 @@ update_volunteer = OPERATIONS.add(
 )
 list_volunteer_signups = OPERATIONS.add(
     "list_volunteer_signups",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="志愿者的班次",
     query=SignupQuery,
     response=SignupList,
@@ -911,7 +912,7 @@ list_volunteer_signups = OPERATIONS.add(
 )
 list_volunteer_hours = OPERATIONS.add(
     "list_volunteer_hours",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="志愿者服务时长明细",
     query=HourQuery,
     response=HourList,
@@ -920,7 +921,7 @@ list_volunteer_hours = OPERATIONS.add(
 )
 list_certificates = OPERATIONS.add(
     "list_certificates",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="志愿服务证书",
     response=MilestoneRead,
     many=True,
@@ -928,7 +929,7 @@ list_certificates = OPERATIONS.add(
 )
 get_certificate = OPERATIONS.add(
     "get_certificate",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="下载志愿服务证书（PDF）",
     rules=(OWN_RECORD,),
     timeout=20,
@@ -939,26 +940,26 @@ get_certificate = OPERATIONS.add(
 # -- training records
 record_training = OPERATIONS.add(
     "record_training",
-    roles=STAFF,
+    roles=CENTER_STAFF,
     summary="登记培训与参观交流",
     body=TrainingCreate,
     response=TrainingRead,
 )
 list_trainings = OPERATIONS.add(
-    "list_trainings", roles=STAFF, summary="培训记录", query=Page, response=TrainingList
+    "list_trainings", roles=CENTER_STAFF, summary="培训记录", query=Page, response=TrainingList
 )
 
-# -- beneficiaries: their details are for staff only
+# -- beneficiaries: their files are the social workers' (a party's handler sees none)
 register_beneficiary = OPERATIONS.add(
     "register_beneficiary",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="登记帮扶对象",
     body=BeneficiaryCreate,
     response=BeneficiaryRead,
 )
 import_beneficiaries = OPERATIONS.add(
     "import_beneficiaries",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="导入帮扶对象名册",
     body=BeneficiaryImport,
     response=ImportResult,
@@ -967,17 +968,17 @@ import_beneficiaries = OPERATIONS.add(
 )
 list_beneficiaries = OPERATIONS.add(
     "list_beneficiaries",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="帮扶对象名册",
     query=BeneficiaryQuery,
     response=BeneficiaryList,
 )
 get_beneficiary = OPERATIONS.add(
-    "get_beneficiary", roles=STAFF, summary="帮扶对象档案", response=BeneficiaryRead
+    "get_beneficiary", roles=SOCIAL_WORKERS, summary="帮扶对象档案", response=BeneficiaryRead
 )
 update_beneficiary = OPERATIONS.add(
     "update_beneficiary",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="修改帮扶对象档案",
     body=BeneficiaryUpdate,
     response=BeneficiaryRead,
@@ -986,7 +987,7 @@ update_beneficiary = OPERATIONS.add(
 # -- the visit log
 record_visit = OPERATIONS.add(
     "record_visit",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="登记探访记录",
     body=VisitCreate,
     response=VisitRead,
@@ -994,7 +995,7 @@ record_visit = OPERATIONS.add(
 )
 import_visits = OPERATIONS.add(
     "import_visits",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="导入服务台账",
     body=VisitImport,
     response=ImportResult,
@@ -1002,26 +1003,30 @@ import_visits = OPERATIONS.add(
     description="Items whose ref is in the visit log already are skipped.",
 )
 list_visits = OPERATIONS.add(
-    "list_visits", roles=STAFF, summary="探访记录", query=Page, response=VisitList
+    "list_visits", roles=SOCIAL_WORKERS, summary="探访记录", query=Page, response=VisitList
 )
 
 # -- shifts and sign-ups
 publish_shift = OPERATIONS.add(
-    "publish_shift", roles=STAFF, summary="发布服务班次", body=ShiftCreate, response=ShiftRead
+    "publish_shift",
+    roles=SOCIAL_WORKERS,
+    summary="发布服务班次",
+    body=ShiftCreate,
+    response=ShiftRead,
 )
 list_shifts = OPERATIONS.add(
     "list_shifts",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="服务班次",
     query=ShiftQuery,
     response=ShiftList,
 )
 get_shift = OPERATIONS.add(
-    "get_shift", roles=VOLUNTEER_OR_STAFF, summary="班次详情", response=ShiftRead
+    "get_shift", roles=("volunteer", *CENTER_STAFF), summary="班次详情", response=ShiftRead
 )
 update_shift = OPERATIONS.add(
     "update_shift",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="调整班次名额与说明",
     body=ShiftUpdate,
     response=ShiftRead,
@@ -1029,11 +1034,11 @@ update_shift = OPERATIONS.add(
     if_match=True,
 )
 cancel_shift = OPERATIONS.add(
-    "cancel_shift", roles=STAFF, summary="取消班次", body=ShiftCancel, response=ShiftRead
+    "cancel_shift", roles=SOCIAL_WORKERS, summary="取消班次", body=ShiftCancel, response=ShiftRead
 )
 list_shift_signups = OPERATIONS.add(
     "list_shift_signups",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *CENTER_STAFF),
     summary="班次报名名单",
     query=SignupQuery,
     response=SignupList,
@@ -1041,7 +1046,7 @@ list_shift_signups = OPERATIONS.add(
 )
 sign_up = OPERATIONS.add(
     "sign_up",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *SOCIAL_WORKERS),
     summary="报名班次",
     body=SignupCreate,
     response=SignupRead,
@@ -1050,7 +1055,7 @@ sign_up = OPERATIONS.add(
 )
 cancel_signup = OPERATIONS.add(
     "cancel_signup",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *SOCIAL_WORKERS),
     summary="取消报名",
     body=SignupCancel,
     response=SignupRead,
@@ -1061,7 +1066,7 @@ cancel_signup = OPERATIONS.add(
 # -- attendance
 check_in = OPERATIONS.add(
     "check_in",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *SOCIAL_WORKERS),
     summary="签到",
     body=AttendanceMark,
     response=SignupRead,
@@ -1069,7 +1074,7 @@ check_in = OPERATIONS.add(
 )
 check_out = OPERATIONS.add(
     "check_out",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *SOCIAL_WORKERS),
     summary="签退",
     body=AttendanceMark,
     response=SignupRead,
@@ -1077,13 +1082,13 @@ check_out = OPERATIONS.add(
     description="Hours are counted and wait for a social worker's approval.",
 )
 mark_no_show = OPERATIONS.add(
-    "mark_no_show", roles=STAFF, summary="登记缺席", body=NoShowMark, response=SignupRead
+    "mark_no_show", roles=SOCIAL_WORKERS, summary="登记缺席", body=NoShowMark, response=SignupRead
 )
 
 # -- the hours ledger and corrections
 list_hours = OPERATIONS.add(
     "list_hours",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="服务时长台账",
     query=HourQuery,
     response=HourList,
@@ -1091,25 +1096,29 @@ list_hours = OPERATIONS.add(
 )
 approve_hours = OPERATIONS.add(
     "approve_hours",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="审核通过服务时长",
     body=HoursDecision,
     response=HourEntryRead,
 )
 approve_shift_hours = OPERATIONS.add(
     "approve_shift_hours",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="审核通过班次全部时长",
     response=HourEntryRead,
     many=True,
     description="Approve every pending entry of a shift.",
 )
 reject_hours = OPERATIONS.add(
-    "reject_hours", roles=STAFF, summary="驳回服务时长", body=HoursReject, response=HourEntryRead
+    "reject_hours",
+    roles=SOCIAL_WORKERS,
+    summary="驳回服务时长",
+    body=HoursReject,
+    response=HourEntryRead,
 )
 request_correction = OPERATIONS.add(
     "request_correction",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *SOCIAL_WORKERS),
     summary="申请补录签到签退",
     body=CorrectionCreate,
     response=CorrectionRead,
@@ -1117,7 +1126,7 @@ request_correction = OPERATIONS.add(
 )
 list_corrections = OPERATIONS.add(
     "list_corrections",
-    roles=VOLUNTEER_OR_STAFF,
+    roles=("volunteer", *SOCIAL_WORKERS),
     summary="补录申请",
     query=CorrectionQuery,
     response=CorrectionList,
@@ -1125,19 +1134,23 @@ list_corrections = OPERATIONS.add(
 )
 approve_correction = OPERATIONS.add(
     "approve_correction",
-    roles=STAFF,
+    roles=SOCIAL_WORKERS,
     summary="批准补录",
     body=HoursDecision,
     response=CorrectionRead,
 )
 reject_correction = OPERATIONS.add(
-    "reject_correction", roles=STAFF, summary="驳回补录", body=HoursReject, response=CorrectionRead
+    "reject_correction",
+    roles=SOCIAL_WORKERS,
+    summary="驳回补录",
+    body=HoursReject,
+    response=CorrectionRead,
 )
 
 # -- totals: also read by departments and ops (with ``?center=``)
 center_stats = OPERATIONS.add(
     "center_stats",
-    roles=READERS,
+    roles=("department", "ops", *CENTER_STAFF),
     summary="志愿服务统计（时长、人次、服务对象）",
     query=StatsQuery,
     response=CenterStats,

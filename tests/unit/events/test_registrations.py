@@ -1,6 +1,6 @@
 """Registration: places, family members, the waitlist and its promotion, approval, cancellation."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,6 +17,8 @@ from services.events.exceptions import (
 )
 
 CENTER = "yanminghu"
+#: The suite's clock (tests/unit/events/conftest.py): a cancellation is judged at it.
+NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -108,6 +110,7 @@ def test_a_resident_may_register_again_after_cancelling(db, new_activity, regist
         center_id=CENTER,
         registration_id=first.id,
         actor=actors.resident(1),
+        now=NOW,
     )
     db.session.commit()
     again = register(activity, actors.resident(1))
@@ -203,6 +206,7 @@ def test_a_resident_cannot_cancel_someone_elses_registration(db, new_activity, r
             center_id=CENTER,
             registration_id=registration.id,
             actor=actors.resident(2),
+            now=NOW,
         )
     db.session.rollback()
     assert states(db, activity) == [("res-1", "confirmed")]
@@ -244,6 +248,7 @@ def test_cancelling_twice_is_refused(db, new_activity, register, actors):
         center_id=CENTER,
         registration_id=registration.id,
         actor=actors.resident(1),
+        now=NOW,
     )
     db.session.commit()
     with pytest.raises(RegistrationStateConflict, match="已取消"):
@@ -253,6 +258,7 @@ def test_cancelling_twice_is_refused(db, new_activity, register, actors):
             center_id=CENTER,
             registration_id=registration.id,
             actor=actors.resident(1),
+            now=NOW,
         )
 
 

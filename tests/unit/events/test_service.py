@@ -1,13 +1,12 @@
 """EventsService entrypoints without a broker: who may call what, input checks, metrics."""
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
 
 from lianxin import metrics
-from lianxin.auth import CallerCheck
+from lianxin.auth import CallerCheck, Verifier, keys_for
 from lianxin.errors import Forbidden, InvalidInput
 from services.events.metrics import PERSON_TIMES, REGISTRATIONS
 from services.events.service import EventsService
@@ -20,7 +19,7 @@ def as_(db, token):
     """``as_(role, center=..., sub=...)`` → an EventsService worker acting for that caller."""
 
     def make(role: str, center: str = CENTER, sub: str | None = None) -> EventsService:
-        caller = CallerCheck(token(role, center=center, sub=sub), os.environ["LIANXIN_JWT_SECRET"])
+        caller = CallerCheck(token(role, center=center, sub=sub), Verifier(keys_for({})))
         return worker_factory(
             EventsService,
             db=db.session,

@@ -6,7 +6,15 @@ from lianxin import auth
 from lianxin.cli import main
 
 
-def test_token_for_a_partys_handler_carries_the_party():
+def test_token_for_a_partys_handler_carries_the_party_signed_by_the_issuers_key():
+    """``lianxin token`` signs with the accounts service's current key (from its database,
+    where the private keys are); the token verifies with the issuer's published JWKS."""
+    from lianxin import migrate
+    from lianxin.keys import Keys
+    from lianxin.services import config_for
+    from services.accounts.issuer import jwks_reader
+
+    migrate.upgrade("accounts")
     result = CliRunner().invoke(
         main,
         [
@@ -22,7 +30,8 @@ def test_token_for_a_partys_handler_carries_the_party():
         ],
     )
     assert result.exit_code == 0, result.output
-    principal = auth.decode(result.output.strip())
+    verifier = auth.Verifier(Keys(jwks_reader(config_for("accounts"))))
+    principal = verifier.decode(result.output.strip())
     assert (principal.sub, principal.role, principal.party) == ("wy-1", "staff", "property")
 
 
@@ -62,4 +71,4 @@ def test_migrate_check_of_an_unreachable_database_is_not_current(monkeypatch):
     assert result.exit_code == 1, result.output
     assert "events: cannot read the schema version" in result.output
     unknown = CliRunner().invoke(main, ["migrate", "--check", "billing"])
-    assert unknown.exit_code == 2 and "billing: one of tickets" in unknown.output
+    assert unknown.exit_code == 2 and "billing: one of accounts, tickets" in unknown.output

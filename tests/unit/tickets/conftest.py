@@ -218,7 +218,7 @@ def service(db, routing, suggestion_models, notify):
             TicketsService,
             db=db,
             outbox=OutboxWriter(db, outbox_table),
-            caller=auth.CallerCheck(bearer, auth.jwt_secret()),
+            caller=auth.CallerCheck(bearer, auth.Verifier(auth.keys_for({}))),
             routing=routing,
             suggestions=suggestion_models,
             notify_rpc=notify,

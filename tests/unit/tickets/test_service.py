@@ -193,18 +193,21 @@ def test_a_repeat_is_still_checked_against_its_own_caller(service, token):
 
 def test_a_party_handler_works_only_on_its_partys_tickets(service, token):
     """物业 starts, returns and resolves what is assigned to 物业; signing for, dispatching
-    and closing stay with the cadre on duty; another party's ticket is not its to touch."""
+    and closing stay with the cadre on duty; another party's ticket does not exist for it."""
     duty = service(token("staff", sub="duty-1"))
     property_staff = service(token("staff", sub="wy-1", party="property"))
     social_worker = service(token("staff", sub="sg-1", party="social_work"))
     ticket = duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})  # → property
     with pytest.raises(Forbidden) as refused:
         property_staff.acknowledge_ticket("yanminghu", ticket["id"])
-    assert refused.value.code == "PARTY_FORBIDDEN" and "值班干部" in refused.value.detail
+    assert refused.value.code == "ROLE_FORBIDDEN" and "值班干部" in refused.value.detail
     duty.acknowledge_ticket("yanminghu", ticket["id"])
-    with pytest.raises(Forbidden) as refused:
+    with pytest.raises(NotFound):
         social_worker.start_ticket("yanminghu", ticket["id"])
-    assert refused.value.detail == "该工单未派给本单位"
+    with pytest.raises(NotFound):
+        social_worker.get_ticket("yanminghu", ticket["id"])
+    with pytest.raises(NotFound):
+        social_worker.get_ticket_timeline("yanminghu", ticket["id"])
     assert property_staff.start_ticket("yanminghu", ticket["id"])["state"] == "in_progress"
     resolved = property_staff.resolve_ticket(
         "yanminghu", ticket["id"], {"answer": "已安排保洁清运"}
@@ -217,23 +220,26 @@ def test_a_party_handler_works_only_on_its_partys_tickets(service, token):
     ]
 
 
-def test_a_party_handlers_board_shows_its_party_unless_it_asks(service, token):
+def test_a_party_handlers_board_and_list_show_only_its_party(service, token):
     duty = service(token("staff"))
     duty.create_ticket("yanminghu", {**PAYLOAD, "channel": "hotline"})  # property
     duty.create_ticket("yanminghu", {**PAYLOAD, "category": "elderly_care", "channel": "hotline"})
     social_worker = service(token("staff", sub="sg-1", party="social_work"))
     mine = social_worker.get_board("yanminghu")
     assert [t["party"] for t in mine["items"]] == ["social_work"]
-    assert mine["counts"]["reported"] == 2  # the center's counts stay whole
-    assert social_worker.get_board("yanminghu", {"party": "property"})["total"] == 1
+    assert mine["counts"]["reported"] == 1  # the counts of its own party's tickets
+    assert duty.get_board("yanminghu")["counts"]["reported"] == 2
+    asked = social_worker.get_board("yanminghu", {"party": "property"})
+    assert asked["total"] == 0 and asked["items"] == []
     assert [t["party"] for t in social_worker.list_tickets("yanminghu")["items"]] == ["social_work"]
+    assert social_worker.list_tickets("yanminghu", {"party": "property"})["total"] == 0
 
 
 def test_only_staff_tokens_name_a_party():
     with pytest.raises(ValueError):
-        auth.issue(sub="r", role="resident", centers=["yanminghu"], party="property")
+        auth.claims_for(sub="r", role="resident", centers=["yanminghu"], party="property")
     with pytest.raises(ValueError):
-        auth.issue(sub="s", role="staff", centers=["yanminghu"], party="mayor_office")
+        auth.claims_for(sub="s", role="staff", centers=["yanminghu"], party="mayor_office")
 
 
 def test_the_same_submission_through_two_gateways_at_once_is_stored_once(service, db, monkeypatch):
