@@ -112,6 +112,9 @@ class Verifier:
 
     def __init__(self, keys: Keys):
         self.keys = keys
+        #: Tokens verified here, with the key object that verified them: a session sends
+        #: the same token on every request (the gateway and a service both check it).
+        self._seen: dict[str, tuple[Principal, dict[str, Any], str, Any]] = {}
 
     def decode(self, token: str) -> Principal:
         """The principal of a valid token; raises :class:`Unauthenticated` with a reason
@@ -120,14 +123,33 @@ class Verifier:
         return principal
 
     def verify(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        remembered = self._seen.get(token)
+        if remembered is not None:
+            principal, claims, kid, key = remembered
+            # still good: unexpired, and its key still the one published under its kid
+            if claims["exp"] > time.time() and self._key(kid) is key:
+                return principal, claims
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID") from None
         if not isinstance(kid, str):
             raise Unauthenticated("身份令牌无效", code="TOKEN_INVALID")
+        key = self._key(kid)
+        if key is None:
+            # Unknown, or retired after its overlap: a token of the old key is no longer good.
+            raise Unauthenticated("身份令牌无效或已失效，请重新登录", code="TOKEN_INVALID")
+        principal, claims = _verified(token, kid, public_bytes(key))
+        if claims["exp"] <= time.time():
+            raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED")
+        if len(self._seen) >= 4096:
+            self._seen.clear()
+        self._seen[token] = (principal, claims, kid, key)
+        return principal, claims
+
+    def _key(self, kid: str) -> Any:
         try:
-            key = self.keys.get(kid)
+            return self.keys.get(kid)
         except Exception as exc:
             log.warning("no keys to verify a token with: %r", exc)
             raise Unavailable(
@@ -135,13 +157,6 @@ class Verifier:
                 code="AUTH_UNAVAILABLE",
                 extra={"reason": str(exc)},
             ) from None
-        if key is None:
-            # Unknown, or retired after its overlap: a token of the old key is no longer good.
-            raise Unauthenticated("身份令牌无效或已失效，请重新登录", code="TOKEN_INVALID")
-        principal, claims = _verified(token, kid, public_bytes(key))
-        if claims["exp"] <= time.time():
-            raise Unauthenticated("登录已过期，请重新登录", code="TOKEN_EXPIRED")
-        return principal, claims
 
 
 @functools.lru_cache(maxsize=4096)

@@ -85,9 +85,24 @@ Start it with:  rabbitmq-server -detached   (or set AMQP_URI to a running broker
   exit 0
 fi
 
+# Chromium and a Chinese font, for the end-to-end tests in a real browser (Playwright drives
+# Debian's chromium; `playwright install` is never run: it downloads a browser).
+ensure_browser() {
+  if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then return 0; fi
+  command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+    || fail "Chromium and a Chinese font are needed by the browser tests: apt-get install -y chromium fonts-noto-cjk"
+  echo "installing chromium and fonts-noto-cjk (apt-get) ..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 \
+         && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; } \
+    || fail "could not install chromium and fonts-noto-cjk (apt-get)."
+  command -v chromium >/dev/null || fail "apt-get installed chromium but it is not on PATH."
+}
+
 ensure_rabbitmq
 ensure_management
 ensure_postgres
 ensure_redis
 ensure_promtool
-echo "RabbitMQ, PostgreSQL and Redis are up; promtool is installed."
+ensure_browser
+echo "RabbitMQ, PostgreSQL and Redis are up; promtool, chromium and a Chinese font are installed."

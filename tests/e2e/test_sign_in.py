@@ -96,3 +96,29 @@ def test_the_login_page_signs_a_cadre_in_with_a_cookie_and_out_again(system):
     )
     assert gone.status_code == 200 and "登录" in gone.text and "您已登录" not in gone.text
     assert browser.get(system.url("/api/v1/auth/me"), timeout=10).status_code == 401
+
+
+def test_in_a_real_browser_a_cadre_signs_in_and_out_and_a_resident_asks_for_a_code(
+    system, tmp_path
+):
+    """Headless Chromium on /login (a phone-sized window): the labels people read, the
+    error on a wrong password, the HttpOnly session, the code notice."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).parent / "browser" / "login_flow.py"
+    run = subprocess.run(
+        [sys.executable, str(script), system.base, dev_password(system), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["wrong"] == "账号或密码错误"
+    assert "您已登录" in seen["signed_in"] and "中心管理员" in seen["signed_in"]
+    assert seen["access_cookie_http_only"] is True and seen["me"] == "admin"
+    assert seen["signed_out"] == "登录"
+    assert seen["code_notice"].startswith("验证码已发送至 137****2222")
+    assert seen["code_label"] == 1
+    assert (tmp_path / "login-staff.png").stat().st_size > 10_000
