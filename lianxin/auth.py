@@ -125,9 +125,9 @@ class Verifier:
     def verify(self, token: str) -> tuple[Principal, dict[str, Any]]:
         remembered = self._seen.get(token)
         if remembered is not None:
-            principal, claims, kid, key = remembered
+            principal, claims, seen_kid, seen_key = remembered
             # still good: unexpired, and its key still the one published under its kid
-            if claims["exp"] > time.time() and self._key(kid) is key:
+            if claims["exp"] > time.time() and self._key(seen_kid) is seen_key:
                 return principal, claims
         try:
             kid = jwt.get_unverified_header(token).get("kid")
