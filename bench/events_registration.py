@@ -5,8 +5,10 @@ trivial ``@http`` → ``@rpc`` echo, in the same run.
 
 Starts, as separate processes on a scratch vhost and a scratch PostgreSQL database
 (``lianxin_bench_events``, dropped first), the events service and the gateway
-(``lianxin run <name>``) and the echo pair (``bench/echo.py``). Every request is a
-different resident registering (a token each), for
+(``lianxin run <name>``), with accounts (the issuer whose public keys verify the tokens)
+and tickets (which knows the center) on scratch SQLite files beside them, and the echo
+pair (``bench/echo.py``). Every request is a different resident registering (a token
+each, signed with the issuer's key from the scratch accounts database), for
 
 * one popular activity: every registration waits for the activity's row lock, the
   worst case of the capacity rule;
@@ -31,6 +33,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import requests
@@ -98,6 +101,26 @@ def wrk_register(
     return result
 
 
+def signer(url: str) -> Any:
+    """``sign(sub=..., role=..., centers=[...])`` → a token signed with the issuer's current
+    key in the accounts database at ``url``: the first by ``services.accounts.commands.mint``
+    (which makes the key), the rest with that same key read once, since a scenario needs
+    thousands of residents' tokens (a ``mint`` opens the database each time, ~4 ms)."""
+    from lianxin import auth
+    from lianxin.clock import now_utc
+    from services.accounts import keyring
+    from services.accounts.commands import accounts_db, mint
+
+    mint(url=url, sub="bench", role="ops", centers=["*"])
+    with accounts_db(url) as session:
+        key = keyring.published(session, now=now_utc())[0]  # the newest: the one mint used
+
+    def sign(**claims: Any) -> str:
+        return auth.issue(key, ttl=3600, **claims)
+
+    return sign
+
+
 def reset_database() -> str:
     conn = psycopg2.connect(PG_ADMIN)
     conn.autocommit = True
@@ -109,6 +132,24 @@ def reset_database() -> str:
 
     url = make_url(PG_ADMIN).set(drivername="postgresql+psycopg2", database=DB)
     return url.render_as_string(hide_password=False)
+
+
+def create_center(amqp_uri: str, ops: str, workdir: Path) -> None:
+    """The center, in tickets (which every other service asks whether a center exists)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from lianxin.auth import CONTEXT_KEY
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={CONTEXT_KEY: ops}) as rpc:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                rpc.tickets.create_center({"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"})
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"tickets did not come up; see {workdir}") from None
+                time.sleep(0.5)
 
 
 def main() -> None:
@@ -131,28 +172,41 @@ def main() -> None:
     db_url = reset_database()
     gateway_port, echo_port = free_port(), free_port()
     env = {
-        **os.environ,
+        # Keys from the issuer over the bus, as deployed (not a test's JWKS file).
+        **{k: v for k, v in os.environ.items() if k != "LIANXIN_JWKS_FILE"},
         "LIANXIN_VAR_DIR": str(workdir),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
         "EVENTS_DB_URL": db_url,
-        "LIANXIN_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2,
+        "LIANXIN_SITE_KEY": "bench-" + uuid.uuid4().hex * 2,
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
         "GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}",
         "ECHO_ADDRESS": f"127.0.0.1:{echo_port}",
         **{
             f"{n}_METRICS_PORT": "0"
-            for n in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY")
+            for n in ("ACCOUNTS", "TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY")
         },
     }
-    os.environ.update({k: env[k] for k in ("LIANXIN_JWT_SECRET", "AMQP_URI", "LIANXIN_VAR_DIR")})
+    os.environ.update({k: env[k] for k in ("AMQP_URI", "LIANXIN_VAR_DIR", "LIANXIN_SITE_KEY")})
+    os.environ.pop("LIANXIN_JWKS_FILE", None)
     subprocess.run(
-        [str(BIN / "lianxin"), "migrate", "events"], env=env, check=True, capture_output=True
+        [str(BIN / "lianxin"), "migrate", "accounts", "tickets", "events"],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     procs = []
     try:
         lianxin = str(BIN / "lianxin")
-        for target in ("events", "gateway", "bench.echo:EchoService", "bench.echo:EchoGateway"):
+        targets = (
+            "accounts",
+            "tickets",
+            "events",
+            "gateway",
+            "bench.echo:EchoService",
+            "bench.echo:EchoGateway",
+        )
+        for target in targets:
             procs.append(
                 start([lianxin, "run", target], env, workdir / f"{target.replace(':', '_')}.log")
             )
@@ -160,11 +214,9 @@ def main() -> None:
         wait_http(f"{gateway}/healthz")
         wait_http(f"http://127.0.0.1:{echo_port}/")
 
-        from lianxin import auth
-
-        staff = {
-            "Authorization": "Bearer " + auth.issue(sub="sw-1", role="staff", centers=[CENTER])
-        }
+        sign = signer(f"sqlite:///{workdir}/accounts.db")
+        create_center(env["AMQP_URI"], sign(sub="bench", role="ops", centers=["*"]), workdir)
+        staff = {"Authorization": "Bearer " + sign(sub="sw-1", role="staff", centers=[CENTER])}
         deadline = time.monotonic() + 60
         while (
             requests.get(f"{gateway}/api/v1/programmes", headers=staff, timeout=10).status_code
@@ -194,7 +246,7 @@ def main() -> None:
 
         def residents(prefix: str) -> list[str]:
             return [
-                auth.issue(sub=f"{prefix}-{n}", role="resident", centers=[CENTER])
+                sign(sub=f"{prefix}-{n}", role="resident", centers=[CENTER])
                 for n in range(args.residents)
             ]
 

@@ -4,8 +4,10 @@ notification, against the trivial ``@http`` → ``@rpc`` echo, in the same run.
     .venv/bin/python bench/intake.py [--seconds 20] [--connections 32]
 
 Starts, as separate processes on a scratch vhost and scratch SQLite files, what compose
-runs in separate containers: tickets, notify and the gateway (``lianxin run <name>``), and
-the echo pair (``bench/echo.py``). Load comes from ``wrk`` (apt-get install wrk).
+runs in separate containers: accounts (the issuer, whose public keys the others verify
+tokens with), tickets, notify and the gateway (``lianxin run <name>``), and the echo pair
+(``bench/echo.py``). The bench's tokens are minted with the issuer's key in the scratch
+accounts database (``services.accounts.commands.mint``). Load comes from ``wrk`` (apt-get install wrk).
 Prints throughput and latency of both and their ratios; asserts nothing.
 """
 
@@ -108,8 +110,17 @@ def wrk(url: str, body: dict, headers: dict, seconds: int, connections: int, wor
 
 
 # What ``lianxin run`` starts, in order, and what the report calls each.
-TARGETS = ("tickets", "notify", "gateway", "bench.echo:EchoService", "bench.echo:EchoGateway")
-NAMES = ("tickets", "notify", "gateway", "echo service", "echo gateway")
+TARGETS = (
+    "accounts",
+    "tickets",
+    "notify",
+    "gateway",
+    "bench.echo:EchoService",
+    "bench.echo:EchoGateway",
+)
+NAMES = ("accounts", "tickets", "notify", "gateway", "echo service", "echo gateway")
+#: The processes of the intake path and of the echo pair.
+INTAKE_NAMES, ECHO_NAMES = NAMES[:4], NAMES[4:]
 CENTER = "yanminghu"
 TICKET = {
     "category": "sanitation",
@@ -179,23 +190,26 @@ def make_stack(vhost: str) -> Stack:
     workdir = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
     gateway_port, echo_port = free_port(), free_port()
     env = {
-        **os.environ,
+        # Keys from the issuer over the bus, as deployed (not a test's JWKS file).
+        **{k: v for k, v in os.environ.items() if k != "LIANXIN_JWKS_FILE"},
         "LIANXIN_VAR_DIR": str(workdir),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
-        "LIANXIN_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2,
+        "LIANXIN_SITE_KEY": "bench-" + uuid.uuid4().hex * 2,
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
         "GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}",
         "ECHO_ADDRESS": f"127.0.0.1:{echo_port}",
         **{
             f"{n}_METRICS_PORT": "0"
-            for n in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY")
+            for n in ("ACCOUNTS", "TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY")
         },
     }
-    # This process issues the tokens and calls the services over the same broker.
-    os.environ.update({k: env[k] for k in ("LIANXIN_JWT_SECRET", "AMQP_URI", "LIANXIN_VAR_DIR")})
+    # This process mints the tokens (accounts database) and calls the services over the
+    # same broker.
+    os.environ.update({k: env[k] for k in ("AMQP_URI", "LIANXIN_VAR_DIR", "LIANXIN_SITE_KEY")})
+    os.environ.pop("LIANXIN_JWKS_FILE", None)
     subprocess.run(
-        [str(BIN / "lianxin"), "migrate", "tickets", "notify"],
+        [str(BIN / "lianxin"), "migrate", "accounts", "tickets", "notify"],
         env=env,
         check=True,
         capture_output=True,
@@ -216,7 +230,7 @@ def start_stack(stack: Stack) -> None:
 
     # The gateway answering does not mean the services behind it are consuming yet.
     with ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, timeout=5) as rpc:
-        for name in ("tickets", "notify"):
+        for name in ("accounts", "tickets", "notify"):
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -228,14 +242,22 @@ def start_stack(stack: Stack) -> None:
                     time.sleep(0.3)
 
 
+def mint(stack: Stack, **claims: object) -> str:
+    """A token signed with the issuer's current key, from the bench's accounts database
+    (an hour long: the run outlasts an access token's ten minutes)."""
+    from services.accounts.commands import mint as issue
+
+    return issue(url=f"sqlite:///{stack.workdir}/accounts.db", ttl=3600, **claims)
+
+
 def seed_center(stack: Stack) -> str:
     """The center, its sanitation category and the duty cadre; returns the cadre's token."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from lianxin import auth
 
-    ops = auth.issue(sub="bench", role="ops", centers=["*"])
-    admin = auth.issue(sub="bench", role="admin", centers=[CENTER])
+    ops = mint(stack, sub="bench", role="ops", centers=["*"])
+    admin = mint(stack, sub="bench", role="admin", centers=[CENTER])
     config = {"AMQP_URI": stack.env["AMQP_URI"]}
     with ClusterRpcProxy(config, context_data={auth.CONTEXT_KEY: ops}) as rpc:
         rpc.tickets.create_center({"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"})
@@ -252,7 +274,7 @@ def seed_center(stack: Stack) -> str:
                 "phone": "13800000001",
             },
         )
-    return auth.issue(sub="staff-duty-1", role="staff", centers=[CENTER])
+    return mint(stack, sub="staff-duty-1", role="staff", centers=[CENTER])
 
 
 def warm_up(stack: Stack, staff: str, connections: int) -> int:
@@ -334,11 +356,12 @@ def report(m: Measured) -> None:
     print(
         "CPU per request: echo "
         + ", ".join(
-            f"{n} {(cpu1[n] - cpu0[n]) / max(echo['ok'], 1):.2f} ms" for n in [*NAMES[3:], *shared]
+            f"{n} {(cpu1[n] - cpu0[n]) / max(echo['ok'], 1):.2f} ms" for n in [*ECHO_NAMES, *shared]
         )
         + "; intake "
         + ", ".join(
-            f"{n} {(cpu2[n] - cpu1[n]) / max(m.notified, 1):.2f} ms" for n in [*NAMES[:3], *shared]
+            f"{n} {(cpu2[n] - cpu1[n]) / max(m.notified, 1):.2f} ms"
+            for n in [*INTAKE_NAMES, *shared]
         )
     )
     print(

@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/notify_fanout.py [--events 500] [--subscribers 4] [--directory seed]
 
-Starts notify alone as its own process (``lianxin run notify``) on a scratch vhost and a
-scratch SQLite file and fills its directory: ``seed``, the demo center's as ``lianxin seed``
+Starts notify as its own process (``lianxin run notify``) on a scratch vhost and a
+scratch SQLite file -- beside it accounts, whose public keys verify the bench's tokens
+(minted with the issuer's key in the scratch accounts database), and tickets, which knows
+the center -- and fills its directory: ``seed``, the demo center's as ``lianxin seed``
 does (7 staff, 1 admin, 20 volunteers: a ticket.created tells the 7 staff in-app, 3 of them
 by e-mail and 1 by WeChat too); ``duty``, only the duty cadre (in-app and e-mail); or
 ``intake``, only the duty cadre with a phone, as ``bench/intake.py`` has it (in-app only).
@@ -112,27 +114,64 @@ def notify_env(vhost: str, var: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "LIANXIN_VAR_DIR": str(var),
-        "LIANXIN_JWT_SECRET": "bench-" + "x" * 40,
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
         "NOTIFY_METRICS_PORT": "0",
+        "ACCOUNTS_METRICS_PORT": "0",
+        "TICKETS_METRICS_PORT": "0",
         "NOTIFY_QUIET_HOURS": "off",
+        # The webhook receivers listen on 127.0.0.1, which notify refuses unless named.
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }
-    # This process issues the tokens and publishes over the same broker as notify.
-    os.environ.update({k: env[k] for k in ("LIANXIN_JWT_SECRET", "AMQP_URI", "LIANXIN_VAR_DIR")})
+    env.pop("LIANXIN_JWKS_FILE", None)  # keys from the issuer over the bus, as deployed
+    # This process mints the tokens (accounts database) and publishes over the same
+    # broker as notify.
+    os.environ.update({k: env[k] for k in ("AMQP_URI", "LIANXIN_VAR_DIR")})
+    os.environ.pop("LIANXIN_JWKS_FILE", None)
     return env
 
 
-def start_notify(env: dict[str, str], var: Path) -> subprocess.Popen:
+def mint(var: Path, **claims: object) -> str:
+    """A token signed with the issuer's current key, from the bench's accounts database."""
+    from services.accounts.commands import mint as issue
+
+    return issue(url=f"sqlite:///{var}/accounts.db", ttl=3600, **claims)
+
+
+def start_services(env: dict[str, str], var: Path) -> list[subprocess.Popen]:
+    """accounts, tickets and notify, each its own process; notify last (``[-1]``)."""
     lianxin = str(Path(sys.executable).parent / "lianxin")
     subprocess.run(
-        [lianxin, "migrate", "notify"],
+        [lianxin, "migrate", "accounts", "tickets", "notify"],
         env=env,
         check=True,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
-    return start([lianxin, "run", "notify"], env, var / "notify.log")
+    return [start([lianxin, "run", n], env, var / f"{n}.log") for n in SERVICES]
+
+
+SERVICES = ("accounts", "tickets", "notify")
+
+
+def create_center(amqp_uri: str, deadline: float, var: Path) -> None:
+    """The center, in tickets (which notify asks whether a center exists)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from lianxin import auth
+
+    ops = mint(var, sub="bench", role="ops", centers=["*"])
+    while True:
+        try:
+            with ClusterRpcProxy(
+                {"AMQP_URI": amqp_uri}, timeout=5, context_data={auth.CONTEXT_KEY: ops}
+            ) as rpc:
+                rpc.tickets.create_center({"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"})
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"tickets did not come up; see {var / 'tickets.log'}") from None
+            time.sleep(0.5)
 
 
 def fill_directory(amqp_uri: str, directory: str, deadline: float, var: Path) -> None:
@@ -142,7 +181,7 @@ def fill_directory(amqp_uri: str, directory: str, deadline: float, var: Path) ->
     from lianxin import auth
     from lianxin.seed import notify_steps
 
-    admin = auth.issue(sub="bench", role="admin", centers=[CENTER])
+    admin = mint(var, sub="bench", role="admin", centers=[CENTER])
     address = {"phone": "13800000001"} if directory == "intake" else {"email": "duty@example.cn"}
     while True:
         try:
@@ -163,13 +202,13 @@ def fill_directory(amqp_uri: str, directory: str, deadline: float, var: Path) ->
             time.sleep(0.5)
 
 
-def subscribe(amqp_uri: str, receivers: list[WebhookReceiver]) -> None:
+def subscribe(amqp_uri: str, receivers: list[WebhookReceiver], var: Path) -> None:
     """A department webhook on tickets' events for each receiver."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from lianxin import auth
 
-    dept = auth.issue(sub="bench-dept", role="department", centers=[CENTER])
+    dept = mint(var, sub="bench-dept", role="department", centers=[CENTER])
     with ClusterRpcProxy(
         {"AMQP_URI": amqp_uri}, timeout=5, context_data={auth.CONTEXT_KEY: dept}
     ) as rpc:
@@ -357,22 +396,24 @@ def main() -> None:
     env = notify_env(vhost, var)
     procs: list[subprocess.Popen] = []
     try:
-        procs.append(start_notify(env, var))
+        procs += start_services(env, var)
+        notify = procs[-1]
         receivers = [WebhookReceiver().__enter__() for _ in range(args.subscribers)]
         hanging = WebhookReceiver(lambda _r: (204, 60)).__enter__()
-        # One minute in all: for notify to answer RPCs, then to consume events.
+        # One minute in all: for the services to answer RPCs, then to consume events.
         deadline = time.monotonic() + 60
+        create_center(env["AMQP_URI"], deadline, var)
         fill_directory(env["AMQP_URI"], args.directory, deadline, var)
-        subscribe(env["AMQP_URI"], [*receivers, hanging] if args.subscribers else [])
+        subscribe(env["AMQP_URI"], [*receivers, hanging] if args.subscribers else [], var)
         wait_for_consumer(vhost, deadline)
 
         bodies = ticket_created(args.events)
         db = var / "notify.db"
         publisher = Publisher(env["AMQP_URI"], "tickets.events")
         if args.py_spy:
-            procs.append(start_py_spy(args.py_spy, procs[0].pid))
+            procs.append(start_py_spy(args.py_spy, notify.pid))
         measured = measure(
-            publisher, bodies, procs[0].pid, db, receivers, args.subscribers, vhost, var
+            publisher, bodies, notify.pid, db, receivers, args.subscribers, vhost, var
         )
         report(args, measured, db, hanging)
     finally:

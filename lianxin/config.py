@@ -1,7 +1,7 @@
 """One YAML per service, with ``${VAR:default}`` substitution from the environment.
 
 Secrets never live in the YAML files: they come from the environment only
-(``${LIANXIN_JWT_SECRET}`` with no default means "must be set or derived").
+(``${LIANXIN_SITE_KEY}`` with no default means "must be set or derived").
 """
 
 from __future__ import annotations

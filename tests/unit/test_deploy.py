@@ -40,14 +40,19 @@ K8S = DEPLOY / "k8s"
 
 #: compose service (= nameko service name) -> (env prefix, metrics port)
 APP_SERVICES = {
+    "accounts": ("ACCOUNTS", 9105),
     "gateway": ("GATEWAY", 9100),
     "tickets": ("TICKETS", 9101),
     "volunteers": ("VOLUNTEERS", 9102),
     "events": ("EVENTS", 9103),
     "notify": ("NOTIFY", 9104),
 }
-DB_SERVICES = ("tickets", "volunteers", "events", "notify")
+DB_SERVICES = ("accounts", "tickets", "volunteers", "events", "notify")
 GATEWAY_HTTP_PORT = 8000
+#: Who gets the site key (keyed hashes of phone numbers, photo links, sign-in codes).
+SITE_KEY_SERVICES = {"gateway", "accounts"}
+#: The shared HS256 secret tokens were signed with before the accounts service (EdDSA).
+RETIRED_JWT_SECRET = "LIANXIN_JWT_SECRET"
 
 
 def declared_metrics() -> dict[str, Any]:
@@ -79,8 +84,8 @@ KNOWN_METRICS = exposed_metric_names()
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 #: Variables consumed by Python or pip themselves, not by Lianxin's code.
 INTERPRETER_ENV = re.compile(r"^(PYTHON|PIP_)")
-SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN")
-CREDENTIAL_VARS = re.compile(r"^(AMQP_URI|LIANXIN_JWT_SECRET|[A-Z]+_DB_URL)$")
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|_KEY$")
+CREDENTIAL_VARS = re.compile(r"^(AMQP_URI|LIANXIN_SITE_KEY|[A-Z]+_DB_URL)$")
 
 
 # ---------------------------------------------------------------- loading
@@ -282,7 +287,7 @@ def test_known_metrics_come_from_the_code_and_follow_the_naming_conventions():
     declared = declared_metrics()
     # The kit's own and at least one business metric of every service are declared.
     assert {"lianxin_entrypoint_calls_total", "lianxin_dead_letters_total"} <= set(declared)
-    for service in ("tickets", "volunteers", "events", "notify"):
+    for service in ("accounts", "tickets", "volunteers", "events", "notify"):
         own = [m for m in declared.values() if m.name.startswith(f"lianxin_{service}_")]
         assert any(m.kind == "counter" for m in own), f"{service} counts nothing of its own"
         for metric in own:
@@ -493,9 +498,14 @@ def test_app_containers_get_the_contract_environment():
         assert env.get("AMQP_URI", "").startswith("pyamqp://"), (
             f"{name}: AMQP_URI must be pyamqp://"
         )
-        assert env.get("LIANXIN_JWT_SECRET", "").startswith("${LIANXIN_JWT_SECRET:?"), (
-            f"{name}: LIANXIN_JWT_SECRET must be ${{LIANXIN_JWT_SECRET:?...}} (required, no default)"
+        assert RETIRED_JWT_SECRET not in env, (
+            f"{name}: tokens are EdDSA now (accounts signs, everyone verifies with its public "
+            f"keys); {RETIRED_JWT_SECRET} is gone"
         )
+        if name in SITE_KEY_SERVICES:
+            assert env.get("LIANXIN_SITE_KEY", "").startswith("${LIANXIN_SITE_KEY:?"), (
+                f"{name}: LIANXIN_SITE_KEY must be ${{LIANXIN_SITE_KEY:?...}} (required, no default)"
+            )
         assert env.get("METRICS_BIND") == "0.0.0.0", (
             f"{name}: METRICS_BIND must be 0.0.0.0 in a container"
         )
@@ -513,6 +523,113 @@ def test_app_containers_get_the_contract_environment():
     assert migrate_urls == {f"{APP_SERVICES[s][0]}_DB_URL" for s in DB_SERVICES}, (
         f"migrate must get every service's database URL, gets {sorted(migrate_urls)}"
     )
+    # The demo seed signs its tokens with the issuer's key and adds the demo staff's
+    # accounts: the accounts database, no other.
+    seed_urls = {k for k in environment(services()["seed"]) if k.endswith("_DB_URL")}
+    assert seed_urls == {"ACCOUNTS_DB_URL"}, f"seed gets database URL(s) {sorted(seed_urls)}"
+
+
+def test_deploy_files_know_exactly_the_services_of_the_code():
+    """The processes, databases and metrics ports here are those of lianxin/services.py
+    and each service's config.yml default."""
+    from lianxin.services import SERVICES, WITH_DATABASE, package_dir
+
+    assert set(APP_SERVICES) == set(SERVICES), (
+        f"lianxin.services.SERVICES is {sorted(SERVICES)}; this file knows {sorted(APP_SERVICES)}"
+    )
+    assert set(DB_SERVICES) == set(WITH_DATABASE), (
+        f"services with a database: code {sorted(WITH_DATABASE)}, here {sorted(DB_SERVICES)}"
+    )
+    for name, (prefix, port) in APP_SERVICES.items():
+        config = (package_dir(name) / "config.yml").read_text(encoding="utf-8")
+        assert f"${{{prefix}_METRICS_PORT:{port}}}" in config, (
+            f"{name}/config.yml does not default {prefix}_METRICS_PORT to {port}"
+        )
+        if name in DB_SERVICES:
+            assert f"${{{prefix}_DB_URL:" in config, f"{name}/config.yml reads no {prefix}_DB_URL"
+
+
+def test_each_service_is_given_only_settings_it_reads():
+    """Per process: a variable is read by that service's own config.yml or by the kit
+    (lianxin/), so a setting meant for one service (PUBLIC_URL, DEFAULT_CENTER) is not
+    spread over the others."""
+    from lianxin.services import package_dir
+
+    kit = "\n".join(f.read_text(encoding="utf-8") for f in sorted(ROOT.glob("lianxin/**/*.py")))
+    for name, svc in run_services().items():
+        own = (package_dir(name) / "config.yml").read_text(encoding="utf-8")
+        unread = sorted(v for v in environment(svc) if not reads_env(v, own + "\n" + kit))
+        assert not unread, f"compose service {name!r} is given {unread}, which it never reads"
+
+
+def site_key_holders() -> tuple[set[str], set[str]]:
+    """(compose services, k8s workloads) given LIANXIN_SITE_KEY."""
+    in_compose = {n for n, s in services().items() if "LIANXIN_SITE_KEY" in environment(s)}
+    in_k8s = set()
+    for kind in ("Deployment", "Job"):
+        for _, doc in k8s_objects(kind):
+            pod = doc["spec"]["template"]["spec"]
+            for container in [*pod["containers"], *(pod.get("initContainers") or [])]:
+                if "LIANXIN_SITE_KEY" in k8s_env_names(container):
+                    in_k8s.add(doc["metadata"]["name"])
+    return in_compose, in_k8s
+
+
+def test_site_key_goes_to_the_gateway_and_accounts_only():
+    in_compose, in_k8s = site_key_holders()
+    assert in_compose == SITE_KEY_SERVICES, (
+        f"compose gives LIANXIN_SITE_KEY to {sorted(in_compose)}"
+    )
+    assert in_k8s == SITE_KEY_SERVICES, f"deploy/k8s gives LIANXIN_SITE_KEY to {sorted(in_k8s)}"
+    for name in SITE_KEY_SERVICES:
+        (container,) = k8s_deployments()[name]["spec"]["template"]["spec"]["containers"]
+        (item,) = [e for e in container["env"] if e["name"] == "LIANXIN_SITE_KEY"]
+        assert item["valueFrom"]["secretKeyRef"] == {
+            "name": "lianxin-secrets",
+            "key": "LIANXIN_SITE_KEY",
+        }, f"Deployment {name}: LIANXIN_SITE_KEY must come from the Secret lianxin-secrets"
+    from lianxin.people import SITE_KEY_ENV
+
+    assert SITE_KEY_ENV == "LIANXIN_SITE_KEY", "the code reads the site key under another name"
+
+
+def deploy_text_files() -> list[Path]:
+    """Every file of the deployment and of the scripts that start or check the system."""
+    files = [COMPOSE_FILE, ROOT / "Makefile", ROOT / ".ci" / "run"]
+    files += [p for p in sorted(DEPLOY.rglob("*")) if p.is_file()]
+    files += sorted((ROOT / "scripts").glob("*.sh")) + sorted((ROOT / "bench").glob("*.py"))
+    return [f for f in files if f.is_file()]
+
+
+def test_no_deploy_file_mentions_the_retired_jwt_secret():
+    mentions = [
+        str(f.relative_to(ROOT))
+        for f in deploy_text_files()
+        if RETIRED_JWT_SECRET in f.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert not mentions, (
+        f"{RETIRED_JWT_SECRET} is gone (tokens are EdDSA, verified with the accounts "
+        f"service's public keys), yet {mentions} still name it"
+    )
+    assert len(deploy_text_files()) > 20, "the scan found too few files to mean anything"
+
+
+def test_accounts_refuses_the_demo_password_in_production():
+    """LIANXIN_ENV=production (the accounts service refuses to start while an account has
+    the demo password) in both deployments; PUBLIC_URL (invitation links) is the Ingress."""
+    compose_env = environment(services()["accounts"])
+    assert compose_env.get("LIANXIN_ENV") == "${LIANXIN_ENV:-production}", compose_env
+    (container,) = k8s_deployments()["accounts"]["spec"]["template"]["spec"]["containers"]
+    literal = {e["name"]: e.get("value") for e in container.get("env") or []}
+    assert literal.get("LIANXIN_ENV") == "production", "k8s accounts: LIANXIN_ENV=production"
+    (ingress,) = [d for _, d in k8s_objects("Ingress")]
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert literal.get("PUBLIC_URL") in {f"https://{h}" for h in hosts}, (
+        f"k8s accounts: PUBLIC_URL {literal.get('PUBLIC_URL')!r} is not the Ingress host {hosts}"
+    )
+    accounts_config = (ROOT / "services" / "accounts" / "config.yml").read_text(encoding="utf-8")
+    for var in ("LIANXIN_ENV", "PUBLIC_URL"):
+        assert reads_env(var, accounts_config), f"services/accounts/config.yml reads no {var}"
 
 
 def test_database_urls_point_at_the_service_database_on_postgres():
@@ -807,6 +924,19 @@ def test_alert_expressions_use_known_metrics_only():
         )
 
 
+def test_availability_alerts_and_dashboard_name_every_service():
+    rules = {rule["alert"]: rule["expr"] for rule in alert_rules()}
+    down = re.search(r'up\{job=~"([\w|]+)"\}', rules["LianxinTargetDown"])
+    assert down and set(down.group(1).split("|")) == set(APP_SERVICES), (
+        f"LianxinTargetDown watches {down.group(1) if down else None}"
+    )
+    absent = set(re.findall(r'absent\(up\{job="(\w+)"\}\)', rules["LianxinServiceMissing"]))
+    assert absent == set(APP_SERVICES), f"LianxinServiceMissing watches {sorted(absent)}"
+    for path in dashboards():
+        for match in re.findall(r'up\{job=~\\"([\w|]+)\\"\}', path.read_text(encoding="utf-8")):
+            assert set(APP_SERVICES) <= set(match.split("|")), f"{path.name}: up of {match}"
+
+
 def test_alerts_cover_targets_outbox_dead_letters_and_errors():
     used = set().union(*(promql_metric_names(rule["expr"]) for rule in alert_rules()))
     for needed in (
@@ -1043,6 +1173,27 @@ def test_k8s_credentials_come_from_secrets():
     assert not k8s_objects("Secret"), "deploy/k8s must not commit a Secret; create it out of band"
 
 
+def test_k8s_secret_example_creates_exactly_the_keys_the_manifests_read():
+    """config.yaml says how to create the Secret lianxin-secrets; the keys it names are
+    those every secretKeyRef of the manifests reads (no missing key, no stale one)."""
+    example = (K8S / "config.yaml").read_text(encoding="utf-8").split("apiVersion:")[0]
+    created = set(re.findall(r"--from-literal=(\w+)=", example))
+    read = set()
+    for kind in ("Deployment", "Job"):
+        for _, doc in k8s_objects(kind):
+            pod = doc["spec"]["template"]["spec"]
+            for container in [*pod["containers"], *(pod.get("initContainers") or [])]:
+                for item in container.get("env") or []:
+                    ref = (item.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref and ref["name"] == "lianxin-secrets":
+                        read.add(ref["key"])
+    assert created == read, (
+        f"config.yaml's Secret example creates {sorted(created)}; the manifests read {sorted(read)}"
+    )
+    assert {"LIANXIN_SITE_KEY", "ACCOUNTS_DB_URL"} <= created
+    assert RETIRED_JWT_SECRET not in created
+
+
 def test_k8s_ports_probes_and_services_line_up():
     deployments = {d["metadata"]["name"]: d for _, d in k8s_objects("Deployment")}
     assert set(deployments) == set(APP_SERVICES), (
@@ -1222,7 +1373,7 @@ def test_k8s_gateway_tickets_and_notify_scale_on_cpu():
 
 def network_policies(labels: dict[str, str], kind: str) -> list[dict[str, Any]]:
     """The ``kind`` (ingress/egress) rules of every NetworkPolicy that selects ``labels``."""
-    rules = []
+    rules: list[dict[str, Any]] = []
     for _, policy in k8s_objects("NetworkPolicy"):
         spec = policy["spec"]
         if selects(spec["podSelector"], labels) and kind.capitalize() in spec["policyTypes"]:
@@ -1236,6 +1387,7 @@ def rule_ports(rules: list[dict[str, Any]]) -> set[Any]:
 
 #: Ports a pod may reach: DNS, AMQP, PostgreSQL; the gateway's Redis; notify's channels.
 EGRESS_PORTS = {
+    "accounts": {53, 5672, 5432},
     "gateway": {53, 5672, 6379},
     "tickets": {53, 5672, 5432},
     "volunteers": {53, 5672, 5432},
