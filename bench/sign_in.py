@@ -72,6 +72,33 @@ def verification_cost() -> dict[str, float]:
     }
 
 
+def failure_timing(base: str) -> dict[str, tuple[float, float]]:
+    """How long a wrong password takes for an account that exists and for one nobody has
+    (each from its own client, four per account name: below the lockout)."""
+    import statistics
+
+    def timed(account: str, n: int) -> float:
+        started = time.perf_counter()
+        answer = requests.post(
+            f"{base}/api/v1/auth/token",
+            json={"center": CENTER, "account": account, "password": "Wrong-2026-pw"},
+            headers={"X-Forwarded-For": f"10.9.{n // 250}.{n % 250}"},
+            timeout=10,
+        )
+        assert answer.status_code == 401, answer.text
+        return (time.perf_counter() - started) * 1000
+
+    known, unknown = [], []
+    for n in range(40):  # interleaved, so that load drifts alike
+        known.append(timed(f"sw-{n % 10}", n))
+        unknown.append(timed(f"nobody-{n}", 100 + n))
+
+    def stats(xs: list[float]) -> tuple[float, float]:
+        return statistics.median(xs), statistics.quantiles(xs, n=10)[-1]
+
+    return {"known": stats(known), "unknown": stats(unknown)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -91,6 +118,7 @@ def main() -> None:
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
         "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
         "PUBLIC_BURST": "100000",
+        "TRUST_FORWARDED_FOR": "true",  # each failed sign-in below from a client of its own
         **{f"{n.upper()}_METRICS_PORT": "0" for n in TARGETS},
     }
     os.environ.update({k: env[k] for k in ("AMQP_URI", "LIANXIN_VAR_DIR", "LIANXIN_SITE_KEY")})
@@ -119,6 +147,10 @@ def main() -> None:
                     rpc.accounts.create_account(
                         CENTER, {"person_id": "admin-1", "role": "admin", "password": PASSWORD}
                     )
+                    for n in range(10):
+                        rpc.accounts.create_account(
+                            CENTER, {"person_id": f"sw-{n}", "role": "staff", "password": PASSWORD}
+                        )
                     break
                 except Exception:
                     if time.monotonic() > deadline:
@@ -164,6 +196,12 @@ def main() -> None:
                 f" · ratio {ratio:.2f} · non-2xx {by_bearer['non2xx'] + by_cookie['non2xx']}"
             )
         print(f"cookie ÷ bearer throughput: {min(ratios):.2f}–{max(ratios):.2f}")
+        timing = failure_timing(base)
+        print(
+            "a refused sign-in, median / p90 of 40: wrong password of an account "
+            f"{timing['known'][0]:.1f} / {timing['known'][1]:.1f} ms, "
+            f"an account nobody has {timing['unknown'][0]:.1f} / {timing['unknown'][1]:.1f} ms"
+        )
         cost = verification_cost()
         print(
             f"one EdDSA verification: {cost['fresh_us']:.0f} µs the first time a token is seen, "

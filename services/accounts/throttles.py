@@ -68,3 +68,4 @@ def clear(db_session: Session, scope: str, key: str | None) -> None:
     row = db_session.get(Throttle, (scope, key))
     if row is not None:
         db_session.delete(row)
+        db_session.flush()
