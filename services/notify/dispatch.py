@@ -34,7 +34,14 @@ from services.notify import deliveries, signing, webhooks
 from services.notify.channels import DeliveryError, Outgoing
 from services.notify.deliveries import Outcome
 from services.notify.directory import ADDRESS
-from services.notify.metrics import BACKLOG, DELIVERIES, SEND_SECONDS, WEBHOOK_CHANNEL
+from services.notify.metrics import (
+    BACKLOG,
+    DELIVERIES,
+    DELIVERY_STEPS,
+    FINAL_OUTCOMES,
+    SEND_SECONDS,
+    WEBHOOK_CHANNEL,
+)
 from services.notify.models import Contact, Delivery, WebhookDelivery
 from services.notify.settings import Settings
 
@@ -80,6 +87,7 @@ class Dispatcher(DependencyProvider):
         self.http.mount("https://", adapter)
         metrics = kit_metrics.for_service(self.container.service_name)
         self.deliveries = metrics.get(DELIVERIES)
+        self.steps = metrics.get(DELIVERY_STEPS)
         self.send_seconds = metrics.get(SEND_SECONDS)
         self.backlog = metrics.get(BACKLOG)
         self._running = False
@@ -110,7 +118,14 @@ class Dispatcher(DependencyProvider):
 
     def count(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
-            self.deliveries.labels(o.center_id, o.channel, o.outcome).inc()
+            self.count_one(o.center_id, o.channel, o.outcome)
+
+    def count_one(self, center_id: str, channel: str, outcome: str) -> None:
+        """An ended delivery per center; a step on the way (queued, retried …) per service."""
+        if outcome in FINAL_OUTCOMES:
+            self.deliveries.labels(center_id, channel, outcome).inc()
+        else:
+            self.steps.labels(channel, outcome).inc()
 
     # -- people --------------------------------------------------------------------------
 
@@ -278,7 +293,7 @@ class Dispatcher(DependencyProvider):
                         self.count([done])
                     elif done is not None:
                         center, outcome = done
-                        self.deliveries.labels(center, WEBHOOK_CHANNEL, outcome).inc()
+                        self.count_one(center, WEBHOOK_CHANNEL, outcome)
         finally:
             self._recording[kind] = False
         self._refill(kind, self.dispatch_people if kind == "people" else self.dispatch_webhooks)

@@ -9,7 +9,9 @@ SIGNUPS = counter(
     "Shift sign-ups by outcome (confirmed, waitlisted, promoted, cancelled, no_show)",
     ("center", "outcome"),
 )
-APPROVED_SERVICE = counter(
-    "lianxin_volunteers_approved_service_seconds_total",
-    "Verified service time approved (attendance, corrections, recorded visits), in seconds",
+#: Verified service approved (attendance, corrections, recorded visits), in hours: the unit
+#: every report, certificate and milestone of the volunteers service speaks (志愿服务时长).
+HOURS_APPROVED = counter(
+    "lianxin_volunteers_hours_approved_total",
+    "Verified service hours approved (attendance, corrections, recorded visits)",
 )

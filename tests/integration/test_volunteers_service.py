@@ -10,7 +10,7 @@ from lianxin.contracts.volunteers import events as vc
 from lianxin.errors import from_remote
 from lianxin.metrics import for_service
 from lianxin.testing import wait_for
-from services.volunteers.metrics import APPROVED_SERVICE, SIGNUPS
+from services.volunteers.metrics import HOURS_APPROVED, SIGNUPS
 
 pytestmark = pytest.mark.integration
 
@@ -190,7 +190,7 @@ def test_beneficiary_details_are_for_that_centers_staff_only(staff, rpc, token):
 
 def test_recorded_service_earns_a_milestone_and_a_downloadable_certificate(staff, rpc, token, bus):
     milestones = bus.bind("volunteers", str(vc.MILESTONE_REACHED))
-    approved_before = for_service("volunteers").sample(APPROVED_SERVICE, center=CENTER)
+    approved_before = for_service("volunteers").sample(HOURS_APPROVED, center=CENTER)
     for days in (3, 2, 1):
         staff.volunteers.record_visit(
             CENTER,
@@ -204,8 +204,8 @@ def test_recorded_service_earns_a_milestone_and_a_downloadable_certificate(staff
         )
     [event] = drain(bus, milestones, 1)
     assert event["data"]["milestone_hours"] == 50 and event["data"]["person_id"] == "vol-1"
-    approved = for_service("volunteers").sample(APPROVED_SERVICE, center=CENTER)
-    assert approved - approved_before == 60 * 3600
+    approved = for_service("volunteers").sample(HOURS_APPROVED, center=CENTER)
+    assert approved - approved_before == 60
 
     me = rpc(token("volunteer", sub="vol-1"))
     profile = me.volunteers.get_volunteer(CENTER, "me")

@@ -1,0 +1,62 @@
+"""The kit's metrics: per-center series without ``service``, the port's answer."""
+
+from __future__ import annotations
+
+import gc
+import gzip
+
+import requests
+
+from lianxin import metrics
+from lianxin.testing import free_port
+
+PER_CENTER = metrics.counter(
+    "lianxin_kittest_things_total", "Things, per center", ("center", "kind")
+)
+PER_SERVICE = metrics.counter("lianxin_kittest_steps_total", "Steps, per service", ("kind",))
+
+
+def test_per_center_series_leave_the_service_label_to_the_scrape():
+    recorded = metrics.ServiceMetrics("kittest")
+    recorded.get(PER_CENTER).labels("yanminghu", "a").inc()
+    recorded.get(PER_SERVICE).labels("a").inc(2)
+    text = metrics.render(recorded).decode()
+    assert 'lianxin_kittest_things_total{center="yanminghu",kind="a"} 1.0' in text
+    assert 'lianxin_kittest_steps_total{kind="a",service="kittest"} 2.0' in text
+    assert "_created" not in text
+    assert recorded.sample(PER_CENTER, center="yanminghu", kind="a") == 1
+    assert recorded.sample(PER_SERVICE, kind="a") == 2
+
+
+def test_a_render_pauses_the_garbage_collector_and_turns_it_back_on():
+    recorded = metrics.ServiceMetrics("kittest")
+    seen = []
+
+    class Probe:
+        def collect(self):
+            seen.append(gc.isenabled())
+            return []
+
+    recorded.registry.register(Probe())
+    seen.clear()  # registering reads it once, to describe it
+    metrics.render(recorded)
+    assert seen == [False] and gc.isenabled()
+
+
+def test_the_metrics_port_answers_prometheus_in_text_gzipped():
+    port = free_port()
+    metrics.for_service("kittest-port").get(PER_CENTER).labels("yanminghu", "b").inc()
+    metrics.serve("kittest-port", port)
+    url = f"http://127.0.0.1:{port}/metrics"
+    plain = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=5)
+    assert plain.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert 'lianxin_kittest_things_total{center="yanminghu",kind="b"} 1.0' in plain.text
+    # What Prometheus asks for: OpenMetrics first, text as its second choice, gzip.
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    zipped = requests.get(
+        url, headers={"Accept": accept, "Accept-Encoding": "gzip"}, stream=True, timeout=5
+    )
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    body = gzip.decompress(zipped.raw.read(decode_content=False)).decode()
+    assert body == plain.text
