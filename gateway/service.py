@@ -13,8 +13,9 @@ from gateway import docs
 from gateway.api import Cors, CorsPolicy, allowed_methods, call, exposes, openapi
 from gateway.http import json_response, problem
 from gateway.pages import PageRoutes
-from gateway.routes import activities, auth, notifications, open311, tickets, volunteers
+from gateway.routes import activities, auth, centers, notifications, open311, tickets, volunteers
 from gateway.routes.activities import ActivityRoutes
+from gateway.routes.centers import CenterPages
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.open311 import Open311Routes
 from gateway.routes.photos import PhotoRoutes
@@ -35,6 +36,7 @@ BACKENDS = ("accounts", "tickets", "volunteers", "events", "notify")
     volunteers.ROUTES,
     activities.ROUTES,
     notifications.ROUTES,
+    centers.ROUTES,
 )
 class GatewayService(
     PageRoutes,
@@ -44,6 +46,7 @@ class GatewayService(
     VolunteerRoutes,
     ActivityRoutes,
     NotificationRoutes,
+    CenterPages,
 ):
     """The routes of every area (``gateway/routes/``) on the dependencies of
     :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""

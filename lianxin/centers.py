@@ -8,8 +8,10 @@ is usable almost at once. When tickets can't be reached, a center known before s
 :class:`CenterRegistryUnavailable` (HTTP 503) rather than trusted on the token's word.
 
 The cache keeps each center's whole record (``CenterRead``): a ``center.created`` event can
-put a new center in with :meth:`CenterRegistry.learn`, and a record that says the center is
-disabled can be refused in :meth:`CenterRegistry.require`, without changing the callers.
+put a new center in with :meth:`CenterRegistry.learn`, and ``center.updated`` its new state.
+A center whose record says ``disabled`` (停用) is refused by :meth:`CenterScoped.require` for
+every write and every public operation (:class:`CenterDisabled`, 409 "该服务中心已停用");
+its data stays readable by the staff, departments and ops who may read it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import ReplyListener, ServiceProxy
 
-from lianxin.errors import InvalidInput, NotFound, Unavailable, from_remote
+from lianxin.contracts.tickets.operations import onboard_center
+from lianxin.errors import Conflict, InvalidInput, NotFound, Unavailable, from_remote
 from lianxin.operations import Operation
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,47 @@ class CenterNotFound(NotFound):
 class CenterRegistryUnavailable(Unavailable):
     code = "CENTER_REGISTRY_UNAVAILABLE"
     default_detail = "服务中心名录（工单服务）暂时无法访问，无法确认该服务中心，请稍后再试"
+
+
+class CenterDisabled(Conflict):
+    code = "CENTER_DISABLED"
+    default_detail = "该服务中心已停用"
+
+
+#: Operations that only read, by their name's verb (``verb_noun``; the others write).
+READ_PREFIXES = (
+    "get_",
+    "list_",
+    "find_",
+    "search_",
+    "preview_",
+    "week_",
+    "unread_",
+    "read_",
+    "person_by_",
+    "check_reachable",
+)
+READ_SUFFIXES = ("_ics", "_stats")
+
+
+def writes(op: Operation) -> bool:
+    """Whether ``op`` changes something (refused for a disabled center)."""
+    return not (op.name.startswith(READ_PREFIXES) or op.name.endswith(READ_SUFFIXES))
+
+
+def is_disabled(record: Record | None) -> bool:
+    """Whether a center's record says it is disabled (a record without status is active)."""
+    return record is not None and record.get("status") == "disabled"
+
+
+def refuse_disabled(record: Record | None, op: Operation) -> None:
+    """:class:`CenterDisabled` if the center is disabled and ``op`` writes or is public (a
+    resident's page); reads of its staff, departments and ops go on."""
+    if is_disabled(record) and (writes(op) or op.public):
+        raise CenterDisabled(
+            "该服务中心已停用，暂不受理新的操作；已有数据仍可查询",
+            extra={"center_id": str(record["id"]) if record else None},
+        )
 
 
 @dataclass(frozen=True)
@@ -239,5 +283,30 @@ class CenterScoped:
     def require(self, center_id: str, op: Operation) -> Any:
         """The principal, if it may call ``op`` for ``center_id`` and tickets knows the center."""
         principal = self.caller.require(center_id, op)
-        self.centers.require(center_id)
+        refuse_disabled(self.centers.require(center_id), op)
         return principal
+
+    def onboarding(self, template_id: str, center_id: str) -> Any:
+        """The principal, if it may onboard ``center_id`` (the tickets operation
+        ``onboard_center``, which orchestrates the copy): tickets knows the template and not
+        yet the center (asked afresh)."""
+        principal = self.undoing(center_id)
+        self.centers.require(template_id)
+        return principal
+
+    def undoing(self, center_id: str) -> Any:
+        """The principal, if it may copy into or undo a failed onboarding of ``center_id``:
+        one tickets does not know (asked afresh), so a center in use is never touched."""
+        principal = self.caller.require(center_id, onboard_center)
+        self.centers.registry.forget(center_id)
+        known = self.centers.lookup(center_id)
+        self.centers.registry.forget(center_id)  # "unknown" is about to change: keep nothing
+        if known is not None:
+            raise Conflict("该服务中心已开通，不能撤销", code="CENTER_EXISTS")
+        return principal
+
+    def learn_center(self, event: Mapping[str, Any]) -> None:
+        """A ``center.created`` or ``center.updated`` event: keep the center's new record
+        (this replica; the others ask tickets when their record of it expires)."""
+        data = {k: v for k, v in event["data"].items() if k not in ("actor_id", "change")}
+        self.centers.registry.learn(data)

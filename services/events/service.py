@@ -11,8 +11,10 @@ from typing import Any
 from lianxin.auth import Caller
 from lianxin.centers import CenterScoped, KnownCenters
 from lianxin.concurrency import if_match_guard
+from lianxin.consumer import event_handler
 from lianxin.contracts.events import operations as ops
 from lianxin.contracts.schema import dump, load
+from lianxin.contracts.tickets import events as centers_events
 from lianxin.db import Database
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
@@ -23,6 +25,7 @@ from services.events import (
     activities,
     attendance,
     bookings,
+    copying,
     programmes,
     registrations,
     rooms,
@@ -69,6 +72,35 @@ class EventsService(CenterScoped, HealthCheck):
             db_session=self.db, center_id=center_id, bookings=[booking], actor=principal
         )
         return dump(ops.BookingRead, view)
+
+    # -- onboarding a center (tickets orchestrates it) ---------------------------------------
+
+    @rpc
+    def copy_center(self, template_id: str, center_id: str) -> dict[str, int]:
+        """A new center's rooms and programmes, copied from the template (part of the
+        tickets operation ``onboard_center``, before the center exists)."""
+        self.onboarding(template_id, center_id)
+        copied = copying.copy_center(
+            db_session=self.db, template_id=template_id, center_id=center_id
+        )
+        self.db.commit()
+        return copied
+
+    @rpc
+    def drop_center_copy(self, center_id: str) -> dict[str, int]:
+        """Undo :meth:`copy_center` of an onboarding that failed later on."""
+        self.undoing(center_id)
+        dropped = copying.drop_copy(db_session=self.db, center_id=center_id)
+        self.db.commit()
+        return dropped
+
+    @event_handler("tickets", centers_events.CENTER_CREATED)
+    def handle_center_created(self, event: dict[str, Any]) -> None:
+        self.learn_center(event)
+
+    @event_handler("tickets", centers_events.CENTER_UPDATED)
+    def handle_center_updated(self, event: dict[str, Any]) -> None:
+        self.learn_center(event)
 
     # -- rooms and programmes --------------------------------------------------------------
 

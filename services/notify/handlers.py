@@ -35,6 +35,8 @@ class EventHandlers:
     dispatcher: Any
     centers: Any
     tickets_rpc: Any
+    #: :meth:`lianxin.centers.CenterScoped.learn_center`.
+    learn_center: Any
 
     def handle_event(self, event: Event) -> None:
         """:meth:`handle_events` for one event."""
@@ -52,6 +54,12 @@ class EventHandlers:
             center_names=self.centers.reader(self.tickets_rpc.get_center),
         )
         self.dispatcher.count(outcomes)
+
+    def handle_center_events(self, events: list[Event]) -> None:
+        """center.created / center.updated: learn each center's record, then as any event."""
+        for event in events:
+            self.learn_center(event)
+        self.handle_events(events)
 
     # -- events ----------------------------------------------------------------------
 
@@ -168,6 +176,17 @@ class EventHandlers:
     @event_handler("tickets", tk.TICKET_URGED, batch=EVENT_BATCH)
     def handle_tickets_ticket_urged(self, events: list[Event]) -> None:
         self.handle_events(events)
+
+    # A center's record: kept in the center registry (this replica), and passed on to the
+    # departments subscribed, as any event is. Its templates and its first admin's entry
+    # were copied during onboarding (``copy_center``), before this was sent.
+    @event_handler("tickets", tk.CENTER_CREATED, batch=EVENT_BATCH)
+    def handle_tickets_center_created(self, events: list[Event]) -> None:
+        self.handle_center_events(events)
+
+    @event_handler("tickets", tk.CENTER_UPDATED, batch=EVENT_BATCH)
+    def handle_tickets_center_updated(self, events: list[Event]) -> None:
+        self.handle_center_events(events)
 
     # -- volunteers ------------------------------------------------------------------
 

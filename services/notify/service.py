@@ -28,6 +28,7 @@ from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.notify import (
     alerting,
+    copying,
     deliveries,
     directory,
     inbox,
@@ -56,6 +57,30 @@ class NotifyService(EventHandlers, CenterScoped, HealthCheck):
     cache: Any = Cache()
     centers: Any = Centers()
     tickets_rpc: Any = RpcProxy("tickets")
+
+    # -- onboarding a center (tickets orchestrates it) ---------------------------------------
+
+    @rpc
+    def copy_center(
+        self, template_id: str, center_id: str, admin: dict[str, Any]
+    ) -> dict[str, int]:
+        """A new center's message templates (the template's own wordings) and its first
+        admin's directory entry (part of the tickets operation ``onboard_center``)."""
+        self.onboarding(template_id, center_id)
+        contact = load(ops.ContactCreate, {**admin, "role": "admin"})
+        copied = copying.copy_center(
+            db_session=self.db, template_id=template_id, center_id=center_id, admin=contact
+        )
+        self.db.commit()
+        return copied
+
+    @rpc
+    def drop_center_copy(self, center_id: str) -> dict[str, int]:
+        """Undo :meth:`copy_center` of an onboarding that failed later on."""
+        self.undoing(center_id)
+        dropped = copying.drop_copy(db_session=self.db, center_id=center_id)
+        self.db.commit()
+        return dropped
 
     # -- directory -------------------------------------------------------------------------
 

@@ -22,10 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lianxin.centers import CenterDisabled
 from lianxin.clock import now_utc
 from lianxin.contracts.tickets.operations import (
     CategoryChanges,
     CenterChanges,
+    CenterEdit,
     NewCategory,
     NewCenter,
     NewDutyShift,
@@ -79,6 +81,45 @@ def create_center(*, db_session: Session, data: NewCenter) -> Center:
     return center
 
 
+def list_centers(
+    *, db_session: Session, center_ids: Iterable[str] | None = None, status: str | None = None
+) -> list[Center]:
+    """Every center (or those of ``center_ids``), by id; only those of ``status`` if given."""
+    query = select(Center).order_by(Center.id)
+    if center_ids is not None:
+        query = query.where(Center.id.in_(sorted(set(center_ids))))
+    if status is not None:
+        query = query.where(Center.status == status)
+    return list(db_session.scalars(query))
+
+
+def edit_center(*, db_session: Session, center_id: str, changes: CenterEdit) -> Center:
+    """Change a center's name or address (ops)."""
+    center = require_center(db_session=db_session, center_id=center_id)
+    for key, value in changes.items():
+        setattr(center, key, value)
+    return center
+
+
+def set_center_status(*, db_session: Session, center_id: str, status: str) -> tuple[Center, bool]:
+    """Disable or enable a center; whether that changed anything."""
+    center = db_session.get(Center, center_id, with_for_update=True, populate_existing=True)
+    if center is None:
+        raise CenterNotFound(fields={"center_id": ["服务中心不存在"]})
+    changed = center.status != status
+    center.status = status
+    return center, changed
+
+
+def require_writable(*, db_session: Session, center_id: str) -> Center:
+    """The center, if it takes changes: else :class:`CenterNotFound` or
+    :class:`lianxin.centers.CenterDisabled`."""
+    center = require_center(db_session=db_session, center_id=center_id)
+    if center.status == "disabled":
+        raise CenterDisabled("该服务中心已停用，暂不受理新的操作；已有数据仍可查询")
+    return center
+
+
 def update_center(
     *,
     db_session: Session,
@@ -103,7 +144,7 @@ def update_center(
 
 def add_category(*, db_session: Session, center_id: str, data: NewCategory) -> Category:
     """Add an issue category with its routing rule, SLA and Open311 service to a center."""
-    require_center(db_session=db_session, center_id=center_id)
+    require_writable(db_session=db_session, center_id=center_id)
     service_code = data.service_code or data.code
     if db_session.get(Category, (center_id, data.code)) is not None:
         raise CategoryConflict(fields={"code": ["该类别编码已存在"]})
@@ -209,7 +250,7 @@ def add_duty_shift(
 ) -> DutyShift:
     """Put someone on duty for a time window — someone notify knows and can reach by SMS,
     WeChat or e-mail (else :class:`InvalidInput` naming ``person_id``)."""
-    require_center(db_session=db_session, center_id=center_id)
+    require_writable(db_session=db_session, center_id=center_id)
     found = check_reachable(center_id, data.person_id)
     if not found.get("known"):
         raise InvalidInput(
@@ -285,7 +326,7 @@ def _hash(key: str) -> str:
 
 def create_api_key(*, db_session: Session, center_id: str, name: str) -> str:
     """A new Open311 key for a client of the center; only its hash is stored."""
-    require_center(db_session=db_session, center_id=center_id)
+    require_writable(db_session=db_session, center_id=center_id)
     key = "lx_" + secrets.token_urlsafe(24)
     db_session.add(
         ApiKey(

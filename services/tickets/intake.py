@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from lianxin.centers import CenterDisabled
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType
 from lianxin.contracts.tickets import events as tickets_events
@@ -131,6 +132,10 @@ def prepare_ticket(
     center or category, bad attributes). :func:`insert_tickets` stores it. With an answer
     (checked by :func:`check_on_the_spot`), resolved by ``clerk`` as it is taken in."""
     category = routing(db_session=db_session, center_id=center_id, code=data.category, cache=cache)
+    if category is not None and not category.center_open:
+        raise CenterDisabled(
+            "该服务中心已停用，暂停受理诉求，请拨打服务中心电话或到其他服务中心反映"
+        )
     if category is None or not category.active:
         # Tell an unknown center apart from an unknown category: both are the caller's error.
         require_center(db_session=db_session, center_id=center_id)

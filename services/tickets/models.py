@@ -56,6 +56,8 @@ class Center(Base):
     #: Whether a report's photos are shown to the public (follow page, Open311 media_url).
     public_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``active``, or ``disabled`` (停用): every service refuses its writes, its data stays.
+    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
 
 
 class Category(Base):

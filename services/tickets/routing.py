@@ -26,6 +26,8 @@ class Routing:
     resolve_hours: int
     attributes: tuple[dict[str, Any], ...]
     active: bool
+    #: The center takes reports (not disabled).
+    center_open: bool = True
 
 
 class RoutingCache:
@@ -85,6 +87,7 @@ def routing(
                 Category.attributes,
                 Category.active,
                 Center.fallback_party,
+                Center.status,
             )
             .join(Center, Center.id == Category.center_id)
             .where(Category.center_id == center_id, Category.code == code)
@@ -100,6 +103,7 @@ def routing(
                 row.resolve_hours,
                 tuple(row.attributes or ()),
                 row.active,
+                row.status != "disabled",
             )
         )
 

@@ -24,13 +24,14 @@ from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
 from lianxin.outbox import Outbox
-from lianxin.roles import Principal
+from lianxin.roles import ALL_CENTERS, Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
 from services.tickets import (
     configuration,
     intake,
     meetings,
+    onboarding,
     queries,
     sla,
     suggestions,
@@ -40,7 +41,14 @@ from services.tickets import (
 )
 from services.tickets.dependencies import Routing, Suggestions
 from services.tickets.exceptions import CategoryNotFound, DirectoryUnavailable, TicketNotFound
-from services.tickets.metrics import OPEN_TICKETS, SLA_BREACHES
+from services.tickets.metrics import (
+    ACKNOWLEDGE_SECONDS,
+    OPEN_TICKETS,
+    RATINGS,
+    RECEIVED,
+    SLA_BREACHES,
+    seconds_to_acknowledge,
+)
 from services.tickets.models import Base, outbox_table
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,51 @@ log = logging.getLogger(__name__)
 ROUTING_CHANGED = "internal.routing_changed"
 #: Seconds a roster entry waits for notify to say whether its person can be reached.
 DIRECTORY_TIMEOUT = 5
+#: Seconds an onboarding waits for each other service's part.
+ONBOARDING_STEP_TIMEOUT = 20
+
+
+class _Peers:
+    """The other services' parts of an onboarding (``onboarding.Services``), over RPC with a
+    deadline each; a refusal as the kit error it is."""
+
+    def __init__(self, events: Any, notify: Any, accounts: Any):
+        self.events, self.notify, self.accounts = events, notify, accounts
+
+    @staticmethod
+    def _ask(method: Any, *args: Any) -> Any:
+        """One step; a refusal as the kit error it is, any other failure (a crash, no
+        answer in time) as :class:`OnboardingFailed` naming the service."""
+        service = getattr(method, "service_name", "")
+        try:
+            with eventlet.Timeout(ONBOARDING_STEP_TIMEOUT):
+                return method(*args)
+        except RemoteError as exc:
+            known = from_remote(exc)
+            if known is None:
+                log.error("onboarding: %s failed: %s", service, exc)
+            raise (known or onboarding.OnboardingFailed.of(service)) from None
+        except (eventlet.Timeout, UnknownService) as exc:
+            log.error("onboarding: %s did not answer: %s", service, exc)
+            raise onboarding.OnboardingFailed.of(service) from None
+
+    def copy_events(self, template_id: str, center_id: str) -> Any:
+        return self._ask(self.events.copy_center, template_id, center_id)
+
+    def drop_events(self, center_id: str) -> Any:
+        return self._ask(self.events.drop_center_copy, center_id)
+
+    def copy_notify(self, template_id: str, center_id: str, admin: dict[str, Any]) -> Any:
+        return self._ask(self.notify.copy_center, template_id, center_id, admin)
+
+    def drop_notify(self, center_id: str) -> Any:
+        return self._ask(self.notify.drop_center_copy, center_id)
+
+    def invite_admin(self, center_id: str, payload: dict[str, Any]) -> Any:
+        return self._ask(self.accounts.create_account, center_id, payload)
+
+    def withdraw_accounts(self, center_id: str) -> Any:
+        return self._ask(self.accounts.withdraw_center_accounts, center_id)
 
 
 class TicketsService(HealthCheck):
@@ -63,6 +116,8 @@ class TicketsService(HealthCheck):
     routing = Routing()
     suggestions = Suggestions()
     notify_rpc = RpcProxy("notify")
+    events_rpc = RpcProxy("events")
+    accounts_rpc = RpcProxy("accounts")
 
     # -- centers ---------------------------------------------------------------------------
 
@@ -86,6 +141,7 @@ class TicketsService(HealthCheck):
         self, center_id: str, payload: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_center)
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         center = configuration.update_center(
             db_session=self.db,
             center_id=center_id,
@@ -94,6 +150,81 @@ class TicketsService(HealthCheck):
         )
         self.db.commit()
         self._routing_changed(center_id)
+        return dump(ops.CenterRead, center)
+
+    @rpc
+    def onboard_center(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A new center from a template, in every service or in none (``onboarding``)."""
+        data = load(ops.CenterOnboard, payload)
+        principal = self.caller.require(data.id, ops.onboard_center)
+        made = onboarding.onboard(
+            db_session=self.db,
+            outbox=self.outbox,
+            data=data,
+            services=_Peers(self.events_rpc, self.notify_rpc, self.accounts_rpc),
+            actor_id=principal.id,
+        )
+        return dump(
+            ops.Onboarded,
+            {
+                "center": made.center,
+                "admin_login": made.admin.get("login"),
+                "invitation_url": made.admin.get("invitation_url"),
+                "invitation_expires_at": made.admin.get("invitation_expires_at"),
+                "copied": made.copied,
+            },
+        )
+
+    @rpc
+    def list_centers(self, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Ops: every center; a department: those its token grants."""
+        principal = self.caller.require_across(ops.list_centers)
+        wanted = None if ALL_CENTERS in principal.centers else list(principal.centers)
+        found = configuration.list_centers(
+            db_session=self.db, center_ids=wanted, **load(ops.CenterQuery, query or {})
+        )
+        return dump(ops.CenterRead, found, many=True)
+
+    @rpc
+    def read_center(self, center_id: str) -> dict[str, Any]:
+        self.caller.require(center_id, ops.read_center)
+        return dump(
+            ops.CenterRead, configuration.require_center(db_session=self.db, center_id=center_id)
+        )
+
+    @rpc
+    def edit_center(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        principal = self.caller.require(center_id, ops.edit_center)
+        changes = load(ops.CenterRename, payload)
+        center = configuration.edit_center(db_session=self.db, center_id=center_id, changes=changes)
+        if changes:
+            onboarding.announce(
+                outbox=self.outbox, center=center, change="renamed", actor_id=principal.id
+            )
+        self.db.commit()
+        return dump(ops.CenterRead, center)
+
+    @rpc
+    def disable_center(self, center_id: str) -> dict[str, Any]:
+        return self._set_status(center_id, ops.disable_center, "disabled")
+
+    @rpc
+    def enable_center(self, center_id: str) -> dict[str, Any]:
+        return self._set_status(center_id, ops.enable_center, "active")
+
+    def _set_status(self, center_id: str, op: Operation, status: str) -> dict[str, Any]:
+        principal = self.caller.require(center_id, op)
+        center, changed = configuration.set_center_status(
+            db_session=self.db, center_id=center_id, status=status
+        )
+        if changed:
+            change = "disabled" if status == "disabled" else "enabled"
+            onboarding.announce(
+                outbox=self.outbox, center=center, change=change, actor_id=principal.id
+            )
+        self.db.commit()
+        if changed:
+            self._routing_changed(center_id)  # intake's cached routing carries the status
         return dump(ops.CenterRead, center)
 
     # -- routing across replicas -----------------------------------------------------------
@@ -141,6 +272,7 @@ class TicketsService(HealthCheck):
         self, center_id: str, code: str, payload: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         self.caller.require(center_id, ops.update_category)
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         category = configuration.update_category(
             db_session=self.db,
             center_id=center_id,
@@ -172,7 +304,9 @@ class TicketsService(HealthCheck):
 
     @rpc
     def list_public_categories(self, center_id: str) -> list[dict[str, Any]]:
-        """Public: the categories a resident may choose from."""
+        """Public: the categories a resident may choose from (none at a disabled center:
+        :class:`~lianxin.centers.CenterDisabled`, as its intake)."""
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         categories = configuration.list_categories(
             db_session=self.db, center_id=center_id, active_only=True
         )
@@ -253,6 +387,7 @@ class TicketsService(HealthCheck):
             clerk=admitted.clerk,
         )
         self.db.commit()
+        self.metrics.get(RECEIVED).labels(center_id, ticket.channel).inc()
         return dump(ops.TicketReceipt, ticket)
 
     @rpc
@@ -289,6 +424,8 @@ class TicketsService(HealthCheck):
             self.db.rollback()
             answers = take_in()
         self.db.commit()
+        for new in (a["ticket"] for a in answers if "ticket" in a and not a.get("repeat")):
+            self.metrics.get(RECEIVED).labels(new.center_id, new.channel).inc()
         return [
             {**a, "ticket": dump(ops.TicketReceipt, a["ticket"])} if "ticket" in a else {**a}
             for a in answers
@@ -340,6 +477,7 @@ class TicketsService(HealthCheck):
             suggestions=self.suggestions,
         )
         self.db.commit()
+        self.metrics.get(RECEIVED).labels(center_id, ticket.channel).inc()
         return dump(ops.TicketReceipt, ticket)
 
     # -- reading ---------------------------------------------------------------------------
@@ -438,6 +576,7 @@ class TicketsService(HealthCheck):
     def suggest(self, center_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Public: the likely categories of what a resident has typed, and the open tickets
         it likely repeats (已有人反映)."""
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         answer = suggestions.suggest(
             db_session=self.db,
             center_id=center_id,
@@ -453,6 +592,7 @@ class TicketsService(HealthCheck):
         """Public: a resident joins an open ticket ("我也遇到了") — a signed-in resident as
         themselves, anyone else under the person id the gateway gave their contact."""
         data: ops.NewSupporter = load(ops.SupporterIn, payload)
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         caller = self.caller.optional()
         if caller is not None and caller.role == "resident":
             self.caller.require(center_id, ops.support_ticket)  # a resident of this center
@@ -489,6 +629,7 @@ class TicketsService(HealthCheck):
         operation's rules on it, take the step, commit."""
         assert op.body is not None
         data = load(op.body, payload or {})
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         ticket = queries.visible_ticket(
             db_session=self.db,
             center_id=center_id,
@@ -506,7 +647,7 @@ class TicketsService(HealthCheck):
         self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         principal = self.caller.require(center_id, ops.acknowledge_ticket)
-        return self._step(
+        answer = self._step(
             principal,
             ops.acknowledge_ticket,
             workflow.acknowledge_ticket,
@@ -514,6 +655,10 @@ class TicketsService(HealthCheck):
             ticket_id,
             payload,
         )
+        self.metrics.get(ACKNOWLEDGE_SECONDS).labels(center_id).observe(
+            seconds_to_acknowledge(answer)
+        )
+        return answer
 
     @rpc
     def assign_ticket(
@@ -601,9 +746,11 @@ class TicketsService(HealthCheck):
         self, center_id: str, ticket_id: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         principal = self.caller.require(center_id, ops.rate_ticket)
-        return self._step(
+        answer = self._step(
             principal, ops.rate_ticket, workflow.rate_ticket, center_id, ticket_id, payload
         )
+        self.metrics.get(RATINGS).labels(center_id, answer["rating"]).inc()
+        return answer
 
     @rpc
     def rate_public_ticket(
@@ -611,6 +758,7 @@ class TicketsService(HealthCheck):
     ) -> dict[str, Any]:
         """The return visit for a reporter without an account: rated with the follow code."""
         data = load(ops.PublicRatingIn, payload)
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         ticket = queries.get_ticket(
             db_session=self.db, center_id=center_id, ticket_id=ticket_id, lock=True
         )
@@ -624,6 +772,7 @@ class TicketsService(HealthCheck):
             data=data,
         )
         self.db.commit()
+        self.metrics.get(RATINGS).labels(center_id, data.rating).inc()
         return dump(ops.TicketRead, ticket)
 
     # -- joint meeting ---------------------------------------------------------------------
@@ -656,6 +805,7 @@ class TicketsService(HealthCheck):
         self, center_id: str, item_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         principal = self.caller.require(center_id, ops.decide_agenda_item)
+        configuration.require_writable(db_session=self.db, center_id=center_id)
         item = meetings.decide_agenda_item(
             db_session=self.db,
             outbox=self.outbox,

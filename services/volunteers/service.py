@@ -21,7 +21,9 @@ from nameko.dependency_providers import Config
 from lianxin.auth import Caller
 from lianxin.centers import CenterScoped, KnownCenters
 from lianxin.concurrency import if_match_guard
+from lianxin.consumer import event_handler
 from lianxin.contracts.schema import dump, dump_page, load
+from lianxin.contracts.tickets import events as centers_events
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
 from lianxin.errors import LianxinError
@@ -45,7 +47,7 @@ from services.volunteers import (
     visits,
 )
 from services.volunteers.exceptions import VolunteerNotFound
-from services.volunteers.metrics import APPROVED_SERVICE, SIGNUPS
+from services.volunteers.metrics import HOURS_APPROVED, SIGNUPS
 from services.volunteers.models import Base, Volunteer, outbox_table
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,7 @@ class VolunteersService(CenterScoped, HealthCheck):
             self.metrics.get(SIGNUPS).labels(center_id, outcome).inc(n)
 
     def _count_approved(self, center_id: str, minutes: int) -> None:
-        self.metrics.get(APPROVED_SERVICE).labels(center_id).inc(minutes * 60)
+        self.metrics.get(HOURS_APPROVED).labels(center_id).inc(minutes / 60)
 
     def _center_name(self, center_id: str) -> str:
         """The center's name from tickets (which owns centers); a generic title if it is down."""
@@ -99,6 +101,16 @@ class VolunteersService(CenterScoped, HealthCheck):
         except LianxinError as exc:
             log.warning("center name of %s unavailable (%s): using a generic title", center_id, exc)
             return "党群服务中心"
+
+    # -- centers: what the registry keeps (tickets owns centers; nothing to copy here) -------
+
+    @event_handler("tickets", centers_events.CENTER_CREATED)
+    def handle_center_created(self, event: dict[str, Any]) -> None:
+        self.learn_center(event)
+
+    @event_handler("tickets", centers_events.CENTER_UPDATED)
+    def handle_center_updated(self, event: dict[str, Any]) -> None:
+        self.learn_center(event)
 
     # -- volunteers ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from lianxin.contracts import event_type
 from lianxin.contracts.schema import BaseSchema
-from lianxin.contracts.tickets.operations import CHANNELS, RATINGS
+from lianxin.contracts.tickets.operations import CENTER_STATUSES, CHANNELS, RATINGS
 from lianxin.roles import PARTIES
 
 # -- events ----------------------------------------------------------------------------------
@@ -236,4 +236,54 @@ TICKET_URGED = event_type(
     """The center admin urged (催办) whoever holds an open ticket — the cadre on duty before it
     is dispatched, its party's handlers after — with a note; recorded on its timeline. Not
     sent for a ticket that is resolved, closed or merged (refused).""",
+)
+
+
+# -- centers ----------------------------------------------------------------------------------
+
+
+class _CenterFact(BaseSchema):
+    """A center's record as the tickets service keeps it (what ``get_center`` answers):
+    every service keeps it in its center registry (``lianxin.centers``)."""
+
+    id = fields.Str(required=True)
+    name = fields.Str(required=True)
+    address = fields.Str(load_default="")
+    timezone = fields.Str(load_default="Asia/Shanghai")
+    status = fields.Str(required=True, validate=validate.OneOf(list(CENTER_STATUSES)))
+    actor_id = fields.Str(required=True, allow_none=True)
+
+
+class CenterCreatedData(_CenterFact):
+    #: The center it was copied from (categories, rooms, programmes, message templates).
+    template = fields.Str(required=True)
+    #: The first admin invited (a person id in notify's directory).
+    admin_person_id = fields.Str(required=True)
+
+
+class CenterUpdatedData(_CenterFact):
+    #: What changed: ``disabled``, ``enabled`` or ``renamed`` (name or address).
+    change = fields.Str(required=True, validate=validate.OneOf(["disabled", "enabled", "renamed"]))
+
+
+CENTER_CREATED = event_type(
+    "cn.lianxin.tickets.center.created.v1",
+    CenterCreatedData,
+    """A new center was onboarded (开通) from the template center ``template`` by ops: its
+    categories, function rooms, programmes and message templates are in place in every
+    service and its first admin is invited. Sent once, after every service has done its part
+    (the tickets service orchestrates the copy and undoes it on any failure). Not sent for an
+    onboarding refused or undone (an id in use, an unknown template, a service failing
+    midway: nothing of the center is left anywhere), nor for the demo center made by
+    ``lianxin seed`` or a center registered bare by ``create_center`` (tests, scripts).""",
+)
+CENTER_UPDATED = event_type(
+    "cn.lianxin.tickets.center.updated.v1",
+    CenterUpdatedData,
+    """Ops changed a center's record: disabled it (``change`` disabled: every service refuses
+    its writes and its residents' pages say it is paused; its data stays), enabled it again
+    (enabled), or changed its name or address (renamed). ``status`` is the state after the
+    change. Not sent for a change to what it already was (disabling a disabled center is
+    answered with the record, nothing sent), nor for the admin's routing settings
+    (``update_center``: tickets' own business).""",
 )

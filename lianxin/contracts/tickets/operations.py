@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypedDict
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from lianxin.contracts.accounts.operations import LOGIN_RE
 from lianxin.contracts.notify.operations import PHONE_RE
 from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, page_of
 from lianxin.operations import Operations, Rule
@@ -49,6 +50,9 @@ PHOTOS_MAX = 3
 PHOTO_ID_RE = r"^[0-9a-f]{32}$"
 DESCRIPTION_MAX = 4000
 RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+CENTER_STATUSES = {"active": "启用", "disabled": "已停用"}
+#: The center a new one is copied from unless another is named (the demo center).
+TEMPLATE_CENTER = "yanminghu"
 
 
 # -- centers and categories ------------------------------------------------------------------
@@ -104,6 +108,90 @@ class CenterRead(BaseSchema):
     meeting_day = fields.Int()
     escalation_level3_factor = fields.Float(allow_none=True)
     public_photos = fields.Bool()
+    #: ``active``, or ``disabled`` (停用: every service refuses its writes; its data stays
+    #: readable). Added compatibly: a record without it is active.
+    status = fields.Str(validate=validate.OneOf(list(CENTER_STATUSES)))
+
+
+# -- onboarding a center from a template -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAdmin:
+    person_id: str
+    name: str
+    phone: str | None
+    login: str | None
+
+
+class FirstAdmin(BaseSchema):
+    """The new center's first admin: an entry in notify's directory and an invitation."""
+
+    model = NewAdmin
+    person_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    phone = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE_RE, error="手机号码格式无效"),
+    )
+    login = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Regexp(LOGIN_RE, error="账号格式无效")
+    )
+
+
+@dataclass(frozen=True)
+class NewOnboarding:
+    id: str
+    name: str
+    address: str
+    template: str
+    admin: NewAdmin
+
+
+class CenterOnboard(BaseSchema):
+    """A new center made from a template center (``from``, default the demo center): its
+    categories (routing, SLA, keywords, questions) and settings, function rooms,
+    programmes and message templates are copied; ``admin`` is invited."""
+
+    model = NewOnboarding
+    id = fields.Str(
+        required=True,
+        validate=validate.Regexp(CENTER_ID_RE, error="编号须为小写字母开头的 2–40 位"),
+    )
+    name = fields.Str(required=True, validate=validate.Length(min=2, max=100))
+    address = fields.Str(load_default="", validate=validate.Length(max=200))
+    template = fields.Str(
+        data_key="from", load_default=TEMPLATE_CENTER, validate=validate.Regexp(CENTER_ID_RE)
+    )
+    admin = fields.Nested(FirstAdmin, required=True)
+
+
+class CenterEdit(TypedDict, total=False):
+    name: str
+    address: str
+
+
+class CenterRename(BaseSchema):
+    """What ops may change of a center's record (loads as :class:`CenterEdit`)."""
+
+    name = fields.Str(validate=validate.Length(min=2, max=100))
+    address = fields.Str(validate=validate.Length(max=200))
+
+
+class CenterQuery(BaseSchema):
+    status = fields.Str(load_default=None, validate=validate.OneOf(list(CENTER_STATUSES)))
+
+
+class Onboarded(BaseSchema):
+    center = fields.Nested(CenterRead)
+    #: The first admin's account name and the link to set a password (72 hours, once).
+    admin_login = fields.Str()
+    invitation_url = fields.Str()
+    #: RFC 3339, as the accounts service answered it.
+    invitation_expires_at = fields.Str()
+    #: What was copied from the template, by kind (categories, rooms, programmes, templates).
+    copied = fields.Dict(keys=fields.Str(), values=fields.Int())
 
 
 ATTRIBUTE_TYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
@@ -841,6 +929,48 @@ create_center = OPERATIONS.add(
     "create_center", roles=OPS, body=CenterCreate, response=CenterRead, summary="新建服务中心"
 )
 get_center = OPERATIONS.add("get_center", roles=None, response=CenterRead, summary="查询服务中心")
+onboard_center = OPERATIONS.add(
+    "onboard_center",
+    roles=OPS,
+    body=CenterOnboard,
+    response=Onboarded,
+    summary="开通服务中心（按模板中心复制类别、功能室、项目、消息模板，邀请首位管理员）",
+    description=(
+        "All or nothing: a refusal or failure of any service leaves no part of the center "
+        "anywhere. 409 for an id in use, 422 for a malformed id or an unknown template."
+    ),
+    timeout=60.0,
+)
+list_centers = OPERATIONS.add(
+    "list_centers",
+    roles=(*OPS, "department"),
+    query=CenterQuery,
+    response=CenterRead,
+    many=True,
+    summary="服务中心列表（运维：全部；职能部门：已授权的）",
+)
+read_center = OPERATIONS.add(
+    "read_center",
+    roles=(*OPS, "department"),
+    response=CenterRead,
+    summary="服务中心详情（含启用状态）",
+)
+edit_center = OPERATIONS.add(
+    "edit_center",
+    roles=OPS,
+    body=CenterRename,
+    response=CenterRead,
+    summary="修改服务中心名称、地址",
+)
+disable_center = OPERATIONS.add(
+    "disable_center",
+    roles=OPS,
+    response=CenterRead,
+    summary="停用服务中心（数据保留，各服务拒绝写入）",
+)
+enable_center = OPERATIONS.add(
+    "enable_center", roles=OPS, response=CenterRead, summary="重新启用服务中心"
+)
 update_center = OPERATIONS.add(
     "update_center",
     roles=ADMIN,
