@@ -321,21 +321,17 @@ class AccountsService(CenterScoped, HealthCheck):
 
     @rpc
     def disable_account(self, center_id: str, account_id: str) -> dict[str, Any]:
-        principal = self._admin(center_id, ops.disable_account)
-        account = registry.get(self.db, center_id=center_id, account_id=account_id, actor=principal)
-        registry.disable(
-            self.db, center_id=center_id, account=account, actor=principal, now=now_utc()
-        )
-        self.db.commit()
-        return dump(ops.AccountRead, registry.view(account))
+        return self._set_status(center_id, account_id, ops.disable_account, registry.disable)
 
     @rpc
     def enable_account(self, center_id: str, account_id: str) -> dict[str, Any]:
-        principal = self._admin(center_id, ops.enable_account)
+        return self._set_status(center_id, account_id, ops.enable_account, registry.enable)
+
+    def _set_status(self, center_id: str, account_id: str, op: Any, change: Any) -> dict[str, Any]:
+        """Disable or re-enable one of the center's accounts (``change``: the registry's)."""
+        principal = self._admin(center_id, op)
         account = registry.get(self.db, center_id=center_id, account_id=account_id, actor=principal)
-        registry.enable(
-            self.db, center_id=center_id, account=account, actor=principal, now=now_utc()
-        )
+        change(self.db, center_id=center_id, account=account, actor=principal, now=now_utc())
         self.db.commit()
         return dump(ops.AccountRead, registry.view(account))
 

@@ -115,21 +115,9 @@ def by_password(
     if not good or account is None:
         _fail(db_session, attempt, "account", key, login=login)
         return None
-    throttles.clear(db_session, "account", key)
     if account.password_hash and passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
-    issued = sessions.start(db_session, account=account, client=attempt.client, now=attempt.now)
-    audit.record(
-        db_session,
-        center_id=attempt.center_id,
-        action="sign_in",
-        now=attempt.now,
-        account=account,
-        actor=account.person_id,
-        client=attempt.client,
-        method="password",
-    )
-    return issued
+    return _start(db_session, attempt, account, ("account", key), method="password")
 
 
 def send_code(
@@ -194,7 +182,20 @@ def by_code(
     if account is None or account.status != "active":
         _fail(db_session, attempt, "phone", key, role=role)
         return None
-    throttles.clear(db_session, "phone", key)
+    return _start(db_session, attempt, account, ("phone", key), method="code")
+
+
+def _start(
+    db_session: Session,
+    attempt: Attempt,
+    account: Account,
+    counted: tuple[str, str],
+    *,
+    method: str,
+) -> sessions.Issued:
+    """A good sign-in: the account name's (or phone's) failures forgotten, a session
+    started, the audit log told."""
+    throttles.clear(db_session, *counted)
     issued = sessions.start(db_session, account=account, client=attempt.client, now=attempt.now)
     audit.record(
         db_session,
@@ -204,7 +205,7 @@ def by_code(
         account=account,
         actor=account.person_id,
         client=attempt.client,
-        method="code",
+        method=method,
     )
     return issued
 
