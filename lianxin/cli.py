@@ -56,7 +56,10 @@ def main(log_level: str) -> None:
     "--seed/--no-seed", default=False, help="Load the demo center once the services are up."
 )
 def run(targets: tuple[str, ...], seed: bool) -> None:
-    """Run services in this process: TARGETS are names or module:Class (default: all six)."""
+    """Run services in this process: TARGETS are names or module:Class (default: all six).
+
+    A service whose container dies is restarted with back-off (1 s doubling to 30 s); SIGTERM
+    or SIGINT drains and stops them all within SHUTDOWN_GRACE_SECONDS (20) and exits 0."""
     from lianxin import runner
 
     chosen = list(targets) or list(SERVICES)

@@ -1,19 +1,36 @@
-"""Run services in one process: all five for a laptop, one per container in production."""
+"""Run services in one process: all five for a laptop, one per container in production.
+
+Each container is supervised: if it dies (an extension or managed thread raised, or it
+stopped without being asked), a fresh container of the same class and config replaces it
+after a back-off (:func:`backoff`), while the others keep running. SIGTERM or SIGINT stops
+every container gracefully — entrypoints stop taking work, in-flight workers finish (the
+drain) — within ``SHUTDOWN_GRACE_SECONDS`` (default 20), after which what is left is killed.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
 import eventlet
 import kombu
+from eventlet.event import Event
 from nameko.containers import get_container_cls
+from nameko.web.server import WebServer
 
 from lianxin.services import config_for, load_class, resolve
 
 log = logging.getLogger(__name__)
+
+#: Back-off before a restart: 1 s, doubling per consecutive crash, at most this.
+MAX_BACKOFF_SECONDS = 30.0
+#: A container that has run this long without dying starts its back-off afresh.
+HEALTHY_AFTER_SECONDS = 60.0
+DEFAULT_GRACE_SECONDS = 20.0
 
 
 class BrokerUnreachable(RuntimeError):
@@ -36,33 +53,142 @@ def safe_uri(uri: str) -> str:
     return kombu.Connection(uri).as_uri()
 
 
+def backoff(attempt: int, base: float = 1.0, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """Seconds to wait before restart number ``attempt`` (1, 2, 3 …): 1, 2, 4 … ≤ ``cap``."""
+    if attempt < 1:
+        raise ValueError("attempt counts from 1")
+    return min(cap, base * 2 ** min(attempt - 1, 32))
+
+
+def next_attempt(attempt: int, ran_for: float, healthy_after: float = HEALTHY_AFTER_SECONDS) -> int:
+    """The attempt number of the restart after a crash: the count goes on, unless the
+    container had run ``healthy_after`` seconds or more, when it starts again at 1."""
+    return 1 if ran_for >= healthy_after else attempt + 1
+
+
+def grace_seconds(env: dict[str, str] | None = None) -> float:
+    """``SHUTDOWN_GRACE_SECONDS`` (default 20): how long a signal's stop may take."""
+    raw = (os.environ if env is None else env).get("SHUTDOWN_GRACE_SECONDS", "")
+    try:
+        return float(raw) if raw.strip() else DEFAULT_GRACE_SECONDS
+    except ValueError:
+        raise ValueError(
+            f"SHUTDOWN_GRACE_SECONDS must be a number of seconds, not {raw!r}"
+        ) from None
+
+
 def build_containers(targets: list[str], overrides: dict[str, Any] | None = None) -> list:
-    containers = []
-    for target in targets:
-        cls = load_class(target)
-        config = config_for(target, overrides)
-        containers.append(get_container_cls(config)(cls, config))
-    return containers
+    return [build_container(target, overrides) for target in targets]
+
+
+def build_container(target: str, overrides: dict[str, Any] | None = None) -> Any:
+    config = config_for(target, overrides)
+    return get_container_cls(config)(load_class(target), config)
+
+
+def release(container: Any) -> None:
+    """Close what a dead container leaves open: nameko's web server doesn't close its
+    listening socket on ``kill()``, and the next one binds with SO_REUSEPORT, so the dead
+    socket would go on taking half of the connections."""
+    for ext in list(getattr(container, "extensions", ())):
+        sock = getattr(ext, "_sock", None) if isinstance(ext, WebServer) else None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+def stop_accepting(container: Any) -> None:
+    """Let a container's web server take no new connection and end each open one after its
+    current response (no keep-alive): nameko stops its web server only after the workers are
+    done, and clients on kept-alive connections would keep the workers busy all grace long."""
+    for ext in list(getattr(container, "extensions", ())):
+        if not isinstance(ext, WebServer) or ext._sock is None:
+            continue
+        ext._is_accepting = False
+        if ext._serv is not None:
+            ext._serv.keepalive = False
+        if ext._gt is not None:
+            ext._gt.kill()  # the accept loop, before its socket goes (nameko's stop() order)
+        ext._sock.close()
+
+
+class Supervisor:
+    """Keeps one service running: restarts its container when it dies, until ``stopping``."""
+
+    def __init__(self, container: Any, stopping: Event, sleep: Callable[[float], Any]):
+        self.container = container
+        self.name = container.service_name
+        self.stopping = stopping
+        self.sleep = sleep
+        self.restarts = 0
+
+    def watch(self) -> None:
+        attempt = 0
+        while True:
+            began = time.monotonic()
+            reason = self._wait()
+            if self.stopping.ready():
+                return
+            release(self.container)
+            attempt = next_attempt(attempt, time.monotonic() - began)
+            delay = backoff(attempt)
+            log.error(
+                "service %s crashed: %s; restarting in %g s (attempt %d)",
+                self.name,
+                reason,
+                delay,
+                attempt,
+            )
+            self.sleep(delay)
+            if self.stopping.ready():
+                return
+            self.container = self._fresh()
+            try:
+                self.container.start()
+            except Exception as exc:  # a failed start is a crash like any other
+                log.error("service %s did not start: %s", self.name, exc)
+                self.container.kill()
+                continue
+            self.restarts += 1
+            log.info("restarted %s", self.name)
+
+    def _wait(self) -> str:
+        try:
+            self.container.wait()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return "stopped unexpectedly"
+
+    def _fresh(self) -> Any:
+        old = self.container
+        return type(old)(old.service_cls, old.config)
 
 
 def run(
     targets: list[str],
     overrides: dict[str, Any] | None = None,
     on_started: Callable[[list], None] | None = None,
+    grace: float | None = None,
 ) -> None:
-    """Start the containers, call ``on_started``, and wait until a signal or a crash."""
+    """Start the containers, call ``on_started``, keep them running (restarting a dead
+    one) until SIGTERM or SIGINT, then stop them all within ``grace`` seconds."""
+    grace = grace_seconds() if grace is None else grace
     containers = build_containers([resolve(t) for t in targets], overrides)
     check_broker(containers[0].config["AMQP_URI"])
     for container in containers:
         container.start()
         log.info("started %s", container.service_name)
 
-    stopping = eventlet.event.Event()
+    stopping = Event()
 
     def shutdown(signum, _frame):
-        log.info("signal %s: stopping", signum)
-        if not stopping.ready():
-            stopping.send(None)
+        if stopping.ready():
+            log.info("signal %s: already stopping", signum)
+            return
+        log.info("signal %s: stopping (grace %g s)", signum, grace)
+        stopping.send(signum)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
@@ -70,22 +196,38 @@ def run(
     if on_started is not None:
         eventlet.spawn(on_started, containers)
 
-    def watch(container):
-        try:
-            container.wait()
-        except Exception as exc:
-            log.error("service %s crashed: %s", container.service_name, exc)
-        if not stopping.ready():
-            stopping.send(container.service_name)
+    def sleep(seconds: float) -> None:
+        with eventlet.Timeout(seconds, False):
+            stopping.wait()
 
-    for container in containers:
-        eventlet.spawn(watch, container)
-    crashed = stopping.wait()
-    for container in reversed(containers):
+    supervisors = [Supervisor(c, stopping, sleep) for c in containers]
+    for supervisor in supervisors:
+        eventlet.spawn(supervisor.watch)
+    stopping.wait()
+    stop_all([s.container for s in supervisors], grace)
+
+
+def stop_all(containers: list, grace: float) -> None:
+    """Stop the containers last-started first (the gateway stops taking requests while the
+    services behind it still answer its in-flight ones); kill what is left after ``grace``."""
+    began = time.monotonic()
+    pending = list(reversed(containers))
+    for container in pending:
+        stop_accepting(container)
+    with eventlet.Timeout(grace, False):
+        while pending:
+            container = pending[0]
+            try:
+                container.stop()
+            except Exception as exc:
+                log.warning("stopping %s: %s", container.service_name, exc)
+                container.kill()
+            pending.pop(0)
+            log.info("stopped %s", container.service_name)
+    for container in pending:
+        log.warning("%s did not stop within %g s: killing it", container.service_name, grace)
         try:
-            container.stop()
-        except Exception as exc:
-            log.warning("stopping %s: %s", container.service_name, exc)
             container.kill()
-    if crashed:
-        raise SystemExit(f"service {crashed} stopped unexpectedly")
+        except Exception as exc:
+            log.warning("killing %s: %s", container.service_name, exc)
+    log.info("stopped in %.1f s", time.monotonic() - began)
