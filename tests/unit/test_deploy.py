@@ -1346,9 +1346,9 @@ def test_k8s_readiness_reflects_broker_connectivity_and_liveness_does_not(name):
     assert "AMQP_URI" in k8s_env_names(container)
     assert container["readinessProbe"]["timeoutSeconds"] > 3  # connect_timeout fits
     liveness = container.get("livenessProbe", {}).get("httpGet", {})
-    expected = "/livez" if name == "gateway" else "/metrics"
-    assert liveness.get("path") == expected, (
-        f"{name}: liveness stays shallow ({expected}) so a broker outage restarts nothing"
+    assert liveness.get("path") == "/livez", (
+        f"{name}: liveness stays shallow (/livez: no render of /metrics, no broker) so a "
+        "broker outage restarts nothing"
     )
     # The probe, run here against a port where no broker listens, says "not ready" quickly.
     env = {**os.environ, "AMQP_URI": "pyamqp://lianxin:pw@127.0.0.1:1/"}

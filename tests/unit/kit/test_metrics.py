@@ -60,3 +60,20 @@ def test_the_metrics_port_answers_prometheus_in_text_gzipped():
     assert zipped.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     body = gzip.decompress(zipped.raw.read(decode_content=False)).decode()
     assert body == plain.text
+
+
+def test_the_liveness_path_answers_without_rendering_the_registry():
+    """What the Kubernetes liveness probe asks (deploy/k8s: ``/livez`` on the metrics port):
+    a broken collector, or 500 centers' series, cost it nothing."""
+    from prometheus_client import CollectorRegistry
+
+    class Broken:
+        def collect(self):
+            raise AssertionError("/livez rendered the registry")
+
+    registry = CollectorRegistry()
+    registry.register(Broken())
+    app = metrics.metrics_app(registry)
+    answered = []
+    body = app({"PATH_INFO": "/livez"}, lambda status, headers: answered.append(status))
+    assert answered == ["200 OK"] and b"".join(body) == b"ok\n"
