@@ -9,6 +9,7 @@ drain) — within ``SHUTDOWN_GRACE_SECONDS`` (default 20), after which what is l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -93,10 +94,8 @@ def release(container: Any) -> None:
     for ext in list(getattr(container, "extensions", ())):
         sock = getattr(ext, "_sock", None) if isinstance(ext, WebServer) else None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):  # closed already: nothing left to release
                 sock.close()
-            except OSError:
-                pass
 
 
 def stop_accepting(container: Any) -> None:

@@ -54,7 +54,8 @@ class Issuer(DependencyProvider):
 
 
 class DemoPasswordInProduction(RuntimeError):
-    pass
+    """Raised at start (the container does not start) while ``LIANXIN_ENV=production`` and an
+    active account still signs in with the development password."""
 
 
 def refuse_demo_password(url: str) -> None:

@@ -14,7 +14,7 @@ from nameko.rpc import RpcProxy
 
 from lianxin.auth import Caller
 from lianxin.centers import (
-    CenterRegistryUnavailable,
+    CenterNotFound,
     CenterScoped,
     KnownCenters,
     refuse_disabled,
@@ -83,15 +83,19 @@ class AccountsService(CenterScoped, HealthCheck):
         return self._tokens(account, outcome, outcome.refresh_token)
 
     def _admin(self, center_id: str, op: Any) -> Principal:
-        """The caller, if it may call ``op`` — a change only for a center not disabled."""
+        """The caller, if it may call ``op`` for a center the tickets service knows (503
+        when it can't be asked) — a change only for a center not disabled. Ops alone may
+        act for a center tickets doesn't know yet: the one being onboarded, whose first
+        admin is invited before tickets stores it (``tickets.onboard_center``)."""
         principal: Principal = self.caller.require(center_id, op)
-        if center_id != ALL_CENTERS:
-            try:
-                if writes(op):  # rare: asked afresh (accounts keeps no center event queue)
-                    self.centers.registry.forget(center_id)
-                refuse_disabled(self.centers.lookup(center_id), op)
-            except CenterRegistryUnavailable:  # logged; tickets and the others still refuse
-                pass
+        if center_id == ALL_CENTERS:
+            return principal
+        if writes(op):  # rare: asked afresh (accounts keeps no center event queue)
+            self.centers.registry.forget(center_id)
+        record = self.centers.lookup(center_id)
+        if record is None and principal.role != "ops":
+            raise CenterNotFound()
+        refuse_disabled(record, op)
         return principal
 
     # -- sign-in -----------------------------------------------------------------------------

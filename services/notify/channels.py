@@ -16,6 +16,7 @@ SMS contract or a WeChat account. See ``docs/departments.md`` and ``config.yml``
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -220,10 +221,8 @@ class UrlRefused(Exception):
 def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address a URL's host spells, in any form a resolver accepts: ``127.0.0.1``,
     ``2130706433``, ``0x7f.1``, ``017700000001``, ``[::ffff:127.0.0.1]``. None for a name."""
-    try:
+    with contextlib.suppress(ValueError):  # not in the standard form: the BSD forms below
         return ipaddress.ip_address(host)
-    except ValueError:
-        pass
     try:  # inet_aton reads the BSD forms: 1 to 4 parts, each decimal, octal (0…) or hex (0x…)
         return ipaddress.IPv4Address(socket.inet_aton(host))
     except OSError:

@@ -34,6 +34,7 @@ class System:
     sandbox: Path
     ops: str
     admin: str
+    accounts_db: str = ""
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -88,7 +89,7 @@ def system(container_factory, service_config, rpc, tmp_path):
     ).start()
     ops = mint(url=accounts["DB_URL"], sub="ops-1", role="ops", centers=["*"])
     rpc(ops).tickets.create_center({"id": CENTER, "name": "雁鸣湖镇镇区社区党群服务中心"})
-    system = System(f"http://127.0.0.1:{port}", sandbox, ops, "")
+    system = System(f"http://127.0.0.1:{port}", sandbox, ops, "", accounts["DB_URL"])
     made = system.call(
         "POST",
         f"/api/v1/accounts?center={CENTER}",
@@ -339,3 +340,22 @@ def test_a_key_rotation_keeps_old_tokens_for_the_overlap_only(system):
         lambda: system.call("GET", "/api/v1/auth/me", old).status_code == 401, seconds=8
     )
     assert system.call("GET", "/api/v1/auth/me", new).status_code == 200
+
+
+def test_an_admin_of_a_center_the_tickets_service_doesnt_know_is_refused(system):
+    """Accounts asks the center registry too: a token naming a made-up center gets 404 and
+    no account is made there."""
+    from services.accounts.commands import mint
+
+    stranger = mint(url=system.accounts_db, sub="admin-x", role="admin", centers=["newtown"])
+    listed = system.call("GET", "/api/v1/accounts", stranger)
+    assert listed.status_code == 404 and listed.json()["code"] == "CENTER_NOT_FOUND"
+    made = system.call(
+        "POST",
+        "/api/v1/accounts",
+        stranger,
+        json={"person_id": "x-1", "role": "staff", "password": PASSWORD},
+    )
+    assert made.status_code == 404
+    ops_view = system.call("GET", "/api/v1/accounts?center=newtown", system.ops)
+    assert ops_view.status_code == 200 and ops_view.json()["total"] == 0
