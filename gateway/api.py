@@ -326,21 +326,40 @@ class Cors(DependencyProvider):
 _PATH_ARG = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
 
 
+def invoke(
+    service: Any,
+    op: Operation,
+    center: str | None,
+    *values: Any,
+    body: Any = None,
+    query: Any = None,
+    if_match: str | None = None,
+) -> Any:
+    """One RPC of ``op`` in the documented order: the center (``None``: a public or
+    across-centers operation names none), the path's values, the body, the query. Routes
+    and pages both call the services through here."""
+    args: list[Any] = [] if center is None else [center]
+    args += values
+    if op.body is not None:
+        args.append(body)
+    if op.query is not None:
+        args.append(query if query is not None else {})
+    kwargs = {"if_match": if_match} if op.if_match else {}
+    proxy = getattr(service, f"{op.service}_rpc")
+    return call(getattr(proxy, op.name), *args, timeout=op.timeout, **kwargs)
+
+
 def _forward(spec: Route) -> Handler:
     """The handler of an exposed operation: one RPC, arguments in the documented order."""
     op = spec.op
     path_names = _PATH_ARG.findall(spec.path)
 
     def forward(service: Any, req: ApiRequest, **path_args: str) -> Any:
-        args: list[Any] = [] if op.public or spec.across_centers else [req.center]
-        args += [path_args[name] for name in path_names]
-        if op.body is not None:
-            args.append(req.body)
-        if op.query is not None:
-            args.append(req.query)
-        kwargs = {"if_match": req.if_match} if op.if_match else {}
-        proxy = getattr(service, f"{op.service}_rpc")
-        return call(getattr(proxy, op.name), *args, timeout=op.timeout, **kwargs)
+        center = None if op.public or spec.across_centers else req.center
+        values = [path_args[name] for name in path_names]
+        return invoke(
+            service, op, center, *values, body=req.body, query=req.query, if_match=req.if_match
+        )
 
     forward.__name__ = op.name
     return forward

@@ -12,11 +12,9 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from nameko.exceptions import RemoteError
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
@@ -24,14 +22,11 @@ from werkzeug.wrappers import Request, Response
 from gateway.api import call
 from gateway.dependencies import CSRF_FIELD
 from gateway.routes.auth import AuthRoutes, clear_session_cookies, is_https, set_session_cookies
+from gateway.web import page
 from lianxin.contracts.schema import CENTER_ID_RE
 from lianxin.errors import LianxinError, from_remote
 from lianxin.privacy import mask
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 #: The pre-sign-in CSRF cookie (double submit).
 LOGIN_CSRF_COOKIE = "lx_login"
 STATUS = {"unauthenticated": 401, "rate_limited": 429, "invalid": 422, "forbidden": 403}
@@ -87,18 +82,15 @@ class PageRoutes(AuthRoutes):
     ) -> Response:
         login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
         center = values.pop("center", None) or self._center(request)
-        html = TEMPLATES.get_template(template).render(
+        response = page(
+            request,
+            f"signin/{template}",
+            status,
             title=values.pop("title", "登录"),
             center=center,
             center_name=self._center_name(center),
             login_csrf=login_csrf,
             **values,
-        )
-        response = Response(html, status=status, mimetype="text/html")
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
         )
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
@@ -182,7 +174,8 @@ class PageRoutes(AuthRoutes):
             return self._page(
                 request, "login.html", status, error=_first_field_message(error), **shown
             )
-        target = shown["next"] or f"/login?center={quote(center)}"
+        # Nowhere named: "/" leads staff to the console, residents to their center's pages.
+        target = shown["next"] or "/"
         response = Response(status=303, headers={"Location": target})
         return set_session_cookies(response, request, pair)
 

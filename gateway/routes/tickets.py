@@ -138,7 +138,7 @@ ROUTES: list[Route] = [
 
 
 class TicketRoutes(ReporterRoutes):
-    def intake_key(self, req: ApiRequest, center_id: str) -> str | None:
+    def intake_key(self, req: ApiRequest, center_id: str, key: str | None = None) -> str | None:
         """What makes a submission the same as an earlier one from the same client: its
         ``Idempotency-Key`` header, or else — for residents, who don't report the same thing
         twice in ten minutes — the same category and text. Staff registering calls get no
@@ -148,7 +148,7 @@ class TicketRoutes(ReporterRoutes):
             if req.principal
             else f"client:{self.throttle.client(req.request)}"
         )
-        header = (req.request.headers.get("Idempotency-Key") or "").strip()
+        header = (key or req.request.headers.get("Idempotency-Key") or "").strip()
         if header:
             material = f"{who}|{center_id}|key|{header[:200]}"
         elif req.principal is None or req.principal.role == "resident":
@@ -197,6 +197,15 @@ class TicketRoutes(ReporterRoutes):
         or an existing ``reporter_id``, and may resolve them at once with an ``answer``.
         A repeat answers 200 with the first ticket: a resident's same category and text within
         ten minutes, or anyone's same ``Idempotency-Key`` header."""
+        receipt, repeat = self.register_report(req)
+        return json_response(receipt, 200) if repeat else receipt
+
+    def register_report(
+        self, req: ApiRequest, key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """A report registered by its signed-in caller (the API's route, the console's
+        intake page): the receipt, and whether it repeats an earlier submission (``key``:
+        the submission's idempotency key, else the request's ``Idempotency-Key``)."""
         assert req.center is not None and req.principal is not None  # an operation with roles
         payload = dict(req.body)
         contact = payload.pop("contact", None)
@@ -210,9 +219,9 @@ class TicketRoutes(ReporterRoutes):
         if reporter is not None:
             payload["reporter_id"] = reporter
         receipt, repeat = self.intake.create(
-            req.center, payload, self.tickets_rpc, self.intake_key(req, req.center)
+            req.center, payload, self.tickets_rpc, self.intake_key(req, req.center, key)
         )
-        return json_response(receipt, 200) if repeat else receipt
+        return receipt, repeat
 
     @route(
         "POST",

@@ -127,6 +127,8 @@ def tokens(
         ttl=ttl,
         sid=session.id,
         csrf=session.csrf,
+        # The account name, for a page's header (a staff login; residents have none).
+        acct=account.login,
     )
     return {
         "access_token": access,

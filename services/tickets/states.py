@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from lianxin.contracts.tickets.operations import ACTION_NAMES, STATE_NAMES, TRANSITIONS
 from lianxin.privacy import FREE_TEXT_FIELDS, mask
 from lianxin.roles import Principal
 from services.tickets.exceptions import InvalidTransition
@@ -27,50 +28,6 @@ def summary(description: str) -> str:
     numbers masked (138****5678) — events go to every department subscriber. Masked before
     it is cut, so that no number is cut into a piece the mask no longer recognises."""
     return mask(description)[:SUMMARY_LENGTH]
-
-
-STATE_NAMES = {
-    "reported": "待签收",
-    "acknowledged": "已签收",
-    "assigned": "已派单",
-    "in_progress": "处理中",
-    "returned": "已退单",
-    "escalated": "提交联席会",
-    "resolved": "已办结",
-    "closed": "已回访关闭",
-    "merged": "已并单",
-}
-
-#: action → states it may start from (the state it leads to is decided by the action).
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "acknowledge": ("reported",),
-    "assign": ("acknowledged", "assigned", "returned"),
-    "start": ("assigned",),
-    "return": ("assigned", "in_progress"),
-    "resolve": ("assigned", "in_progress"),
-    "escalate": ("acknowledged", "assigned", "in_progress", "returned"),
-    "merge": ("reported", "acknowledged", "assigned", "returned"),
-    "rate": ("resolved",),
-    "close": ("resolved",),
-    "reopen": ("resolved", "closed"),
-    # 催办 and supporters ("我也遇到了"): any open ticket
-    "urge": ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated"),
-    "support": ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated"),
-}
-ACTION_NAMES = {
-    "acknowledge": "签收",
-    "assign": "派单",
-    "start": "开始办理",
-    "return": "退单",
-    "resolve": "办结",
-    "escalate": "提交联席会",
-    "merge": "并单",
-    "rate": "评价",
-    "close": "回访关闭",
-    "reopen": "重新办理",
-    "urge": "催办",
-    "support": "加入反映",
-}
 
 
 def record(

@@ -51,7 +51,7 @@ def system(rabbit_manager, tmp_path_factory):
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "PUBLIC_RATE": "0.2",
     }
-    for name in ("TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY"):
+    for name in ("ACCOUNTS", "TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "REPORTS", "GATEWAY"):
         env[f"{name}_METRICS_PORT"] = str(free_port())
     log = var / "system.log"
     with open(log, "wb") as out:
@@ -129,3 +129,34 @@ def on_duty(system, token):
         assert answer.status_code == 201, answer.text
 
     return put
+
+
+@pytest.fixture
+def signed_in(system):
+    """``signed_in(account)`` → a ``requests.Session`` signed in on /login with the account's
+    development password, as a browser is (the session cookie); ``.csrf`` is its session's
+    CSRF secret, which every form carries."""
+    import re
+
+    password = re.search(r"开发密码 (\S+?)，", system.log.read_text(errors="replace")).group(1)
+
+    def sign_in(account: str) -> requests.Session:
+        session = requests.Session()
+        page = session.get(system.url("/login"), timeout=10)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        done = session.post(
+            system.url("/login"),
+            data={
+                "kind": "password",
+                "center": "yanminghu",
+                "account": account,
+                "password": password,
+                "csrf_token": csrf,
+            },
+            timeout=10,
+        )
+        assert done.status_code == 200, done.text[:500]
+        session.csrf = re.search(r'name="csrf_token" value="([^"]+)"', done.text).group(1)
+        return session
+
+    return sign_in

@@ -89,7 +89,8 @@ def test_the_login_page_signs_a_cadre_in_with_a_cookie_and_out_again(system):
         },
         timeout=10,
     )
-    assert done.status_code == 200 and "您已登录" in done.text and "社工" in done.text
+    # "/" leads a social worker to the console: their party's queue first.
+    assert done.status_code == 200 and "本单位待办" in done.text and "社工" in done.text
     session_csrf = re.search(r'name="csrf_token" value="([^"]+)"', done.text).group(1)
     gone = browser.post(
         system.url("/logout"), data={"csrf_token": session_csrf, "center": CENTER}, timeout=10
@@ -116,7 +117,8 @@ def test_in_a_real_browser_a_cadre_signs_in_and_out_and_a_resident_asks_for_a_co
     assert run.returncode == 0, run.stderr[-3000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["wrong"] == "账号或密码错误"
-    assert "您已登录" in seen["signed_in"] and "中心管理员" in seen["signed_in"]
+    # Signed in with no page named, the admin lands on the console (its duty in the header).
+    assert "值班看板" in seen["signed_in"] and "中心管理员" in seen["header"]
     assert seen["access_cookie_http_only"] is True and seen["me"] == "admin"
     assert seen["signed_out"] == "登录"
     assert seen["code_notice"].startswith("验证码已发送至 137****2222")

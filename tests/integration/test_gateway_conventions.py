@@ -74,9 +74,13 @@ def test_options_names_the_methods_and_unknown_paths_are_problem_json(gateway):
     options = requests.options(f"{gateway}/api/v1/tickets", timeout=5)
     assert options.status_code == 204 and options.headers["Allow"] == "GET, POST, OPTIONS"
     for response in (
-        requests.get(f"{gateway}/", timeout=5),
+        requests.get(f"{gateway}/api/v1/nothing-here", timeout=5),
         requests.options(f"{gateway}/api/v1/nothing-here", timeout=5),
+        requests.post(f"{gateway}/", timeout=5),
     ):
         assert response.status_code == 404
         assert response.headers["Content-Type"].startswith("application/problem+json")
         assert response.json()["code"] == "NO_SUCH_ROUTE"
+    # A person opening the site is led to a page (the sign-in page, signed out).
+    home = requests.get(f"{gateway}/", allow_redirects=False, timeout=5)
+    assert home.status_code == 302 and home.headers["Location"] == "/login"

@@ -37,11 +37,12 @@ def main(base: str, password: str, shots: Path) -> dict:
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
         seen["signed_in"] = page.locator("main").inner_text()
+        seen["header"] = page.locator("header").inner_text()
         page.screenshot(path=str(shots / "login-signed-in.png"), full_page=True)
         cookies = {c["name"]: c for c in page.context.cookies()}
         seen["access_cookie_http_only"] = cookies["lx_access"]["httpOnly"]
         seen["me"] = page.evaluate("fetch('/api/v1/auth/me').then(r => r.json()).then(j => j.role)")
-        page.get_by_role("button", name="退出登录").click()
+        page.get_by_role("button", name="退出").click()
         seen["signed_out"] = page.locator("h1").inner_text()
         page.get_by_role("link", name="居民 / 志愿者").click()
         page.get_by_label("手机号").fill("13700002222")
