@@ -285,6 +285,62 @@ def attendance_stats(
     }
 
 
+def county_attendance_stats(
+    *,
+    db_session: Session,
+    center_ids: list[str],
+    query: AttendanceFilter,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Per center of ``center_ids`` (in their order) the activities held and person-times of
+    :func:`attendance_stats` for the same query, counted at once (``GROUP BY center_id``)."""
+    ids = list(dict.fromkeys(center_ids))
+    if not ids:
+        return []
+    now = now or now_utc()
+    last = query.get("to") or local(now).date()
+    first = query.get("from_") or last - timedelta(days=DEFAULT_DAYS - 1)
+    start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
+    where = [
+        Activity.center_id.in_(ids),
+        Activity.state.in_(("published", "completed")),
+        Activity.starts_at >= start,
+        Activity.starts_at < end,
+    ]
+    if query.get("programme"):
+        where.append(Activity.programme == query["programme"])
+    if query.get("audience"):
+        where.append(Activity.audience == query["audience"])
+    held = {
+        cid: (count, walk_ins)
+        for cid, count, walk_ins in db_session.execute(
+            select(Activity.center_id, func.count(), func.coalesce(func.sum(Activity.walk_ins), 0))
+            .where(*where)
+            .group_by(Activity.center_id)
+        )
+    }
+    checked_in = dict(
+        db_session.execute(
+            select(Activity.center_id, func.coalesce(func.sum(Registration.attended), 0))
+            .join(
+                Registration,
+                (Registration.activity_id == Activity.id)
+                & (Registration.center_id == Activity.center_id),
+            )
+            .where(*where, Registration.checked_in_at.is_not(None))
+            .group_by(Activity.center_id)
+        ).all()
+    )
+    return [
+        {
+            "center_id": cid,
+            "activities": held.get(cid, (0, 0))[0],
+            "person_times": int(held.get(cid, (0, 0))[1]) + int(checked_in.get(cid) or 0),
+        }
+        for cid in ids
+    ]
+
+
 Grouping = tuple[Callable[[Activity], str], Callable[[Activity], str]]
 
 

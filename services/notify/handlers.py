@@ -15,6 +15,7 @@ from typing import Any
 from lianxin.clock import now_utc
 from lianxin.consumer import event_handler
 from lianxin.contracts.events import events as ev
+from lianxin.contracts.reports import events as rp
 from lianxin.contracts.tickets import events as tk
 from lianxin.contracts.volunteers import events as vo
 from services.notify import receiving
@@ -264,4 +265,10 @@ class EventHandlers:
 
     @event_handler("volunteers", vo.VISIT_RECORDED, batch=EVENT_BATCH)
     def handle_volunteers_visit_recorded(self, events: list[Event]) -> None:
+        self.handle_events(events)
+
+    # -- reports ---------------------------------------------------------------------
+
+    @event_handler("reports", rp.REPORT_PUBLISHED, batch=EVENT_BATCH)
+    def handle_reports_report_published(self, events: list[Event]) -> None:
         self.handle_events(events)

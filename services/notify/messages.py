@@ -507,6 +507,24 @@ TYPES: dict[str, MessageType] = {
                 "reason": "该时段已安排党建联席会",
             },
         ),
+        # -- reports ---------------------------------------------------------------------------
+        _mt(
+            "report.published",
+            "月度工作报告（联席会前一天）",
+            "{{ month_label }}月度工作报告已生成",
+            "{{ center_name }}{{ month_label }}月度工作报告已生成，供 {{ meeting_date }} 党建联席会使用："
+            "诉求办理、群众满意度、联席会议程、志愿服务与活动情况。"
+            "登录后查看 PDF：{{ report_url }}；数据表（Excel）：{{ workbook_url }}",
+            {
+                "month": "2026-11",
+                "month_label": "2026年11月",
+                "meeting_date": "2026-11-25",
+                "report_url": "https://lianxin.example.org/api/v1/reports/monthly/2026-11.pdf",
+                "workbook_url": "https://lianxin.example.org/api/v1/reports/monthly/2026-11.xlsx",
+            },
+            sms="{{ month_label }}月度工作报告已生成，供{{ meeting_date }}联席会使用，请登录连心桥查看。",
+            **_STAFF,
+        ),
         # -- scheduled reminders (SCHEDULED_KINDS) ---------------------------------------------
         _mt(
             "reminder.shift_day_before",

@@ -6,7 +6,7 @@ the center (staff, admin) or as a party's handlers, both looked up in the direct
 and the reminders to schedule, move or withdraw. Nothing here touches a database.
 Each publishing service's events are planned in a module of their own:
 :mod:`~services.notify.ticket_plans`, :mod:`~services.notify.volunteer_plans`,
-:mod:`~services.notify.activity_plans`.
+:mod:`~services.notify.activity_plans`, :mod:`~services.notify.report_plans`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.notify import activity_plans, ticket_plans, volunteer_plans
+from services.notify import activity_plans, report_plans, ticket_plans, volunteer_plans
 from services.notify.plans import Event, Message, Plan
 
 
@@ -28,6 +28,8 @@ def plan_event(event: Event, now: datetime) -> Plan:
         return volunteer_plans.plan(etype, data, now)
     if service == "events":
         return activity_plans.plan(etype, data, now)
+    if service == "reports":
+        return report_plans.plan(etype, data, event["centerid"])
     return Plan()
 
 

@@ -1,8 +1,10 @@
 """Service-hour certificates (志愿服务证书): the milestone a certificate is for, and the
 certificate as a one-page Chinese PDF.
 
-reportlab draws the text in the Adobe CID font ``STSong-Light`` (宋体): every
-PDF reader knows it, so nothing needs a font file here and the PDF stays small.
+The text is drawn in the font :mod:`lianxin.fonts` provides, embedded as a subset (a
+certificate printed or opened anywhere shows the same characters, never boxes). Each
+certificate carries its verification code and a QR code of ``<PUBLIC_URL>/verify/<code>``,
+where anyone checks that it is genuine (:mod:`services.volunteers.verification`).
 """
 
 from __future__ import annotations
@@ -11,27 +13,28 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+import segno
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy.orm import Session
 
+from lianxin import fonts
 from lianxin.clock import local
 from lianxin.contracts.volunteers.operations import MILESTONES
 from lianxin.errors import InvalidInput
 from services.volunteers.exceptions import CertificateNotFound
 from services.volunteers.models import Milestone, Volunteer
+from services.volunteers.verification import display
 
-FONT = "STSong-Light"
+#: The embedded font's name (registered by :func:`render_pdf`, via ``fonts.reportlab_font``).
+FONT = fonts.REPORTLAB_NAME
 RED = HexColor("#B22222")
 GOLD = HexColor("#C8A04A")
 INK = HexColor("#222222")
 CN_DIGITS = "〇一二三四五六七八九"
-
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class Certificate:
     total_hours: float
     reached_at: datetime
     certificate_no: str
+    #: The verification code (stored form) and the page that checks it.
+    verify_code: str = ""
+    verify_url: str = ""
 
 
 def milestone_hours_of(value: object) -> int:
@@ -69,8 +75,10 @@ def get_milestone(*, db_session: Session, volunteer: Volunteer, milestone_hours:
     return milestone
 
 
-def certificate_of(volunteer: Volunteer, milestone: Milestone, center_name: str) -> Certificate:
-    """What the certificate of ``milestone`` says."""
+def certificate_of(
+    volunteer: Volunteer, milestone: Milestone, center_name: str, public_url: str = ""
+) -> Certificate:
+    """What the certificate of ``milestone`` says; its QR code points at ``public_url``."""
     return Certificate(
         volunteer_name=volunteer.name,
         center_name=center_name,
@@ -78,6 +86,8 @@ def certificate_of(volunteer: Volunteer, milestone: Milestone, center_name: str)
         total_hours=milestone.total_hours,
         reached_at=milestone.reached_at,
         certificate_no=milestone.certificate_no,
+        verify_code=milestone.verify_code,
+        verify_url=f"{public_url.rstrip('/')}/verify/{milestone.verify_code}",
     )
 
 
@@ -121,11 +131,34 @@ def _wrap(text: str, size: float, width: float) -> list[str]:
     return [*lines, line] if line else lines
 
 
+def _qr(canvas: Canvas, url: str, x: float, y: float, size: float) -> None:
+    """``url`` as a QR code drawn in vector squares, ``size`` points wide, lower left at x, y."""
+    matrix = segno.make_qr(url, error="m").matrix
+    cells = len(matrix) + 8  # the four-module quiet zone on each side
+    cell = size / cells
+    canvas.setFillColor(HexColor("#FFFFFF"))
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    canvas.setFillColor(HexColor("#000000"))
+    for row, line in enumerate(matrix):
+        for col, dark in enumerate(line):
+            if dark:
+                canvas.rect(
+                    x + (col + 4) * cell, y + size - (row + 5) * cell, cell, cell, stroke=0, fill=1
+                )
+
+
 def render_pdf(cert: Certificate) -> bytes:
-    """The certificate as PDF bytes (A4 landscape)."""
+    """The certificate as PDF bytes (A4 landscape, its font embedded)."""
+    fonts.reportlab_font()
     buffer = io.BytesIO()
     width, height = landscape(A4)
-    canvas = Canvas(buffer, pagesize=(width, height), invariant=True, pageCompression=1)
+    canvas = Canvas(
+        buffer,
+        pagesize=(width, height),
+        invariant=True,
+        pageCompression=1,
+        initialFontName=FONT,
+    )
     canvas.setTitle(f"志愿服务证书 {cert.volunteer_name} {cert.milestone_hours}小时")
     canvas.setAuthor(cert.center_name)
     canvas.setSubject("志愿服务时长证书")
@@ -166,6 +199,15 @@ def render_pdf(cert: Certificate) -> bytes:
     canvas.setFillColor(INK)
     canvas.setFont(FONT, 10)
     canvas.drawString(25 * mm, 24 * mm, f"证书编号：{cert.certificate_no}")
+    if cert.verify_code:
+        # Bottom left, inside the gold frame: the code and the QR code of the check page.
+        side = 26 * mm
+        _qr(canvas, cert.verify_url, 24 * mm, 30 * mm, side)
+        canvas.drawString(24 * mm + side + 3 * mm, 44 * mm, "扫码或访问以下网址查验真伪")
+        canvas.drawString(24 * mm + side + 3 * mm, 38 * mm, cert.verify_url)
+        canvas.setFont(FONT, 12)
+        canvas.drawString(24 * mm + side + 3 * mm, 31 * mm, f"验证码：{display(cert.verify_code)}")
+        canvas.setFont(FONT, 10)
     canvas.drawRightString(width - 25 * mm, 24 * mm, "服务时长经社工审核，可在连心桥系统中查验")
     canvas.showPage()
     canvas.save()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lianxin.db import UTCDateTime
 from lianxin.outbox import kit_tables
+from services.volunteers.verification import new_code
 
 
 class Base(DeclarativeBase):
@@ -123,6 +124,11 @@ class Beneficiary(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The same person in notify's directory (their tickets, registrations), linked only once
+    #: a staff member confirmed the match by phone: who linked it, when.
+    person_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    person_linked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    person_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     #: Filled by the queries that read the register (not columns: typed with ``cast``, since
     #: a declarative class reads every annotation as a column).
@@ -354,6 +360,8 @@ class Milestone(Base):
     reached_at: Mapped[datetime] = mapped_column(UTCDateTime)
     total_minutes: Mapped[int] = mapped_column(Integer)
     certificate_no: Mapped[str] = mapped_column(String(40), unique=True)
+    #: What anyone checks the certificate by (``/verify/<code>``; see ``verification``).
+    verify_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_code)
 
     @property
     def total_hours(self) -> float:
@@ -362,3 +370,24 @@ class Milestone(Base):
 
 def minutes_to_hours(minutes: int) -> float:
     return round(minutes / 60, 2)
+
+
+class CareFileAccess(Base):
+    """One opening of a beneficiary's care file (帮扶档案): who, when (个人信息保护: access to
+    sensitive personal data is accountable). Written in the transaction that reads the file;
+    never changed, read by the center's admin."""
+
+    __tablename__ = "care_file_access"
+    __table_args__ = (
+        Index("ix_care_file_access_center_opened", "center_id", "opened_at"),
+        Index("ix_care_file_access_beneficiary", "center_id", "beneficiary_id", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    beneficiary_id: Mapped[str] = mapped_column(String(36))
+    reader_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reader_role: Mapped[str] = mapped_column(String(20))
+    #: cadre, social_worker, handler or admin: what the reader was when they opened it.
+    reader_duty: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)

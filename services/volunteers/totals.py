@@ -191,3 +191,47 @@ def center_stats(
         "no_shows": no_shows,
         "pending_hours": minutes_to_hours(pending),
     }
+
+
+def county_center_stats(
+    *,
+    db_session: Session,
+    center_ids: list[str],
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[dict[str, Any]]:
+    """Per center of ``center_ids`` (in their order) the verified hours, participations and
+    beneficiaries served of :func:`center_stats` for the period, counted at once (``GROUP BY
+    center_id``: two reads, whatever the number of centers)."""
+    ids = list(dict.fromkeys(center_ids))
+    if not ids:
+        return []
+    start, end = period_bounds(date_from, date_to)
+    hours = {
+        cid: (minutes, count)
+        for cid, minutes, count in db_session.execute(
+            select(HourEntry.center_id, func.coalesce(func.sum(HourEntry.minutes), 0), func.count())
+            .where(
+                HourEntry.center_id.in_(ids),
+                HourEntry.status == "approved",
+                *_within(HourEntry.served_at, start, end),
+            )
+            .group_by(HourEntry.center_id)
+        )
+    }
+    served = dict(
+        db_session.execute(
+            select(Visit.center_id, func.count(func.distinct(Visit.beneficiary_id)))
+            .where(Visit.center_id.in_(ids), *_within(Visit.visited_at, start, end))
+            .group_by(Visit.center_id)
+        ).all()
+    )
+    return [
+        {
+            "center_id": cid,
+            "verified_hours": minutes_to_hours(hours.get(cid, (0, 0))[0]),
+            "participations": hours.get(cid, (0, 0))[1],
+            "beneficiaries_served": served.get(cid, 0),
+        }
+        for cid in ids
+    ]

@@ -1,9 +1,8 @@
 """A certificate is for a milestone reached: a one-page Chinese PDF that says who, how many hours,
 where and when."""
 
-import base64
 import re
-import zlib
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -19,39 +18,34 @@ CERT = Certificate(
     total_hours=52.5,
     reached_at=datetime(2026, 11, 29, 2, 0, tzinfo=UTC),
     certificate_no="LX20261129-0050-1A2B3C4D",
+    verify_code="7Q2MK9XD4RTAC",
+    verify_url="https://lianxin.example.cn/verify/7Q2MK9XD4RTAC",
 )
-
-_STREAM = re.compile(
-    rb"/Filter \[ /ASCII85Decode /FlateDecode \].*?stream\r?\n(.*?)endstream", re.S
-)
-_TJ = re.compile(rb"\(((?:\\[0-7]{1,3}|\\.|[^\\)])*)\) Tj")
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _unescape(literal: bytes) -> bytes:
-    def one(match: re.Match) -> bytes:
-        body = match.group(0)[1:]
-        if body[:1].isdigit():
-            return bytes([int(body, 8)])
-        return _ESCAPES.get(body, body)
-
-    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal)
 
 
 def pdf_text(pdf: bytes) -> str:
-    """Every string the page draws in the CID font, decoded (UCS-2 big-endian)."""
-    out = []
-    for raw in _STREAM.findall(pdf):
-        content = zlib.decompress(base64.a85decode(raw.strip().removesuffix(b"~>")))
-        for literal in _TJ.findall(content):
-            out.append(_unescape(literal).decode("utf-16-be", errors="replace"))
-    return "".join(out)
+    """The page's text as a reader extracts it (poppler's pdftotext), without line breaks."""
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    return re.sub(r"\s*\n\s*", "", out)
 
 
-def test_certificate_is_a_one_page_pdf_in_a_cjk_font_every_reader_has():
+def pdf_fonts(pdf: bytes, tmp_path) -> list[list[str]]:
+    """``pdffonts``' rows: name, type, encoding, emb, sub, uni, object, generation."""
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True)
+    return [line.split() for line in out.stdout.splitlines()[2:]]
+
+
+def test_certificate_is_a_one_page_pdf_whose_every_font_is_embedded(tmp_path):
+    """A machine without any Chinese font shows the certificate as printed, not boxes."""
     pdf = render_pdf(CERT)
     assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") == 1
-    assert b"/BaseFont /STSong-Light" in pdf and b"/Encoding /UniGB-UCS2-H" in pdf
+    rows = pdf_fonts(pdf, tmp_path)
+    assert rows, "the certificate names no font"
+    assert all(row[-5] == "yes" for row in rows), rows  # the "emb" column
 
 
 def test_certificate_says_who_how_many_hours_where_and_when():
@@ -83,3 +77,35 @@ def test_a_certificate_before_the_milestone_is_not_found(db, volunteer):
     with pytest.raises(NotFound) as err:
         certificates.get_milestone(db_session=db, volunteer=v, milestone_hours=42)
     assert "milestone" in err.value.fields
+
+
+def test_certificate_carries_its_verification_code_and_the_page_that_checks_it():
+    text = pdf_text(render_pdf(CERT))
+    assert "验证码：7Q2M-K9XD-4RTA-C" in text
+    assert "https://lianxin.example.cn/verify/7Q2MK9XD4RTAC" in text
+
+
+def test_a_milestone_gets_its_own_code_and_is_found_by_it(db, volunteer):
+    from services.volunteers import verification
+    from services.volunteers.models import Milestone
+
+    v = volunteer("vol-1", name="张志强")
+    for hours in (50, 100):
+        db.add(
+            Milestone(
+                volunteer_id=v.id,
+                milestone_hours=hours,
+                center_id=v.center_id,
+                reached_at=datetime(2026, 11, 29, tzinfo=UTC),
+                total_minutes=hours * 60,
+                certificate_no=f"LX-{hours}",
+            )
+        )
+    db.commit()
+    fifty, hundred = (db.get(Milestone, (v.id, h)) for h in (50, 100))
+    assert fifty.verify_code != hundred.verify_code
+    found, holder = verification.find_certificate(db_session=db, code=hundred.verify_code)
+    assert (found.certificate_no, holder.name) == ("LX-100", "张志强")
+    with pytest.raises(NotFound) as err:
+        verification.find_certificate(db_session=db, code=verification.new_code())
+    assert err.value.code == "CERTIFICATE_NOT_GENUINE"
