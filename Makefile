@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup node-setup migrate seed lint bench clean services
 
-run: setup migrate ## install, migrate, start all five services + gateway, load the demo center
+run: setup migrate ## install, migrate, start every service + the gateway, load the demo center
+	@bash scripts/ensure-pdf-font.sh
 	$(BIN)/lianxin run --seed
 
 test: setup node-setup services lint ## install, start RabbitMQ/PostgreSQL/Redis if needed, lint and types, run unit + integration + e2e tests

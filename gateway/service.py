@@ -13,20 +13,34 @@ from gateway import docs
 from gateway.api import Cors, CorsPolicy, allowed_methods, call, exposes, openapi
 from gateway.http import json_response, problem
 from gateway.pages import PageRoutes
-from gateway.routes import activities, auth, centers, notifications, open311, tickets, volunteers
+from gateway.routes import (
+    activities,
+    auth,
+    centers,
+    certificates,
+    notifications,
+    open311,
+    reports,
+    tickets,
+    volunteers,
+)
 from gateway.routes.activities import ActivityRoutes
 from gateway.routes.centers import CenterPages
+from gateway.routes.certificates import CertificateRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.open311 import Open311Routes
 from gateway.routes.photos import PhotoRoutes
+from gateway.routes.reports import ReportRoutes
 from gateway.routes.tickets import TicketRoutes
 from gateway.routes.volunteers import VolunteerRoutes
+from gateway.web.console import ConsolePages
+from gateway.web.public import PublicPages
 from lianxin import metrics as kit_metrics
 from lianxin.timer import timer
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("accounts", "tickets", "volunteers", "events", "notify")
+BACKENDS = ("accounts", "tickets", "volunteers", "events", "notify", "reports")
 
 
 @exposes(
@@ -37,6 +51,8 @@ BACKENDS = ("accounts", "tickets", "volunteers", "events", "notify")
     activities.ROUTES,
     notifications.ROUTES,
     centers.ROUTES,
+    reports.ROUTES,
+    certificates.ROUTES,
 )
 class GatewayService(
     PageRoutes,
@@ -47,6 +63,10 @@ class GatewayService(
     ActivityRoutes,
     NotificationRoutes,
     CenterPages,
+    ConsolePages,
+    ReportRoutes,
+    CertificateRoutes,
+    PublicPages,
 ):
     """The routes of every area (``gateway/routes/``) on the dependencies of
     :class:`gateway.base.GatewayBase`, plus the operational endpoints below."""
@@ -67,6 +87,7 @@ class GatewayService(
             "volunteers": self.volunteers_rpc,
             "events": self.events_rpc,
             "notify": self.notify_rpc,
+            "reports": self.reports_rpc,
         }
 
         def check(name: str) -> tuple[str, str]:
@@ -127,6 +148,10 @@ class GatewayService(
 
     @http("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/")
     def root(self, request: Request) -> Response:
+        """A person opening the site: to the console, their center's phone pages or the
+        sign-in page (see ``home_for``); any other method is no route."""
+        if request.method == "GET":
+            return Response(status=302, headers={"Location": self.home_for(request)})
         return self.no_route(request, "")
 
     @http("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<path:path>")
@@ -136,6 +161,8 @@ class GatewayService(
         preflight from an allowed origin also with the CORS headers. Problem+json, in
         Chinese, always."""
         allowed = allowed_methods(request.path)
+        if request.method == "GET" and path.startswith("console/"):
+            return self.not_found_page(request)
         if request.method == "OPTIONS":
             if allowed:
                 preflight = self.cors.preflight(request, allowed)

@@ -19,6 +19,7 @@ CENTER = {
     "id": DEMO_CENTER,
     "name": "雁鸣湖镇镇区社区党群服务中心",
     "address": "河南省郑州市中牟县雁鸣湖镇东村社区",
+    "opening_hours": "周一至周日 8:30–12:00，14:30–18:00",
 }
 
 # Issue categories, each routed to one of the four parties (物业/社工/业委会/村支两委).

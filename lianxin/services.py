@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "volunteers": "services.volunteers.service:VolunteersService",
     "events": "services.events.service:EventsService",
     "notify": "services.notify.service:NotifyService",
+    "reports": "services.reports.service:ReportsService",
     "gateway": "gateway.service:GatewayService",
 }
 #: The services that own a database (and so have migrations).

@@ -99,10 +99,25 @@ ensure_browser() {
   command -v chromium >/dev/null || fail "apt-get installed chromium but it is not on PATH."
 }
 
+# A TrueType Chinese font the reports and certificates embed in their PDFs (reportlab embeds
+# TrueType, not the CFF outlines of Noto CJK): Debian's fonts-wqy-zenhei; and pdffonts
+# (poppler-utils), with which the tests check that every font of a PDF is embedded.
+ensure_pdf_font() {
+  [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] && command -v pdffonts >/dev/null && return 0
+  command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+    || fail "the PDF font or pdffonts is missing: apt-get install -y fonts-wqy-zenhei poppler-utils"
+  echo "installing fonts-wqy-zenhei and poppler-utils (apt-get) ..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-zenhei poppler-utils >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 \
+         && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-zenhei poppler-utils >/dev/null; } \
+    || fail "could not install fonts-wqy-zenhei and poppler-utils (apt-get)."
+}
+
 ensure_rabbitmq
 ensure_management
 ensure_postgres
 ensure_redis
 ensure_promtool
 ensure_browser
+ensure_pdf_font
 echo "RabbitMQ, PostgreSQL and Redis are up; promtool, chromium and a Chinese font are installed."

@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
 from lianxin.contracts.accounts import operations as accounts  # noqa: E402
 from lianxin.contracts.events import operations as events  # noqa: E402
 from lianxin.contracts.notify import operations as notify  # noqa: E402
+from lianxin.contracts.reports import operations as reports  # noqa: E402
 from lianxin.contracts.tickets import operations as tickets  # noqa: E402
 from lianxin.contracts.volunteers import operations as volunteers  # noqa: E402
 from lianxin.operations import Operation, Operations  # noqa: E402
@@ -31,6 +32,7 @@ TABLES: tuple[Operations, ...] = (
     volunteers.OPERATIONS,
     events.OPERATIONS,
     notify.OPERATIONS,
+    reports.OPERATIONS,
 )
 #: The columns: a staff member's duty (role + party), then the other roles.
 COLUMNS = (

@@ -27,6 +27,13 @@ def ics(text: str, filename: str) -> Response:
 
 #: The routes that only forward to an operation (see gateway.api.expose).
 ROUTES: list[Route] = [
+    # public
+    expose(
+        "GET",
+        "/api/v1/public/centers/<center_id>/activities",
+        ev.list_public_activities,
+        tag="public",
+    ),
     # programmes
     expose("GET", "/api/v1/programmes", ev.list_programmes, tag="activities"),
     expose("POST", "/api/v1/programmes", ev.add_programme, tag="activities", status=201),

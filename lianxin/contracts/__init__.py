@@ -72,6 +72,7 @@ def event_type(value: str, schema: type[Schema], doc: str) -> EventType:
 def load_catalogue() -> dict[str, EventType]:
     """Import every contract module so :data:`CATALOGUE` is complete."""
     from lianxin.contracts.events import events  # noqa: F401
+    from lianxin.contracts.reports import events as _reports  # noqa: F401
     from lianxin.contracts.tickets import events as _tickets  # noqa: F401
     from lianxin.contracts.volunteers import events as _volunteers  # noqa: F401
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
@@ -151,6 +151,32 @@ def list_activities(
         .offset(query["offset"])
     ).all()
     return list(items), total
+
+
+def list_public_activities(
+    *,
+    db_session: Session,
+    center_id: str,
+    days: int,
+    limit: int,
+    now: datetime | None = None,
+) -> list[Activity]:
+    """Published activities not yet over that start within ``days`` from ``now`` (those
+    under way included), soonest first: what anyone may see of a center's programme."""
+    now = now or now_utc()
+    return list(
+        db_session.scalars(
+            select(Activity)
+            .where(
+                Activity.center_id == center_id,
+                Activity.state == "published",
+                Activity.ends_at > now,
+                Activity.starts_at < now + timedelta(days=days),
+            )
+            .order_by(Activity.starts_at, Activity.id)
+            .limit(limit)
+        ).all()
+    )
 
 
 # -- activities: changing --------------------------------------------------------------------

@@ -16,6 +16,7 @@ from lianxin.contracts.events import operations as ops
 from lianxin.contracts.schema import dump, load
 from lianxin.contracts.tickets import events as centers_events
 from lianxin.db import Database
+from lianxin.errors import Forbidden
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
@@ -292,6 +293,25 @@ class EventsService(CenterScoped, HealthCheck):
         return self._activity(activity)
 
     @rpc
+    def list_public_activities(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Public: the center's published activities of the coming days (its home page)."""
+        self.centers.require(center_id)
+        q = load(ops.PublicActivityQuery, query or {})
+        items = activities.list_public_activities(
+            db_session=self.db, center_id=center_id, days=q["days"], limit=q["limit"]
+        )
+        names = {
+            p.code: p.name
+            for p in programmes.list_programmes(db_session=self.db, center_id=center_id)
+        }
+        described = views.describe(db_session=self.db, activities=items)
+        for item in described:
+            item["programme_name"] = names.get(item.get("programme") or "")
+        return dump(ops.PublicActivityRead, described, many=True)
+
+    @rpc
     def public_activities_ics(self, center_id: str, name: str) -> str:
         """Public: the center's activity calendar feed (what residents see), named ``name``."""
         self.centers.require(center_id)
@@ -447,6 +467,22 @@ class EventsService(CenterScoped, HealthCheck):
             db_session=self.db, center_id=center_id, query=load(ops.AttendanceQuery, query or {})
         )
         return dump(ops.AttendanceStats, stats)
+
+    @rpc
+    def county_attendance_stats(
+        self, center_ids: list[str], query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """For the reports service's county view (internal): each center's activities held
+        and person-times, counted at once; every center granted by the caller's token (else
+        ``CENTER_FORBIDDEN``, as ``attendance_stats``)."""
+        principal = self.caller.require_across(ops.county_attendance_stats)
+        ids = [str(c) for c in center_ids]
+        if not all(principal.may_act_for(c) for c in ids):
+            raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        stats = attendance.county_attendance_stats(
+            db_session=self.db, center_ids=ids, query=load(ops.AttendanceQuery, query or {})
+        )
+        return dump(ops.CountyAttendance, stats, many=True)
 
     @rpc
     def week_calendar(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:

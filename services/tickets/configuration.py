@@ -67,6 +67,8 @@ def create_center(*, db_session: Session, data: NewCenter) -> Center:
         name=data.name,
         address=data.address,
         timezone=data.timezone,
+        hotline=data.hotline,
+        opening_hours=data.opening_hours,
         fallback_party="village_committee",
         auto_assign=True,
         meeting_day=25,

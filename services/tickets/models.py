@@ -55,6 +55,10 @@ class Center(Base):
     escalation_level3_factor: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Whether a report's photos are shown to the public (follow page, Open311 media_url).
     public_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The center's phone for residents ("": none kept) and its opening hours, as people
+    #: read them: what its home page shows.
+    hotline: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    opening_hours: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: ``active``, or ``disabled`` (停用): every service refuses its writes, its data stays.
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
@@ -121,6 +125,10 @@ class Ticket(Base):
         ),
         Index("ix_tickets_center_state", "center_id", "state"),
         Index("ix_tickets_center_created", "center_id", "created_at"),
+        # The month's resolutions of a center (ticket statistics, the county view).
+        Index("ix_tickets_center_resolved", "center_id", "resolved_at"),
+        # A person's tickets (a resident's list; a caller's earlier issues at the hotline).
+        Index("ix_tickets_reporter", "center_id", "reporter_id", "created_at"),
         # A repeated submission (double click, a client's retry) finds the first one; two at
         # once (through two gateways) can't both be stored: the key names its time bucket.
         Index(
@@ -202,7 +210,11 @@ class TicketLog(Base):
     """The audit trail: every transition, who made it, when and why (the ticket's timeline)."""
 
     __tablename__ = "ticket_log"
-    __table_args__ = (Index("ix_ticket_log_ticket", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_log_ticket", "ticket_id", "id"),
+        # A center's steps in a period (returns and escalations of the ticket statistics).
+        Index("ix_ticket_log_center_at", "center_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     center_id: Mapped[str] = mapped_column(String(40))

@@ -19,7 +19,7 @@ from lianxin.concurrency import if_match_guard
 from lianxin.contracts.schema import dump, load
 from lianxin.contracts.tickets import operations as ops
 from lianxin.db import Database
-from lianxin.errors import InvalidInput, from_remote
+from lianxin.errors import Forbidden, InvalidInput, from_remote
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
@@ -34,6 +34,7 @@ from services.tickets import (
     onboarding,
     queries,
     sla,
+    statistics,
     suggestions,
     supporters,
     urging,
@@ -532,7 +533,7 @@ class TicketsService(HealthCheck):
             db_session=self.db,
             center_id=center_id,
             query=q,
-            reporter_id=principal.id if principal.role == "resident" else None,
+            reporter_id=principal.id if principal.role == "resident" else q.reporter_id,
         )
         return dump(
             ops.TicketList, {"items": items, "total": total, "limit": q.limit, "offset": q.offset}
@@ -829,6 +830,40 @@ class TicketsService(HealthCheck):
             db_session=self.db, center_id=center_id, group_by=q.group_by, start=q.start, end=q.end
         )
         return dump(ops.Satisfaction, {"group_by": q.group_by, "rows": rows})
+
+    @rpc
+    def list_meeting_days(self) -> list[dict[str, Any]]:
+        """For the reports service (internal): every center's joint-meeting day, so it
+        publishes each month's report the day before the meeting."""
+        return dump(ops.MeetingDay, statistics.meeting_days(db_session=self.db), many=True)
+
+    @rpc
+    def ticket_stats(self, center_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Received, resolved, overdue, returned, escalated by party and category; the share
+        acknowledged within 10 minutes; the resolve-time distribution (the monthly report's)."""
+        self.caller.require(center_id, ops.ticket_stats)
+        q = load(ops.TicketStatsQuery, query or {})
+        figures = statistics.ticket_stats(
+            db_session=self.db, center_id=center_id, date_from=q.date_from, date_to=q.date_to
+        )
+        return dump(ops.TicketStats, figures)
+
+    @rpc
+    def county_ticket_stats(
+        self, center_ids: list[str], query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """For the reports service's county view (internal): each center's total figures,
+        median resolve hours and satisfaction for the period, counted at once; every center
+        granted by the caller's token (else ``CENTER_FORBIDDEN``, as ``ticket_stats``)."""
+        principal = self.caller.require_across(ops.county_ticket_stats)
+        ids = [str(c) for c in center_ids]
+        if not all(principal.may_act_for(c) for c in ids):
+            raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        q = load(ops.TicketStatsQuery, query or {})
+        figures = statistics.county_ticket_stats(
+            db_session=self.db, center_ids=ids, date_from=q.date_from, date_to=q.date_to
+        )
+        return dump(ops.CountyTicketFigures, figures, many=True)
 
     @timer("SLA_CHECK_SECONDS", default=30)
     def check_sla(self) -> None:

@@ -26,7 +26,7 @@ from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.contracts.tickets import events as centers_events
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
-from lianxin.errors import LianxinError
+from lianxin.errors import Forbidden, LianxinError
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
@@ -37,6 +37,7 @@ from lianxin.timer import timer
 from services.volunteers import (
     attendance,
     beneficiaries,
+    care_files,
     certificates,
     corrections,
     hours,
@@ -44,6 +45,7 @@ from services.volunteers import (
     shifts,
     signups,
     totals,
+    verification,
     visits,
 )
 from services.volunteers.exceptions import VolunteerNotFound
@@ -210,13 +212,41 @@ class VolunteersService(CenterScoped, HealthCheck):
             volunteer=volunteer,
             milestone_hours=certificates.milestone_hours_of(milestone_hours),
         )
-        cert = certificates.certificate_of(volunteer, milestone, self._center_name(center_id))
+        cert = certificates.certificate_of(
+            volunteer,
+            milestone,
+            self._center_name(center_id),
+            str(self.config.get("PUBLIC_URL") or ""),
+        )
         return dump(
             ops.CertificateFile,
             {
                 "filename": certificates.filename(cert),
                 "content_type": "application/pdf",
                 "data_base64": base64.b64encode(certificates.render_pdf(cert)).decode(),
+            },
+        )
+
+    @rpc
+    def verify_certificate(self, code: str) -> dict[str, Any]:
+        """Anyone: whether ``code`` is a certificate's verification code, and if so for whom
+        (name masked), how many hours, when and where — never contact data."""
+        milestone, volunteer = verification.find_certificate(
+            db_session=self.db, code=verification.normalize(code)
+        )
+        return dump(
+            ops.CertificateCheck,
+            {
+                "genuine": True,
+                "code": verification.display(milestone.verify_code),
+                "certificate_no": milestone.certificate_no,
+                "volunteer_name": verification.mask_name(volunteer.name),
+                "milestone_hours": milestone.milestone_hours,
+                "total_hours": milestone.total_hours,
+                "verified_hours_now": volunteer.verified_hours,
+                "reached_at": milestone.reached_at,
+                "center_id": milestone.center_id,
+                "center_name": self._center_name(milestone.center_id),
             },
         )
 
@@ -344,6 +374,49 @@ class VolunteersService(CenterScoped, HealthCheck):
             db_session=self.db, center_id=center_id, beneficiary_ref=beneficiary_ref, query=q
         )
         return dump_page(ops.VisitList, items, total, q)
+
+    # -- the care file ---------------------------------------------------------------------
+
+    @rpc
+    def read_care_file(self, center_id: str, beneficiary_ref: str) -> dict[str, Any]:
+        """The record, visits and next planned visit; the opening is logged (who, when)."""
+        principal = self.require(center_id, ops.read_care_file)
+        record = care_files.read_care_file(
+            db_session=self.db, center_id=center_id, ref=beneficiary_ref, reader=principal
+        )
+        self.db.commit()
+        return dump(ops.CareFileRecord, record)
+
+    @rpc
+    def link_beneficiary_person(
+        self, center_id: str, beneficiary_ref: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        principal = self.require(center_id, ops.link_beneficiary_person)
+        data = load(ops.PersonLink, payload)
+        beneficiary = care_files.link_person(
+            db_session=self.db,
+            center_id=center_id,
+            ref=beneficiary_ref,
+            person_id=data["person_id"],
+            linked_by=principal.id,
+        )
+        self.db.commit()
+        return dump(ops.BeneficiaryRead, beneficiary)
+
+    @rpc
+    def list_care_file_access(
+        self, center_id: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        self.require(center_id, ops.list_care_file_access)
+        q = load(ops.CareFileAccessQuery, query or {})
+        items, total = care_files.list_access(
+            db_session=self.db,
+            center_id=center_id,
+            beneficiary_ref=q.get("beneficiary_id"),
+            limit=q["limit"],
+            offset=q["offset"],
+        )
+        return dump_page(ops.CareFileAccessList, items, total, q)
 
     # -- shifts ----------------------------------------------------------------------------
 
@@ -681,4 +754,27 @@ class VolunteersService(CenterScoped, HealthCheck):
                 date_from=q["date_from"],
                 date_to=q["date_to"],
             ),
+        )
+
+    @rpc
+    def county_center_stats(
+        self, center_ids: list[str], query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """For the reports service's county view (internal): each center's verified hours,
+        participations and beneficiaries served, counted at once; every center granted by
+        the caller's token (else ``CENTER_FORBIDDEN``, as ``center_stats``)."""
+        principal = self.caller.require_across(ops.county_center_stats)
+        ids = [str(c) for c in center_ids]
+        if not all(principal.may_act_for(c) for c in ids):
+            raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        q = load(ops.StatsQuery, query or {})
+        return dump(
+            ops.CountyCenterStats,
+            totals.county_center_stats(
+                db_session=self.db,
+                center_ids=ids,
+                date_from=q["date_from"],
+                date_to=q["date_to"],
+            ),
+            many=True,
         )

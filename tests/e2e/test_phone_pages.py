@@ -122,6 +122,7 @@ def test_a_resident_reports_with_a_photo_and_the_location_and_sees_the_follow_pa
     assert flows["sent"] == "提交成功" and "值班干部将在10分钟内签收" in flows["sent_text"]
     assert "查询码" in flows["sent_text"]
     assert flows["ticket_has_location"] and flows["ticket_photos"] == 1
+    assert flows["on_the_board"]  # the cadre's board shows it
 
 
 def test_after_resolution_the_resident_rates_it_on_the_follow_page(flows):

@@ -250,6 +250,8 @@ def _payloads(own: Objects) -> dict[str, Any]:
         "close_ticket": {"reason": "多次联系不上"},
         "reopen_ticket": {"reason": "问题又出现了"},
         "rate_ticket": {"rating": "satisfied"},
+        "suggest_beneficiary_person": {"phone": PHONES[OWN]},
+        "link_beneficiary_person": {"person_id": "resident-1", "confirmed": True},
         "decide_agenda_item": {"decision": "resolve", "note": "已协调"},
         "add_category": {"code": "noise", "name": "噪音扰民", "party": "property"},
         "add_duty_shift": {"person_id": "cadre-1", "name": "值班", **span},
@@ -418,6 +420,8 @@ def system(container_factory, service_config, sqlite_url, rpc, token):
         url = sqlite_url(f"matrix-{name}")
         db_files[name] = url.removeprefix("sqlite:///")
         container_factory(load_class(name), service_config(name, db_url=url)).start()
+    # The read side across the others (reports, care files): no database of its own.
+    container_factory(load_class("reports"), service_config("reports")).start()
     port = free_port()
     container_factory(
         GatewayService,

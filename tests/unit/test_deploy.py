@@ -46,6 +46,7 @@ APP_SERVICES = {
     "volunteers": ("VOLUNTEERS", 9102),
     "events": ("EVENTS", 9103),
     "notify": ("NOTIFY", 9104),
+    "reports": ("REPORTS", 9106),
 }
 DB_SERVICES = ("accounts", "tickets", "volunteers", "events", "notify")
 GATEWAY_HTTP_PORT = 8000
@@ -1419,6 +1420,7 @@ EGRESS_PORTS = {
     "volunteers": {53, 5672, 5432},
     "events": {53, 5672, 5432},
     "notify": {53, 5672, 5432, 443, 465, 587},
+    "reports": {53, 5672},
     "migrate": {53, 5432},
 }
 

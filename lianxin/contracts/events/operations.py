@@ -306,6 +306,37 @@ class ActivityQuery(Page):
 ActivityList = page_of(ActivityRead, "ActivityList")
 
 
+class PublicActivityQuery(BaseSchema):
+    """What a center's public page asks for: published activities not yet over that start
+    within ``days`` from now (a week by default), soonest first."""
+
+    days = fields.Int(load_default=7, validate=validate.Range(min=1, max=31))
+    limit = fields.Int(load_default=30, validate=validate.Range(min=1, max=100))
+
+
+class PublicActivityRead(BaseSchema):
+    """An activity as anyone may see it (the center's home page, a poster's QR code): no
+    booking or attendance details."""
+
+    id = fields.Str()
+    title = fields.Str()
+    description = fields.Str()
+    programme = fields.Str(allow_none=True)
+    #: The programme's name (益路成长, 悦动耄耋 …), if the activity belongs to one.
+    programme_name = fields.Str(allow_none=True)
+    audience = fields.Str()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    room_name = fields.Str(allow_none=True)
+    place = fields.Str()
+    capacity = fields.Int()
+    places_left = fields.Int()
+    waitlisted = fields.Int()
+    registration_closes_at = fields.AwareDateTime()
+    needs_approval = fields.Bool()
+    max_party_size = fields.Int()
+
+
 @dataclass(frozen=True)
 class PastActivity:
     """An activity already held, as :class:`ActivityRecordItem` loads it."""
@@ -675,6 +706,17 @@ public_activities_ics = OPERATIONS.add(
     "never show.",
 )
 
+list_public_activities = OPERATIONS.add(
+    "list_public_activities",
+    roles=None,
+    summary="服务中心近期活动（免登录）",
+    query=PublicActivityQuery,
+    response=PublicActivityRead,
+    many=True,
+    description="Published activities not yet over that start within ``days`` (7 by default), "
+    "soonest first, with the places left: what the center's home page shows anyone.",
+)
+
 list_programmes = OPERATIONS.add(
     "list_programmes", roles=MEMBERS, summary="服务项目", response=ProgrammeRead, many=True
 )
@@ -818,6 +860,28 @@ attendance_stats = OPERATIONS.add(
     query=AttendanceQuery,
     response=AttendanceStats,
     description="Activities held and person-times, by programme, audience, month or activity.",
+)
+
+
+class CountyAttendance(BaseSchema):
+    """One center's activities and person-times in the county view (the totals of
+    :data:`attendance_stats`)."""
+
+    center_id = fields.Str()
+    activities = fields.Int()
+    person_times = fields.Int()
+
+
+county_attendance_stats = OPERATIONS.add(
+    "county_attendance_stats",
+    roles=("department", "ops"),
+    internal=True,
+    summary="多中心活动参与人次统计（县级汇总，报表服务调用）",
+    query=AttendanceQuery,
+    response=CountyAttendance,
+    many=True,
+    description="``county_attendance_stats(center_ids, query)``: each center's activities "
+    "held and person-times, counted at once; only centers the caller's token grants.",
 )
 week_calendar = OPERATIONS.add(
     "week_calendar",

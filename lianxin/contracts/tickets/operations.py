@@ -8,7 +8,7 @@ operation; the gateway validates before spending an RPC and documents them in Op
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, TypedDict
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -43,6 +43,52 @@ STATES = (
     "merged",
 )
 OPEN_STATES = STATES[:6]
+
+#: What people read instead of a state code.
+STATE_NAMES = {
+    "reported": "待签收",
+    "acknowledged": "已签收",
+    "assigned": "已派单",
+    "in_progress": "处理中",
+    "returned": "已退单",
+    "escalated": "提交联席会",
+    "resolved": "已办结",
+    "closed": "已回访关闭",
+    "merged": "已并单",
+}
+
+#: action → states it may start from (the state it leads to is decided by the action).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("reported",),
+    "assign": ("acknowledged", "assigned", "returned"),
+    "start": ("assigned",),
+    "return": ("assigned", "in_progress"),
+    "resolve": ("assigned", "in_progress"),
+    "escalate": ("acknowledged", "assigned", "in_progress", "returned"),
+    "merge": ("reported", "acknowledged", "assigned", "returned"),
+    "rate": ("resolved",),
+    "close": ("resolved",),
+    "reopen": ("resolved", "closed"),
+    # 催办 and supporters ("我也遇到了"): any open ticket
+    "urge": ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated"),
+    "support": ("reported", "acknowledged", "assigned", "in_progress", "returned", "escalated"),
+}
+ACTION_NAMES = {
+    "acknowledge": "签收",
+    "assign": "派单",
+    "start": "开始办理",
+    "return": "退单",
+    "resolve": "办结",
+    "escalate": "提交联席会",
+    "merge": "并单",
+    "rate": "评价",
+    "close": "回访关闭",
+    "reopen": "重新办理",
+    "urge": "催办",
+    "support": "加入反映",
+}
+
+
 #: The channels a clerk may register and resolve at once (当场办结).
 ON_THE_SPOT_CHANNELS = ("hotline", "walk_in")
 #: Most photos one report carries; a photo's id in the photo store.
@@ -58,12 +104,19 @@ TEMPLATE_CENTER = "yanminghu"
 # -- centers and categories ------------------------------------------------------------------
 
 
+#: A center's phone: digits, with an area code's dash (``0371-62161234``, ``12345``).
+HOTLINE_RE = r"^(|[0-9][0-9-]{2,18}[0-9])$"
+HOTLINE_ERROR = "电话号码格式无效（数字，可含区号横线）"
+
+
 @dataclass(frozen=True)
 class NewCenter:
     id: str
     name: str
     address: str
     timezone: str
+    hotline: str = ""
+    opening_hours: str = ""
 
 
 class CenterCreate(BaseSchema):
@@ -72,6 +125,8 @@ class CenterCreate(BaseSchema):
     name = fields.Str(required=True, validate=validate.Length(min=2, max=100))
     address = fields.Str(load_default="", validate=validate.Length(max=200))
     timezone = fields.Str(load_default="Asia/Shanghai", validate=validate.OneOf(["Asia/Shanghai"]))
+    hotline = fields.Str(load_default="", validate=validate.Regexp(HOTLINE_RE, error=HOTLINE_ERROR))
+    opening_hours = fields.Str(load_default="", validate=validate.Length(max=100))
 
 
 class CenterChanges(TypedDict, total=False):
@@ -80,6 +135,8 @@ class CenterChanges(TypedDict, total=False):
     meeting_day: int
     escalation_level3_factor: float | None
     public_photos: bool
+    hotline: str
+    opening_hours: str
 
 
 class CenterSettings(BaseSchema):
@@ -96,6 +153,9 @@ class CenterSettings(BaseSchema):
     )
     #: Show reports' photos on the public follow page and to Open311 clients.
     public_photos = fields.Bool()
+    #: What the center's home page shows residents: its phone, its opening hours.
+    hotline = fields.Str(validate=validate.Regexp(HOTLINE_RE, error=HOTLINE_ERROR))
+    opening_hours = fields.Str(validate=validate.Length(max=100))
 
 
 class CenterRead(BaseSchema):
@@ -108,9 +168,15 @@ class CenterRead(BaseSchema):
     meeting_day = fields.Int()
     escalation_level3_factor = fields.Float(allow_none=True)
     public_photos = fields.Bool()
+    #: The center's phone for residents ("" : none kept; pages name 12345) and its opening
+    #: hours as people read them (``周一至周五 8:30–17:30``).
+    hotline = fields.Str()
+    opening_hours = fields.Str()
     #: ``active``, or ``disabled`` (停用: every service refuses its writes; its data stays
     #: readable). Added compatibly: a record without it is active.
     status = fields.Str(validate=validate.OneOf(list(CENTER_STATUSES)))
+    #: When the center was created (added compatibly): a month before it has no report.
+    created_at = fields.AwareDateTime()
 
 
 # -- onboarding a center from a template -------------------------------------------------------
@@ -516,6 +582,8 @@ class TicketFilter:
     state: str | None
     category: str | None
     party: str | None
+    #: One person's tickets (staff: a caller's earlier issues; a resident always their own).
+    reporter_id: str | None = None
 
 
 class TicketQuery(Page):
@@ -523,6 +591,7 @@ class TicketQuery(Page):
     state = fields.Str(load_default=None, validate=validate.OneOf(STATES))
     category = fields.Str(load_default=None, validate=validate.Regexp(CODE_RE))
     party = fields.Str(load_default=None, validate=validate.OneOf(PARTIES))
+    reporter_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
 
 
 @dataclass(frozen=True)
@@ -1249,4 +1318,129 @@ get_satisfaction = OPERATIONS.add(
     query=SatisfactionQuery,
     response=Satisfaction,
     summary="群众满意度（按中心、责任方、类别或月份）",
+)
+
+
+# -- the month's ticket figures (the monthly report reads them; so may anyone who reads the
+# center's figures, at GET /api/v1/tickets/stats) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsPeriod:
+    """Days in Asia/Shanghai, both included."""
+
+    date_from: date
+    date_to: date
+
+
+class TicketStatsQuery(BaseSchema):
+    """A period in the center's calendar (Asia/Shanghai), both days included (at most a year)."""
+
+    model = StatsPeriod
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+
+    @validates_schema
+    def _order(self, data, **_kwargs):
+        if data["date_to"] < data["date_from"]:
+            raise ValidationError("结束日期不能早于开始日期", "to")
+        if (data["date_to"] - data["date_from"]).days > 366:
+            raise ValidationError("统计区间不能超过一年", "to")
+
+
+class TicketFigures(BaseSchema):
+    """One row of the figures: the whole center, a party or a category."""
+
+    key = fields.Str()
+    label = fields.Str()
+    #: Reports received in the period (repeats merged into another included).
+    received = fields.Int()
+    #: Resolved (办结) in the period, whenever received.
+    resolved = fields.Int()
+    #: Received in the period and past their resolve deadline (超期), resolved since or not.
+    overdue = fields.Int()
+    #: Returns (退单) in the period.
+    returned = fields.Int()
+    #: Escalations to the joint meeting (提交联席会) in the period.
+    escalated = fields.Int()
+    #: Received in the period and acknowledged within 10 minutes of receipt.
+    acknowledged_in_10_minutes = fields.Int()
+    #: acknowledged_in_10_minutes / received in percent, one decimal; null: none received.
+    acknowledged_in_10_minutes_rate = fields.Float(allow_none=True)
+
+
+class ResolveTimeBucket(BaseSchema):
+    key = fields.Str()
+    label = fields.Str()
+    #: Tickets resolved in the period whose receipt-to-resolution time falls in the bucket.
+    tickets = fields.Int()
+
+
+class TicketStats(BaseSchema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    total = fields.Nested(TicketFigures)
+    by_party = fields.List(fields.Nested(TicketFigures))
+    by_category = fields.List(fields.Nested(TicketFigures))
+    resolve_time = fields.List(fields.Nested(ResolveTimeBucket))
+    #: Median receipt-to-resolution hours of the tickets resolved in the period.
+    median_resolve_hours = fields.Float(allow_none=True)
+
+
+ticket_stats = OPERATIONS.add(
+    "ticket_stats",
+    roles=READERS,
+    query=TicketStatsQuery,
+    response=TicketStats,
+    summary="诉求办理统计（受理、办结、超期、退单、提交联席会；10 分钟签收率；办结用时分布）",
+    description="By party and category for a period (``from`` / ``to``, days in Asia/Shanghai, "
+    "both included). The monthly report's ticket figures are these.",
+)
+
+
+#: Who may ask the figures of many centers at once (the county view's readers).
+COUNTY_READERS = ("department", "ops")
+
+
+class CountyTicketFigures(BaseSchema):
+    """One center's line of the county view, as :data:`ticket_stats` and the satisfaction by
+    center answer it for the same period."""
+
+    center_id = fields.Str()
+    total = fields.Nested(TicketFigures)
+    median_resolve_hours = fields.Float(allow_none=True)
+    #: Ratings given in the period, and (满意 + 基本满意) / all in percent; null: none.
+    ratings = fields.Int()
+    satisfaction = fields.Float(allow_none=True)
+
+
+county_ticket_stats = OPERATIONS.add(
+    "county_ticket_stats",
+    roles=COUNTY_READERS,
+    internal=True,
+    query=TicketStatsQuery,
+    response=CountyTicketFigures,
+    many=True,
+    summary="多中心诉求办理统计（县级汇总，报表服务调用）",
+    description="``county_ticket_stats(center_ids, query)``: each center's total figures "
+    "for the period, counted at once; only centers the caller's token grants.",
+)
+
+
+class MeetingDay(BaseSchema):
+    """A center and the day of the month its joint meeting is held (党建联席会)."""
+
+    id = fields.Str()
+    name = fields.Str()
+    meeting_day = fields.Int()
+    status = fields.Str()
+
+
+list_meeting_days = OPERATIONS.add(
+    "list_meeting_days",
+    roles=None,
+    internal=True,
+    response=MeetingDay,
+    many=True,
+    summary="各中心联席会日期（报表服务按此在会前一天发布月度报告）",
 )

@@ -22,7 +22,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.schema import CODE_RE, BaseSchema, Page, page_of
 from lianxin.operations import Operations, Rule
-from lianxin.roles import CENTER_STAFF, SOCIAL_WORKERS, Principal
+from lianxin.roles import ADMIN, CENTER_STAFF, SOCIAL_WORKERS, Principal
 
 #: Skills a volunteer may have and a shift may require (生活照料, 精神慰藉, 健康维护 ...).
 SKILLS = {
@@ -195,6 +195,26 @@ class MilestoneRead(BaseSchema):
     reached_at = fields.AwareDateTime()
     total_hours = fields.Float()
     certificate_no = fields.Str()
+    #: What anyone checks the certificate by at ``/verify/<code>`` (printed on it).
+    verify_code = fields.Str()
+
+
+class CertificateCheck(BaseSchema):
+    """What anyone holding a certificate learns of it by its code: never contact data, the
+    name masked (``张*强``)."""
+
+    genuine = fields.Bool()
+    code = fields.Str()
+    certificate_no = fields.Str()
+    volunteer_name = fields.Str()
+    milestone_hours = fields.Int()
+    #: Verified hours when the milestone was reached (what the certificate says).
+    total_hours = fields.Float()
+    #: Verified hours today.
+    verified_hours_now = fields.Float()
+    reached_at = fields.AwareDateTime()
+    center_id = fields.Str()
+    center_name = fields.Str()
 
 
 class VolunteerTotals(BaseSchema):
@@ -381,6 +401,11 @@ class BeneficiaryRead(BaseSchema):
     registered_at = fields.AwareDateTime()
     visits = fields.Int()
     last_visit_at = fields.AwareDateTime(allow_none=True)
+    #: The same person in notify's directory, once a staff member confirmed it (null: not
+    #: linked; their tickets and registrations are then not in the care file).
+    person_id = fields.Str(allow_none=True)
+    person_linked_by = fields.Str(allow_none=True)
+    person_linked_at = fields.AwareDateTime(allow_none=True)
 
 
 class BeneficiaryFilter(Paging, total=False):
@@ -812,6 +837,53 @@ class VisitRead(BaseSchema):
 VisitList = page_of(VisitRead, "VisitList")
 
 
+# -- the care file (帮扶档案) ------------------------------------------------------------------
+
+
+class PersonLink(BaseSchema):
+    """Link a beneficiary to the directory's person (a suggestion of ``person_by_phone``),
+    only once a staff member confirmed it by phone (``confirmed``); ``person_id`` null
+    unlinks."""
+
+    person_id = fields.Str(required=True, allow_none=True, validate=_REF)
+    confirmed = fields.Bool(required=True)
+
+    @validates_schema
+    def _confirmed(self, data: dict, **_kwargs: Any) -> None:
+        if data.get("person_id") and not data.get("confirmed"):
+            raise ValidationError("须先电话核实是同一人，再关联", "confirmed")
+
+
+class CareFileRecord(BaseSchema):
+    """The volunteers service's part of a care file (its opening is logged)."""
+
+    beneficiary = fields.Nested(BeneficiaryRead)
+    visits = fields.List(fields.Nested(VisitRead))
+    visits_total = fields.Int()
+    next_visit = fields.Nested(ShiftRead, allow_none=True)
+    opened_at = fields.AwareDateTime()
+
+
+class CareFileAccessRead(BaseSchema):
+    id = fields.Int()
+    beneficiary_id = fields.Str()
+    beneficiary_name = fields.Str()
+    file_no = fields.Str(allow_none=True)
+    #: Who opened it (a person id) and as what (role, duty).
+    reader_id = fields.Str(allow_none=True)
+    reader_role = fields.Str()
+    reader_duty = fields.Str(allow_none=True)
+    opened_at = fields.AwareDateTime()
+
+
+class CareFileAccessQuery(Page):
+    #: One file's openings (id or file number).
+    beneficiary_id = fields.Str(load_default=None, validate=_REF)
+
+
+CareFileAccessList = page_of(CareFileAccessRead, "CareFileAccessList")
+
+
 # -- totals ----------------------------------------------------------------------------------
 
 
@@ -936,6 +1008,14 @@ get_certificate = OPERATIONS.add(
     # The RPC answers a ``CertificateFile``; the gateway serves its bytes (no JSON answer).
     description="The certificate of a milestone reached (50 / 100 / 500 / 1000 h) as a PDF.",
 )
+verify_certificate = OPERATIONS.add(
+    "verify_certificate",
+    roles=None,
+    summary="查验志愿服务证书真伪（免登录，凭证书验证码）",
+    response=CertificateCheck,
+    description="A code no certificate carries is 404 (not genuine), a mistyped one 422; "
+    "guesses are rate-limited per client.",
+)
 
 # -- training records
 record_training = OPERATIONS.add(
@@ -1004,6 +1084,30 @@ import_visits = OPERATIONS.add(
 )
 list_visits = OPERATIONS.add(
     "list_visits", roles=SOCIAL_WORKERS, summary="探访记录", query=Page, response=VisitList
+)
+
+# -- the care file: social workers and admins; every opening logged, the log the admin's
+read_care_file = OPERATIONS.add(
+    "read_care_file",
+    roles=SOCIAL_WORKERS,
+    summary="打开帮扶档案（记录、探访、下次探访；每次打开均留痕）",
+    response=CareFileRecord,
+    description="The reports service joins it with the person's tickets and registrations: "
+    "GET /api/v1/beneficiaries/{id}/care-file.",
+)
+link_beneficiary_person = OPERATIONS.add(
+    "link_beneficiary_person",
+    roles=SOCIAL_WORKERS,
+    summary="关联帮扶对象与目录中的居民（电话核实后）",
+    body=PersonLink,
+    response=BeneficiaryRead,
+)
+list_care_file_access = OPERATIONS.add(
+    "list_care_file_access",
+    roles=ADMIN,
+    summary="帮扶档案查阅记录（谁、何时打开）",
+    query=CareFileAccessQuery,
+    response=CareFileAccessList,
 )
 
 # -- shifts and sign-ups
@@ -1156,4 +1260,27 @@ center_stats = OPERATIONS.add(
     response=CenterStats,
     description="Verified hours, participations (person-times) and beneficiaries served in a "
     "period (``from`` / ``to``, dates in Asia/Shanghai, both included).",
+)
+
+
+class CountyCenterStats(BaseSchema):
+    """One center's volunteer figures in the county view (those of :data:`center_stats`)."""
+
+    center_id = fields.Str()
+    verified_hours = fields.Float()
+    participations = fields.Int()
+    beneficiaries_served = fields.Int()
+
+
+county_center_stats = OPERATIONS.add(
+    "county_center_stats",
+    roles=("department", "ops"),
+    internal=True,
+    summary="多中心志愿服务统计（县级汇总，报表服务调用）",
+    query=StatsQuery,
+    response=CountyCenterStats,
+    many=True,
+    description="``county_center_stats(center_ids, query)``: each center's verified hours, "
+    "participations and beneficiaries served, counted at once; only centers the caller's "
+    "token grants.",
 )

@@ -119,6 +119,13 @@ class Flows:
         ticket = self.api("GET", f"/api/v1/tickets/{ticket_id}", self.setup["cadre"])
         self.seen["ticket_has_location"] = ticket["lat"] is not None and ticket["long"] is not None
         self.seen["ticket_photos"] = len(ticket["photo_ids"])
+        # the cadre on duty's board (the staff console) has it, awaiting acknowledgement
+        board = requests.get(
+            self.base + "/console/board/rows",
+            headers={"Authorization": f"Bearer {self.setup['cadre']}"},
+            timeout=10,
+        )
+        self.seen["on_the_board"] = f'data-ticket-id="{ticket_id}"' in board.text
         # staff's part: acknowledge, then the party's handler resolves it
         self.api("POST", f"/api/v1/tickets/{ticket_id}/acknowledge", self.setup["cadre"], {})
         self.api(

@@ -174,3 +174,27 @@ def test_a_refused_request_ends_its_transaction_before_the_reply(as_, db, monkey
     entrypoint.databases = [EventsService.db]
     entrypoint.handle_result(None, worker, None, (AlreadyRegistered, refused.value, None))
     assert at_reply == [False]
+
+
+def test_anyone_sees_the_published_activities_of_the_coming_week_without_a_token(as_):
+    staff = as_("staff")
+    soon = staff.create_activity(CENTER, payload(capacity=2, programme="yuedong_elderly"))
+    staff.create_activity(CENTER, payload(title="草稿活动 未发布", publish=False, room="children"))
+    later = datetime.now(UTC) + timedelta(days=20)
+    staff.create_activity(
+        CENTER,
+        payload(
+            title="下个月的活动",
+            starts_at=later.isoformat(),
+            ends_at=(later + timedelta(hours=1)).isoformat(),
+        ),
+    )
+    as_("resident", sub="res-1").register_for_activity(CENTER, soon["id"], {})
+    public = worker_factory(EventsService, db=staff.db, outbox=staff.outbox, caller=staff.caller)
+    shown = public.list_public_activities(CENTER, {})
+    assert [a["id"] for a in shown] == [soon["id"]]
+    assert shown[0]["places_left"] == 1 and "booking_id" not in shown[0]
+    assert shown[0]["programme_name"] == "悦动耄耋——老年人康乐服务"
+    assert len(public.list_public_activities(CENTER, {"days": 31})) == 2
+    with pytest.raises(InvalidInput):
+        public.list_public_activities(CENTER, {"days": 0})
