@@ -2,30 +2,47 @@
 notification, against the trivial ``@http`` → ``@rpc`` echo, in the same run.
 
     .venv/bin/python bench/intake.py [--seconds 20] [--connections 32]
+        [--db sqlite|postgres] [--replicas 1] [--paced-seconds 15]
 
-Starts, as separate processes on a scratch vhost and scratch SQLite files, what compose
-runs in separate containers: accounts (the issuer, whose public keys the others verify
-tokens with), tickets, notify and the gateway (``lianxin run <name>``), and the echo pair
-(``bench/echo.py``). The bench's tokens are minted with the issuer's key in the scratch
-accounts database (``services.accounts.commands.mint``). Load comes from ``wrk`` (apt-get install wrk).
-Prints throughput and latency of both and their ratios; asserts nothing.
+Starts, as separate processes on a scratch vhost and scratch databases (SQLite files, or
+``--db postgres``: databases ``lianxin_bench_<vhost>_<service>`` on 127.0.0.1:5432, dropped
+at the end), what compose runs in separate containers: accounts (the issuer, whose public
+keys the others verify tokens with), tickets, notify and the gateway (``lianxin run
+<name>``), and the echo pair (``bench/echo.py``). ``--replicas 2`` starts two of tickets,
+notify, the gateway and of the echo pair (the replicas share their queues) and splits the
+load over both gateways (one ``wrk`` each, half the connections each). The bench's tokens
+are minted with the issuer's key in the scratch accounts database
+(``services.accounts.commands.mint``). Load comes from ``wrk`` (apt-get install wrk).
+
+Prints throughput and latency of both and their ratios (the echo is loaded once more after
+the intake, and the ratio to both given: the machine's other load moves); then counts, in the databases, the
+tickets made against the POSTs accepted and the staff notifications recorded per ticket
+(exactly once each?); then posts at a fixed rate (half the intake rate just measured, paced
+by Python threads from a schedule, wrk2-like: a late request's wait counts from when it was
+due) for ``--paced-seconds`` and prints the latency from each ticket's POST to its staff
+notification (notify's delivery row, ``created_at``). Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
+import itertools
 import json
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import requests
@@ -121,6 +138,10 @@ TARGETS = (
 NAMES = ("accounts", "tickets", "notify", "gateway", "echo service", "echo gateway")
 #: The processes of the intake path and of the echo pair.
 INTAKE_NAMES, ECHO_NAMES = NAMES[:4], NAMES[4:]
+#: What has replicas with ``--replicas`` (accounts, the issuer, stays one).
+REPLICATED = {"tickets", "notify", "gateway", "bench.echo:EchoService", "bench.echo:EchoGateway"}
+WITH_DB = ("accounts", "tickets", "notify")
+ADMIN_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
 CENTER = "yanminghu"
 TICKET = {
     "category": "sanitation",
@@ -136,17 +157,26 @@ class Stack:
 
     workdir: Path
     env: dict[str, str]
-    gateway_port: int
-    echo_port: int
+    gateway_ports: list[int]
+    echo_ports: list[int]
+    db_urls: dict[str, str]
     procs: list[subprocess.Popen] = field(default_factory=list)
+    #: name of each process in ``procs`` (``tickets 2`` for a second replica)
+    names: list[str] = field(default_factory=list)
+    #: POSTs the gateways accepted, warm-ups included
+    accepted: int = 0
 
     @property
-    def echo_url(self) -> str:
-        return f"http://127.0.0.1:{self.echo_port}/echo"
+    def gateway_port(self) -> int:
+        return self.gateway_ports[0]
 
     @property
-    def intake_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway_port}/api/v1/tickets"
+    def echo_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}/echo" for p in self.echo_ports]
+
+    @property
+    def intake_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}/api/v1/tickets" for p in self.gateway_ports]
 
     def notified(self, staff: str) -> int:
         """Notifications in the staff member's inbox, as the gateway counts them."""
@@ -165,13 +195,48 @@ class Measured:
     caught_up: float  # seconds from the last POST until notify had them all
     notified: int
     cpu: list[dict[str, float]]  # before echo, after echo, after intake
+    #: the echo once more after the intake: the machine's other load moves during a run
+    echo_after: dict = field(default_factory=dict)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument(
+        "--paced-seconds", type=int, default=15, help="0: no paced run (POST → notification)"
+    )
+    parser.add_argument("--rate", type=float, default=0, help="paced rate (0: half the intake's)")
     return parser.parse_args()
+
+
+def wrk_all(
+    urls: list[str], body: dict, headers: dict, seconds: int, connections: int, workdir: Path
+) -> dict:
+    """One ``wrk`` per URL at once, the connections split; their sums (the worst p99)."""
+    if len(urls) == 1:
+        return wrk(urls[0], body, headers, seconds, connections, workdir)
+    results: list[dict] = []
+    share = max(connections // len(urls), 1)
+
+    def one(url: str) -> None:
+        results.append(wrk(url, body, headers, seconds, share, workdir))
+
+    threads = [threading.Thread(target=one, args=(u,)) for u in urls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if len(results) != len(urls):
+        raise SystemExit("a wrk failed")
+    total = {k: sum(r[k] for r in results) for k in ("requests", "non2xx", "errors", "ok", "rps")}
+    total["seconds"] = max(r["seconds"] for r in results)
+    total["p50"] = statistics.median(r["p50"] for r in results)
+    total["p99"] = max(r["p99"] for r in results)
+    total["each"] = [round(r["rps"], 1) for r in results]
+    return total
 
 
 def create_vhost() -> str:
@@ -186,9 +251,41 @@ def create_vhost() -> str:
     return vhost
 
 
-def make_stack(vhost: str) -> Stack:
+def create_databases(vhost: str) -> dict[str, str]:
+    import psycopg2
+
+    conn = psycopg2.connect(ADMIN_DB)
+    conn.autocommit = True
+    urls = {}
+    with conn.cursor() as cur:
+        for name in WITH_DB:
+            db = f"lianxin_bench_{vhost.removeprefix('bench_')}_{name}"
+            cur.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{db}"')
+            urls[name] = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+    conn.close()
+    return urls
+
+
+def drop_databases(urls: dict[str, str]) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(ADMIN_DB)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for url in urls.values():
+            cur.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    conn.close()
+
+
+def make_stack(vhost: str, db: str = "sqlite", replicas: int = 1) -> Stack:
     workdir = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
-    gateway_port, echo_port = free_port(), free_port()
+    gateway_ports = [free_port() for _ in range(replicas)]
+    echo_ports = [free_port() for _ in range(replicas)]
+    if db == "postgres":
+        db_urls = create_databases(vhost)
+    else:
+        db_urls = {n: f"sqlite:///{workdir}/{n}.db" for n in WITH_DB}
     env = {
         # Keys from the issuer over the bus, as deployed (not a test's JWKS file).
         **{k: v for k, v in os.environ.items() if k != "LIANXIN_JWKS_FILE"},
@@ -197,16 +294,19 @@ def make_stack(vhost: str) -> Stack:
         "PYTHONPATH": str(ROOT),
         "LIANXIN_SITE_KEY": "bench-" + uuid.uuid4().hex * 2,
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-        "GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}",
-        "ECHO_ADDRESS": f"127.0.0.1:{echo_port}",
+        "GATEWAY_ADDRESS": f"127.0.0.1:{gateway_ports[0]}",
+        "ECHO_ADDRESS": f"127.0.0.1:{echo_ports[0]}",
         **{
             f"{n}_METRICS_PORT": "0"
             for n in ("ACCOUNTS", "TICKETS", "VOLUNTEERS", "EVENTS", "NOTIFY", "GATEWAY")
         },
     }
+    if db == "postgres":
+        env.update({f"{n.upper()}_DB_URL": url for n, url in db_urls.items()})
     # This process mints the tokens (accounts database) and calls the services over the
     # same broker.
     os.environ.update({k: env[k] for k in ("AMQP_URI", "LIANXIN_VAR_DIR", "LIANXIN_SITE_KEY")})
+    os.environ.update({k: v for k, v in env.items() if k.endswith("_DB_URL")})
     os.environ.pop("LIANXIN_JWKS_FILE", None)
     subprocess.run(
         [str(BIN / "lianxin"), "migrate", "accounts", "tickets", "notify"],
@@ -214,17 +314,27 @@ def make_stack(vhost: str) -> Stack:
         check=True,
         capture_output=True,
     )
-    return Stack(workdir, env, gateway_port, echo_port)
+    return Stack(workdir, env, gateway_ports, echo_ports, db_urls)
 
 
 def start_stack(stack: Stack) -> None:
     """Start every process and wait until each answers."""
     lianxin = str(BIN / "lianxin")
-    for target in TARGETS:
-        log = stack.workdir / f"{target.replace(':', '_')}.log"
-        stack.procs.append(start([lianxin, "run", target], stack.env, log))
-    wait_http(f"http://127.0.0.1:{stack.gateway_port}/healthz")
-    wait_http(f"http://127.0.0.1:{stack.echo_port}/")
+    replicas = len(stack.gateway_ports)
+    for target, name in zip(TARGETS, NAMES, strict=True):
+        for n in range(replicas if target in REPLICATED else 1):
+            env = {
+                **stack.env,
+                "GATEWAY_ADDRESS": f"127.0.0.1:{stack.gateway_ports[n]}",
+                "ECHO_ADDRESS": f"127.0.0.1:{stack.echo_ports[n]}",
+            }
+            log = stack.workdir / f"{target.replace(':', '_')}-{n + 1}.log"
+            stack.procs.append(start([lianxin, "run", target], env, log))
+            stack.names.append(name if n == 0 else f"{name} {n + 1}")
+    for port in stack.gateway_ports:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+    for port in stack.echo_ports:
+        wait_http(f"http://127.0.0.1:{port}/")
 
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -247,7 +357,7 @@ def mint(stack: Stack, **claims: object) -> str:
     (an hour long: the run outlasts an access token's ten minutes)."""
     from services.accounts.commands import mint as issue
 
-    return issue(url=f"sqlite:///{stack.workdir}/accounts.db", ttl=3600, **claims)
+    return issue(url=stack.db_urls["accounts"], ttl=3600, **claims)
 
 
 def seed_center(stack: Stack) -> str:
@@ -280,15 +390,16 @@ def seed_center(stack: Stack) -> str:
 def warm_up(stack: Stack, staff: str, connections: int) -> int:
     """Warm up both paths (connections, caches, JIT-less Python's first calls); returns the
     notifications counted once the warm-up's have settled."""
-    wrk(stack.echo_url, TICKET, {}, 3, connections, stack.workdir)
-    wrk(
-        stack.intake_url,
+    wrk_all(stack.echo_urls, TICKET, {}, 3, connections, stack.workdir)
+    warm = wrk_all(
+        stack.intake_urls,
         TICKET,
         {"Authorization": f"Bearer {staff}"},
         3,
         connections,
         stack.workdir,
     )
+    stack.accepted += warm["ok"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and stack.notified(staff) < 1:
         time.sleep(0.2)
@@ -297,7 +408,7 @@ def warm_up(stack: Stack, staff: str, connections: int) -> int:
 
 
 def process_pids(stack: Stack) -> dict[str, int]:
-    pids = dict(zip(NAMES, (p.pid for p in stack.procs), strict=True))
+    pids = dict(zip(stack.names, (p.pid for p in stack.procs), strict=True))
     broker = subprocess.run(["pgrep", "-f", "beam.smp"], capture_output=True, text=True)
     if broker.stdout.split():
         pids["broker"] = int(broker.stdout.split()[0])
@@ -313,11 +424,11 @@ def measure(stack: Stack, staff: str, before: int, seconds: int, connections: in
     """Load the echo, then intake until notify has caught up, with CPU read in between."""
     pids = process_pids(stack)
     cpu0 = cpu(pids)
-    echo = wrk(stack.echo_url, TICKET, {}, seconds, connections, stack.workdir)
+    echo = wrk_all(stack.echo_urls, TICKET, {}, seconds, connections, stack.workdir)
     cpu1 = cpu(pids)
     began = time.monotonic()
-    intake = wrk(
-        stack.intake_url,
+    intake = wrk_all(
+        stack.intake_urls,
         TICKET,
         {"Authorization": f"Bearer {staff}"},
         seconds,
@@ -325,6 +436,7 @@ def measure(stack: Stack, staff: str, before: int, seconds: int, connections: in
         stack.workdir,
     )
     posted_done = time.monotonic()
+    stack.accepted += intake["ok"]
     target = before + intake["ok"]
     seen = stack.notified(staff)
     while seen < target and time.monotonic() < posted_done + 120:
@@ -333,14 +445,23 @@ def measure(stack: Stack, staff: str, before: int, seconds: int, connections: in
     finished = time.monotonic()
     sustained = (seen - before) / (finished - began)
     cpu2 = cpu(pids)
+    echo_after = wrk_all(stack.echo_urls, TICKET, {}, seconds, connections, stack.workdir)
     return Measured(
-        echo, intake, sustained, finished - posted_done, seen - before, [cpu0, cpu1, cpu2]
+        echo,
+        intake,
+        sustained,
+        finished - posted_done,
+        seen - before,
+        [cpu0, cpu1, cpu2],
+        echo_after,
     )
 
 
 def report(m: Measured) -> None:
     echo, intake = m.echo, m.intake
     cpu0, cpu1, cpu2 = m.cpu
+    echo_names = [n for n in cpu0 if n.startswith(ECHO_NAMES)]
+    intake_names = [n for n in cpu0 if n.startswith(INTAKE_NAMES)]
     print(
         f"echo   (@http → @rpc):   {echo['rps']:7.1f} req/s   p50 {echo['p50']:6.1f} ms   "
         f"p99 {echo['p99']:6.1f} ms   ({echo['ok']} ok, {echo['non2xx']} non-2xx)"
@@ -356,18 +477,185 @@ def report(m: Measured) -> None:
     print(
         "CPU per request: echo "
         + ", ".join(
-            f"{n} {(cpu1[n] - cpu0[n]) / max(echo['ok'], 1):.2f} ms" for n in [*ECHO_NAMES, *shared]
+            f"{n} {(cpu1[n] - cpu0[n]) / max(echo['ok'], 1):.2f} ms" for n in [*echo_names, *shared]
         )
         + "; intake "
         + ", ".join(
             f"{n} {(cpu2[n] - cpu1[n]) / max(m.notified, 1):.2f} ms"
-            for n in [*INTAKE_NAMES, *shared]
+            for n in [*intake_names, *shared]
         )
     )
+    if "each" in intake:
+        print(f"per gateway: echo {echo['each']} req/s, intake {intake['each']} req/s")
     print(
         f"ratio: throughput {m.sustained / echo['rps']:.2f} (target ≥ 0.8)   "
         f"p99 {intake['p99'] / echo['p99']:.2f}x (target ≤ 2)"
     )
+    if m.echo_after:
+        after = m.echo_after
+        mean = (echo["rps"] + after["rps"]) / 2
+        print(
+            f"echo again after the intake: {after['rps']:.1f} req/s, p99 {after['p99']:.1f} ms; "
+            f"throughput ÷ the mean of both echoes {m.sustained / mean:.2f}"
+        )
+
+
+def exactly_once(stack: Stack) -> int:
+    """Tickets in the database against POSTs accepted; staff notifications per ticket."""
+    from sqlalchemy import create_engine, text
+
+    notify = create_engine(stack.db_urls["notify"])
+    settled, seen, deadline = 0, -1, time.monotonic() + 30
+    while settled < 3 and time.monotonic() < deadline:  # until the last handled are in
+        with notify.connect() as conn:
+            count = conn.execute(
+                text("SELECT count(*) FROM deliveries WHERE message_type = 'ticket.created'")
+            ).scalar_one()
+        settled, seen = (settled + 1, seen) if count == seen else (0, count)
+        time.sleep(0.5)
+    tickets = create_engine(stack.db_urls["tickets"])
+    with tickets.connect() as conn:
+        made = conn.execute(
+            text("SELECT count(*) FROM tickets WHERE center_id = :c"), {"c": CENTER}
+        ).scalar_one()
+    tickets.dispose()
+    with notify.connect() as conn:
+        per_ticket = dict(
+            conn.execute(
+                text(
+                    "SELECT n, count(*) FROM (SELECT ref_id, count(*) AS n FROM deliveries "
+                    "WHERE ref_type = 'ticket' AND message_type = 'ticket.created' "
+                    "AND channel = 'in_app' GROUP BY ref_id) x GROUP BY n"
+                )
+            ).all()
+        )
+        recipients = conn.execute(
+            text(
+                "SELECT string_agg(DISTINCT recipient, ',') FROM deliveries "
+                "WHERE message_type = 'ticket.created'"
+            )
+            if notify.dialect.name == "postgresql"
+            else text(
+                "SELECT group_concat(DISTINCT recipient) FROM deliveries "
+                "WHERE message_type = 'ticket.created'"
+            )
+        ).scalar_one()
+    notify.dispose()
+    notified = sum(per_ticket.values())
+    print(
+        f"exactly once: {stack.accepted} POSTs answered 201 (wrk leaves up to one request per "
+        f"connection unanswered when it stops), {made} tickets in the database; staff "
+        f"notifications (in-app, to {recipients}) per ticket {dict(sorted(per_ticket.items()))}, "
+        f"{made - notified} tickets without one"
+    )
+    return made
+
+
+def post_paced(stack: Stack, staff: str, rate: float, seconds: int) -> tuple[list, int]:
+    """POST at ``rate`` a second from a schedule (threads take the next due slot; a late
+    request counts from when it was due), alternating the gateways. Returns (ticket id,
+    due, sent, answered) of each accepted POST (epoch seconds) and the failures."""
+    total = int(rate * seconds)
+    slots = itertools.count()
+    lock = threading.Lock()
+    begin = time.time() + 0.5
+    sent: list[tuple[str, float, float, float]] = []
+    failures = [0]
+    body = json.dumps(TICKET, ensure_ascii=False).encode()
+    headers = {"Authorization": f"Bearer {staff}", "Content-Type": "application/json"}
+
+    def worker() -> None:
+        conns = [
+            http.client.HTTPConnection("127.0.0.1", p, timeout=30) for p in stack.gateway_ports
+        ]
+        while True:
+            with lock:
+                i = next(slots)
+            if i >= total:
+                return
+            due = begin + i / rate
+            time.sleep(max(0.0, due - time.time()))
+            conn = conns[i % len(conns)]
+            at = time.time()
+            try:
+                conn.request("POST", "/api/v1/tickets", body=body, headers=headers)
+                answer = conn.getresponse()
+                data = answer.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                failures[0] += 1
+                continue
+            if answer.status == 201:
+                sent.append((json.loads(data)["id"], due, at, time.time()))
+            else:
+                failures[0] += 1
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sent, failures[0]
+
+
+def notified_at(stack: Stack, ids: list[str], wait: float = 60) -> dict[str, float]:
+    """When notify recorded each ticket's staff notification (epoch seconds)."""
+    from sqlalchemy import create_engine, select
+
+    from services.notify.models import Delivery
+
+    engine = create_engine(stack.db_urls["notify"])
+    recorded: dict[str, float] = {}
+    deadline = time.monotonic() + wait
+    while len(recorded) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        with engine.connect() as conn:
+            for chunk in range(0, len(ids), 500):
+                rows = conn.execute(
+                    select(Delivery.ref_id, Delivery.created_at).where(
+                        Delivery.ref_id.in_(ids[chunk : chunk + 500]),
+                        Delivery.message_type == "ticket.created",
+                        Delivery.channel == "in_app",
+                    )
+                ).all()
+                for ticket_id, when in rows:
+                    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+                    recorded[ticket_id] = aware.timestamp()
+    engine.dispose()
+    return recorded
+
+
+def paced(stack: Stack, staff: str, rate: float, seconds: int) -> int:
+    """Post at a fixed rate, then print the time from each POST to its staff notification."""
+    sent, failures = post_paced(stack, staff, rate, seconds)
+    stack.accepted += len(sent)
+    recorded = notified_at(stack, [s[0] for s in sent])
+    due_to, sent_to, answered = [], [], []
+    for ticket_id, due, at, done in sent:
+        if ticket_id in recorded:
+            due_to.append((recorded[ticket_id] - due) * 1000)
+            sent_to.append((recorded[ticket_id] - at) * 1000)
+            answered.append((done - due) * 1000)
+    span = (sent[-1][2] - sent[0][2]) if len(sent) > 1 else float("nan")
+
+    def p(values: list[float], q: int) -> float:
+        return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+    print(
+        f"paced at {rate:.0f} tickets/s for {seconds} s: {len(sent)} accepted "
+        f"({len(sent) / span:.0f}/s achieved), {failures} failed, "
+        f"{len(due_to)} notifications found"
+    )
+    if len(due_to) > 2:
+        print(
+            f"  POST (when due) → staff notification recorded: p50 {p(due_to, 50):.0f} ms  "
+            f"p90 {p(due_to, 90):.0f} ms  p99 {p(due_to, 99):.0f} ms  "
+            f"max {max(due_to):.0f} ms (target p99 ≤ 250 ms)\n"
+            f"  POST (when sent) → notification: p50 {p(sent_to, 50):.0f} ms  "
+            f"p99 {p(sent_to, 99):.0f} ms;  POST answered: p50 {p(answered, 50):.0f} ms  "
+            f"p99 {p(answered, 99):.0f} ms"
+        )
+    return len(sent)
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -387,15 +675,29 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
     vhost = create_vhost()
-    stack = make_stack(vhost)
+    stack = make_stack(vhost, args.db, args.replicas)
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}  db {args.db}, replicas {args.replicas}, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     try:
         start_stack(stack)
         staff = seed_center(stack)
         before = warm_up(stack, staff, args.connections)
-        report(measure(stack, staff, before, args.seconds, args.connections))
+        measured = measure(stack, staff, before, args.seconds, args.connections)
+        report(measured)
+        made = exactly_once(stack)
+        if args.paced_seconds:
+            rate = args.rate or measured.sustained / 2
+            accepted = paced(stack, staff, rate, args.paced_seconds)
+            now = exactly_once(stack)
+            print(f"paced run: {accepted} POSTs answered 201, {now - made} tickets made")
     finally:
         stop(stack.procs)
         requests.delete(f"{MANAGEMENT}/vhosts/{vhost}", timeout=10)
+        if args.db == "postgres":
+            drop_databases(stack.db_urls)
         print(f"logs: {stack.workdir}")
 
 

@@ -18,7 +18,7 @@ def test_health_says_every_service_answers(system):
     response = system.get("/healthz")
     assert response.status_code == 200, response.text
     assert response.json()["services"] == {
-        s: "ok" for s in ("accounts", "tickets", "volunteers", "events", "notify")
+        s: "ok" for s in ("accounts", "tickets", "volunteers", "events", "notify", "reports")
     }
 
 
