@@ -13,6 +13,7 @@ the other admin saved.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,6 +62,8 @@ CHANNEL_NAMES = {
     "webhook": "Webhook",
 }
 STATUS_NAMES = {"invited": "待激活", "active": "正常", "disabled": "已停用"}
+log = logging.getLogger(__name__)
+
 TABS = (
     ("categories", "诉求类别", "/console/settings", ops.add_category),
     ("duty", "值班表", "/console/settings/duty", ops.add_duty_shift),
@@ -329,6 +332,7 @@ class SettingsPages(ConsoleBase):
         invited: dict[str, Any] | None = None,
         failed_on: str = "",
         status: int | None = None,
+        unsaved_contact: str = "",
     ) -> Response:
         if not viewer.may(account_ops.list_accounts):
             raise self.refusal(request, viewer, "settings", "账号由中心管理员管理")
@@ -346,6 +350,7 @@ class SettingsPages(ConsoleBase):
             duty_choices=[(k, v[0]) for k, v in DUTY_CHOICES.items()],
             status_names=STATUS_NAMES,
             invited=invited,
+            unsaved_contact=unsaved_contact,
             invitation_path=path_of(invited["invitation_url"]) if invited else "",
             error=error,
             failed_on=failed_on,
@@ -380,12 +385,18 @@ class SettingsPages(ConsoleBase):
                 if key in errors:
                     exc.fields = {**(exc.fields or {}), "duty": [errors[key]]}
             return self._set_accounts(request, viewer, exc, typed_values(form))
+        unsaved = ""
         if contact is not None:
             try:  # the directory's entry: their name on the roster and in tickets' timelines
                 self.run(request, notify_ops.upsert_contact, body=contact)
-            except LianxinError:
-                pass  # the account stands; the name can be added in the directory later
-        return self._set_accounts(request, viewer, invited=made, status=201)
+            except LianxinError as exc:
+                # The account stands (its invitation is out); the admin is told what is
+                # missing and why, and adds the name and phone in the directory later.
+                log.warning("account %s made, its directory entry not: %s", made.get("login"), exc)
+                unsaved = f"账号已建立，但姓名与电话未能存入通讯录（{exc.detail}），请稍后补充。"
+        return self._set_accounts(
+            request, viewer, invited=made, status=201, unsaved_contact=unsaved
+        )
 
     @http("POST", "/console/settings/accounts/<account_id>/<action>")
     @guarded
