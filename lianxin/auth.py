@@ -261,6 +261,19 @@ class CallerCheck:
         op.check_caller(principal)
         return principal
 
+    def require_centers(self, op: Operation, center_ids: list[str] | None) -> list[str] | None:
+        """For an operation over many centers at once (the county view's statistics): the
+        centers to count — ``center_ids`` if the token grants every one of them (else
+        ``CENTER_FORBIDDEN``, as for one center); for ``None``, the centers the token
+        grants, or ``None`` again (every center) for a token of every center."""
+        principal = self.require_across(op)
+        if center_ids is None:
+            return None if ALL_CENTERS in principal.centers else list(principal.centers)
+        ids = [str(c) for c in center_ids]
+        if not all(principal.may_act_for(c) for c in ids):
+            raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        return ids
+
     def optional(self) -> Principal | None:
         """The caller of a public operation, if it sent a token (a signed-in resident)."""
         return self.principal

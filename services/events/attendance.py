@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from lianxin.clock import SHANGHAI, local, now_utc
@@ -288,21 +288,23 @@ def attendance_stats(
 def county_attendance_stats(
     *,
     db_session: Session,
-    center_ids: list[str],
+    center_ids: list[str] | None,
     query: AttendanceFilter,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Per center of ``center_ids`` (in their order) the activities held and person-times of
-    :func:`attendance_stats` for the same query, counted at once (``GROUP BY center_id``)."""
-    ids = list(dict.fromkeys(center_ids))
-    if not ids:
+    :func:`attendance_stats` for the same query, counted at once (``GROUP BY center_id``).
+    ``None``: every center that held activities in the period (by id) — one that held none
+    is all zeros."""
+    ids = list(dict.fromkeys(center_ids)) if center_ids is not None else None
+    if ids == []:
         return []
     now = now or now_utc()
     last = query.get("to") or local(now).date()
     first = query.get("from_") or last - timedelta(days=DEFAULT_DAYS - 1)
     start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
     where = [
-        Activity.center_id.in_(ids),
+        Activity.center_id.in_(ids) if ids is not None else true(),
         Activity.state.in_(("published", "completed")),
         Activity.starts_at >= start,
         Activity.starts_at < end,
@@ -331,6 +333,8 @@ def county_attendance_stats(
             .group_by(Activity.center_id)
         ).all()
     )
+    if ids is None:
+        ids = sorted(held)
     return [
         {
             "center_id": cid,

@@ -176,33 +176,40 @@ def county_row(ask: Ask, center: dict[str, Any], month: Month) -> dict[str, Any]
     return _county_line(center, tickets, got["volunteers"], got["activities"])
 
 
-def county_rows(ask: Ask, centers: list[dict[str, Any]], month: Month) -> list[dict[str, Any]]:
-    """The county view's lines of ``centers`` (ranks set by :func:`ranked`): one batched RPC
-    per service for all of them, asked at once — the figures the per-center statistics
-    answer (``ticket_stats``, the satisfaction by center, ``center_stats``,
-    ``attendance_stats``), counted by each service in one read."""
-    if not centers:
+#: A center's volunteering and activity figures when it had none in the period (the batched
+#: statistics asked for every center answer only the centers that had some).
+NO_VOLUNTEERING = {"verified_hours": 0.0, "participations": 0, "beneficiaries_served": 0}
+NO_ACTIVITIES = {"activities": 0, "person_times": 0}
+
+
+def county_rows(ask: Ask, center_ids: list[str] | None, month: Month) -> list[dict[str, Any]]:
+    """The county view's lines (ranks set by :func:`ranked`) of the centers ``center_ids``
+    (``None``: every center the caller's token grants): one batched RPC per service for all
+    of them, the three asked at once — the figures the per-center statistics answer
+    (``ticket_stats``, the satisfaction by center, ``center_stats``, ``attendance_stats``),
+    counted by each service in one read. Tickets' lines name the centers that exist, in
+    order, so no list of centers is asked first."""
+    if center_ids == []:
         return []
-    ids = [c["id"] for c in centers]
     days = period(month)
     asked = {
-        "tickets": ask("tickets", "county_ticket_stats", (ids, days)),
-        "volunteers": ask("volunteers", "county_center_stats", (ids, days)),
+        "tickets": ask("tickets", "county_ticket_stats", (center_ids, days)),
+        "volunteers": ask("volunteers", "county_center_stats", (center_ids, days)),
         "activities": ask(
-            "events", "county_attendance_stats", (ids, {**days, "group_by": "programme"})
+            "events", "county_attendance_stats", (center_ids, {**days, "group_by": "programme"})
         ),
     }
-    got = {
-        name: {row["center_id"]: row for row in answer(pending)} for name, pending in asked.items()
-    }
+    got = {name: answer(pending) for name, pending in asked.items()}
+    volunteers = {row["center_id"]: row for row in got["volunteers"]}
+    activities = {row["center_id"]: row for row in got["activities"]}
     return [
         _county_line(
-            center,
-            got["tickets"][center["id"]],
-            got["volunteers"][center["id"]],
-            got["activities"][center["id"]],
+            {"id": line["center_id"], "name": line["center_name"]},
+            line,
+            volunteers.get(line["center_id"], NO_VOLUNTEERING),
+            activities.get(line["center_id"], NO_ACTIVITIES),
         )
-        for center in centers
+        for line in got["tickets"]
     ]
 
 

@@ -26,7 +26,7 @@ from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.contracts.tickets import events as centers_events
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
-from lianxin.errors import Forbidden, LianxinError
+from lianxin.errors import LianxinError
 from lianxin.health import HealthCheck
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
@@ -758,15 +758,13 @@ class VolunteersService(CenterScoped, HealthCheck):
 
     @rpc
     def county_center_stats(
-        self, center_ids: list[str], query: dict[str, Any] | None = None
+        self, center_ids: list[str] | None, query: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """For the reports service's county view (internal): each center's verified hours,
-        participations and beneficiaries served, counted at once; every center granted by
-        the caller's token (else ``CENTER_FORBIDDEN``, as ``center_stats``)."""
-        principal = self.caller.require_across(ops.county_center_stats)
-        ids = [str(c) for c in center_ids]
-        if not all(principal.may_act_for(c) for c in ids):
-            raise Forbidden("无权访问该服务中心的数据", code="CENTER_FORBIDDEN")
+        participations and beneficiaries served, counted at once; ``center_ids`` all granted
+        by the caller's token (else ``CENTER_FORBIDDEN``, as ``center_stats``), or ``None``:
+        every center the token grants that has figures in the period."""
+        ids = self.caller.require_centers(ops.county_center_stats, center_ids)
         q = load(ops.StatsQuery, query or {})
         return dump(
             ops.CountyCenterStats,

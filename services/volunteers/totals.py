@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from lianxin.clock import SHANGHAI
@@ -196,23 +196,26 @@ def center_stats(
 def county_center_stats(
     *,
     db_session: Session,
-    center_ids: list[str],
+    center_ids: list[str] | None,
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> list[dict[str, Any]]:
     """Per center of ``center_ids`` (in their order) the verified hours, participations and
     beneficiaries served of :func:`center_stats` for the period, counted at once (``GROUP BY
-    center_id``: two reads, whatever the number of centers)."""
-    ids = list(dict.fromkeys(center_ids))
-    if not ids:
+    center_id``: two reads, whatever the number of centers). ``None``: every center with
+    approved hours or visits in the period (by id) — a center without is all zeros."""
+    ids = list(dict.fromkeys(center_ids)) if center_ids is not None else None
+    if ids == []:
         return []
     start, end = period_bounds(date_from, date_to)
+    hours_of = HourEntry.center_id.in_(ids) if ids is not None else true()
+    visits_of = Visit.center_id.in_(ids) if ids is not None else true()
     hours = {
         cid: (minutes, count)
         for cid, minutes, count in db_session.execute(
             select(HourEntry.center_id, func.coalesce(func.sum(HourEntry.minutes), 0), func.count())
             .where(
-                HourEntry.center_id.in_(ids),
+                hours_of,
                 HourEntry.status == "approved",
                 *_within(HourEntry.served_at, start, end),
             )
@@ -222,10 +225,12 @@ def county_center_stats(
     served = dict(
         db_session.execute(
             select(Visit.center_id, func.count(func.distinct(Visit.beneficiary_id)))
-            .where(Visit.center_id.in_(ids), *_within(Visit.visited_at, start, end))
+            .where(visits_of, *_within(Visit.visited_at, start, end))
             .group_by(Visit.center_id)
         ).all()
     )
+    if ids is None:
+        ids = sorted({*hours, *served})
     return [
         {
             "center_id": cid,

@@ -1407,6 +1407,7 @@ class CountyTicketFigures(BaseSchema):
     center answer it for the same period."""
 
     center_id = fields.Str()
+    center_name = fields.Str()
     total = fields.Nested(TicketFigures)
     median_resolve_hours = fields.Float(allow_none=True)
     #: Ratings given in the period, and (满意 + 基本满意) / all in percent; null: none.
@@ -1422,8 +1423,9 @@ county_ticket_stats = OPERATIONS.add(
     response=CountyTicketFigures,
     many=True,
     summary="多中心诉求办理统计（县级汇总，报表服务调用）",
-    description="``county_ticket_stats(center_ids, query)``: each center's total figures "
-    "for the period, counted at once; only centers the caller's token grants.",
+    description="``county_ticket_stats(center_ids, query)``: each existing center's name and "
+    "total figures for the period, counted at once; only centers the caller's token grants "
+    "(``center_ids`` null: every one of them).",
 )
 
 

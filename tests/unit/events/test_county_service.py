@@ -34,6 +34,10 @@ def test_departments_read_their_granted_centers_others_are_refused(as_):
     with pytest.raises(Forbidden) as err:
         as_("department", ["fenghuangtai"]).county_attendance_stats(both, {})
     assert err.value.code == "CENTER_FORBIDDEN"
+    # no list: the centers the token grants — a department's own, not every center
+    assert as_("department", ["fenghuangtai"]).county_attendance_stats(None, {}) == [
+        {"center_id": "fenghuangtai", "activities": 0, "person_times": 0}
+    ]
     with pytest.raises(Forbidden) as err:
         as_("admin", "yanminghu").county_attendance_stats(["yanminghu"], {})
     assert err.value.code == "ROLE_FORBIDDEN"

@@ -21,7 +21,11 @@ FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
 
 @pytest.fixture
 def db(service_session):
-    session = service_session("tickets")
+    return with_centers(service_session("tickets"))
+
+
+def with_centers(session):
+    """``session`` with the three centers and two categories each, committed."""
     for center in CENTERS:
         configuration.create_center(
             db_session=session, data=load(ops.CenterCreate, {"id": center, "name": center})
@@ -126,6 +130,7 @@ def own(db, center):
     )
     return {
         "center_id": center,
+        "center_name": center,
         "total": stats["total"],
         "median_resolve_hours": stats["median_resolve_hours"],
         "ratings": rated[0]["ratings"] if rated else 0,
@@ -164,3 +169,19 @@ def test_only_the_centers_asked_are_counted(month):
     )
     assert line["center_id"] == CENTERS[1] and line["total"]["received"] == 6
     assert county_ticket_stats(db_session=month, center_ids=[], date_from=FIRST, date_to=LAST) == []
+
+
+def test_every_center_by_id_and_only_centers_that_exist(month):
+    every = county_ticket_stats(db_session=month, center_ids=None, date_from=FIRST, date_to=LAST)
+    assert [line["center_id"] for line in every] == sorted(CENTERS)
+    assert every == sorted(
+        county_ticket_stats(
+            db_session=month, center_ids=list(CENTERS), date_from=FIRST, date_to=LAST
+        ),
+        key=lambda line: line["center_id"],
+    )
+    # a department granted a center that was never created: no line for it
+    [line] = county_ticket_stats(
+        db_session=month, center_ids=["nowhere", CENTERS[0]], date_from=FIRST, date_to=LAST
+    )
+    assert line["center_id"] == CENTERS[0]

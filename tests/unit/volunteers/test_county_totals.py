@@ -61,6 +61,12 @@ def test_each_centers_line_equals_its_center_stats(
             "participations": 0,
             "beneficiaries_served": 0,
         }
+        # every center (an ops account's county view): those with figures, the quiet one
+        # left out (the report counts it as the zeros above)
+        every = totals.county_center_stats(
+            db_session=db, center_ids=None, date_from=date_from, date_to=date_to
+        )
+        assert every == [mine]
     [whole] = totals.county_center_stats(db_session=db, center_ids=[CENTER])
     assert (whole["verified_hours"], whole["participations"]) == (7.5, 6)
     assert whole["beneficiaries_served"] == 2
