@@ -104,7 +104,7 @@ def render_error(render, exc: LianxinError, instance: str | None = None) -> Resp
     """Answer a kit error with ``render`` (problem+json, Open311 ...), status from its kind."""
     status = STATUS.get(exc.kind, 400)
     headers = {}
-    if status == 429 and "retry_after" in exc.extra:
+    if status in (429, 503) and "retry_after" in exc.extra:
         headers["Retry-After"] = str(exc.extra["retry_after"])
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="lianxin"'

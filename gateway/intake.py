@@ -14,23 +14,36 @@ wakes the oldest waiting request to lead the next batch. Each item carries its o
 caller's token, which the tickets service checks as it would for a single call.
 
     receipt = self.intake.create(center_id, payload)   # in a route handler
+
+Every request carries a key of the gateway's own (``request_key``). When the wait for its
+answer ends (``INTAKE_TIMEOUT_SECONDS`` + ``INTAKE_GRACE_SECONDS``) the outcome is settled by
+that key (``tickets.settle_intake``) instead of guessed: 201 with the ticket if it was stored,
+else 503 with Retry-After — and the request is then abandoned, so a copy still on its way
+stores nothing and the client's retry makes no duplicate. Only if settling can't be asked
+either does the 504 stand.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
+from kombu.exceptions import OperationalError
+from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 
 from gateway.api import RpcTimeout, call
 from lianxin import metrics as kit_metrics
 from lianxin.auth import CONTEXT_KEY
 from lianxin.contracts.tickets import operations as tk
-from lianxin.errors import from_dict
+from lianxin.errors import Unavailable, from_dict
+
+log = logging.getLogger(__name__)
 
 _LEAD = object()
 
@@ -149,10 +162,12 @@ class IntakeClient:
             answer = first.wait()
             if answer is not None and "ticket" in answer:
                 return answer["ticket"], True
+        request_key = uuid.uuid4().hex
         item = {
             "center_id": center_id,
             "payload": payload,
             "intake_key": intake_key,
+            "request_key": request_key,
             "authorization": self._worker_ctx.data.get(CONTEXT_KEY),
         }
         timeout = self._provider.batcher.timeout
@@ -165,7 +180,10 @@ class IntakeClient:
             inflight[intake_key] = done
         answer = None
         try:
-            answer = self._provider.batcher.submit(item, send)
+            try:
+                answer = self._provider.batcher.submit(item, send)
+            except RpcTimeout:
+                answer = self._settle(center_id, request_key, tickets_rpc)
         finally:
             if intake_key and inflight.get(intake_key) is done:
                 del inflight[intake_key]
@@ -174,6 +192,53 @@ class IntakeClient:
             raise from_dict(answer["error"])
         return answer["ticket"], bool(answer.get("repeat"))
 
+    def _settle(self, center_id: str, request_key: str, tickets_rpc: Any) -> dict[str, Any]:
+        """The answer to a request whose call timed out, settled by its key: its ticket if it
+        was stored; else it is abandoned (a copy still on its way stores nothing) and the
+        client told to try again (503, Retry-After) — a retry can't make a duplicate. If
+        even that can't be asked, the outcome is unknown: the timeout stands (504)."""
+        metrics = self._provider.metrics
+        metrics.get(TIMEOUTS).labels().inc()
+        try:
+            settled = call(
+                tickets_rpc.settle_intake,
+                center_id,
+                request_key,
+                timeout=self._provider.settle_timeout,
+            )
+        except (RpcTimeout, OperationalError, ConnectionError, UnknownService) as exc:
+            metrics.get(SETTLED).labels("unknown").inc()
+            log.warning("intake %s timed out and could not be settled (%s)", request_key, exc)
+            raise RpcTimeout() from None
+        if settled.get("ticket"):
+            metrics.get(SETTLED).labels("stored").inc()
+            return {"ticket": settled["ticket"]}
+        metrics.get(SETTLED).labels("abandoned").inc()
+        raise IntakeNotTaken(extra={"retry_after": RETRY_AFTER_SECONDS})
+
+
+#: Seconds a client told "not taken in" (503) is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 5
+
+
+class IntakeNotTaken(Unavailable):
+    """The tickets service did not answer in time and the request was settled as not taken
+    in: nothing is stored, and a retry is safe."""
+
+    code = "INTAKE_NOT_TAKEN"
+    default_detail = "系统繁忙，本次诉求未能受理（未保存），请稍后重新提交"
+
+
+TIMEOUTS = kit_metrics.counter(
+    "lianxin_gateway_intake_timeouts_total",
+    "Intake requests whose call to the tickets service timed out",
+    (),
+)
+SETTLED = kit_metrics.counter(
+    "lianxin_gateway_intake_settled_total",
+    "Timed-out intake requests settled, by outcome (stored, abandoned, unknown)",
+    ("outcome",),
+)
 
 BATCH_SIZE = kit_metrics.histogram(
     "lianxin_gateway_intake_batch_size",
@@ -189,13 +254,18 @@ class Intake(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.inflight: dict[str, Event] = {}
-        histogram = kit_metrics.for_service(self.container.service_name).get(BATCH_SIZE).labels()
+        self.metrics = kit_metrics.for_service(self.container.service_name)
+        histogram = self.metrics.get(BATCH_SIZE).labels()
         # The tickets service refuses a call of more than tk.INTAKE_BATCH_MAX items.
         self.batcher = Batcher(
             max_batch=min(int(config.get("INTAKE_BATCH_MAX", 100)), tk.INTAKE_BATCH_MAX),
             in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
+            timeout=float(config.get("INTAKE_TIMEOUT_SECONDS", 10)),
+            grace=float(config.get("INTAKE_GRACE_SECONDS", 5)),
             on_batch=histogram.observe,
         )
+        # Settling asks one indexed row: it gets a wait of its own, shorter than intake's.
+        self.settle_timeout = float(config.get("INTAKE_SETTLE_SECONDS", 5))
 
     def get_dependency(self, worker_ctx) -> IntakeClient:
         return IntakeClient(self, worker_ctx)

@@ -29,6 +29,7 @@ from lianxin.contracts.tickets.operations import ON_THE_SPOT_CHANNELS, IntakeReq
 from lianxin.errors import InvalidInput, LianxinError
 from lianxin.outbox import OutboxWriter
 from lianxin.roles import Principal
+from services.tickets import settling
 from services.tickets.configuration import on_duty, require_center
 from services.tickets.exceptions import InvalidCategory
 from services.tickets.models import Ticket, TicketLog, TicketPhoto
@@ -366,12 +367,14 @@ def take_in(
     """Take in many issues in one transaction, each answered on its own: one item's refusal
     leaves the others standing, and the same submission again within
     :data:`REPEAT_WINDOW` answers with the first ticket (nothing stored). The likely
-    repeats are looked for once per center for all of them."""
+    repeats are looked for once per center for all of them. A request whose gateway already
+    settled it as not taken in (:mod:`services.tickets.settling`) stores nothing."""
     earlier = earlier_submissions(
         db_session=db_session, keys={r.intake_key for r in requests if r.intake_key}
     )
     answers: list[IntakeAnswer] = []
     accepted: list[TicketRow] = []
+    claims: list[tuple[str, str, str]] = []  # (request key, center, ticket) to claim
     for request in requests:
         center_id, key = request.center_id, request.intake_key
         try:
@@ -395,6 +398,20 @@ def take_in(
             earlier[center_id, key] = ticket  # the same submission twice in one batch
         accepted.append(ticket)
         answers.append({"ticket": ticket})
+        if request.request_key:
+            claims.append((request.request_key, ticket.center_id, ticket.id))
+    if claims:
+        # A request the gateway gave up on and settled as not taken in stores nothing.
+        taken = settling.claim(db_session=db_session, tickets=claims)
+        dropped = {ticket_id for key, _c, ticket_id in claims if key not in taken}
+        if dropped:
+            accepted = [t for t in accepted if t.id not in dropped]
+            answers = [
+                {"error": settling.IntakeAbandoned().to_dict()}
+                if "ticket" in a and a["ticket"].id in dropped
+                else a
+                for a in answers
+            ]
     find_likely_repeats(db_session=db_session, tickets=accepted, cache=suggestions)
     insert_tickets(db_session=db_session, outbox=outbox, tickets=accepted)
     return answers

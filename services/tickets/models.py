@@ -346,3 +346,17 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IntakeClaim(Base):
+    """What became of one intake request, by the key the gateway gave it (a request id, not
+    a client's key): ``stored`` with its ticket, or ``abandoned`` — the gateway stopped
+    waiting and told its client the report was not taken in, so a late copy of the request
+    must store nothing (see :mod:`services.tickets.settling`). Kept a day."""
+
+    __tablename__ = "intake_claims"
+
+    request_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    center_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

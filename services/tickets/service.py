@@ -27,12 +27,14 @@ from lianxin.outbox import Outbox
 from lianxin.roles import ALL_CENTERS, Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
+from lianxin.tracing import Tracing
 from services.tickets import (
     configuration,
     intake,
     meetings,
     onboarding,
     queries,
+    settling,
     sla,
     statistics,
     suggestions,
@@ -113,6 +115,7 @@ class TicketsService(HealthCheck):
     outbox = Outbox(outbox_table)
     caller = Caller()
     metrics = Metrics()
+    tracing = Tracing()
     dispatch = EventDispatcher()
     routing = Routing()
     suggestions = Suggestions()
@@ -431,6 +434,22 @@ class TicketsService(HealthCheck):
             {**a, "ticket": dump(ops.TicketReceipt, a["ticket"])} if "ticket" in a else {**a}
             for a in answers
         ]
+
+    @rpc
+    def settle_intake(self, center_id: str, request_key: str) -> dict[str, Any]:
+        """For the gateway (internal), when its wait for ``create_tickets`` ended: the ticket
+        stored for its key of one request, or none — and then none ever (the request is
+        abandoned: a copy still on its way stores nothing), so the gateway may answer 503
+        and a retry can't make a duplicate."""
+        ticket = settling.settle(db_session=self.db, center_id=center_id, request_key=request_key)
+        self.db.commit()
+        return dump(ops.SettledIntake, {"ticket": ticket})
+
+    @timer("INTAKE_CLAIMS_PRUNE_SECONDS", default=3600)
+    def prune_intake_claims(self) -> None:
+        """Forget what became of intake requests older than a day."""
+        settling.prune(db_session=self.db)
+        self.db.commit()
 
     def _admit(
         self, caller: CallerCheck, center_id: str, payload: dict[str, Any]

@@ -491,6 +491,7 @@ class IntakeRequest:
     payload: dict[str, Any]
     authorization: str | None
     intake_key: str | None
+    request_key: str | None = None
 
 
 class IntakeItem(BaseSchema):
@@ -502,6 +503,11 @@ class IntakeItem(BaseSchema):
     authorization = fields.Str(load_default=None, allow_none=True)
     #: What makes it the same submission as an earlier one (the gateway's hash), if anything.
     intake_key = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    #: The gateway's own key for this one request (random), by which it settles the request
+    #: if its wait for the answer ends (``settle_intake``).
+    request_key = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(min=16, max=64)
+    )
 
 
 class IntakeBatch(BaseSchema):
@@ -1426,6 +1432,25 @@ county_ticket_stats = OPERATIONS.add(
     description="``county_ticket_stats(center_ids, query)``: each existing center's name and "
     "total figures for the period, counted at once; only centers the caller's token grants "
     "(``center_ids`` null: every one of them).",
+)
+
+
+class SettledIntake(BaseSchema):
+    """What became of an intake request the gateway stopped waiting for: its ticket, or
+    none (and then never: it is abandoned)."""
+
+    ticket = fields.Nested(TicketReceipt, allow_none=True)
+
+
+settle_intake = OPERATIONS.add(
+    "settle_intake",
+    roles=None,
+    internal=True,
+    response=SettledIntake,
+    summary="网关等待超时后确认一次提交是否已受理（未受理则作废）",
+    description="``settle_intake(center_id, request_key)``: the ticket stored for the "
+    "gateway's key of one intake request, or null — and then the request is abandoned, so a "
+    "late copy of it stores nothing.",
 )
 
 
