@@ -65,7 +65,8 @@ from lianxin import deadletters
 from lianxin import metrics as kit_metrics
 from lianxin.clock import now_utc
 from lianxin.contracts import InvalidEvent, parse_event
-from lianxin.errors import LianxinError
+from lianxin.db import unreachable
+from lianxin.errors import LianxinError, Unavailable
 from lianxin.outbox import find_database
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,10 @@ BATCH_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100)
 #: are a few hundred bytes; something far larger (an extra attribute of a megabyte that the
 #: contract doesn't forbid) is dead-lettered with the reason, not processed.
 MAX_EVENT_BYTES = 64 * 1024
+#: Attempts at an event whose handler met a transient fault (its database unreachable, a
+#: service unavailable): with the capped back-off, about two and a half minutes of waiting
+#: before it is dead-lettered.
+TRANSIENT_ATTEMPTS = 10
 
 BATCH_EVENTS = kit_metrics.histogram(
     "lianxin_consumer_batch_events",
@@ -358,8 +363,12 @@ class EventHandler(NamekoEventHandler):
         return self._failed(message, event, attempt, exc_info[1], result, exc_info)
 
     def _failed(self, message, event, attempt, exc, result, exc_info=None):
-        permanent = isinstance(exc, LianxinError)
-        if not permanent and attempt < self.max_attempts:
+        # A refusal is final; a fault of what the handler depends on (its database gone
+        # for a restart, another service unavailable) is waited out for longer.
+        transient = unreachable(exc) or isinstance(exc, Unavailable)
+        permanent = isinstance(exc, LianxinError) and not transient
+        attempts = TRANSIENT_ATTEMPTS if transient else self.max_attempts
+        if not permanent and attempt < attempts:
             delay = min(self.retry_delay * 2 ** (attempt - 1), 30)
             log.warning(
                 "handler %s failed on event %s (attempt %s), retrying in %.1fs: %s",

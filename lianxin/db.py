@@ -17,9 +17,13 @@ from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from lianxin.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,52 @@ def make_engine(
             pool_recycle=1800,
         )
     return create_engine(url, echo=echo)
+
+
+class DatabaseUnavailable(Unavailable):
+    """The service's database could not be reached (restarting, failed over): try again."""
+
+    code = "DATABASE_UNAVAILABLE"
+    default_detail = "数据库暂时不可用，请稍后再试"
+
+
+def unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database could not be reached or the connection broke —
+    a transient fault, not a refusal (a query error or a constraint is neither)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.InterfaceError):
+        return True
+    return isinstance(exc, sa_exc.OperationalError) and _says_unreachable(exc)
+
+
+#: What PostgreSQL and psycopg2 say when the server is gone or going (not SQLite's "locked").
+_UNREACHABLE = (
+    "server closed the connection",
+    "connection refused",
+    "could not connect",
+    "terminating connection",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "connection already closed",
+    "ssl connection has been closed",
+    "no connection to the server",
+)
+
+
+def _says_unreachable(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(phrase in text for phrase in _UNREACHABLE)
+
+
+def as_unavailable(exc_info):
+    """``exc_info`` with an unreachable database (:func:`unreachable`) turned into
+    :class:`DatabaseUnavailable` — what callers see: a 503 with Retry-After, never a 500."""
+    if exc_info is None or not unreachable(exc_info[1]):
+        return exc_info
+    log.warning("database unreachable: %s", exc_info[1])
+    error = DatabaseUnavailable(extra={"retry_after": 5})
+    return (type(error), error, exc_info[2])
 
 
 class UTCDateTime(TypeDecorator):

@@ -36,7 +36,7 @@ from nameko.rpc import Responder, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer as NamekoRpcConsumer
 
-from lianxin.db import Database
+from lianxin.db import Database, as_unavailable
 from lianxin.errors import EXPECTED
 
 
@@ -81,6 +81,7 @@ class Rpc(NamekoRpc):
     def handle_result(self, message, worker_ctx, result, exc_info):
         for database in self.databases:
             database.worker_teardown(worker_ctx)  # close (and roll back) before replying
+        exc_info = as_unavailable(exc_info)  # an unreachable database: 503, not a crash
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 
