@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, extract, func, literal, or_, select, text
+from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from lianxin.clock import SHANGHAI
@@ -221,28 +221,17 @@ def county_ticket_stats(
         t.c.acknowledged_at.is_not(None),
         _seconds(db_session, t.c.acknowledged_at, t.c.created_at) <= ACK_PROMISE.total_seconds(),
     )
-    seconds = _seconds(db_session, t.c.resolved_at, t.c.created_at)
-    # PostgreSQL takes the median resolve time in the same pass as the counts (an ordered-set
-    # aggregate with FILTER); elsewhere it is a query of its own (:func:`_medians`).
-    on_postgres = db_session.get_bind().dialect.name == "postgresql"
-    median_column = (
-        func.percentile_cont(0.5).within_group(seconds).filter(resolved)
-        if on_postgres
-        else literal(None)
-    )
-    if on_postgres:
-        # the month's rows of every center are sorted for the median: in memory, not on disk
+    if db_session.get_bind().dialect.name == "postgresql":
+        # the median's sort of the month's resolutions: in memory, not on disk
         conn.execute(text("SET LOCAL work_mem = '32MB'"))
     totals = {cid: _row("all", "合计") for cid in ids}
-    medians: dict[str, Any] = {}
-    for cid, n_received, n_resolved, n_overdue, n_acknowledged, middle in conn.execute(
+    for cid, n_received, n_resolved, n_overdue, n_acknowledged in conn.execute(
         select(
             t.c.center_id,
             _count(received),
             _count(resolved),
             _count(and_(received, t.c.resolve_breached.is_(True))),
             _count(acknowledged),
-            median_column,
         )
         .where(t.c.center_id.in_(ids), or_(received, resolved))
         .group_by(t.c.center_id)
@@ -250,8 +239,6 @@ def county_ticket_stats(
         row = totals[cid]
         row["received"], row["resolved"] = int(n_received), int(n_resolved)
         row["overdue"], row["acknowledged_in_10_minutes"] = int(n_overdue), int(n_acknowledged)
-        if middle is not None:
-            medians[cid] = middle
 
     log = TicketLog.__table__
     for cid, n_returned, n_escalated in conn.execute(
@@ -270,8 +257,11 @@ def county_ticket_stats(
     ):
         totals[cid]["returned"], totals[cid]["escalated"] = int(n_returned), int(n_escalated)
 
-    if not on_postgres:
-        medians = _medians(db_session, seconds, ids, resolved)
+    # Apart from the counts: their hash aggregate needs no sort, and the median sorts only
+    # the month's resolutions (at 1M tickets, 200 + 140 ms; 520 ms as one sorted pass).
+    medians = _medians(
+        db_session, _seconds(db_session, t.c.resolved_at, t.c.created_at), ids, resolved
+    )
 
     ratings: dict[str, dict[str, int]] = {cid: dict.fromkeys(RATINGS, 0) for cid in ids}
     for cid, rating, count in conn.execute(

@@ -1,7 +1,7 @@
 """The county view's ticket figures on PostgreSQL, the production database: there the median
-resolve time is taken in the same pass as the counts (``percentile_cont … FILTER``), a path
-SQLite never runs. The unit tests' month of tickets and their checks, against a migrated
-PostgreSQL database: each center's line equals its own statistics."""
+resolve time is ``percentile_cont`` and the month's sort is given memory (``SET LOCAL
+work_mem``), paths SQLite never runs. The unit tests' month of tickets and their checks,
+against a migrated PostgreSQL database: each center's line equals its own statistics."""
 
 import pytest
 
