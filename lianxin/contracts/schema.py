@@ -85,6 +85,29 @@ class BaseSchema(Schema):
         return model(**data)
 
 
+class Count(fields.Field):
+    """How many items its attribute holds (``None``: 0), dump only — for a list kept on a
+    row, e.g. ``supporters = Count(attribute="supporter_ids")``. (A ``fields.Function``
+    would do, but inspects its function's signature on every value it dumps: a board of 50
+    tickets spent 8 % of its time there.)"""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(dump_only=True, dump_default=None, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> int:
+        return len(value or ())
+
+
+class Present(fields.Field):
+    """Whether its attribute holds a value (not ``None``), dump only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(dump_only=True, dump_default=None, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> bool:
+        return value is not None
+
+
 _INSTANCES: dict[type[Schema], Schema] = {}
 
 

@@ -155,7 +155,9 @@ def board(
         else sum(counts.values())
     )
     return {
-        "items": list(items),
+        # as mappings: the schema reads each field by key (a Row refuses a key, and the
+        # refusal costs an exception per field before the attribute is tried)
+        "items": [row._mapping for row in items],
         "total": total,
         "counts": {s: counts.get(s, 0) for s in OPEN_STATES},
         "limit": query.limit,

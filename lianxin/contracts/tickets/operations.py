@@ -15,7 +15,15 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lianxin.contracts.accounts.operations import LOGIN_RE
 from lianxin.contracts.notify.operations import PHONE_RE
-from lianxin.contracts.schema import CENTER_ID_RE, CODE_RE, BaseSchema, Page, page_of
+from lianxin.contracts.schema import (
+    CENTER_ID_RE,
+    CODE_RE,
+    BaseSchema,
+    Count,
+    Page,
+    Present,
+    page_of,
+)
 from lianxin.operations import Operations, Rule
 from lianxin.roles import (
     ADMIN,
@@ -530,14 +538,6 @@ class RepeatCandidateRead(BaseSchema):
     distance_m = fields.Float(allow_none=True)
 
 
-def _supporters(ticket: Any) -> int:
-    return len(getattr(ticket, "supporter_ids", None) or ())
-
-
-def _contact_left(ticket: Any) -> bool:
-    return getattr(ticket, "reporter_id", None) is not None
-
-
 class TicketRead(BaseSchema):
     id = fields.Str()
     center_id = fields.Str()
@@ -566,7 +566,7 @@ class TicketRead(BaseSchema):
     rating = fields.Str(allow_none=True)
     photo_ids = fields.List(fields.Str())
     #: How many residents joined it as supporters (the reporter not counted).
-    supporters = fields.Function(_supporters)
+    supporters = Count(attribute="supporter_ids")
     #: The repeat reports merged into it.
     merged_ids = fields.List(fields.Str())
     #: Open tickets it likely repeats, found at intake: staff merge it in one step.
@@ -660,7 +660,7 @@ class BoardItem(BaseSchema):
     resolve_due_at = fields.AwareDateTime()
     reopen_count = fields.Int()
     #: How many residents joined it as supporters (the reporter not counted).
-    supporters = fields.Function(_supporters)
+    supporters = Count(attribute="supporter_ids")
 
 
 class Board(BaseSchema):
@@ -792,7 +792,7 @@ class TicketProgress(TicketRead):
     false: the reporter left no way to reach them (the page says so)."""
 
     timeline = fields.List(fields.Nested(TimelineEntry))
-    contact_left = fields.Function(_contact_left)
+    contact_left = Present(attribute="reporter_id")
 
 
 # -- before and beside a report: suggestions, supporters, photos -----------------------------
