@@ -37,6 +37,7 @@ from gateway.web.console import ConsolePages
 from gateway.web.public import PublicPages
 from lianxin import metrics as kit_metrics
 from lianxin.timer import timer
+from lianxin.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class GatewayService(
     name = "gateway"
     #: Cross-origin access for ``CORS_ORIGINS`` only: every route's answer, and preflights.
     cors: CorsPolicy = Cors()
+    #: A server span per request (its parent the caller's ``traceparent``), passed on to RPCs.
+    tracing = Tracing()
 
     # -- operations ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from lianxin.contracts import CENTER_ID, SPECVERSION, TYPE_PATTERN, EventType, load_catalogue
+from lianxin.tracing import TRACEPARENT_PATTERN, TRACESTATE_MAX
 
 VERSION = "3.0.0"
 AMQP_BINDING = "0.3.0"
@@ -89,6 +90,25 @@ def envelope_schema() -> dict[str, Any]:
             },
             "datacontenttype": {"type": "string", "const": "application/json"},
             "data": {"type": "object"},
+            # CloudEvents distributed-tracing extension (W3C Trace Context).
+            "traceparent": {
+                "type": "string",
+                "pattern": TRACEPARENT_PATTERN,
+                "description": (
+                    "Optional. The trace the event belongs to (the span that wrote it), as a "
+                    "W3C Trace Context `traceparent`: CloudEvents distributed-tracing "
+                    "extension. A malformed one is ignored by Lianxin's consumers."
+                ),
+                "examples": ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+            },
+            "tracestate": {
+                "type": "string",
+                "maxLength": TRACESTATE_MAX,
+                "description": (
+                    "Optional, only with `traceparent`: the W3C Trace Context `tracestate` "
+                    "(vendor-specific `key=value` members, comma-separated)."
+                ),
+            },
         },
     }
 

@@ -205,6 +205,16 @@ class EventHandler(NamekoEventHandler):
         except Exception:  # ContainerBeingKilled: let the broker redeliver later
             self.queue_consumer.requeue_message(message)
 
+    def traced_messages(self, worker_ctx) -> list[dict[str, Any]]:
+        """The envelopes a worker handles, for :class:`lianxin.tracing.Tracing`: the worker's
+        consumer span is a child of the first one's ``traceparent`` and, in a batch, links to
+        every event's. One span per batch, not per event: the batch is one piece of work (one
+        transaction); a batch of one — what an idle system sends — is a plain child, and each
+        event's webhooks still join the event's own trace (they are sent from its envelope).
+        A malformed ``traceparent`` was dropped on arrival (:func:`parse_event`)."""
+        handled = worker_ctx.args[0] if worker_ctx.args else []
+        return list(handled) if isinstance(handled, list) else [handled]
+
     def _already_processed(self, event_id: str) -> bool:
         p = self.processed
         with self.db.scope() as session:

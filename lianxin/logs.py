@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, with the call id / event id of the worker."""
+"""Structured logs: one JSON object per line, with the call id / event id / request id of the
+worker and the id of the trace the line belongs to (``trace_id``: :mod:`lianxin.tracing`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from datetime import UTC, datetime
 
 from lianxin.privacy import mask
+from lianxin.tracing import current_trace_id
 
 #: Green-thread-local (eventlet patches ``threading``): the worker a log line belongs to.
 current = threading.local()
@@ -47,6 +49,9 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None) or getattr(current, key, None)
             if value:
                 out[key] = value
+        trace_id = current_trace_id()
+        if trace_id:
+            out["trace_id"] = trace_id
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             out.update(fields)

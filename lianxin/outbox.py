@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from tenacity import wait_exponential
 
 from lianxin import metrics as kit_metrics
+from lianxin import tracing
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType, make_event
 from lianxin.db import Database, UTCDateTime
@@ -100,8 +101,17 @@ class OutboxWriter:
         self._table = table
 
     def add(self, etype: EventType, *, center_id: str, subject: str, data: dict[str, Any]) -> dict:
-        """Write an event into the worker's current transaction; returns the envelope."""
-        body = make_event(etype, center_id=center_id, subject=subject, data=data)
+        """Write an event into the worker's current transaction; returns the envelope (with
+        the current span's ``traceparent``, if any: :mod:`lianxin.tracing`)."""
+        trace = tracing.current_headers()
+        body = make_event(
+            etype,
+            center_id=center_id,
+            subject=subject,
+            data=data,
+            traceparent=trace.get(tracing.TRACEPARENT),
+            tracestate=trace.get(tracing.TRACESTATE),
+        )
         self._session.connection().execute(
             insert(self._table),
             dict(
@@ -117,8 +127,16 @@ class OutboxWriter:
 
     def add_many(self, events: list[tuple[EventType, str, str, dict[str, Any]]]) -> list[dict]:
         """Write many events ``(type, center_id, subject, data)`` in one statement."""
+        trace = tracing.current_headers()
         bodies = [
-            make_event(etype, center_id=center_id, subject=subject, data=data)
+            make_event(
+                etype,
+                center_id=center_id,
+                subject=subject,
+                data=data,
+                traceparent=trace.get(tracing.TRACEPARENT),
+                tracestate=trace.get(tracing.TRACESTATE),
+            )
             for etype, center_id, subject, data in events
         ]
         if bodies:

@@ -16,10 +16,18 @@ not. :data:`CATALOGUE` maps every declared type to its declaration; departments
 read it (and the AsyncAPI document generated from it) to know what to expect.
 
 Events carry ids, never contact data.
+
+An event written while a request is traced carries the writer's trace context as the
+CloudEvents distributed-tracing extension: top-level ``traceparent`` (and ``tracestate``)
+attributes in the W3C Trace Context format (:mod:`lianxin.tracing`). They are optional;
+:func:`make_event` refuses malformed ones, and :func:`parse_event` *drops* a malformed one
+it receives (the event is still handled, in a trace of its own): a tracing fault never
+costs a resident's notification.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import datetime
@@ -28,12 +36,21 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from lianxin.clock import now_utc, rfc3339
+from lianxin.tracing import (
+    TRACEPARENT,
+    TRACEPARENT_PATTERN,
+    TRACESTATE,
+    valid_traceparent,
+    valid_tracestate,
+)
 
 SPECVERSION = "1.0"
 TYPE_PATTERN = re.compile(
     r"^cn\.lianxin\.(?P<service>[a-z_]+)\.(?P<noun>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$"
 )
 CENTER_ID = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+
+log = logging.getLogger(__name__)
 
 
 class EventType(str):
@@ -100,6 +117,9 @@ class EnvelopeSchema(Schema):
         load_default="application/json", validate=validate.Equal("application/json")
     )
     data = fields.Dict(required=True)
+    #: CloudEvents distributed-tracing extension (W3C Trace Context), both optional.
+    traceparent = fields.Str(validate=validate.Regexp(TRACEPARENT_PATTERN))
+    tracestate = fields.Str(validate=lambda value: valid_tracestate(value))
 
 
 _ENVELOPE = EnvelopeSchema()
@@ -113,8 +133,13 @@ def make_event(
     data: dict[str, Any],
     event_id: str | None = None,
     time: datetime | None = None,
+    traceparent: str | None = None,
+    tracestate: str | None = None,
 ) -> dict[str, Any]:
-    """Build a validated envelope; raises ``ValueError`` if the data breaks the contract."""
+    """Build a validated envelope; raises ``ValueError`` if the data breaks the contract.
+
+    ``traceparent`` / ``tracestate``: the trace the event continues (the writer's span;
+    :class:`lianxin.outbox.OutboxWriter` passes the current one)."""
     schema = etype.codec
     try:
         dumped = schema.dump(data)
@@ -135,6 +160,14 @@ def make_event(
         "datacontenttype": "application/json",
         "data": dumped,
     }
+    if traceparent is not None:
+        if not valid_traceparent(traceparent):
+            raise ValueError(f"traceparent {traceparent!r} is not W3C trace context")
+        body[TRACEPARENT] = traceparent
+        if tracestate:
+            if not valid_tracestate(tracestate):
+                raise ValueError(f"tracestate {tracestate!r} is not W3C trace context")
+            body[TRACESTATE] = tracestate
     return body
 
 
@@ -142,10 +175,12 @@ def parse_event(body: Any, expected: str | None = None) -> dict[str, Any]:
     """Validate a received envelope and its data; raise :class:`InvalidEvent` with the reason.
 
     Returns the envelope with ``data`` loaded by the type's schema; other
-    attributes stay as the strings that were sent.
+    attributes stay as the strings that were sent. A malformed ``traceparent`` is dropped
+    (with its ``tracestate``), a malformed ``tracestate`` alone too: see the module doc.
     """
     if not isinstance(body, dict):
         raise InvalidEvent(f"body is {type(body).__name__}, not a JSON object")
+    body = without_bad_trace_context(body)
     try:
         _ENVELOPE.load(body)
     except ValidationError as exc:
@@ -162,3 +197,22 @@ def parse_event(body: Any, expected: str | None = None) -> dict[str, Any]:
     except ValidationError as exc:
         raise InvalidEvent(f"data: {exc.messages}") from None
     return {**body, "data": data}
+
+
+def without_bad_trace_context(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without a malformed ``traceparent`` / ``tracestate`` (W3C Trace Context: a
+    bad parent starts a new trace, a bad state is dropped); ``body`` itself if both are fine."""
+    parent, state = body.get(TRACEPARENT), body.get(TRACESTATE)
+    drop = set()
+    if TRACEPARENT in body and not valid_traceparent(parent):
+        drop = {TRACEPARENT, TRACESTATE}
+    elif TRACESTATE in body and (TRACEPARENT not in body or not valid_tracestate(state)):
+        drop = {TRACESTATE}
+    if not drop & set(body):
+        return body
+    log.warning(
+        "event %s: dropped malformed trace context %s",
+        body.get("id"),
+        {k: str(body[k])[:80] for k in sorted(drop & set(body))},
+    )
+    return {k: v for k, v in body.items() if k not in drop}

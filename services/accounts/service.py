@@ -30,6 +30,7 @@ from lianxin.metrics import Metrics
 from lianxin.roles import ALL_CENTERS, DUTY_NAMES, ROLE_NAMES, Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
+from lianxin.tracing import Tracing
 from services.accounts import audit, keyring, onboarding, registry, sessions, signin
 from services.accounts.exceptions import code_failed, sign_in_failed
 from services.accounts.issuer import Issuer, jwks_reader
@@ -47,6 +48,7 @@ class AccountsService(CenterScoped, HealthCheck):
     issuer: Any = Issuer()
     notify_rpc: Any = RpcProxy("notify")
     metrics = Metrics()
+    tracing = Tracing()
 
     # -- helpers ---------------------------------------------------------------------------
 

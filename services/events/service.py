@@ -21,6 +21,7 @@ from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
 from lianxin.roles import Principal
 from lianxin.rpc import rpc
+from lianxin.tracing import Tracing
 from services.events import (
     activities,
     attendance,
@@ -44,6 +45,7 @@ class EventsService(CenterScoped, HealthCheck):
     caller = Caller()
     centers = KnownCenters()
     metrics = Metrics()
+    tracing = Tracing()
 
     def _activity(self, activity: Activity) -> dict[str, Any]:
         return dump(ops.ActivityRead, views.describe(db_session=self.db, activities=[activity])[0])

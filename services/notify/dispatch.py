@@ -19,13 +19,16 @@ import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import eventlet
 import requests
 from nameko.extensions import DependencyProvider
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import func, select
 
 from lianxin import metrics as kit_metrics
+from lianxin import tracing
 from lianxin.clock import now_utc
 from lianxin.logs import mask_phone
 from lianxin.outbox import find_database
@@ -299,7 +302,33 @@ class Dispatcher(DependencyProvider):
         self._refill(kind, self.dispatch_people if kind == "people" else self.dispatch_webhooks)
 
     def post_signed(self, job: dict[str, Any]) -> tuple[int | None, str | None]:
-        """POST one CloudEvent in structured mode with Standard Webhooks headers."""
+        """POST one CloudEvent in structured mode with Standard Webhooks headers, in a client
+        span of the event's trace (its envelope's ``traceparent``) that the request's own
+        ``traceparent`` header names: one span per attempt."""
+        event = job["body"]
+        with tracing.span_from(
+            self.container.service_name,
+            "POST webhook",
+            event,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "server.address": urlsplit(job["url"]).hostname or "",
+                "lianxin.webhook.id": job["id"],
+                "cloudevents.event_id": event.get("id", ""),
+                "cloudevents.event_type": event.get("type", ""),
+            },
+        ) as span:
+            status, error = self._post_signed(job, tracing.current_headers())
+            if status is not None:
+                span.set_attribute("http.response.status_code", status)
+            if error is not None or status is None or status >= 400:
+                span.set_status(StatusCode.ERROR, error or f"HTTP {status}")
+            return status, error
+
+    def _post_signed(
+        self, job: dict[str, Any], trace: dict[str, str]
+    ) -> tuple[int | None, str | None]:
         body = json.dumps(job["body"], ensure_ascii=False, separators=(",", ":"))
         timestamp = int(time.time())
         headers = {
@@ -308,6 +337,7 @@ class Dispatcher(DependencyProvider):
             "webhook-id": job["id"],
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signing.sign(job["secrets"], job["id"], timestamp, body),
+            **trace,
         }
         began = time.perf_counter()
         try:

@@ -26,6 +26,7 @@ from lianxin.operations import Operation
 from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
+from lianxin.tracing import Tracing
 from services.notify import (
     alerting,
     copying,
@@ -53,6 +54,7 @@ class NotifyService(EventHandlers, CenterScoped, HealthCheck):
     db: Any = Database(Base.metadata)
     caller: Any = Caller()
     metrics: Any = Metrics()
+    tracing = Tracing()
     dispatcher: Any = Dispatcher()
     cache: Any = Cache()
     centers: Any = Centers()

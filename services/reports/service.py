@@ -30,6 +30,7 @@ from lianxin.metrics import Metrics
 from lianxin.roles import ALL_CENTERS
 from lianxin.rpc import rpc
 from lianxin.timer import timer
+from lianxin.tracing import Tracing
 from services.reports import care_file, gather, pdf, publishing, workbook
 from services.reports.exceptions import UnknownFormat
 from services.reports.months import reportable
@@ -43,6 +44,7 @@ class ReportsService(CenterScoped):
     caller = Caller()
     centers = KnownCenters()
     metrics = Metrics()
+    tracing = Tracing()
     config = Config()
     tickets_rpc = RpcProxy("tickets")
     volunteers_rpc = RpcProxy("volunteers")

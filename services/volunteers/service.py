@@ -34,6 +34,7 @@ from lianxin.outbox import Outbox
 from lianxin.roles import Principal
 from lianxin.rpc import rpc
 from lianxin.timer import timer
+from lianxin.tracing import Tracing
 from services.volunteers import (
     attendance,
     beneficiaries,
@@ -63,6 +64,7 @@ class VolunteersService(CenterScoped, HealthCheck):
     caller = Caller()
     centers = KnownCenters()
     metrics = Metrics()
+    tracing = Tracing()
     config = Config()
 
     # -- helpers ---------------------------------------------------------------------------

@@ -23,7 +23,9 @@ def db(service_session):
     configuration.add_category(
         db_session=session,
         center_id=CENTER,
-        data=load(ops.CategoryCreate, {"code": "sanitation", "name": "环境卫生", "party": "property"}),
+        data=load(
+            ops.CategoryCreate, {"code": "sanitation", "name": "环境卫生", "party": "property"}
+        ),
     )
     session.commit()
     return session
