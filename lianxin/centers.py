@@ -27,11 +27,12 @@ import eventlet
 from eventlet.event import Event
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
-from nameko.rpc import ReplyListener, ServiceProxy
+from nameko.rpc import ServiceProxy
 
 from lianxin.contracts.tickets.operations import onboard_center
 from lianxin.errors import Conflict, InvalidInput, NotFound, Unavailable, from_remote
 from lianxin.operations import Operation
+from lianxin.queues import ReplyListener
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,8 @@ class KnownCenters(DependencyProvider):
     #: The setting of how long a known center is kept.
     ttl_setting = "CENTER_KNOWN_SECONDS"
 
-    # What nameko's RpcProxy is made of (a provider can't hold another provider).
+    # What nameko's RpcProxy is made of (a provider can't hold another provider): the kit's
+    # reply listener, the same one the RpcProxy of the service uses (a transient queue).
     rpc_reply_listener = ReplyListener()
 
     def setup(self) -> None:

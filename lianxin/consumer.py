@@ -14,7 +14,9 @@ routing key, so departments bind the same way) with three guarantees added:
   The original is acknowledged only after it is either processed or safely
   dead-lettered, so it is never lost and never blocks the queue.
 
-Example::
+Its queue (``evt-<source>-<type>--<service>.<method>``) is a quorum queue with a delivery
+limit (:mod:`lianxin.queues`): a message that kills its consumer before the ack, again and
+again, is dead-lettered by the broker into the same dead-letter queue. Example::
 
     @event_handler("tickets", tickets.TICKET_CREATED)
     def handle_ticket_created(self, event):
@@ -57,7 +59,6 @@ from typing import Any
 
 import eventlet
 from nameko.events import EventHandler as NamekoEventHandler
-from nameko.messaging import QueueConsumer
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -68,6 +69,7 @@ from lianxin.contracts import InvalidEvent, parse_event
 from lianxin.db import unreachable
 from lianxin.errors import LianxinError, Unavailable
 from lianxin.outbox import find_database
+from lianxin.queues import QueueConsumer, for_consumer
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +98,9 @@ BATCH_FALLBACKS = kit_metrics.counter(
 
 
 class SafeQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, but an undecodable message is dead-lettered, not fatal."""
+    """The kit's queue consumer, but an undecodable message is dead-lettered, not fatal."""
 
-    def get_consumers(self, consumer_cls, channel):
+    def make_consumers(self, consumer_cls, channel):
         for provider in self._providers:
             consumer = consumer_cls(
                 queues=[provider.queue],
@@ -115,6 +117,7 @@ class EventHandler(NamekoEventHandler):
     """Idempotent, validating, dead-lettering ``@event_handler`` (see the module doc)."""
 
     queue_consumer = SafeQueueConsumer()
+    queue: Any
 
     def __init__(
         self,
@@ -138,6 +141,8 @@ class EventHandler(NamekoEventHandler):
 
     def setup(self) -> None:
         super().setup()
+        # A service's pool queue is quorum; a broadcast handler's (exclusive) stays transient.
+        self.queue = for_consumer(self.queue, self.container.config)
         self.db = find_database(self.container)
         self.processed = self.db.metadata.tables["processed_events"]
         self.metrics = kit_metrics.for_service(self.container.service_name)

@@ -12,6 +12,10 @@ tells the responder nothing the caller doesn't learn better from its own timeout
 costs a round trip (and broker work) on every call. Requests keep nameko's confirms: they
 are how a caller learns at once that no service is listening.
 
+Its queue ``rpc-<service>`` is a quorum queue (:mod:`lianxin.queues`), consumed by the
+kit's queue consumer, which stops the start with a clear message when a classic queue of the
+name is in the way.
+
 It also defaults ``expected_exceptions`` to the kit's :data:`lianxin.errors.EXPECTED`:
 every refusal a caller may see (invalid input, not found, forbidden ...) is expected, so
 nameko logs none of them as a crash.
@@ -23,6 +27,9 @@ nameko logs none of them as a crash.
 """
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
@@ -36,8 +43,11 @@ from nameko.rpc import Responder, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer as NamekoRpcConsumer
 
+from lianxin import queues
 from lianxin.db import Database, as_unavailable
 from lianxin.errors import EXPECTED
+
+log = logging.getLogger(__name__)
 
 
 class ReplyPublisher(Publisher):
@@ -49,7 +59,15 @@ class UnconfirmedResponder(Responder):
 
 
 class RpcConsumer(NamekoRpcConsumer):
-    """nameko's shared RPC consumer, replying through :class:`UnconfirmedResponder`."""
+    """nameko's shared RPC consumer on a quorum queue, replying through
+    :class:`UnconfirmedResponder`."""
+
+    queue_consumer = queues.QueueConsumer()
+    queue: Any
+
+    def setup(self) -> None:
+        super().setup()
+        self.queue = queues.quorum(self.queue, self.container.config)
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
@@ -61,7 +79,21 @@ class RpcConsumer(NamekoRpcConsumer):
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except Exception as exc:
+            # The broker went away while the call ran. Raising here would end the container
+            # (nameko treats this thread's error as fatal); the request is given back instead
+            # (or, on a dead connection, redelivered by the broker), and the caller's wait
+            # ends with a timeout or with the answer of the redelivery.
+            log.warning(
+                "reply to %s not sent (%s: %s); the request goes back to the broker",
+                message.delivery_info.get("routing_key", "?"),
+                type(exc).__name__,
+                exc,
+            )
+            self.queue_consumer.requeue_message(message)
+            return result, exc_info
         self.queue_consumer.ack_message(message)
         return result, exc_info
 

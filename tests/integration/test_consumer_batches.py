@@ -10,7 +10,7 @@ import kombu
 import pytest
 from sqlalchemy import func, select
 
-from lianxin import deadletters
+from lianxin import deadletters, queues
 from lianxin.contracts.tickets.events import TICKET_CREATED
 from lianxin.db import make_engine
 from lianxin.metrics import for_service
@@ -30,6 +30,7 @@ def declare_queue(amqp_uri, service, method):
         routing_key=TICKET_CREATED,
         durable=True,
         auto_delete=False,
+        queue_arguments=queues.arguments(),  # what the handler declares: a quorum queue
     )
     with kombu.Connection(amqp_uri) as conn:
         queue(conn.channel()).declare()
