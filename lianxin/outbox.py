@@ -5,7 +5,8 @@ transaction as the change it describes. After the commit the :class:`Outbox`
 relay (a managed green thread in the service container) publishes unsent rows
 to the service's nameko event exchange (``<service>.events``, routing key = the
 event type, exactly what ``@event_handler`` binds to) with pipelined publisher
-confirms, then marks them sent. With the broker down, requests still commit and
+confirms, then marks them sent — only those the broker confirmed *and* routed to a queue
+(published ``mandatory``; see :class:`Publisher`). With the broker down, requests still commit and
 rows wait; the relay retries with capped exponential backoff.
 
 Delivery is at least once: a crash between confirm and mark publishes a row
@@ -20,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import amqp
@@ -158,33 +159,92 @@ class OutboxWriter:
         return bodies
 
 
-class Publisher:
-    """Publishes envelopes to an event exchange, many in flight, waiting for all confirms."""
+#: Where an event no queue is bound for is parked once it has waited ``unrouted_after``
+#: seconds (``OUTBOX_UNROUTED_SECONDS``, default 60): a bounded quorum queue ops can read.
+UNROUTED = "lianxin.unrouted"
+UNROUTED_MAX_LENGTH = 100_000
+DEFAULT_UNROUTED_SECONDS = 60.0
 
-    def __init__(self, amqp_uri: str, exchange: str, confirm_timeout: float = 10.0):
+OUTBOX_RETURNED = kit_metrics.counter(
+    "lianxin_outbox_returned_total",
+    "Events the broker returned as unroutable (no queue bound for their type); they stay unsent",
+    ("event_type",),
+)
+OUTBOX_PARKED = kit_metrics.counter(
+    "lianxin_outbox_unrouted_total",
+    f"Events that found no queue for OUTBOX_UNROUTED_SECONDS and were parked in {UNROUTED}",
+    ("event_type",),
+)
+
+
+class Publisher:
+    """Publishes envelopes to an event exchange, many in flight, waiting for all confirms.
+
+    Every event is published ``mandatory``: the broker returns one that no queue is bound
+    for (``basic.return``, before its confirm), and a returned event counts as *not*
+    confirmed — its row stays unsent and the relay tries again with its back-off. A
+    confirm alone would only say the broker took it, not that any queue has it.
+
+    An event type nobody subscribes to in a deployment (a catalogue event no department
+    reads) must not hold the outbox for ever: once a returned event is ``unrouted_after``
+    seconds old (its envelope's ``time``), it is parked in the :data:`UNROUTED` queue
+    instead (a confirmed, routed publish, so the row is marked sent), with a warning and
+    ``lianxin_outbox_unrouted_total``. So "nobody listens" (parked, counted, readable) is
+    told apart from "the broker lost it" (never marked sent).
+    """
+
+    def __init__(
+        self,
+        amqp_uri: str,
+        exchange: str,
+        confirm_timeout: float = 10.0,
+        unrouted_after: float = DEFAULT_UNROUTED_SECONDS,
+        metrics: kit_metrics.ServiceMetrics | None = None,
+    ):
         self.amqp_uri = amqp_uri
         self.exchange = exchange
         self.confirm_timeout = confirm_timeout
+        self.unrouted_after = unrouted_after
+        self.returned_total = 0
+        self.parked_total = 0
+        self._returned_metric = metrics.get(OUTBOX_RETURNED) if metrics else None
+        self._parked_metric = metrics.get(OUTBOX_PARKED) if metrics else None
         self._conn: kombu.Connection | None = None
         self._channel: Any = None
         self._tag = 0
         self._acked: set[int] = set()
         self._nacked: set[int] = set()
+        self._returned: set[str] = set()  # message ids returned since the last publish
 
     def _ensure(self) -> None:
         if self._conn is not None and self._conn.connected:
             return
         self.close()
         conn = kombu.Connection(self.amqp_uri, connect_timeout=5)
-        conn.connect()
+        # One try per node of a failover URI (``amqp://a//;amqp://b//``), then the relay's back-off.
+        conn.ensure_connection(max_retries=max(1, len(conn.alt)), interval_start=0, interval_step=0)
         channel = conn.channel()
         channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
+        channel.exchange_declare(UNROUTED, "fanout", durable=True, auto_delete=False)
+        channel.queue_declare(
+            UNROUTED,
+            durable=True,
+            auto_delete=False,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-max-length": UNROUTED_MAX_LENGTH,
+                "x-overflow": "drop-head",
+            },
+        )
+        channel.queue_bind(UNROUTED, UNROUTED, routing_key="")
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
+        channel.events["basic_return"].add(self._on_return)
         self._conn, self._channel, self._tag = conn, channel, 0
         self._acked.clear()
         self._nacked.clear()
+        self._returned.clear()
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         if multiple:
@@ -198,28 +258,67 @@ class Publisher:
         else:
             self._nacked.add(delivery_tag)
 
+    def _on_return(self, exc: Any, exchange: str, routing_key: str, message: Any) -> None:
+        message_id = (message.properties or {}).get("message_id")
+        if message_id:
+            self._returned.add(message_id)
+
     def publish(self, bodies: list[dict[str, Any]]) -> list[bool]:
-        """Publish ``bodies``; returns, per body, whether the broker confirmed it."""
+        """Publish ``bodies``; returns, per body, whether the broker confirmed it *and* a
+        queue took it (an unroutable one old enough is parked, which counts as taken)."""
         self._ensure()
-        tags = []
-        for body in bodies:
-            msg = amqp.Message(
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-                content_type="application/json",
-                content_encoding="utf-8",
-                delivery_mode=2,
-                message_id=body["id"],
-                type=body["type"],
-                timestamp=int(time.time()),
-                application_headers={
-                    "cloudEvents:specversion": body["specversion"],
-                    "cloudEvents:type": body["type"],
-                    "cloudEvents:centerid": body["centerid"],
-                },
+        self._returned.clear()
+        tags = [self._send(body, self.exchange, body["type"]) for body in bodies]
+        self._wait(tags)
+        result = [
+            t in self._acked and body["id"] not in self._returned
+            for t, body in zip(tags, bodies, strict=True)
+        ]
+        returned = [
+            b
+            for t, b in zip(tags, bodies, strict=True)
+            if t in self._acked and b["id"] in self._returned
+        ]
+        self._forget(tags)
+        if returned:
+            self.returned_total += len(returned)
+            for body in returned:
+                if self._returned_metric is not None:
+                    self._returned_metric.labels(body["type"]).inc()
+            log.warning(
+                "%d event(s) returned by the broker as unroutable from %s (no queue bound for %s); "
+                "kept in the outbox",
+                len(returned),
+                self.exchange,
+                ", ".join(sorted({b["type"] for b in returned})),
             )
-            self._channel.basic_publish(msg, exchange=self.exchange, routing_key=body["type"])
-            self._tag += 1
-            tags.append(self._tag)
+            parked = self._park([b for b in returned if self._age(b) >= self.unrouted_after])
+            index = {b["id"]: i for i, b in enumerate(bodies)}
+            for event_id in parked:
+                result[index[event_id]] = True
+        return result
+
+    def _send(self, body: dict[str, Any], exchange: str, routing_key: str, **headers: Any) -> int:
+        msg = amqp.Message(
+            json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+            message_id=body["id"],
+            type=body["type"],
+            timestamp=int(time.time()),
+            application_headers={
+                "cloudEvents:specversion": body["specversion"],
+                "cloudEvents:type": body["type"],
+                "cloudEvents:centerid": body["centerid"],
+                **headers,
+            },
+        )
+        self._channel.basic_publish(msg, exchange=exchange, routing_key=routing_key, mandatory=True)
+        self._tag += 1
+        return self._tag
+
+    def _wait(self, tags: list[int]) -> None:
         deadline = time.monotonic() + self.confirm_timeout
         while any(t not in self._acked and t not in self._nacked for t in tags):
             remaining = deadline - time.monotonic()
@@ -227,10 +326,52 @@ class Publisher:
                 raise TimeoutError("publisher confirms did not arrive in time")
             assert self._conn is not None  # _ensure() connected it
             self._conn.drain_events(timeout=remaining)
-        result = [t in self._acked for t in tags]
+
+    def _forget(self, tags: list[int]) -> None:
         self._acked.difference_update(tags)
         self._nacked.difference_update(tags)
-        return result
+
+    def _park(self, bodies: list[dict[str, Any]]) -> list[str]:
+        """Publish unroutable ``bodies`` to :data:`UNROUTED`; the ids the broker took there."""
+        if not bodies:
+            return []
+        self._returned.clear()
+        tags = [
+            self._send(b, UNROUTED, b["type"], **{"x-lianxin-exchange": self.exchange})
+            for b in bodies
+        ]
+        self._wait(tags)
+        parked = [
+            b
+            for t, b in zip(tags, bodies, strict=True)
+            if t in self._acked and b["id"] not in self._returned
+        ]
+        self._forget(tags)
+        self._returned.clear()
+        self.parked_total += len(parked)
+        for body in parked:
+            if self._parked_metric is not None:
+                self._parked_metric.labels(body["type"]).inc()
+            log.warning(
+                "event %s (%s) found no queue on %s for %.0f s: parked in %s",
+                body["id"],
+                body["type"],
+                self.exchange,
+                self.unrouted_after,
+                UNROUTED,
+            )
+        return [b["id"] for b in parked]
+
+    @staticmethod
+    def _age(body: dict[str, Any]) -> float:
+        """Seconds since the envelope's ``time`` (0 if it has none that parses)."""
+        try:
+            made = datetime.fromisoformat(str(body["time"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            return 0.0
+        if made.tzinfo is None:
+            made = made.replace(tzinfo=UTC)
+        return (now_utc() - made).total_seconds()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -244,7 +385,9 @@ class Outbox(DependencyProvider):
 
     Config: ``AMQP_URI`` (or ``OUTBOX_AMQP_URI`` to publish through another endpoint of
     the broker); ``OUTBOX_BATCH`` (rows per publish, default 200);
-    ``OUTBOX_POLL_SECONDS`` (idle poll, default 1)::
+    ``OUTBOX_POLL_SECONDS`` (idle poll, default 1); ``OUTBOX_UNROUTED_SECONDS`` (how long an
+    event no queue is bound for is retried before it is parked, default 60, see
+    :class:`Publisher`)::
 
         class TicketsService:
             db = Database()
@@ -268,10 +411,13 @@ class Outbox(DependencyProvider):
         self.batch = int(config.get("OUTBOX_BATCH", 200))
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1))
         self.exchange = f"{self.container.service_name}.events"
-        self.publisher = Publisher(
-            config.get("OUTBOX_AMQP_URI") or config["AMQP_URI"], self.exchange
-        )
         self.metrics = kit_metrics.for_service(self.container.service_name)
+        self.publisher = Publisher(
+            config.get("OUTBOX_AMQP_URI") or config["AMQP_URI"],
+            self.exchange,
+            unrouted_after=float(config.get("OUTBOX_UNROUTED_SECONDS") or DEFAULT_UNROUTED_SECONDS),
+            metrics=self.metrics,
+        )
         self._backoff = wait_exponential(multiplier=0.5, min=0.5, max=30)
 
     def start(self) -> None:
@@ -345,15 +491,21 @@ class Outbox(DependencyProvider):
                 # Don't hold a WAL snapshot through the network wait: the later write
                 # would fail with SQLITE_BUSY_SNAPSHOT once another commit lands.
                 session.commit()
+            returned, parked = self.publisher.returned_total, self.publisher.parked_total
             confirmed = self.publisher.publish([r.body for r in rows])
             done = [r.id for r, ok in zip(rows, confirmed, strict=True) if ok]
             if done:
                 session.execute(update(t).where(t.c.id.in_(done)).values(sent_at=now_utc()))
             session.commit()
             self.metrics.outbox_published.labels().inc(len(done))
-            if len(done) != len(rows):
-                raise RuntimeError(f"broker refused {len(rows) - len(done)} events")
-            return len(rows)
+            # A returned event (no queue bound yet) waits for the next relay, as events
+            # committed meanwhile do: no back-off for the others. A refusal backs off.
+            waiting = (self.publisher.returned_total - returned) - (
+                self.publisher.parked_total - parked
+            )
+            if len(done) + waiting != len(rows):
+                raise RuntimeError(f"broker refused {len(rows) - len(done) - waiting} events")
+            return len(done)
         except BaseException:
             session.rollback()
             raise
