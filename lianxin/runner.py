@@ -19,10 +19,13 @@ from typing import Any
 
 import eventlet
 import kombu
+import kombu.pools
+from amqp.exceptions import AccessRefused, NotAllowed
 from eventlet.event import Event
 from nameko.containers import get_container_cls
 from nameko.web.server import WebServer
 
+from lianxin.queues import QueueTypeMismatch
 from lianxin.services import config_for, load_class, resolve
 
 log = logging.getLogger(__name__)
@@ -38,16 +41,36 @@ class BrokerUnreachable(RuntimeError):
     """RabbitMQ did not answer; the message says how to start one."""
 
 
+class BrokerRefused(BrokerUnreachable):
+    """RabbitMQ answered but refused what a service declares (a classic queue where the
+    service declares a quorum one); the one-line message names the queue and the remedy."""
+
+
 def check_broker(amqp_uri: str, timeout: float = 5) -> None:
     """Fail fast, with a remedy, when RabbitMQ does not answer."""
     try:
         with kombu.Connection(amqp_uri, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+            # One try per node of a failover URI (``amqp://a//;amqp://b//``): any one will do.
+            conn.ensure_connection(max_retries=max(1, len(conn.alt)), timeout=timeout)
     except Exception as exc:
         raise BrokerUnreachable(
-            f"RabbitMQ is not reachable at {safe_uri(amqp_uri)} ({exc}).\n"
-            "Start it with `rabbitmq-server -detached` (or point AMQP_URI at a running broker)."
+            f"RabbitMQ is not reachable at {safe_uri(amqp_uri)} ({exc}).\n{remedy(exc, amqp_uri)}"
         ) from None
+
+
+def remedy(exc: BaseException, amqp_uri: str) -> str:
+    """What to do about a failed connection: a refused login or an unknown vhost is not a
+    broker that is down, and starting one would not help."""
+    if isinstance(exc, AccessRefused):
+        return "The broker refused the user name or password in AMQP_URI: check them."
+    if isinstance(exc, NotAllowed):
+        vhost = kombu.Connection(amqp_uri).virtual_host
+        return (
+            f"The broker has no vhost {vhost!r} for this user: create it "
+            f"(`rabbitmqctl add_vhost {vhost}` and `rabbitmqctl set_permissions -p {vhost} "
+            "<user> '.*' '.*' '.*'`) or fix AMQP_URI."
+        )
+    return "Start it with `rabbitmq-server -detached` (or point AMQP_URI at a running broker)."
 
 
 def safe_uri(uri: str) -> str:
@@ -113,6 +136,18 @@ def stop_accepting(container: Any) -> None:
         ext._sock.close()
 
 
+def forget_idle_connections() -> None:
+    """Close the idle connections kombu's global pools hold. nameko takes the connections
+    its extensions declare exchanges on at setup from them (without a retry); after the
+    broker went away the idle ones are dead, and a fresh container would fail on one. A
+    collected connection connects again when it is next used; those in use are left alone."""
+    for pool in list(kombu.pools.connections.values()):
+        for conn in list(pool._resource.queue):
+            if isinstance(conn, kombu.Connection):
+                with contextlib.suppress(Exception):  # it is dead already: nothing to close
+                    conn.collect()
+
+
 class Supervisor:
     """Keeps one service running: restarts its container when it dies, until ``stopping``."""
 
@@ -143,11 +178,12 @@ class Supervisor:
             self.sleep(delay)
             if self.stopping.ready():
                 return
+            forget_idle_connections()
             self.container = self._fresh()
             try:
                 self.container.start()
             except Exception as exc:  # a failed start is a crash like any other
-                log.error("service %s did not start: %s", self.name, exc)
+                log.error("service %s did not start: %s", self.name, exc, exc_info=True)
                 self.container.kill()
                 continue
             self.restarts += 1
@@ -176,8 +212,14 @@ def run(
     grace = grace_seconds() if grace is None else grace
     containers = build_containers([resolve(t) for t in targets], overrides)
     check_broker(containers[0].config["AMQP_URI"])
-    for container in containers:
-        container.start()
+    for n, container in enumerate(containers):
+        try:
+            container.start()
+        except QueueTypeMismatch as exc:
+            for started in containers[: n + 1]:
+                with contextlib.suppress(Exception):  # stopping what started, on the way out
+                    started.kill()
+            raise BrokerRefused(f"{container.service_name}: {exc}") from None
         log.info("started %s", container.service_name)
 
     stopping = Event()

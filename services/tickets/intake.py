@@ -407,7 +407,7 @@ def take_in(
         if dropped:
             accepted = [t for t in accepted if t.id not in dropped]
             answers = [
-                {"error": settling.IntakeAbandoned().to_dict()}
+                {"error": settling.IntakeAbandoned(extra={"retry_after": 5}).to_dict()}
                 if "ticket" in a and a["ticket"].id in dropped
                 else a
                 for a in answers
