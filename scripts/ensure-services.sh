@@ -41,6 +41,14 @@ ensure_management() {
   fi
 }
 
+# The broker-stop tests (tests/integration/test_broker_stops.py, test_quorum_cluster.py) start
+# private RabbitMQ nodes of their own (tests/rabbitnodes.py), never touching the shared one:
+# they need the server's scripts and rabbitmqctl, not a running service.
+ensure_rabbitmq_tools() {
+  command -v rabbitmq-server >/dev/null && command -v rabbitmqctl >/dev/null \
+    || fail "rabbitmq-server and rabbitmqctl are needed by the broker-stop tests (apt-get install rabbitmq-server)."
+}
+
 ensure_postgres() {
   if ! port_open "$PG_PORT"; then
     command -v pg_ctlcluster >/dev/null \
@@ -115,6 +123,7 @@ ensure_pdf_font() {
 
 ensure_rabbitmq
 ensure_management
+ensure_rabbitmq_tools
 ensure_postgres
 ensure_redis
 ensure_promtool
