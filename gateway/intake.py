@@ -39,6 +39,7 @@ from nameko.extensions import DependencyProvider
 
 from gateway.api import RpcTimeout, call
 from lianxin import metrics as kit_metrics
+from lianxin import tracing
 from lianxin.auth import CONTEXT_KEY
 from lianxin.contracts.tickets import operations as tk
 from lianxin.errors import Unavailable, from_dict
@@ -169,6 +170,8 @@ class IntakeClient:
             "intake_key": intake_key,
             "request_key": request_key,
             "authorization": self._worker_ctx.data.get(CONTEXT_KEY),
+            # This request's own trace: the batch's call carries only the first one's.
+            **tracing.current_headers(),
         }
         timeout = self._provider.batcher.timeout
 

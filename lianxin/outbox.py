@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,19 +127,29 @@ class OutboxWriter:
         self._session.info["lianxin_outbox"] = True
         return body
 
-    def add_many(self, events: list[tuple[EventType, str, str, dict[str, Any]]]) -> list[dict]:
-        """Write many events ``(type, center_id, subject, data)`` in one statement."""
-        trace = tracing.current_headers()
+    def add_many(
+        self,
+        events: list[tuple[EventType, str, str, dict[str, Any]]],
+        traces: Sequence[Mapping[str, str] | None] | None = None,
+    ) -> list[dict]:
+        """Write many events ``(type, center_id, subject, data)`` in one statement. Each
+        carries the current span's trace context, or the one ``traces`` gives for it (one
+        per event; ``None`` = the current span): a gathered call's events continue the
+        traces of the requests they answer."""
+        current = tracing.current_headers()
+        own = list(traces) if traces is not None else [None] * len(events)
+        if len(own) != len(events):
+            raise ValueError("add_many: one trace (or None) per event")
         bodies = [
             make_event(
                 etype,
                 center_id=center_id,
                 subject=subject,
                 data=data,
-                traceparent=trace.get(tracing.TRACEPARENT),
-                tracestate=trace.get(tracing.TRACESTATE),
+                traceparent=(trace or current).get(tracing.TRACEPARENT),
+                tracestate=(trace or current).get(tracing.TRACESTATE),
             )
-            for etype, center_id, subject, data in events
+            for (etype, center_id, subject, data), trace in zip(events, own, strict=True)
         ]
         if bodies:
             created = now_utc()
@@ -311,6 +322,13 @@ class Publisher:
                 "cloudEvents:specversion": body["specversion"],
                 "cloudEvents:type": body["type"],
                 "cloudEvents:centerid": body["centerid"],
+                # The distributed-tracing extension, as the AMQP binding carries attributes
+                # (the envelope has it too): a broker-side tracer or a department sees it.
+                **{
+                    f"cloudEvents:{name}": body[name]
+                    for name in (tracing.TRACEPARENT, tracing.TRACESTATE)
+                    if body.get(name)
+                },
                 **headers,
             },
         )

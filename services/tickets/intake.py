@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from lianxin import tracing
 from lianxin.centers import CenterDisabled
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType
@@ -100,10 +101,13 @@ class TicketRow:
     category_name: str = ""
     #: Not stored: the clerk who resolved it on the spot (its timeline's ``resolve``).
     clerk: Principal | None = None
+    #: Not stored: the trace context of the request that reported it, which its events
+    #: carry on (``None``: the current span's, see ``OutboxWriter.add_many``).
+    trace: dict[str, str] | None = None
 
 
 #: The fields of a :class:`TicketRow` that are not columns.
-NOT_STORED = frozenset({"category_name", "clerk"})
+NOT_STORED = frozenset({"category_name", "clerk", "trace"})
 #: The stored fields of a :class:`TicketRow`.
 ROW_COLUMNS = tuple(f.name for f in fields(TicketRow) if f.name not in NOT_STORED)
 
@@ -214,7 +218,8 @@ def insert_tickets(
     ]
     if photos:
         conn.execute(insert(TicketPhoto), photos)
-    outbox.add_many([event for t in tickets for event in _announced(t, duty.get(t.center_id, []))])
+    announced = [(e, t.trace) for t in tickets for e in _announced(t, duty.get(t.center_id, []))]
+    outbox.add_many([e for e, _ in announced], traces=[trace for _, trace in announced])
 
 
 def _first_lines(ticket: TicketRow) -> list[dict[str, Any]]:
@@ -355,6 +360,20 @@ class IntakeAnswer(TypedDict, total=False):
 Admit = Callable[[IntakeRequest], Admission]
 
 
+def _trace_of(request: IntakeRequest) -> dict[str, str] | None:
+    """The trace context a request gathered into another's call came with, for its events;
+    ``None`` (the call's own span: gateway → RPC → event) for the request whose trace the
+    call is in, or a malformed one."""
+    if not tracing.valid_traceparent(request.traceparent):
+        return None
+    if str(request.traceparent).split("-")[1] == tracing.current_trace_id():
+        return None
+    found = {tracing.TRACEPARENT: str(request.traceparent)}
+    if tracing.valid_tracestate(request.tracestate):
+        found[tracing.TRACESTATE] = str(request.tracestate)
+    return found
+
+
 def take_in(
     *,
     db_session: Session,
@@ -394,6 +413,7 @@ def take_in(
         except LianxinError as exc:
             answers.append({"error": exc.to_dict()})
             continue
+        ticket.trace = _trace_of(request)
         if key:
             earlier[center_id, key] = ticket  # the same submission twice in one batch
         accepted.append(ticket)
@@ -407,7 +427,7 @@ def take_in(
         if dropped:
             accepted = [t for t in accepted if t.id not in dropped]
             answers = [
-                {"error": settling.IntakeAbandoned(extra={"retry_after": 5}).to_dict()}
+                {"error": settling.IntakeAbandoned().to_dict()}
                 if "ticket" in a and a["ticket"].id in dropped
                 else a
                 for a in answers

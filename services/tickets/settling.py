@@ -31,6 +31,8 @@ from services.tickets.models import IntakeClaim, Ticket
 
 #: How long a request's outcome is kept.
 KEEP = timedelta(days=1)
+#: What an abandoned request's answer tells the client to wait before trying again.
+RETRY_AFTER_SECONDS = 5
 
 
 class IntakeAbandoned(Unavailable):
@@ -38,6 +40,12 @@ class IntakeAbandoned(Unavailable):
 
     code = "INTAKE_ABANDONED"
     default_detail = "本次提交已超时作废，未受理，请重新提交"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any):
+        # A client that meets it (a redelivered copy answered to a waiting gateway) is told
+        # when to try again, as for the gateway's own INTAKE_NOT_TAKEN.
+        kwargs.setdefault("extra", {"retry_after": RETRY_AFTER_SECONDS})
+        super().__init__(detail, **kwargs)
 
 
 def _insert_missing(db_session: Session, rows: list[dict[str, Any]]) -> set[str]:

@@ -174,6 +174,46 @@ def test_one_trace_runs_from_the_http_request_to_the_notification_and_the_webhoo
     assert line["request_id"] == response.headers["X-Request-Id"]
 
 
+def test_requests_gathered_into_one_call_keep_their_own_traces_in_their_events(
+    gateway, token, bus, spans
+):
+    """The gateway gathers concurrent intake into one ``create_tickets`` call, whose span can
+    be in one trace only (the first request's): each ticket's event still continues the trace
+    of the request that reported it, so a trace runs from every POST to its notification."""
+    import eventlet
+
+    watched = bus.bind("tickets", str(tk.TICKET_CREATED))
+    staff = {"Authorization": f"Bearer {token('staff')}"}
+    traces = {n: f"{n + 0xA0:032x}" for n in range(8)}
+
+    def post(n: int) -> tuple[str, str]:
+        answer = requests.post(
+            f"{gateway}/tickets",
+            json={
+                "category": "sanitation",
+                "description": f"第{n}件：垃圾未清运",
+                "channel": "hotline",
+            },
+            headers={**staff, "traceparent": f"00-{traces[n]}-{n + 1:016x}-01"},
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+        return traces[n], answer.json()["id"]
+
+    posted = dict((ticket, trace) for trace, ticket in eventlet.GreenPool(8).imap(post, traces))
+    envelopes: list[dict] = []
+
+    def all_eight() -> bool:
+        while (envelope := bus.get(watched)) is not None:
+            envelopes.append(envelope)
+        return len(envelopes) >= 8
+
+    wait_for(all_eight, timeout=30)
+    assert {e["subject"]: trace_of(e)[0] for e in envelopes} == posted
+    calls = [s for s in spans.get_finished_spans() if s.name == "tickets.create_tickets"]
+    assert len(calls) < 8, "the eight requests were not gathered: nothing was tested"
+
+
 def test_a_request_without_traceparent_starts_a_trace_of_its_own(gateway, token, spans):
     response = requests.get(
         f"{gateway}/tickets", headers={"Authorization": f"Bearer {token('staff')}"}, timeout=30

@@ -500,6 +500,10 @@ class IntakeRequest:
     authorization: str | None
     intake_key: str | None
     request_key: str | None = None
+    #: The W3C trace context of the request that reported it: its events continue that
+    #: trace, though the batch's call belongs to the first request's (lianxin.tracing).
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class IntakeItem(BaseSchema):
@@ -516,6 +520,9 @@ class IntakeItem(BaseSchema):
     request_key = fields.Str(
         load_default=None, allow_none=True, validate=validate.Length(min=16, max=64)
     )
+    #: The reporting request's trace context (W3C); a malformed one is ignored, not refused.
+    traceparent = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    tracestate = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=512))
 
 
 class IntakeBatch(BaseSchema):

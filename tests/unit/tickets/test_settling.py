@@ -35,7 +35,7 @@ class Outbox:
     def __init__(self):
         self.events = []
 
-    def add_many(self, events):
+    def add_many(self, events, traces=None):
         self.events.extend(events)
 
 
