@@ -36,6 +36,7 @@ from gateway.routes.volunteers import VolunteerRoutes
 from gateway.web.console import ConsolePages
 from gateway.web.public import PublicPages
 from lianxin import metrics as kit_metrics
+from lianxin import readiness
 from lianxin.timer import timer
 from lianxin.tracing import Tracing
 
@@ -129,6 +130,15 @@ class GatewayService(
     def livez(self, request: Request) -> Response:
         """200 while this gateway serves HTTP — no backend asked (probes of a replica)."""
         return json_response({"status": "ok"})
+
+    @http("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        """200 while this gateway serves HTTP and its RPC reply consumer consumes from the
+        broker (the readiness probe of a replica, lianxin.readiness); 503 naming why not."""
+        state = readiness.of(self.name)
+        if state.ready:
+            return json_response({"status": "ok"})
+        return json_response({"status": "unavailable", "reasons": list(state.reasons)}, 503)
 
     @http("GET", "/metrics")
     def prometheus(self, request: Request) -> Response:

@@ -42,6 +42,8 @@ from amqp.exceptions import PreconditionFailed
 from nameko.rpc import ReplyListener as NamekoReplyListener
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 
+from lianxin import readiness
+
 log = logging.getLogger(__name__)
 
 QUEUE_TYPE = "quorum"
@@ -228,10 +230,42 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
         """Declare the providers' queues and consume them (nameko's ``get_consumers``)."""
         return super().get_consumers(consumer_cls, channel)
 
+    # What the readiness probes read (lianxin.readiness): consuming, or why not.
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        readiness.consuming(self.container.service_name, self)
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def on_connection_error(self, exc, interval):
+        readiness.lost(self.container.service_name, self, f"broker unreachable: {exc}")
+        super().on_connection_error(exc, interval)
+
+    def consume(self, *args, **kwargs):
+        try:
+            yield from super().consume(*args, **kwargs)
+        except BaseException as exc:  # the connection went away: kombu's loop reconnects
+            readiness.lost(self.container.service_name, self, f"connection lost: {exc!r}")
+            raise
+        readiness.lost(self.container.service_name, self, "stopping")
+
     def start(self) -> None:
         super().start()
         if self.refused is not None:
+            readiness.lost(self.container.service_name, self, str(self.refused))
             raise self.refused
+
+    def stop(self) -> None:
+        readiness.lost(self.container.service_name, self, "stopping")
+        try:
+            super().stop()
+        finally:
+            readiness.gone(self.container.service_name, self)
+
+    def kill(self) -> None:
+        try:
+            super().kill()
+        finally:
+            readiness.gone(self.container.service_name, self)
 
 
 class ReplyListener(NamekoReplyListener):

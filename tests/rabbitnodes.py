@@ -276,6 +276,8 @@ class System:
     port: int
     proc: subprocess.Popen | None = None
     env: dict[str, str] = field(default_factory=dict)
+    #: Set on top of the environment (e.g. a service's metrics port, which is 0 otherwise).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     SERVICES = ("accounts", "tickets", "notify", "gateway")
 
@@ -296,6 +298,7 @@ class System:
             "GATEWAY_ADDRESS": f"127.0.0.1:{self.port}",
             "LOG_LEVEL": "INFO",
             **{f"{n.upper()}_METRICS_PORT": "0" for n in self.SERVICES},
+            **self.extra_env,
         }
         subprocess.run(
             [str(BIN / "lianxin"), "migrate", "accounts", "tickets", "notify"],
@@ -334,6 +337,20 @@ class System:
                 return
             except Exception:
                 time.sleep(0.5)
+
+    def readiness(self, urls: list[str], ready: bool, timeout: float) -> float | None:
+        """Seconds until every ``/readyz`` in ``urls`` answers ready (200) or not (503), as
+        ``ready`` asks; ``None`` if that did not happen within ``timeout``."""
+        began = time.monotonic()
+        while time.monotonic() - began < timeout:
+            try:
+                codes = [requests.get(url, timeout=1).status_code for url in urls]
+            except requests.RequestException:
+                codes = []
+            if codes and all((c == 200) == ready and c in (200, 503) for c in codes):
+                return time.monotonic() - began
+            time.sleep(0.1)
+        return None
 
     def mint(self, role: str, centers: list[str], sub: str = "broker-test") -> str:
         from services.accounts.commands import mint as issue

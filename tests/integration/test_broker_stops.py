@@ -2,7 +2,8 @@
 shared one): no process ends, the gateway answers again after each start, every ticket
 answered 201 is stored once and its staff notification recorded once, and while the broker
 is away the answer is 503 with Retry-After (or 504 when a call's outcome could not be
-settled), never a 500.
+settled), never a 500. Readiness follows the broker: the gateway's and the tickets service's
+``/readyz`` answer 503 while it is stopped and 200 again once their consumers consume.
 
 A stop is ``rabbitmqctl stop_app`` — every connection closed, the port refusing, the queues
 stopped — and a start ``start_app``, which recovers them from disk: to the services the same
@@ -25,11 +26,21 @@ DOWN_SECONDS = 3
 def test_five_broker_stops_in_a_row_lose_no_ticket_and_end_no_process(tmp_path):
     node = RabbitNode("lianxin-solo", base=tmp_path / "rabbit", port=5690, dist_port=25690)
     node.start()
-    system = System(tmp_path / "var", node.uri, free_port())
+    tickets_metrics = free_port()
+    system = System(
+        tmp_path / "var",
+        node.uri,
+        free_port(),
+        extra_env={"TICKETS_METRICS_PORT": str(tickets_metrics)},
+    )
     downs: list[float] = []
     recoveries: list[float] = []
+    unready: list[float | None] = []  # seconds from a stop until both say "not ready"
+    ready: list[float | None] = []  # seconds from a start until both say "ready" again
     try:
         system.start()
+        probes = [f"{system.base}/readyz", f"http://127.0.0.1:{tickets_metrics}/readyz"]
+        assert system.readiness(probes, True, timeout=10) is not None
         staff = system.seed()
         with Intake(system.base, staff) as intake:
             intake.wait_accepting(0)
@@ -37,11 +48,13 @@ def test_five_broker_stops_in_a_row_lose_no_ticket_and_end_no_process(tmp_path):
                 time.sleep(1)
                 stopped = time.monotonic()
                 node.stop_app()
-                time.sleep(DOWN_SECONDS)
+                unready.append(system.readiness(probes, False, timeout=DOWN_SECONDS))
+                time.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - stopped)))
                 node.start_app()
                 started = time.monotonic()
                 downs.append(started - stopped)
                 recoveries.append(intake.wait_accepting(started))
+                ready.append(system.readiness(probes, True, timeout=30))
                 assert system.proc is not None and system.proc.poll() is None, system.output()
             time.sleep(2)
         answers = intake.answers
@@ -77,6 +90,8 @@ def test_five_broker_stops_in_a_row_lose_no_ticket_and_end_no_process(tmp_path):
     assert all(notified[t] == 1 for t in accepted), "a notification recorded twice"
     assert unsent == 0, f"{unsent} events left unsent"
     assert "crashed" not in output, output
+    assert None not in unready, f"/readyz still ready with the broker stopped: {unready}"
+    assert None not in ready, f"/readyz not ready again 30 s after a start: {ready}"
     assert code == 0, output
     print(
         f"\nbroker stopped {STOPS}× ({', '.join(f'{d:.1f}' for d in downs)} s down): "
@@ -84,7 +99,9 @@ def test_five_broker_stops_in_a_row_lose_no_ticket_and_end_no_process(tmp_path):
         f"{len(accepted & set(notified))} notified once; "
         f"{statuses.count(503)} answered 503, {statuses.count(504)} 504, "
         f"{statuses.count(None)} unanswered; "
-        f"201 again {max(recoveries):.1f} s after a start at worst"
+        f"201 again {max(recoveries):.1f} s after a start at worst; /readyz 503 "
+        f"{max(u for u in unready if u is not None):.1f} s after a stop and 200 "
+        f"{max(r for r in ready if r is not None):.1f} s after a start at worst"
     )
     no_retry_after = Counter(a.code for a in answers if a.status == 503 and not a.retry_after)
     assert not no_retry_after, f"503 without Retry-After: {dict(no_retry_after)}"

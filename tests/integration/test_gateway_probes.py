@@ -25,6 +25,9 @@ def test_a_gateway_without_backends_is_alive_but_not_healthy(lone_gateway):
 
     live = requests.get(f"{base}/livez", timeout=5)
     assert live.status_code == 200 and live.json() == {"status": "ok"}
+    # Ready: its RPC reply consumer consumes from the broker (no backend is asked).
+    ready = requests.get(f"{base}/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json() == {"status": "ok"}
     health = requests.get(f"{base}/healthz", timeout=15)
     assert health.status_code == 503
     assert health.json()["status"] == "unavailable"

@@ -77,3 +77,30 @@ def test_the_liveness_path_answers_without_rendering_the_registry():
     answered = []
     body = app({"PATH_INFO": "/livez"}, lambda status, headers: answered.append(status))
     assert answered == ["200 OK"] and b"".join(body) == b"ok\n"
+
+
+def test_the_readiness_path_says_whether_the_service_consumes_and_why_not():
+    """What the readiness probes ask (deploy/k8s, docker-compose: ``/readyz`` on the metrics
+    port): ready only while every consumer of the service consumes from the broker."""
+    from prometheus_client import CollectorRegistry
+
+    from lianxin import readiness
+
+    app = metrics.metrics_app(CollectorRegistry(), "kittest-ready")
+
+    def ask() -> tuple[str, bytes]:
+        answered: list[str] = []
+        body = app({"PATH_INFO": "/readyz"}, lambda status, headers: answered.append(status))
+        return answered[0], b"".join(body)
+
+    assert ask() == ("503 Service Unavailable", b"no consumer started\n")
+    rpc, events = object(), object()
+    readiness.consuming("kittest-ready", rpc)
+    readiness.lost("kittest-ready", events, "broker unreachable: [Errno 111] refused")
+    assert ask() == ("503 Service Unavailable", b"broker unreachable: [Errno 111] refused\n")
+    readiness.consuming("kittest-ready", events)
+    assert ask() == ("200 OK", b"ready\n")
+    readiness.gone("kittest-ready", events)
+    assert ask() == ("200 OK", b"ready\n")  # a stopped consumer no longer counts
+    readiness.gone("kittest-ready", rpc)
+    assert ask()[0] == "503 Service Unavailable"  # none left: not ready
