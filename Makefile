@@ -11,7 +11,7 @@ run: setup migrate ## install, migrate, start every service + the gateway, load 
 	$(BIN)/lianxin run --seed
 
 test: setup node-setup services lint ## install, start RabbitMQ/PostgreSQL/Redis if needed, lint and types, run unit + integration + e2e tests
-	$(BIN)/python -m pytest
+	BIN=$(BIN) bash scripts/test.sh
 
 setup: $(STAMP)
 
