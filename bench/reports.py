@@ -364,7 +364,12 @@ def main() -> None:
         f"p50 {statistics.median(county):.0f} ms   p99 {pct(county, 99):.0f} ms"
     )
     began = time.perf_counter()
-    equal = sum(line == per_center(session, line["center_id"], month) for line in lines)
+    # A county line also names its center (``center_name``), which ticket_stats doesn't.
+    equal = sum(
+        {k: v for k, v in line.items() if k != "center_name"}
+        == per_center(session, line["center_id"], month)
+        for line in lines
+    )
     session.rollback()
     former = (time.perf_counter() - began) * 1000
     print(f"  lines equal to the centers' own ticket_stats + satisfaction: {equal} of {len(lines)}")

@@ -165,11 +165,14 @@ def _medians(db_session: Session, seconds: Any, ids: list[str], where: Any) -> d
     t = Ticket.__table__
     conn = db_session.connection()
     if db_session.get_bind().dialect.name == "postgresql":
+        # Grouped by the ids' bytes: the group sort of a month's resolutions by the
+        # database's collation (strcoll per comparison) was 130 of the query's 220 ms.
+        center = t.c.center_id.collate("C")
         return dict(
             conn.execute(
-                select(t.c.center_id, func.percentile_cont(0.5).within_group(seconds))
+                select(center, func.percentile_cont(0.5).within_group(seconds))
                 .where(t.c.center_id.in_(ids), where)
-                .group_by(t.c.center_id)
+                .group_by(center)
             ).all()
         )
     value = seconds.label("seconds")
@@ -225,20 +228,27 @@ def county_ticket_stats(
         # the median's sort of the month's resolutions: in memory, not on disk
         conn.execute(text("SET LOCAL work_mem = '32MB'"))
     totals = {cid: _row("all", "合计") for cid in ids}
-    for cid, n_received, n_resolved, n_overdue, n_acknowledged in conn.execute(
+    # The received and the resolved apart, each a range scan of its own index
+    # (ix_tickets_created_month, ix_tickets_resolved_month), not one scan of the table.
+    for cid, n_received, n_overdue, n_acknowledged in conn.execute(
         select(
             t.c.center_id,
-            _count(received),
-            _count(resolved),
-            _count(and_(received, t.c.resolve_breached.is_(True))),
+            func.count(),
+            _count(t.c.resolve_breached.is_(True)),
             _count(acknowledged),
         )
-        .where(t.c.center_id.in_(ids), or_(received, resolved))
+        .where(t.c.center_id.in_(ids), received)
         .group_by(t.c.center_id)
     ):
         row = totals[cid]
-        row["received"], row["resolved"] = int(n_received), int(n_resolved)
+        row["received"] = int(n_received)
         row["overdue"], row["acknowledged_in_10_minutes"] = int(n_overdue), int(n_acknowledged)
+    for cid, n_resolved in conn.execute(
+        select(t.c.center_id, func.count())
+        .where(t.c.center_id.in_(ids), resolved)
+        .group_by(t.c.center_id)
+    ):
+        totals[cid]["resolved"] = int(n_resolved)
 
     log = TicketLog.__table__
     for cid, n_returned, n_escalated in conn.execute(
