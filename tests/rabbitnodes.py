@@ -516,3 +516,68 @@ class Intake:
                 raise AssertionError(f"no ticket accepted within {timeout:g} s")
             time.sleep(0.2)
         return next(a.at for a in self.answers if a.status == 201 and a.at >= since) - since
+
+
+@dataclass
+class Outcome:
+    """What a broker-stop run left: the answers, and what the databases hold of them."""
+
+    answers: list[Answer]
+    stored: dict[str, int]
+    descriptions: dict[str, int]
+    notified: dict[str, int]
+    unsent: int
+    alive: bool
+    code: int | None = None
+    output: str = ""
+
+    @classmethod
+    def of(cls, system: System, answers: list[Answer]) -> Outcome:
+        """Read it while ``system`` still runs (its notifications are waited for)."""
+        accepted = {a.ticket for a in answers if a.status == 201 and a.ticket}
+        return cls(
+            answers=answers,
+            notified=system.wait_notified(accepted),
+            stored=system.stored(),
+            descriptions=system.descriptions(),
+            unsent=system.unsent_events(),
+            alive=system.proc is not None and system.proc.poll() is None,
+        )
+
+    @property
+    def accepted(self) -> set[str | None]:
+        return {a.ticket for a in self.answers if a.status == 201}
+
+    @property
+    def statuses(self) -> list[int | None]:
+        return [a.status for a in self.answers]
+
+    def check(self) -> None:
+        """No process ended or crashed; 503 (with Retry-After) or 504 while the broker was
+        away, never another 5xx; every ticket answered 201 stored once and notified once;
+        no POST stored twice; no outbox row left unsent."""
+        output, accepted, statuses = self.output, self.accepted, self.statuses
+        assert self.alive, output
+        assert None not in accepted
+        assert not [s for s in statuses if s is not None and s >= 500 and s not in (503, 504)], (
+            sorted({s for s in statuses if s}),
+            output,
+        )
+        lost = accepted - set(self.stored)
+        assert not lost, f"{len(lost)} accepted tickets not stored"
+        assert all(self.stored[t] == 1 for t in accepted if t)
+        assert all(n <= 1 for n in self.descriptions.values()), "a POST stored twice"
+        unnotified = accepted - set(self.notified)
+        assert not unnotified, (
+            f"{len(unnotified)} accepted tickets never notified: {sorted(map(str, unnotified))[:10]}; "
+            f"{self.unsent} events unsent",
+            output,
+        )
+        assert all(self.notified[t] == 1 for t in accepted if t), "a notification recorded twice"
+        assert self.unsent == 0, f"{self.unsent} events left unsent"
+        assert "crashed" not in output, output
+        assert self.code == 0, output
+        no_retry_after = sorted(
+            {str(a.code) for a in self.answers if a.status == 503 and not a.retry_after}
+        )
+        assert not no_retry_after, f"503 without Retry-After: {no_retry_after}"
