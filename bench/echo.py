@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 
 from nameko.rpc import RpcProxy, rpc
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
+
+from lianxin.web import http
 
 
 class EchoService:

@@ -39,7 +39,6 @@ from kombu.exceptions import OperationalError
 from marshmallow import Schema, fields
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -51,6 +50,7 @@ from lianxin.contracts.schema import instance, load
 from lianxin.errors import InvalidInput, LianxinError, PreconditionRequired, from_remote
 from lianxin.operations import Operation
 from lianxin.roles import Principal
+from lianxin.web import http
 
 log = logging.getLogger(__name__)
 #: One line per request: method, route template (never the path: it may hold a follow

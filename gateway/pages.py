@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import quote
 
 from nameko.exceptions import RemoteError
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.api import call
@@ -26,6 +25,7 @@ from gateway.web import page
 from lianxin.contracts.schema import CENTER_ID_RE
 from lianxin.errors import LianxinError, from_remote
 from lianxin.privacy import mask
+from lianxin.web import http
 
 #: The pre-sign-in CSRF cookie (double submit).
 LOGIN_CSRF_COOKIE = "lx_login"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import eventlet
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway import docs
@@ -39,6 +38,7 @@ from lianxin import metrics as kit_metrics
 from lianxin import readiness
 from lianxin.timer import timer
 from lianxin.tracing import Tracing
+from lianxin.web import http
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ one's a Chinese 404.
 
 from __future__ import annotations
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.api import expose
 from gateway.web.m import PhonePages
 from gateway.web.views import guarded
 from lianxin.contracts.tickets import operations as ops
+from lianxin.web import http
 
 ROUTES = [
     expose(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.api import ApiRequest, Route, call, expose, route
@@ -14,6 +13,7 @@ from gateway.base import GatewayBase
 from gateway.http import json_response
 from lianxin.asyncapi import asyncapi
 from lianxin.contracts.notify import operations as ops
+from lianxin.web import http
 
 #: The routes that only forward to an operation (see gateway.api.expose).
 ROUTES: list[Route] = [

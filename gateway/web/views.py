@@ -31,7 +31,6 @@ import eventlet
 from kombu.exceptions import OperationalError
 from marshmallow import fields as mf
 from nameko.exceptions import RemoteError, UnknownService
-from nameko.web.handlers import http
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -43,6 +42,7 @@ from lianxin.contracts.schema import instance, load
 from lianxin.errors import LianxinError, Unauthenticated, Unavailable, from_remote
 from lianxin.operations import Operation
 from lianxin.roles import Principal
+from lianxin.web import http
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import requests
 from eventlet.event import Event
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
-from nameko.web.handlers import http
 
 from lianxin import runner
 from lianxin.testing import free_port, wait_for
+from lianxin.web import http
 
 
 class Flaky:

@@ -12,7 +12,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.web import as_local
@@ -29,6 +28,7 @@ from gateway.web.views import Viewer, field_errors, form_body, guarded, see_othe
 from lianxin.contracts.events import operations as ops
 from lianxin.contracts.notify import operations as notify_ops
 from lianxin.errors import Conflict, InvalidInput, LianxinError
+from lianxin.web import http
 
 ACTIVITY_STATES = {
     "draft": "草稿",

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.web.console.base import ConsoleBase
 from gateway.web.views import guarded, see_other
 from lianxin.contracts.notify import operations as ops
 from lianxin.errors import LianxinError
+from lianxin.web import http
 
 PAGE = 30
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from nameko.web.handlers import http
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -24,6 +23,7 @@ from lianxin.contracts.schema import load
 from lianxin.contracts.tickets import operations as ops
 from lianxin.errors import InvalidInput, LianxinError, NotFound
 from lianxin.people import normalize_phone, person_for_phone
+from lianxin.web import http
 
 #: The channels a clerk registers (web reports come in by themselves).
 CLERK_CHANNELS = [("hotline", "热线电话"), ("walk_in", "来访")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.web import LOCAL
@@ -15,6 +14,7 @@ from gateway.web.console.tickets import PARTY_CHOICES, names_of
 from gateway.web.views import Viewer, field_errors, form_body, guarded, see_other
 from lianxin.contracts.tickets import operations as ops
 from lianxin.errors import LianxinError
+from lianxin.web import http
 
 DECISION_NAMES = {
     "resolved": "议定办结（答复群众）",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.web import LOCAL, charts
@@ -16,6 +15,7 @@ from gateway.web.console.stats import month_label
 from gateway.web.views import guarded, status_of
 from lianxin.contracts.reports import operations as ops
 from lianxin.contracts.tickets import operations as ticket_ops
+from lianxin.web import http
 
 
 def months_back(count: int = 12) -> list[str]:

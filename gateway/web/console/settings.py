@@ -17,7 +17,6 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.api import invoke
@@ -41,6 +40,7 @@ from lianxin.contracts.tickets import operations as ops
 from lianxin.errors import InvalidInput, LianxinError, PreconditionFailed
 from lianxin.operations import Operation
 from lianxin.roles import PARTIES, PARTY_NAMES
+from lianxin.web import http
 
 PARTY_CHOICES = [(code, PARTY_NAMES[code]) for code in PARTIES]
 #: What the admin picks for a new staff member: the account's role and party it stands for.

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.web import LOCAL, charts
@@ -14,6 +13,7 @@ from gateway.web.console.base import ConsoleBase, failed, party_name
 from gateway.web.console.tickets import names_of
 from gateway.web.views import guarded
 from lianxin.contracts.tickets import operations as ops
+from lianxin.web import http
 
 #: The periods a person may look at, in days back from now.
 PERIODS = {"month": ("本月", None), "quarter": ("近3个月", 91), "year": ("近12个月", 365)}

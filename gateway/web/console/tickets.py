@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.pages import safe_next
@@ -27,6 +26,7 @@ from lianxin.contracts.tickets import operations as ops
 from lianxin.errors import InvalidInput, LianxinError, NotFound
 from lianxin.operations import Operation
 from lianxin.roles import DUTY_NAMES, PARTIES, PARTY_NAMES, ROLE_NAMES
+from lianxin.web import http
 
 STATE_CHOICES = [(code, ops.STATE_NAMES[code]) for code in ops.STATES]
 OPEN_STATE_CHOICES = [(code, ops.STATE_NAMES[code]) for code in ops.OPEN_STATES]

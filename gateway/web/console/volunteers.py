@@ -16,7 +16,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.web import as_local
@@ -40,6 +39,7 @@ from gateway.web.views import (
 )
 from lianxin.contracts.volunteers import operations as ops
 from lianxin.errors import InvalidInput, LianxinError
+from lianxin.web import http
 
 # -- this area -------------------------------------------------------------------------------
 

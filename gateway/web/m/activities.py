@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -16,6 +15,7 @@ from gateway.web.views import field_errors, guarded, see_other, status_of
 from lianxin.contracts.events import operations as ev
 from lianxin.contracts.notify import operations as notify
 from lianxin.errors import LianxinError
+from lianxin.web import http
 
 AUDIENCES = ev.AUDIENCES
 REGISTRATION_STATES = {

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import segno
 from markupsafe import Markup
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.api import call
@@ -24,6 +23,7 @@ from lianxin.centers import is_disabled
 from lianxin.contracts.notify import operations as notify_ops
 from lianxin.contracts.schema import CENTER_ID_RE
 from lianxin.errors import LianxinError, NotFound, from_remote
+from lianxin.web import http
 
 log = logging.getLogger(__name__)
 

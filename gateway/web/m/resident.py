@@ -15,7 +15,6 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
-from nameko.web.handlers import http
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -28,6 +27,7 @@ from lianxin.contracts.events import operations as ev
 from lianxin.contracts.schema import load
 from lianxin.contracts.tickets import operations as tk
 from lianxin.errors import InvalidInput, LianxinError
+from lianxin.web import http
 
 #: Words for the three answers of the return visit.
 RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from nameko.web.handlers import http
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -20,6 +19,7 @@ from gateway.web.views import field_errors, guarded, see_other, status_of
 from lianxin.clock import now_utc
 from lianxin.contracts.volunteers import operations as vo
 from lianxin.errors import InvalidInput, LianxinError
+from lianxin.web import http
 
 ME = "me"
 SIGNUP_STATES = {

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway.routes.certificates import CertificateChecks
 from gateway.web import page
 from gateway.web.views import error_of, status_of
+from lianxin.web import http
 
 
 class PublicPages(CertificateChecks):

@@ -3,10 +3,15 @@
 import re
 
 import pytest
+from nameko.containers import ServiceContainer
+from nameko.extensions import iter_extensions
+from nameko.web.handlers import HttpRequestHandler as NamekoHttpRequestHandler
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from gateway.http import HttpProblem, read_json
+from gateway.service import GatewayService
+from lianxin.web import HttpRequestHandler, WebServer
 
 LIMIT = 64 * 1024
 #: Latin letters in a message people read: only the names of formats may appear.
@@ -113,3 +118,13 @@ def test_a_broken_unicode_escape_says_what_belongs_after_it():
     problem = refusal(request('{"name": "\\u12"}'))
     assert problem.status == 400
     assert problem.detail.endswith("第 1 行第 12 列附近：\\u 之后应为四位十六进制数字）")
+
+
+def test_every_http_entrypoint_of_the_gateway_is_served_without_nagles_delay():
+    # One nameko ``@http`` left in the gateway would make a second web server bind the
+    # gateway's address at start, and its routes would answer with Nagle's delay.
+    container = ServiceContainer(GatewayService, {"AMQP_URI": "memory://"})
+    handlers = [e for e in container.entrypoints if isinstance(e, NamekoHttpRequestHandler)]
+    assert len(handlers) > 100
+    assert all(isinstance(e, HttpRequestHandler) for e in handlers)
+    assert {type(x) for e in handlers for x in iter_extensions(e)} == {WebServer}
