@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from lianxin.db import UTCDateTime
@@ -287,8 +288,13 @@ def _insert_ignoring(model: type[Base], dialect: str, conflict: tuple[str, ...] 
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model.__table__).on_conflict_do_nothing(
-        index_elements=list(conflict) if conflict else None
+    # RETURNING the new rows' key: without it SQLAlchemy sends an INSERT … ON CONFLICT as
+    # psycopg2's executemany, one round trip a row (to keep the row count); with it, as one
+    # multi-row VALUES. Recording a batch's deliveries took 2x as long.
+    return (
+        insert(model.__table__)
+        .on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
+        .returning(sa_inspect(model).primary_key[0])
     )
 
 
@@ -305,9 +311,8 @@ def insert_ignore(
     stmt = _insert_ignoring(
         model, db_session.get_bind().dialect.name, tuple(conflict) if conflict else None
     )
-    # One cached statement, executemany: SQLite's own loop, PostgreSQL's multi-row VALUES.
-    result: Any = db_session.execute(stmt, rows)
-    return int(result.rowcount)
+    # One cached statement for all the rows (multi-row VALUES), returning those inserted.
+    return len(db_session.execute(stmt, rows).all())
 
 
 Row = TypeVar("Row", bound=Base)

@@ -1,14 +1,17 @@
 """PostgreSQL, the production database: migrations, the services on it, and a green driver."""
 
 import time
+from datetime import UTC, datetime
 
 import eventlet
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, func, select, text
 
 from lianxin.contracts.tickets.events import TICKET_CREATED
-from lianxin.db import make_engine
+from lianxin.db import make_engine, make_session_factory
 from lianxin.testing import wait_for
+from services.notify.models import EventRecord
+from services.notify.subscriptions import archive_events
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +113,38 @@ def test_tickets_upgrade_keeps_data_and_lists_merged_reports(engine_kind, pg_dat
     engine.dispose()
     assert rows == {"p": (["b", "a"], []), "a": ([], []), "b": ([], [])}
     assert [bool(c) for c in centers] == [False]
+
+
+def test_notify_keeps_each_event_once_on_postgresql_in_one_statement(pg_database, migrated):
+    # A redelivered batch (and a copy within one batch) is kept once, and the count of new
+    # events is what the handler relies on to tell a redelivery; the batch is one INSERT —
+    # as executemany, psycopg2 sent one round trip per row.
+    engine = make_engine(migrated("notify", pg_database()))
+    statements: list[tuple[str, object]] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, sql, params, ctx, many: statements.append((sql, params)),
+    )
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+    def body(n: int) -> dict:
+        return {
+            "id": f"00000000-0000-4000-8000-{n:012d}",
+            "type": "lianxin.tickets.ticket.created",
+            "time": now.isoformat(),
+            "centerid": "yanminghu",
+            "data": {"n": n},
+        }
+
+    with make_session_factory(engine)() as db:
+        assert archive_events(db_session=db, bodies=[body(n) for n in range(5)], now=now) == 5
+        del statements[:]
+        again = [body(n) for n in (3, 4, 5, 6, 6)]
+        assert archive_events(db_session=db, bodies=again, now=now) == 2
+        db.commit()
+        assert db.scalar(select(func.count()).select_from(EventRecord)) == 7
+    # one statement with one set of parameters (multi-row VALUES), not a list of sets
+    inserts = [params for sql, params in statements if sql.startswith("INSERT")]
+    assert len(inserts) == 1 and isinstance(inserts[0], dict)
+    engine.dispose()
