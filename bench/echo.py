@@ -1,15 +1,19 @@
-"""The ceiling a gateway call can reach here: nameko ``@http`` → one ``@rpc`` that echoes.
+"""The ceiling a gateway call can reach here: the kit's ``@http`` → one ``@rpc`` that echoes.
 
-Run by ``bench/intake.py`` in two processes, as the real gateway and services are.
+Run by ``bench/intake.py`` in two processes, as the real gateway and services are. Both are
+the kit's entrypoints, as every service's: the RPC queue a quorum queue, the reply sent
+without a confirm, the HTTP connection without Nagle's delay (nameko's own ``@rpc`` declares
+a classic queue, which costs the broker less than any service's call does).
 """
 
 from __future__ import annotations
 
 import json
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
+from lianxin.rpc import rpc
 from lianxin.web import http
 
 
