@@ -10,6 +10,7 @@ drain) — within ``SHUTDOWN_GRACE_SECONDS`` (default 20), after which what is l
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -136,6 +137,16 @@ def stop_accepting(container: Any) -> None:
         ext._sock.close()
 
 
+def freeze_heap() -> None:
+    """Leave what the start made — the code, the schemas, the word segmenter's dictionary,
+    the models — out of every later garbage collection (``gc.freeze``): it lives as long as
+    the process, and a full collection walked all of it, 120 ms in a tickets process, in the
+    middle of whichever request was running (a p99 and a max). Start garbage is collected
+    first, so none of it is kept for ever."""
+    gc.collect()
+    gc.freeze()
+
+
 def forget_idle_connections() -> None:
     """Close the idle connections kombu's global pools hold. nameko takes the connections
     its extensions declare exchanges on at setup from them (without a retry); after the
@@ -221,6 +232,7 @@ def run(
                     started.kill()
             raise BrokerRefused(f"{container.service_name}: {exc}") from None
         log.info("started %s", container.service_name)
+    freeze_heap()
 
     stopping = Event()
 

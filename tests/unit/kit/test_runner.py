@@ -1,5 +1,8 @@
 """The runner's restart policy (pure functions) and its supervisor, with fake containers."""
 
+import gc
+import weakref
+
 import eventlet
 import pytest
 from eventlet.event import Event
@@ -110,3 +113,20 @@ def test_a_container_that_does_not_stop_in_time_is_killed():
     runner.stop_all([fine, stuck], grace=0.2)  # stuck is stopped first (reverse order)
     assert stuck.killed
     assert fine.killed  # the grace was spent: what is left is killed, not stopped
+
+
+def test_what_the_start_made_is_left_out_of_later_collections_and_its_garbage_is_not_kept():
+    class Node:
+        pass
+
+    kept, garbage = Node(), Node()
+    garbage.me = garbage  # a cycle only the collector frees
+    gone = weakref.ref(garbage)
+    del garbage
+    try:
+        runner.freeze_heap()
+        assert gone() is None  # collected, not frozen for ever
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # the collector walks it no more
+    finally:
+        gc.unfreeze()
