@@ -212,6 +212,10 @@ def reset_databases() -> None:
     conn.close()
 
 
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 class ScaleSystem:
     """The whole system on PostgreSQL, filled to ``centers`` and ``tickets``."""
 
@@ -285,6 +289,10 @@ class ScaleSystem:
         return issue(url=self.db["accounts"], **claims)
 
     def __enter__(self) -> ScaleSystem:
+        # A bench stopped with SIGTERM (kill, timeout) cleans up as at a normal end: left
+        # running, its services kept timers going on the shared databases and its scratch
+        # vhost stayed on the broker.
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         subprocess.run(["rabbitmqctl", "add_vhost", self.vhost], check=True, capture_output=True)
         subprocess.run(
             ["rabbitmqctl", "set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*"],
@@ -404,6 +412,7 @@ class ScaleSystem:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         subprocess.run(["rabbitmqctl", "delete_vhost", self.vhost], capture_output=True)
+        signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     # -- filling --------------------------------------------------------------------------
 
