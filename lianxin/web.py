@@ -21,6 +21,7 @@ and two classes would both bind the service's address::
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -33,10 +34,8 @@ class NoDelayProtocol(HttpOnlyProtocol):
     """nameko's HTTP protocol on a connection with Nagle's algorithm off."""
 
     def setup(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # not a TCP socket (a socket pair): no Nagle
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # not a TCP socket (a test's socket pair): nothing to delay
-            pass
         super().setup()
 
 

@@ -117,7 +117,7 @@ def test_a_container_that_does_not_stop_in_time_is_killed():
 
 def test_what_the_start_made_is_left_out_of_later_collections_and_its_garbage_is_not_kept():
     class Node:
-        pass
+        """An object the collector tracks (it can hold a reference to itself)."""
 
     kept, garbage = Node(), Node()
     garbage.me = garbage  # a cycle only the collector frees
