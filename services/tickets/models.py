@@ -123,6 +123,15 @@ class Ticket(Base):
             postgresql_where=text("due_at IS NOT NULL"),
             sqlite_where=text("due_at IS NOT NULL"),
         ),
+        # A center's latest open tickets, newest first (intake's likely repeats: the open
+        # pool): LIMIT stops early however many tickets, open or closed, the center has.
+        Index(
+            "ix_tickets_open_created",
+            "center_id",
+            "created_at",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
         Index("ix_tickets_center_state", "center_id", "state"),
         Index("ix_tickets_center_created", "center_id", "created_at"),
         # The month's resolutions of a center (ticket statistics, the county view).
