@@ -27,8 +27,8 @@ what each event costs alone: a worker, a commit, a statement per table. Batches 
 by themselves: the first message is handled at once (no timer), messages that arrive
 while a batch runs gather, and when it ends the next batch — up to ``N`` of them —
 starts. The kit inserts the batch's processed marks in one statement, commits them with
-the batch's effects in one transaction, then acknowledges each message. The guarantees
-stay those above, event by event:
+the batch's effects in one transaction, then acknowledges its messages (in one write to
+the broker). The guarantees stay those above, event by event:
 
 * an invalid message is dead-lettered as it arrives and never joins a batch;
 * an event delivered twice within a batch is handled once (the copy is acknowledged
@@ -295,8 +295,7 @@ class EventHandler(NamekoEventHandler):
             except Exception as exc:
                 error = exc
         if error is None:
-            for message, _event in taken:
-                self.queue_consumer.ack_message(message)
+            self.queue_consumer.ack_messages([message for message, _event in taken])
             self.batch_sizes.labels(*self.labels).observe(len(events))
             if len(taken) > len(events):
                 self.metrics.deduplicated.labels(*self.labels).inc(len(taken) - len(events))

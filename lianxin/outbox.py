@@ -5,7 +5,7 @@ transaction as the change it describes. After the commit the :class:`Outbox`
 relay (a managed green thread in the service container) publishes unsent rows
 to the service's nameko event exchange (``<service>.events``, routing key = the
 event type, exactly what ``@event_handler`` binds to) with pipelined publisher
-confirms, then marks them sent — only those the broker confirmed *and* routed to a queue
+confirms (a batch's publishes in one write), then marks them sent — only those the broker confirmed *and* routed to a queue
 (published ``mandatory``; see :class:`Publisher`). With the broker down, requests still commit and
 rows wait; the relay retries with capped exponential backoff.
 
@@ -51,6 +51,7 @@ from lianxin import tracing
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType, make_event
 from lianxin.db import Database, UTCDateTime
+from lianxin.queues import one_write
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,8 @@ class Publisher:
         queue took it (an unroutable one old enough is parked, which counts as taken)."""
         self._ensure()
         self._returned.clear()
-        tags = [self._send(body, self.exchange, body["type"]) for body in bodies]
+        with one_write(self._conn.connection if self._conn is not None else None):
+            tags = [self._send(body, self.exchange, body["type"]) for body in bodies]
         self._wait(tags)
         result = [
             t in self._acked and body["id"] not in self._returned
@@ -354,10 +356,11 @@ class Publisher:
         if not bodies:
             return []
         self._returned.clear()
-        tags = [
-            self._send(b, UNROUTED, b["type"], **{"x-lianxin-exchange": self.exchange})
-            for b in bodies
-        ]
+        with one_write(self._conn.connection if self._conn is not None else None):
+            tags = [
+                self._send(b, UNROUTED, b["type"], **{"x-lianxin-exchange": self.exchange})
+                for b in bodies
+            ]
         self._wait(tags)
         parked = [
             b

@@ -105,3 +105,27 @@ def test_a_routed_event_is_confirmed_and_not_counted_as_returned(rabbit_config):
         finally:
             publisher.close()
         assert queue(conn.channel()).get(no_ack=True) is not None
+
+
+def test_a_batch_of_events_leaves_in_one_write_and_arrives_whole_and_in_order(rabbit_config):
+    """The relay writes a batch's publishes to the broker at once (one system call, not one
+    an event): each still confirmed on its own, all of them queued in their order."""
+    publisher = Publisher(rabbit_config["AMQP_URI"], "batched-test.events")
+    bodies = [envelope() for _ in range(25)]
+    with kombu.Connection(rabbit_config["AMQP_URI"]) as conn:
+        exchange = kombu.Exchange("batched-test.events", type="topic", durable=True)
+        queue = kombu.Queue("batched-test", exchange, routing_key=bodies[0]["type"], durable=False)
+        queue(conn.channel()).declare()
+        try:
+            publisher.publish(bodies[:1])  # connected
+            transport = publisher._conn.connection.transport  # type: ignore[union-attr]
+            writes = []
+            real = transport._write
+            transport._write = lambda data: writes.append(len(data)) or real(data)
+            assert publisher.publish(bodies[1:]) == [True] * 24
+            assert len(writes) == 1
+        finally:
+            publisher.close()
+        channel = conn.channel()
+        got = [queue(channel).get(no_ack=True) for _ in bodies]
+    assert [m.properties["message_id"] for m in got if m] == [b["id"] for b in bodies]

@@ -12,6 +12,7 @@ from lianxin.db import make_engine, make_session_factory
 from lianxin.testing import wait_for
 from services.notify.models import EventRecord
 from services.notify.subscriptions import archive_events
+from tests.conftest import PG_ADMIN_URL
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,36 @@ def test_queries_yield_to_other_green_threads(pg_database):
     assert len(spans) == 4
     # Every query started before any finished: they ran at the same time.
     assert max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_without_pinging_busy_ones(
+    pg_database,
+):
+    """A backend ended by the server (a restart, ``pg_terminate_backend``) is never handed
+    out: the next checkout gets a live connection, not an error. A connection just
+    returned to the pool is handed out again without a ``SELECT 1`` round trip."""
+    import psycopg2
+
+    engine = make_engine(pg_database())
+    pings = []
+    real_ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda conn: pings.append(1) or real_ping(conn)  # type: ignore
+    with engine.connect() as conn:
+        first = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with engine.connect() as conn:
+        again = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert again == first and len(pings) == 1  # only the new connection's first checkout
+
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (first,))
+    admin.close()
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+    with engine.connect() as conn:
+        replaced = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert replaced != first
+    engine.dispose()
 
 
 @pytest.mark.parametrize("service", ["tickets", "volunteers", "events", "notify"])

@@ -38,6 +38,9 @@ class Broker:
     def ack_message(self, message):
         self.acked.append(message.tag)
 
+    def ack_messages(self, messages):
+        self.acked.extend(m.tag for m in messages)
+
     def requeue_message(self, message):
         self.requeued.append(message.tag)
 
