@@ -87,11 +87,7 @@ class Batcher:
             # No green switch between the test and the decrement: a slot can't be taken twice.
             if not slot.sent and self.free > 0:
                 self.free -= 1
-                try:
-                    self._lead(send)
-                finally:
-                    self.free += 1
-                    self._wake_next()
+                self._lead(send)  # gives the slot back
             try:
                 kind, value = slot.inbox.get(timeout=self.timeout + self.grace)
             except Empty:
@@ -106,25 +102,36 @@ class Batcher:
             return value
 
     def _lead(self, send: Callable[[list[Any]], list[Any]]) -> None:
+        """Send a batch of what waits, give the slot back, then hand out the answers.
+
+        The slot is given back (and the next leader woken) *before* the answers: the next
+        batch leaves while this one's members write their responses, so the tickets
+        service is not left idle meanwhile."""
         batch: list[_Slot] = []
-        while self.waiting and len(batch) < self.max_batch:
-            slot = self.waiting.popleft()
-            slot.sent = True
-            batch.append(slot)
-        if self.on_batch is not None:
-            self.on_batch(len(batch))
         try:
+            while self.waiting and len(batch) < self.max_batch:
+                slot = self.waiting.popleft()
+                slot.sent = True
+                batch.append(slot)
+            if self.on_batch is not None:
+                self.on_batch(len(batch))
             answers = send([s.item for s in batch])
             if len(answers) != len(batch):
                 raise RuntimeError(f"{len(answers)} answers to a batch of {len(batch)}")
         except BaseException as exc:  # every member gets the call's failure (even a kill)
+            self._release()
             for slot in batch:
                 slot.inbox.put(("error", exc))
             if not isinstance(exc, Exception):
                 raise
             return
+        self._release()
         for slot, answer in zip(batch, answers, strict=True):
             slot.inbox.put(("ok", answer))
+
+    def _release(self) -> None:
+        self.free += 1
+        self._wake_next()
 
     def _wake_next(self) -> None:
         """Tell the oldest waiting request not yet told that a slot is free."""

@@ -226,6 +226,7 @@ class Publisher:
         self._tag = 0
         self._acked: set[int] = set()
         self._nacked: set[int] = set()
+        self._outstanding: set[int] = set()  # published, not yet confirmed
         self._returned: set[str] = set()  # message ids returned since the last publish
 
     def _ensure(self) -> None:
@@ -256,19 +257,25 @@ class Publisher:
         self._conn, self._channel, self._tag = conn, channel, 0
         self._acked.clear()
         self._nacked.clear()
+        self._outstanding.clear()
         self._returned.clear()
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
-        if multiple:
-            self._acked.update(range(1, delivery_tag + 1))
-        else:
-            self._acked.add(delivery_tag)
+        self._acked.update(self._settled(delivery_tag, multiple))
 
     def _on_nack(self, delivery_tag: int, multiple: bool, *_: Any) -> None:
-        if multiple:
-            self._nacked.update(range(1, delivery_tag + 1))
-        else:
-            self._nacked.add(delivery_tag)
+        self._nacked.update(self._settled(delivery_tag, multiple))
+
+    def _settled(self, delivery_tag: int, multiple: bool) -> list[int]:
+        """The tags a confirm settles: with ``multiple``, every outstanding one up to it —
+        only those of the publishes waiting, not every tag since the channel opened (the
+        channel lives for days: that set grew with every event ever relayed)."""
+        if not multiple:
+            self._outstanding.discard(delivery_tag)
+            return [delivery_tag]
+        settled = [t for t in self._outstanding if t <= delivery_tag]
+        self._outstanding.difference_update(settled)
+        return settled
 
     def _on_return(self, exc: Any, exchange: str, routing_key: str, message: Any) -> None:
         message_id = (message.properties or {}).get("message_id")
@@ -336,6 +343,7 @@ class Publisher:
         )
         self._channel.basic_publish(msg, exchange=exchange, routing_key=routing_key, mandatory=True)
         self._tag += 1
+        self._outstanding.add(self._tag)
         return self._tag
 
     def _wait(self, tags: list[int]) -> None:
@@ -350,6 +358,7 @@ class Publisher:
     def _forget(self, tags: list[int]) -> None:
         self._acked.difference_update(tags)
         self._nacked.difference_update(tags)
+        self._outstanding.difference_update(tags)
 
     def _park(self, bodies: list[dict[str, Any]]) -> list[str]:
         """Publish unroutable ``bodies`` to :data:`UNROUTED`; the ids the broker took there."""

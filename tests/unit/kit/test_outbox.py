@@ -6,7 +6,7 @@ from sqlalchemy import MetaData, select
 from lianxin.contracts import parse_event
 from lianxin.contracts.volunteers.events import VOLUNTEER_REGISTERED
 from lianxin.db import make_engine, make_session_factory
-from lianxin.outbox import OutboxWriter, kit_tables
+from lianxin.outbox import OutboxWriter, Publisher, kit_tables
 
 
 @pytest.fixture
@@ -55,3 +55,15 @@ def test_an_event_that_breaks_its_contract_is_never_written(session):
         )
     s.commit()
     assert s.execute(select(table)).all() == []
+
+
+def test_a_confirm_of_many_settles_only_the_publishes_still_waiting():
+    """The broker confirms "everything up to tag N" at once; on a channel that has relayed a
+    million events, that is the few publishes still waiting, not a million tags (which had
+    made every confirm slower the longer a service ran)."""
+    publisher = Publisher("amqp://guest:guest@127.0.0.1:5672//", "tickets.events")
+    publisher._outstanding = {1_000_001, 1_000_002, 1_000_003}
+    publisher._on_ack(1_000_002, True)
+    assert publisher._acked == {1_000_001, 1_000_002}
+    publisher._on_nack(1_000_003, False)
+    assert publisher._nacked == {1_000_003} and not publisher._outstanding
