@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import eventlet
 from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
 from kombu.exceptions import OperationalError
@@ -67,7 +68,7 @@ class Batcher:
     def __init__(
         self,
         max_batch: int = 100,
-        in_flight: int = 2,
+        in_flight: int = 1,
         timeout: float = 10.0,
         grace: float = 5.0,
         on_batch: Callable[[int], None] | None = None,
@@ -128,6 +129,7 @@ class Batcher:
         self._release()
         for slot, answer in zip(batch, answers, strict=True):
             slot.inbox.put(("ok", answer))
+        eventlet.sleep(0)  # the woken next leader sends before this one writes its response
 
     def _release(self) -> None:
         self.free += 1
@@ -269,7 +271,7 @@ class Intake(DependencyProvider):
         # The tickets service refuses a call of more than tk.INTAKE_BATCH_MAX items.
         self.batcher = Batcher(
             max_batch=min(int(config.get("INTAKE_BATCH_MAX", 100)), tk.INTAKE_BATCH_MAX),
-            in_flight=int(config.get("INTAKE_IN_FLIGHT", 2)),
+            in_flight=int(config.get("INTAKE_IN_FLIGHT", 1)),
             timeout=float(config.get("INTAKE_TIMEOUT_SECONDS", 10)),
             grace=float(config.get("INTAKE_GRACE_SECONDS", 5)),
             on_batch=histogram.observe,

@@ -61,6 +61,33 @@ def test_batches_respect_the_size_limit_and_calls_in_flight():
     assert most[0] == 2
 
 
+def test_the_next_batch_leaves_before_the_last_ones_members_are_answered():
+    """With one call out at a time, the call that returns frees its slot first: what waited
+    meanwhile is on its way before the returned batch's members write their responses, so
+    the tickets service is not left idle while the gateway answers."""
+    timeline: list[str] = []
+
+    def backend(items):
+        timeline.append(f"sent {items}")
+        eventlet.sleep(0.01)
+        return list(items)
+
+    batcher = Batcher(in_flight=1)
+
+    def request(item):
+        answer = batcher.submit(item, backend)
+        timeline.append(f"answered {answer}")
+
+    pool = eventlet.GreenPool()
+    pool.spawn(request, 0)
+    eventlet.sleep(0)  # 0 is out alone; 1 and 2 wait for it
+    pool.spawn(request, 1)
+    pool.spawn(request, 2)
+    pool.waitall()
+    assert timeline[:3] == ["sent [0]", "sent [1, 2]", "answered 0"]
+    assert sorted(timeline[3:]) == ["answered 1", "answered 2"]
+
+
 def test_a_failed_call_fails_every_member_and_the_next_call_still_goes():
     backend = Backend(fail=ConnectionError("broker gone"))
     batcher = Batcher(in_flight=1)
