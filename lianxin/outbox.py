@@ -5,9 +5,10 @@ transaction as the change it describes. After the commit the :class:`Outbox`
 relay (a managed green thread in the service container) publishes unsent rows
 to the service's nameko event exchange (``<service>.events``, routing key = the
 event type, exactly what ``@event_handler`` binds to) with pipelined publisher
-confirms (a batch's publishes in one write), then marks them sent — only those the broker confirmed *and* routed to a queue
-(published ``mandatory``; see :class:`Publisher`). With the broker down, requests still commit and
-rows wait; the relay retries with capped exponential backoff.
+confirms (a batch's publishes in one write), then marks them sent — only those the broker
+confirmed *and* routed to a queue (published ``mandatory``; see :class:`Publisher`). With
+the broker down, requests still commit and rows wait; the relay retries with capped
+exponential backoff.
 
 Delivery is at least once: a crash between confirm and mark publishes a row
 again, which idempotent consumers ignore. Several replicas can relay the same

@@ -12,7 +12,6 @@ from lianxin.db import make_engine, make_session_factory
 from lianxin.testing import wait_for
 from services.notify.models import EventRecord
 from services.notify.subscriptions import archive_events
-from tests.conftest import PG_ADMIN_URL
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +44,10 @@ def test_a_pooled_connection_the_server_ended_is_replaced_without_pinging_busy_o
     out: the next checkout gets a live connection, not an error. A connection just
     returned to the pool is handed out again without a ``SELECT 1`` round trip."""
     import psycopg2
+    from sqlalchemy.engine import make_url
 
-    engine = make_engine(pg_database())
+    url = pg_database()
+    engine = make_engine(url)
     pings = []
     real_ping = engine.dialect.do_ping
     engine.dialect.do_ping = lambda conn: pings.append(1) or real_ping(conn)  # type: ignore
@@ -56,7 +57,9 @@ def test_a_pooled_connection_the_server_ended_is_replaced_without_pinging_busy_o
         again = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     assert again == first and len(pings) == 1  # only the new connection's first checkout
 
-    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin = psycopg2.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(%s)", (first,))
