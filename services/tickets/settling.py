@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -52,10 +52,13 @@ def _insert_missing(db_session: Session, rows: list[dict[str, Any]]) -> set[str]
     """Insert the claims whose key is new; the keys inserted."""
     if not rows:
         return set()
-    dialect = db_session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IntakeClaim)
+    conn = db_session.connection()
+    table = cast(Table, IntakeClaim.__table__)
+    stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
     stmt = stmt.on_conflict_do_nothing(index_elements=["request_key"])
-    inserted = db_session.execute(stmt.returning(IntakeClaim.request_key), rows).scalars()
+    # On the connection, a Core INSERT: through the session, an ORM entity's INSERT takes
+    # the ORM's bulk path, which cost intake more than the statement itself.
+    inserted = conn.execute(stmt.returning(table.c.request_key), rows).scalars()
     return set(inserted)
 
 
