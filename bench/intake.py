@@ -195,9 +195,8 @@ class Stack:
 class Measured:
     echo: dict  # the echo's rounds together (combine_rounds)
     intake: dict  # the intake's rounds together
-    sustained: (
-        float  # tickets notified per second, from each round's first POST until notify caught up
-    )
+    #: tickets notified per second, from each round's first POST until notify caught up
+    sustained: float
     caught_up: float  # seconds from a round's last POST until notify had them all (the longest)
     notified: int
     echo_cpu: dict[str, float]  # CPU ms each process used during the echo's rounds
@@ -497,39 +496,43 @@ def measure(
         for name in into:
             into[name] += end[name] - start[name]
 
+    def echo_half() -> dict:
+        cpu0 = cpu(pids)
+        result = wrk_all(stack.echo_urls, TICKET, {}, half, connections, stack.workdir)
+        add(echo_cpu, cpu0, cpu(pids))
+        echoes.append(result)
+        return result
+
+    def intake_until_notified() -> float:
+        """One round's intake, until notify has caught up; its tickets notified a second."""
+        nonlocal seen, elapsed, caught_up
+        began, cpu0 = time.monotonic(), cpu(pids)
+        posted = wrk_all(
+            stack.intake_urls,
+            TICKET,
+            {"Authorization": f"Bearer {staff}"},
+            share,
+            connections,
+            stack.workdir,
+        )
+        posted_done = time.monotonic()
+        stack.accepted += posted["ok"]
+        target, start = seen + posted["ok"], seen
+        while seen < target and time.monotonic() < posted_done + 120:
+            time.sleep(0.05)
+            seen = stack.notified(staff)
+        finished = time.monotonic()
+        add(intake_cpu, cpu0, cpu(pids))
+        intakes.append(posted)
+        elapsed += finished - began
+        caught_up = max(caught_up, finished - posted_done)
+        return (seen - start) / (finished - began)
+
     for _ in range(rounds):
-        round_echo = []
-        for second_half in (False, True):
-            if second_half:
-                began = time.monotonic()
-                cpu0 = cpu(pids)
-                posted = wrk_all(
-                    stack.intake_urls,
-                    TICKET,
-                    {"Authorization": f"Bearer {staff}"},
-                    share,
-                    connections,
-                    stack.workdir,
-                )
-                posted_done = time.monotonic()
-                stack.accepted += posted["ok"]
-                target, start = seen + posted["ok"], seen
-                while seen < target and time.monotonic() < posted_done + 120:
-                    time.sleep(0.05)
-                    seen = stack.notified(staff)
-                finished = time.monotonic()
-                add(intake_cpu, cpu0, cpu(pids))
-                intakes.append(posted)
-                elapsed += finished - began
-                caught_up = max(caught_up, finished - posted_done)
-                intake_rate = (seen - start) / (finished - began)
-            cpu0 = cpu(pids)
-            round_echo.append(
-                wrk_all(stack.echo_urls, TICKET, {}, half, connections, stack.workdir)
-            )
-            add(echo_cpu, cpu0, cpu(pids))
-        echoes += round_echo
-        per_round.append((combine_rounds(round_echo)["rps"], intake_rate))
+        first = echo_half()
+        rate = intake_until_notified()
+        second = echo_half()
+        per_round.append((combine_rounds([first, second])["rps"], rate))
     return Measured(
         combine_rounds(echoes),
         combine_rounds(intakes),

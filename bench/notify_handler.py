@@ -1,7 +1,7 @@
 """Benchmark: what one event costs notify, part by part, in one process (no broker).
 
     .venv/bin/python bench/notify_handler.py [--events 1000] [--directory seed] [--subscribers 0]
-                                             [--batch 10]
+                                             [--batch 32]
 
 Migrates a scratch SQLite notify database, fills the directory (``seed``: the demo center's,
 as ``lianxin seed`` does; ``duty``: the duty cadre with an e-mail; ``intake``: the duty
@@ -14,7 +14,8 @@ take in the service, timing each part:
   processed mark INSERT and the COMMIT;
 * the processed mark inserted *first*, in the handler's transaction (``ON CONFLICT DO
   NOTHING``; a repeat is a mark that was not inserted) — an alternative once considered;
-* in batches of ``--batch``, as the kit's batch mode does (notify's handlers use it):
+* in batches of ``--batch`` (default: notify's own ``EVENT_BATCH``), as the kit's batch mode
+  does (notify's handlers use it):
   ``parse_event`` for each, ``NotifyService.handle_events`` for the batch, the batch's
   processed marks in one INSERT, one COMMIT.
 
@@ -60,7 +61,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--directory", choices=("seed", "duty", "intake"), default="seed")
     parser.add_argument("--subscribers", type=int, default=0)
-    parser.add_argument("--batch", type=int, default=10)
+    from services.notify.handlers import EVENT_BATCH
+
+    parser.add_argument("--batch", type=int, default=EVENT_BATCH)
     return parser.parse_args()
 
 
