@@ -4,7 +4,6 @@ alerting chains, and the tickets resolved at the desk."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from lianxin.bulk import insert_rows
 from lianxin.db import UTCDateTime
 from lianxin.outbox import kit_tables
 
@@ -282,22 +282,6 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-@functools.cache
-def _insert_ignoring(model: type[Base], dialect: str, conflict: tuple[str, ...] | None) -> Any:
-    """The INSERT … ON CONFLICT DO NOTHING of ``model``, built once per dialect."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING the new rows' key: without it SQLAlchemy sends an INSERT … ON CONFLICT as
-    # psycopg2's executemany, one round trip a row (to keep the row count); with it, as one
-    # multi-row VALUES. Recording a batch's deliveries took 2x as long.
-    return (
-        insert(model.__table__)
-        .on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
-        .returning(sa_inspect(model).primary_key[0])
-    )
-
-
 def insert_ignore(
     db_session: Session,
     model: type[Base],
@@ -308,11 +292,15 @@ def insert_ignore(
     ``conflict``, or any when None; returns how many are new."""
     if not rows:
         return 0
-    stmt = _insert_ignoring(
-        model, db_session.get_bind().dialect.name, tuple(conflict) if conflict else None
+    # One statement for all the rows, returning those inserted (lianxin.bulk).
+    inserted = insert_rows(
+        db_session.connection(),
+        model,
+        rows,
+        on_conflict=conflict or True,
+        returning=sa_inspect(model).primary_key[0].name,
     )
-    # One cached statement for all the rows (multi-row VALUES), returning those inserted.
-    return len(db_session.execute(stmt, rows).all())
+    return len(inserted or ())
 
 
 Row = TypeVar("Row", bound=Base)

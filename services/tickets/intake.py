@@ -18,10 +18,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lianxin import tracing
+from lianxin.bulk import insert_rows
 from lianxin.centers import CenterDisabled
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType
@@ -209,15 +210,14 @@ def insert_tickets(
         at=max(t.created_at for t in tickets),
     )
     conn = db_session.connection()
-    conn.execute(insert(Ticket), [{c: getattr(t, c) for c in ROW_COLUMNS} for t in tickets])
-    conn.execute(insert(TicketLog), [line for t in tickets for line in _first_lines(t)])
+    insert_rows(conn, Ticket, [{c: getattr(t, c) for c in ROW_COLUMNS} for t in tickets])
+    insert_rows(conn, TicketLog, [line for t in tickets for line in _first_lines(t)])
     photos = [
         {"photo_id": photo, "ticket_id": t.id, "center_id": t.center_id}
         for t in tickets
         for photo in t.photo_ids
     ]
-    if photos:
-        conn.execute(insert(TicketPhoto), photos)
+    insert_rows(conn, TicketPhoto, photos)
     announced = [(e, t.trace) for t in tickets for e in _announced(t, duty.get(t.center_id, []))]
     outbox.add_many([e for e, _ in announced], traces=[trace for _, trace in announced])
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from lianxin.bulk import insert_rows
 from lianxin.clock import now_utc
 from lianxin.errors import Unavailable
 from services.tickets.models import IntakeClaim, Ticket
@@ -52,14 +52,16 @@ def _insert_missing(db_session: Session, rows: list[dict[str, Any]]) -> set[str]
     """Insert the claims whose key is new; the keys inserted."""
     if not rows:
         return set()
-    conn = db_session.connection()
-    table = cast(Table, IntakeClaim.__table__)
-    stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["request_key"])
-    # On the connection, a Core INSERT: through the session, an ORM entity's INSERT takes
-    # the ORM's bulk path, which cost intake more than the statement itself.
-    inserted = conn.execute(stmt.returning(table.c.request_key), rows).scalars()
-    return set(inserted)
+    # On the connection, not through the session: an ORM entity's INSERT takes the ORM's
+    # bulk path, which cost intake more than the statement itself.
+    inserted = insert_rows(
+        db_session.connection(),
+        IntakeClaim,
+        rows,
+        on_conflict=["request_key"],
+        returning="request_key",
+    )
+    return set(inserted or ())
 
 
 def claim(

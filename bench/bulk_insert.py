@@ -1,0 +1,138 @@
+"""Benchmark: a batch of new tickets' rows into PostgreSQL — ``lianxin.bulk.insert_rows``
+(one JSON parameter) against SQLAlchemy's ``insert`` (a multi-row VALUES psycopg2 fills in).
+
+    .venv/bin/python bench/bulk_insert.py [--rows 30] [--batches 300]
+
+A scratch database ``lianxin_bench_bulk_<random>`` on 127.0.0.1:5432 with the tickets
+service's real migrations (dropped at the end). Each way stores the same batches of rows as
+intake makes them (``services.tickets.intake.prepare_ticket``'s columns), in turns; prints
+the client's CPU per batch (this process: what the tickets service spends) and the time per
+batch (the server's work and the round trip included). Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg2
+from sqlalchemy import delete, insert
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lianxin import migrate  # noqa: E402
+from lianxin.bulk import insert_rows  # noqa: E402
+from lianxin.db import make_engine  # noqa: E402
+from services.tickets.intake import ROW_COLUMNS  # noqa: E402
+from services.tickets.models import Category, Center, Ticket  # noqa: E402
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def ticket_row(now: datetime) -> dict:
+    values = dict(
+        id=str(uuid.uuid4()),
+        center_id="yanminghu",
+        category="sanitation",
+        party="property",
+        state="reported",
+        channel="hotline",
+        description="东村社区3号楼门口垃圾两天没人清运",
+        address="东村社区3号楼",
+        lat=None,
+        long=None,
+        attributes={},
+        media_url=None,
+        reporter_id=None,
+        follow_code=secrets.token_urlsafe(12),
+        created_at=now,
+        updated_at=now,
+        ack_due_at=now + timedelta(minutes=10),
+        resolve_due_at=now + timedelta(hours=72),
+        due_at=now + timedelta(minutes=10),
+        acknowledged_at=None,
+        resolved_at=None,
+        closed_at=None,
+        answer=None,
+        primary_id=None,
+        reopen_count=0,
+        rating=None,
+        ack_breach_level=0,
+        resolve_breached=False,
+        intake_key=None,
+        photo_ids=[],
+        repeat_candidates=[],
+        supporter_ids=[],
+        merged_ids=[],
+    )
+    assert tuple(values) == ROW_COLUMNS  # the columns intake writes
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=30, help="rows per batch")
+    parser.add_argument("--batches", type=int, default=300, help="batches per way and turn")
+    args = parser.parse_args()
+
+    name = f"lianxin_bench_bulk_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(ADMIN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    try:
+        migrate.upgrade("tickets", url)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Center), dict(id="yanminghu", name="雁鸣湖镇", created_at=datetime.now(UTC))
+            )
+            conn.execute(
+                insert(Category),
+                dict(center_id="yanminghu", code="sanitation", name="环境卫生", service_code="001"),
+            )
+
+        def sqlalchemy_insert(conn, rows):
+            conn.execute(insert(Ticket), rows)
+
+        def json_rows(conn, rows):
+            insert_rows(conn, Ticket, rows)
+
+        ways = {"SQLAlchemy insert (VALUES)": sqlalchemy_insert, "insert_rows (JSON)": json_rows}
+        cpu = dict.fromkeys(ways, 0.0)
+        wall = dict.fromkeys(ways, 0.0)
+        for _turn in range(2):
+            for label, way in ways.items():
+                now = datetime.now(UTC)
+                batches = [[ticket_row(now) for _ in range(args.rows)] for _ in range(args.batches)]
+                c0, w0 = time.process_time(), time.perf_counter()
+                for rows in batches:
+                    with engine.begin() as conn:
+                        way(conn, rows)
+                cpu[label] += time.process_time() - c0
+                wall[label] += time.perf_counter() - w0
+                with engine.begin() as conn:
+                    conn.execute(delete(Ticket))
+        n = 2 * args.batches
+        print(f"{args.rows} tickets' rows per batch, {n} batches each way, in turns:")
+        for label in ways:
+            print(
+                f"  {label:28s} client CPU {cpu[label] * 1000 / n:6.2f} ms/batch   "
+                f"time {wall[label] * 1000 / n:6.2f} ms/batch"
+            )
+        engine.dispose()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()
