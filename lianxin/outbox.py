@@ -2,17 +2,25 @@
 
 A service writes an event with ``self.outbox.add(...)`` inside the same database
 transaction as the change it describes. After the commit the :class:`Outbox`
-relay (a managed green thread in the service container) publishes unsent rows
-to the service's nameko event exchange (``<service>.events``, routing key = the
-event type, exactly what ``@event_handler`` binds to) with pipelined publisher
-confirms (a batch's publishes in one write), then marks them sent — only those the broker
-confirmed *and* routed to a queue (published ``mandatory``; see :class:`Publisher`). With
-the broker down, requests still commit and rows wait; the relay retries with capped
-exponential backoff.
+relay (a managed green thread in the service container) publishes it to the service's
+nameko event exchange (``<service>.events``, routing key = the event type, exactly what
+``@event_handler`` binds to) with pipelined publisher confirms (a batch's publishes in one
+write), then marks it sent — only what the broker confirmed *and* routed to a queue
+(published ``mandatory``; see :class:`Publisher`). With the broker down, requests still
+commit and rows wait; the relay retries with capped exponential backoff.
+
+The commit hands its events to the relay as they were written (a *hand-off*): the relay
+publishes them without reading them back and marks them sent in one statement. It scans
+the table — unsent rows in id order, ``FOR UPDATE SKIP LOCKED`` — when it starts and after
+any failure, until the table has caught up (so the order of events holds across an
+outage), and once a poll for rows written elsewhere (a command-line tool, a hand-off lost)
+that are older than ``OUTBOX_HANDOFF_GRACE_SECONDS``. Only committed events are handed on:
+a rollback, or a savepoint's, forgets what it undid.
 
 Delivery is at least once: a crash between confirm and mark publishes a row
 again, which idempotent consumers ignore. Several replicas can relay the same
-table on PostgreSQL (``FOR UPDATE SKIP LOCKED``).
+table on PostgreSQL (``FOR UPDATE SKIP LOCKED``); one's scan after its own failure can
+publish again what another is handing on at that moment, which consumers ignore too.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import amqp
@@ -49,6 +58,7 @@ from tenacity import wait_exponential
 
 from lianxin import metrics as kit_metrics
 from lianxin import tracing
+from lianxin.bulk import insert_rows
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType, make_event
 from lianxin.db import Database, UTCDateTime
@@ -97,6 +107,16 @@ def find_database(container) -> Database:
     return found[0]
 
 
+#: ``session.info`` key of the events written in the session's transaction, each with the
+#: savepoint it was written in (None: none), until the transaction ends.
+_WRITTEN = "lianxin_outbox_written"
+
+
+def _remember(session: Session, bodies: list[dict]) -> None:
+    savepoint = session.get_nested_transaction()
+    session.info.setdefault(_WRITTEN, []).extend((savepoint, b) for b in bodies)
+
+
 class OutboxWriter:
     """What a worker sees as ``self.outbox``: adds events to its own transaction."""
 
@@ -126,7 +146,7 @@ class OutboxWriter:
                 created_at=now_utc(),
             ),
         )
-        self._session.info["lianxin_outbox"] = True
+        _remember(self._session, [body])
         return body
 
     def add_many(
@@ -155,8 +175,9 @@ class OutboxWriter:
         ]
         if bodies:
             created = now_utc()
-            self._session.connection().execute(
-                insert(self._table),
+            insert_rows(
+                self._session.connection(),
+                self._table,
                 [
                     dict(
                         event_id=b["id"],
@@ -168,7 +189,7 @@ class OutboxWriter:
                     for b in bodies
                 ],
             )
-            self._session.info["lianxin_outbox"] = True
+            _remember(self._session, bodies)
         return bodies
 
 
@@ -416,7 +437,9 @@ class Outbox(DependencyProvider):
 
     Config: ``AMQP_URI`` (or ``OUTBOX_AMQP_URI`` to publish through another endpoint of
     the broker); ``OUTBOX_BATCH`` (rows per publish, default 200);
-    ``OUTBOX_POLL_SECONDS`` (idle poll, default 1); ``OUTBOX_UNROUTED_SECONDS`` (how long an
+    ``OUTBOX_POLL_SECONDS`` (idle poll, default 1); ``OUTBOX_HANDOFF_GRACE_SECONDS`` (how
+    old an unsent row must be for the poll to take it, default 2: younger ones are on
+    their way through a hand-off); ``OUTBOX_UNROUTED_SECONDS`` (how long an
     event no queue is bound for is retried before it is parked, default 60, see
     :class:`Publisher`)::
 
@@ -435,12 +458,19 @@ class Outbox(DependencyProvider):
         self.table = table
         self._wake = threading.Event()
         self._running = False
+        #: Events committed in this process, in commit order, for the relay to publish
+        #: without reading them back (see :meth:`relay_handed`).
+        self._handed: deque[dict] = deque()
+        #: Until a scan finds the table caught up (at start, after a failure), the relay
+        #: publishes by scanning in id order and ignores what is handed to it.
+        self._scanning = True
 
     def setup(self) -> None:
         self.db = find_database(self.container)
         config = self.container.config
         self.batch = int(config.get("OUTBOX_BATCH", 200))
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1))
+        self.grace = float(config.get("OUTBOX_HANDOFF_GRACE_SECONDS", 2))
         self.exchange = f"{self.container.service_name}.events"
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self.publisher = Publisher(
@@ -455,6 +485,8 @@ class Outbox(DependencyProvider):
         from sqlalchemy import event
 
         event.listen(self.db.Session, "after_commit", self._after_commit)
+        event.listen(self.db.Session, "after_soft_rollback", self._after_rollback)
+        event.listen(self.db.Session, "after_transaction_end", self._after_end)
         self._running = True
         self.container.spawn_managed_thread(self._relay_forever, identifier="outbox-relay")
 
@@ -466,27 +498,65 @@ class Outbox(DependencyProvider):
     kill = stop
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop("lianxin_outbox", False):
+        if session.get_nested_transaction() is not None:
+            return  # a savepoint released: its events wait for the transaction's commit
+        written = session.info.pop(_WRITTEN, None)
+        if written:
+            if not self._scanning:
+                self._handed.extend(body for _savepoint, body in written)
             self._wake.set()
+
+    def _after_rollback(self, session: Session, previous: Any) -> None:
+        """A rollback forgets the events written in what it undid: a savepoint's (and its
+        savepoints'), or the whole transaction's."""
+        written = session.info.get(_WRITTEN)
+        if not written:
+            return
+        if not previous.nested:
+            session.info.pop(_WRITTEN, None)
+            return
+
+        def undone(savepoint: Any) -> bool:
+            while savepoint is not None:
+                if savepoint is previous:
+                    return True
+                savepoint = savepoint.parent
+            return False
+
+        session.info[_WRITTEN] = [(sp, b) for sp, b in written if not undone(sp)]
+
+    def _after_end(self, session: Session, transaction: Any) -> None:
+        if transaction.parent is None:  # closed without a commit: nothing to hand on
+            session.info.pop(_WRITTEN, None)
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
         return OutboxWriter(self.db.session_for(worker_ctx), self.table)
 
     def _relay_forever(self) -> None:
         failures = 0
-        last_gauge = 0.0
+        last_gauge = last_scan = 0.0
         while self._running:
             self._wake.wait(self.poll)
             self._wake.clear()
             if not self._running:
                 break
             try:
-                # A full batch means more may be waiting: keep publishing until one isn't full.
-                while self._running and self.relay_once() == self.batch:
-                    continue
+                if self._scanning:
+                    self._catch_up()
+                    last_scan = time.monotonic()
+                while self._running and self._handed:
+                    self.relay_handed()
+                if time.monotonic() - last_scan >= self.poll:
+                    # Events no commit here handed on: another process's (a CLI's), or
+                    # one whose hand-off was lost. Older than the grace: not in flight.
+                    last_scan = time.monotonic()
+                    while self._running and self.relay_once(min_age=self.grace) == self.batch:
+                        continue
                 failures = 0
             except Exception as exc:
                 failures += 1
+                self._scanning = True  # back to the table, in order, once it can be reached
+                self._handed.clear()
                 delay = self._backoff(_RetryState(failures))  # type: ignore[arg-type]
                 log.warning(
                     "outbox relay of %s failed (%s); retrying in %.1fs",
@@ -503,17 +573,53 @@ class Outbox(DependencyProvider):
                 except Exception as exc:
                     log.warning("outbox gauges of %s failed: %s", self.container.service_name, exc)
 
-    def relay_once(self) -> int:
-        """Publish one batch of unsent rows; returns how many were published."""
+    def _catch_up(self) -> None:
+        """Publish every unsent row in id order, then take hand-offs again. What commits
+        while the last scan reads is handed on (it is not in what the scan read)."""
+        while self._running:
+            self._handed.clear()
+            self._scanning = False  # commits from here on are handed on ...
+            if self.relay_once() < self.batch:
+                return
+            self._scanning = True  # ... unless more is waiting than one batch
+
+    def relay_handed(self) -> int:
+        """Publish up to a batch of the events committed here, as they were written (not
+        read back), and mark those confirmed sent, in one statement of its own; returns how
+        many were published. One the broker returns (no queue yet) stays unsent for the scan.
+
+        This is the relay's usual path: a commit's events go out without the three round
+        trips of a scan (its transaction, the SELECT, the UPDATE in it) or decoding them.
+        Delivery stays at least once: a crash after the publish re-publishes them from the
+        table at the next start."""
+        bodies = [self._handed.popleft() for _ in range(min(self.batch, len(self._handed)))]
+        returned, parked = self.publisher.returned_total, self.publisher.parked_total
+        confirmed = self.publisher.publish(bodies)
+        done = [b["id"] for b, ok in zip(bodies, confirmed, strict=True) if ok]
+        if done:
+            t = self.table
+            assert self.db.engine is not None
+            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(update(t).where(t.c.event_id.in_(done)).values(sent_at=now_utc()))
+        self.metrics.outbox_published.labels().inc(len(done))
+        waiting = (self.publisher.returned_total - returned) - (
+            self.publisher.parked_total - parked
+        )
+        if len(done) + waiting != len(bodies):  # refused: back to the table, in order
+            raise RuntimeError(f"broker refused {len(bodies) - len(done) - waiting} events")
+        return len(done)
+
+    def relay_once(self, min_age: float = 0.0) -> int:
+        """Publish one batch of unsent rows (those written at least ``min_age`` seconds ago),
+        in id order; returns how many were published."""
         t = self.table
         session = self.db.new_session()
         try:
+            query = select(t.c.id, t.c.body).where(t.c.sent_at.is_(None))
+            if min_age:
+                query = query.where(t.c.created_at <= now_utc() - timedelta(seconds=min_age))
             rows = session.execute(
-                select(t.c.id, t.c.body)
-                .where(t.c.sent_at.is_(None))
-                .order_by(t.c.id)
-                .limit(self.batch)
-                .with_for_update(skip_locked=True)
+                query.order_by(t.c.id).limit(self.batch).with_for_update(skip_locked=True)
             ).all()
             if not rows:
                 session.rollback()
