@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -298,25 +299,110 @@ def list_duty(
 
 
 def on_duty(
-    *, db_session: Session, center_ids: Iterable[str], at: datetime
+    *,
+    db_session: Session,
+    center_ids: Iterable[str],
+    at: datetime,
+    cache: DutyCache | None = None,
 ) -> dict[str, list[str]]:
-    """Everyone on duty at ``at``, per center (one query for all): the person ids of the
-    shifts covering that moment, the latest-starting first, each person once; a center
-    nobody covers is absent."""
+    """Everyone on duty at ``at``, per center (one query for all those not in ``cache``):
+    the person ids of the shifts covering that moment, the latest-starting first, each
+    person once; a center nobody covers is absent."""
     wanted = sorted(set(center_ids))
     if not wanted:
         return {}
-    rows = db_session.execute(
-        select(DutyShift.center_id, DutyShift.person_id)
-        .where(DutyShift.center_id.in_(wanted), DutyShift.starts_at <= at, DutyShift.ends_at > at)
-        .order_by(DutyShift.center_id, DutyShift.starts_at.desc(), DutyShift.id)
-    )
+    shifts = cache.shifts(wanted, at) if cache is not None else {}
+    missing = [c for c in wanted if c not in shifts]
+    if missing:
+        # Read a little ahead: the cache answers for the next moments from the same rows.
+        until = at + (cache.horizon if cache is not None else timedelta(0))
+        table = DutyShift.__table__
+        rows = db_session.connection().execute(
+            select(
+                table.c.center_id,
+                table.c.starts_at,
+                table.c.ends_at,
+                table.c.id,
+                table.c.person_id,
+            ).where(
+                table.c.center_id.in_(missing),
+                table.c.starts_at <= until,
+                table.c.ends_at > at,
+            )
+        )
+        read: dict[str, list[Shift]] = {c: [] for c in missing}
+        for center_id, *shift in rows:
+            read[center_id].append(Shift(*shift))
+        if cache is not None:
+            cache.remember(read, at, until)
+        shifts.update(read)
     found: dict[str, list[str]] = {}
-    for center_id, person_id in rows:
-        people = found.setdefault(center_id, [])
-        if person_id not in people:
-            people.append(person_id)
+    for center_id in wanted:
+        covering = [s for s in shifts[center_id] if s.starts_at <= at < s.ends_at]
+        covering.sort(key=lambda s: s.id)
+        covering.sort(key=lambda s: s.starts_at, reverse=True)
+        people = list(dict.fromkeys(s.person_id for s in covering))
+        if people:
+            found[center_id] = people
     return found
+
+
+class Shift(NamedTuple):
+    """A duty shift as :func:`on_duty` reads it."""
+
+    starts_at: datetime
+    ends_at: datetime
+    id: str
+    person_id: str
+
+
+class DutyCache:
+    """Each center's duty shifts from a moment to ``horizon`` after it, as intake last read
+    them (the roster of every ``ticket.created``): a batch of reports reads the roster
+    once a ``ttl``, not once a batch.
+
+    What the rows say is exact for any moment in their window (a shift starting or ending
+    inside it is among them); a change of the roster drops the center's entry in every
+    replica (the routing-changed broadcast, through :meth:`RoutingCache.forget`), and an
+    entry also expires after ``ttl`` seconds, in case that broadcast was lost."""
+
+    def __init__(
+        self,
+        ttl: float = 30.0,
+        horizon: timedelta = timedelta(minutes=10),
+        size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.ttl = ttl
+        self.horizon = horizon
+        self.size = size
+        self._clock = clock
+        self._entries: dict[str, tuple[float, datetime, datetime, list[Shift]]] = {}
+
+    def shifts(self, center_ids: Iterable[str], at: datetime) -> dict[str, list[Shift]]:
+        """The cached shifts of those of ``center_ids`` whose entry covers ``at``."""
+        now = self._clock()
+        found = {}
+        for center_id in center_ids:
+            hit = self._entries.get(center_id)
+            if hit is not None and hit[0] > now and hit[1] <= at <= hit[2]:
+                found[center_id] = hit[3]
+        return found
+
+    def remember(self, shifts: dict[str, list[Shift]], start: datetime, until: datetime) -> None:
+        """Keep what was read of each center for the window ``start`` … ``until``."""
+        if len(self._entries) + len(shifts) > self.size:
+            self._entries.clear()
+        expires = self._clock() + self.ttl
+        for center_id, rows in shifts.items():
+            self._entries[center_id] = (expires, start, until, rows)
+
+    def forget(self, center_id: str | None) -> None:
+        """Drop a center's entry (every center's with None)."""
+        if center_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(center_id, None)
 
 
 # -- Open311 API keys ------------------------------------------------------------------------

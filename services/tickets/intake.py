@@ -32,7 +32,7 @@ from lianxin.errors import InvalidInput, LianxinError
 from lianxin.outbox import OutboxWriter
 from lianxin.roles import Principal
 from services.tickets import settling
-from services.tickets.configuration import on_duty, require_center
+from services.tickets.configuration import DutyCache, on_duty, require_center
 from services.tickets.exceptions import InvalidCategory
 from services.tickets.models import Ticket, TicketLog, TicketPhoto
 from services.tickets.questions import check_attributes
@@ -194,20 +194,26 @@ def prepare_ticket(
 
 
 def insert_tickets(
-    *, db_session: Session, outbox: OutboxWriter, tickets: Sequence[TicketRow]
+    *,
+    db_session: Session,
+    outbox: OutboxWriter,
+    tickets: Sequence[TicketRow],
+    duty: DutyCache | None = None,
 ) -> None:
     """Store prepared issues with their audit entries, photos and events: ``ticket.created``
     naming who the roster has on duty now (and ``ticket.resolved`` for one resolved on the
     spot).
 
     Intake is the hot path: plain INSERTs (one statement per table for all of them), no
-    unit of work (the new rows are dumped as they are), one query of the roster."""
+    unit of work (the new rows are dumped as they are), the roster read through ``duty``
+    (intake's cache) or once."""
     if not tickets:
         return
-    duty = on_duty(
+    on_duty_now = on_duty(
         db_session=db_session,
         center_ids={t.center_id for t in tickets},
         at=max(t.created_at for t in tickets),
+        cache=duty,
     )
     conn = db_session.connection()
     insert_rows(conn, Ticket, [{c: getattr(t, c) for c in ROW_COLUMNS} for t in tickets])
@@ -218,7 +224,9 @@ def insert_tickets(
         for photo in t.photo_ids
     ]
     insert_rows(conn, TicketPhoto, photos)
-    announced = [(e, t.trace) for t in tickets for e in _announced(t, duty.get(t.center_id, []))]
+    announced = [
+        (e, t.trace) for t in tickets for e in _announced(t, on_duty_now.get(t.center_id, []))
+    ]
     outbox.add_many([e for e, _ in announced], traces=[trace for _, trace in announced])
 
 
@@ -433,5 +441,10 @@ def take_in(
                 for a in answers
             ]
     find_likely_repeats(db_session=db_session, tickets=accepted, cache=suggestions)
-    insert_tickets(db_session=db_session, outbox=outbox, tickets=accepted)
+    insert_tickets(
+        db_session=db_session,
+        outbox=outbox,
+        tickets=accepted,
+        duty=cache.duty if cache is not None else None,
+    )
     return answers

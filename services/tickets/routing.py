@@ -1,6 +1,7 @@
 """Where a category's issues go, as intake reads it on every report: the category's routing
 rule (else its center's fallback party), its deadlines and questions — through a cache
-that the service makes, one per replica, and empties when a center's routing changes."""
+that the service makes, one per replica, and empties when a center's routing changes; and
+who is on duty, whom a new ticket is announced to (:class:`DutyCache`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.tickets.configuration import DutyCache
 from services.tickets.models import Category, Center
 
 
@@ -45,6 +47,8 @@ class RoutingCache:
         self.size = size
         self._clock = clock
         self._entries: dict[tuple[str, str], tuple[float, Routing | None]] = {}
+        #: Who is on duty, the other half of where a new ticket goes (its announcement).
+        self.duty = DutyCache(ttl=ttl, clock=clock)
 
     def get(self, center_id: str, code: str, load: Callable[[], Routing | None]) -> Routing | None:
         """The cached routing of ``code``, else what ``load`` reads (remembered)."""
@@ -58,7 +62,8 @@ class RoutingCache:
         return found
 
     def forget(self, center_id: str | None) -> None:
-        """Drop a center's entries (every center's with None)."""
+        """Drop a center's entries, its duty roster's too (every center's with None)."""
+        self.duty.forget(center_id)
         if center_id is None:
             self._entries.clear()
             return

@@ -233,31 +233,39 @@ class TicketsService(HealthCheck):
 
     # -- routing across replicas -----------------------------------------------------------
 
-    def _routing_changed(self, center_id: str) -> None:
-        """After a committed change of a center's routing (categories, fallback party, SLA):
-        this replica forgets what it cached of that center (routing, category model), and
-        so does every other, at once rather than within the caches' TTL. A cache hint, not
-        a fact: it goes straight to the broker (no outbox), and if it is lost the TTL still
-        bounds the staleness."""
-        self.routing.forget(center_id)
-        self.suggestions.forget(center_id)
+    def _routing_changed(self, center_id: str, roster_only: bool = False) -> None:
+        """After a committed change of a center's routing (categories, fallback party, SLA;
+        with ``roster_only``, only its duty roster): this replica forgets what it cached of
+        that center (routing, category model; the roster alone), and so does every other,
+        at once rather than within the caches' TTL. A cache hint, not a fact: it goes
+        straight to the broker (no outbox), and if it is lost the TTL still bounds the
+        staleness."""
+        self._forget_cached(center_id, roster_only)
         try:
-            self.dispatch(ROUTING_CHANGED, {"center_id": center_id})
+            self.dispatch(ROUTING_CHANGED, {"center_id": center_id, "roster_only": roster_only})
         except Exception as exc:
             log.warning(
                 "could not tell the other replicas that %s's routing changed: %s", center_id, exc
             )
 
+    def _forget_cached(self, center_id: str | None, roster_only: bool) -> None:
+        if roster_only:
+            self.routing.duty.forget(center_id)
+            return
+        self.routing.forget(center_id)  # its duty roster too
+        self.suggestions.forget(center_id)
+
     @broadcast_handler("tickets", ROUTING_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
     def forget_routing(self, payload: Any) -> None:
         """Every replica (one queue each) forgets a center's cached routing and category
-        model; a message it can't read makes it forget everything, which is always safe."""
+        model (or only its roster); a message it can't read makes it forget everything,
+        which is always safe."""
         center = payload.get("center_id") if isinstance(payload, dict) else None
         if not isinstance(center, str):
             log.warning("unreadable routing-changed message; forgetting all cached routing")
             center = None
-        self.routing.forget(center)
-        self.suggestions.forget(center)
+        roster_only = center is not None and payload.get("roster_only") is True
+        self._forget_cached(center, roster_only)
 
     # -- categories ------------------------------------------------------------------------
 
@@ -338,6 +346,7 @@ class TicketsService(HealthCheck):
             check_reachable=self._reachability,
         )
         self.db.commit()
+        self._routing_changed(center_id, roster_only=True)  # whom a new ticket is announced to
         return dump(ops.DutyShiftRead, shift)
 
     def _reachability(self, center_id: str, person_id: str) -> Mapping[str, Any]:

@@ -116,6 +116,37 @@ def test_everyone_on_duty_at_a_moment_each_once_the_latest_shift_first(db, on_du
     assert configuration.on_duty(db_session=db, center_ids=[], at=at) == {}
 
 
+def test_the_roster_read_through_its_cache_is_exact_for_every_moment_of_its_window(db, on_duty):
+    from datetime import UTC, datetime, timedelta
+
+    from services.tickets.models import DutyShift
+
+    at = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    clock = [0.0]
+    cache = configuration.DutyCache(ttl=30, horizon=timedelta(minutes=10), clock=lambda: clock[0])
+    on_duty("duty-1", at - timedelta(hours=1), at + timedelta(minutes=5))  # hands over ...
+    on_duty("duty-2", at + timedelta(minutes=5), at + timedelta(hours=4))  # ... to duty-2
+
+    def duty(moment):
+        return configuration.on_duty(
+            db_session=db, center_ids=["yanminghu"], at=moment, cache=cache
+        )
+
+    assert duty(at) == {"yanminghu": ["duty-1"]}
+    db.query(DutyShift).delete()  # from here on, only the cache can answer
+    assert duty(at + timedelta(minutes=4)) == {"yanminghu": ["duty-1"]}
+    assert duty(at + timedelta(minutes=5)) == {"yanminghu": ["duty-2"]}  # the hand-over
+    assert duty(at + timedelta(minutes=11)) == {}  # past the window: read again (none left)
+    later = at + timedelta(minutes=12)
+    on_duty("duty-3", at - timedelta(hours=1), at + timedelta(hours=1))
+    assert duty(later) == {}  # the window read at 04:11 still answers ...
+    clock[0] = 31.0  # ... until it expires
+    assert duty(later) == {"yanminghu": ["duty-3"]}
+    on_duty("duty-2", at + timedelta(minutes=11), at + timedelta(hours=1))
+    cache.forget("yanminghu")  # what a roster change does, in every replica
+    assert duty(later) == {"yanminghu": ["duty-2", "duty-3"]}
+
+
 @pytest.mark.parametrize(
     "factor, ok", [(3, True), (2.5, True), (None, True), (2, False), (1, False)]
 )

@@ -1,5 +1,7 @@
 """TicketsService entrypoints without a broker: who may do what, and what they get back."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from lianxin import auth
@@ -270,7 +272,31 @@ def test_a_routing_change_is_broadcast_to_every_replica_after_it_commits(service
 
     admin = service(token("admin"))
     admin.update_category("yanminghu", "sanitation", {"party": "village_committee"})
-    admin.dispatch.assert_called_once_with(ROUTING_CHANGED, {"center_id": "yanminghu"})
+    admin.dispatch.assert_called_once_with(
+        ROUTING_CHANGED, {"center_id": "yanminghu", "roster_only": False}
+    )
+
+
+def test_a_roster_change_makes_every_replica_forget_only_that_centers_roster(
+    service, token, db, routing
+):
+    from services.tickets.routing import routing as route
+    from services.tickets.service import ROUTING_CHANGED
+
+    now = datetime.now(UTC)
+    route(db_session=db, center_id="yanminghu", code="sanitation", cache=routing)
+    for center in ("yanminghu", "fenghuangtai"):
+        routing.duty.remember({center: []}, now, now + timedelta(minutes=10))
+    admin = service(token("admin"))
+    shift = {"person_id": "duty-1", "name": "李卫东", "starts_at": now.isoformat()}
+    admin.add_duty_shift("yanminghu", {**shift, "ends_at": (now + timedelta(hours=1)).isoformat()})
+    admin.dispatch.assert_called_once_with(
+        ROUTING_CHANGED, {"center_id": "yanminghu", "roster_only": True}
+    )
+    assert set(routing.duty.shifts(["yanminghu", "fenghuangtai"], now)) == {"fenghuangtai"}
+    assert "yanminghu" in routing.centers()  # its categories' routing stays cached
+    service().forget_routing({"center_id": "fenghuangtai", "roster_only": True})  # another's
+    assert routing.duty.shifts(["fenghuangtai"], now) == {}
 
 
 def test_a_replica_told_of_a_routing_change_forgets_that_centers_routing(service, db, routing):
