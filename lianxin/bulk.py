@@ -29,8 +29,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, Connection, Table, insert, text
+from sqlalchemy import Column, Connection, Table, event, insert, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
 
@@ -48,39 +49,119 @@ def insert_rows(
     columns, or any with ``True``. ``returning``: a column whose values for the rows
     inserted are returned (skipped rows return nothing); else ``None`` is returned.
     ``into``: a table, or a mapped class (its table; the ORM's unit of work is not used)."""
-    table: Table = into if isinstance(into, Table) else into.__table__
     if not rows:
         return [] if returning else None
-    keys = tuple(rows[0])
-    if any(len(row) != len(keys) or row.keys() != rows[0].keys() for row in rows):
-        raise ValueError(f"insert_rows into {table.name}: every row needs the same columns")
-    # The conflict target: these columns, any unique constraint (()), or none (None).
-    conflict: tuple[str, ...] | None = (
-        None if on_conflict is False else () if on_conflict is True else tuple(on_conflict)
-    )
+    table, conflict = _checked(into, rows, on_conflict)
     dialect = conn.dialect
     if dialect.name != "postgresql":
         stmt = _core_insert(table, dialect.name, conflict, returning)
         result = conn.execute(stmt, list(rows))
         return list(result.scalars()) if returning else None
-    plan = _plan(table, keys, conflict, returning, dialect)
-    payload = json.dumps(
-        [plan.encode(row) for row in rows],
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=_jsonable,
-    )
-    result = conn.execute(plan.statement, {"rows": payload})
+    plan = _plan(table, tuple(rows[0]), conflict, returning, dialect)
+    result = conn.execute(plan.statement, {"rows": plan.payload(rows)})
     return list(result.scalars()) if returning else None
+
+
+def defer_rows(
+    session: Session,
+    into: Table | type[Any],
+    rows: Sequence[dict[str, Any]],
+    *,
+    on_conflict: Sequence[str] | bool = False,
+) -> None:
+    """Insert ``rows`` as :func:`insert_rows` does, but on PostgreSQL not yet: with the
+    session's other deferred INSERTs, in *one* round trip, at :func:`flush_rows` or at the
+    latest when the session commits (a rollback drops them). For writes whose result
+    nobody reads — a batch's tickets, timeline and events, notify's archive and processed
+    marks — which otherwise cost a round trip each. Elsewhere (SQLite, no
+    round trips to save) and in a savepoint, at once.
+
+    Only for rows nothing reads before the flush in the same transaction (a query would
+    not see them yet)."""
+    if not rows:
+        return
+    table, conflict = _checked(into, rows, on_conflict)
+    conn = session.connection()
+    # In a savepoint, at once: a savepoint rolled back must take its rows with it.
+    if conn.dialect.name != "postgresql" or session.get_nested_transaction() is not None:
+        conn.execute(_core_insert(table, conn.dialect.name, conflict, None), list(rows))
+        return
+    plan = _plan(table, tuple(rows[0]), conflict, None, conn.dialect)
+    session.info.setdefault(_DEFERRED, []).append((plan, plan.payload(rows)))
+
+
+def flush_rows(session: Session) -> None:
+    """Send the session's deferred INSERTs (:func:`defer_rows`), all in one round trip."""
+    deferred = session.info.pop(_DEFERRED, None)
+    if not deferred:
+        return
+    sql = "; ".join(
+        plan.template.replace(_ROWS, f":rows_{i}") for i, (plan, _) in enumerate(deferred)
+    )
+    session.connection().execute(
+        _text(sql), {f"rows_{i}": payload for i, (_, payload) in enumerate(deferred)}
+    )
+
+
+#: ``session.info`` key of the INSERTs deferred in its transaction.
+_DEFERRED = "lianxin_bulk_deferred"
+#: Where a statement template takes its rows.
+_ROWS = ":__rows__"
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_before_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # the transaction's commit, not a savepoint's
+        flush_rows(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the transaction's (a savepoint's deferred rows stay theirs)
+        session.info.pop(_DEFERRED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_on_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DEFERRED, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _text(sql: str) -> Any:
+    return text(sql)
+
+
+def _checked(
+    into: Table | type[Any], rows: Sequence[dict[str, Any]], on_conflict: Sequence[str] | bool
+) -> tuple[Table, tuple[str, ...] | None]:
+    """The table, and the conflict target: these columns, any unique constraint (()), or
+    none (None)."""
+    table: Table = into if isinstance(into, Table) else into.__table__
+    keys = rows[0].keys()
+    if any(len(row) != len(keys) or row.keys() != keys for row in rows):
+        raise ValueError(f"insert_rows into {table.name}: every row needs the same columns")
+    conflict = None if on_conflict is False else () if on_conflict is True else tuple(on_conflict)
+    return table, conflict
 
 
 class _Plan:
     """One table's statement for one set of columns, and how each value is encoded."""
 
-    def __init__(self, statement: Any, columns: list[Column], fill: list[Column], dialect: Any):
-        self.statement = statement
+    def __init__(self, template: str, columns: list[Column], fill: list[Column], dialect: Any):
+        self.template = template
+        self.statement = text(template.replace(_ROWS, ":rows"))
         self._encoders = [(c.name, _encoder(c, dialect)) for c in columns]
         self._fill = [(c.name, _encoder(c, dialect), c) for c in fill]
+
+    def payload(self, rows: Sequence[dict[str, Any]]) -> str:
+        """The rows as they travel: one JSON array."""
+        return json.dumps(
+            [self.encode(row) for row in rows],
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=_jsonable,
+        )
 
     def encode(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` as it travels, with the Python-side defaults of the columns it leaves out."""
@@ -110,14 +191,14 @@ def _plan(
     target = prep.format_table(table)
     sql = (
         f"INSERT INTO {target} ({quoted}) SELECT {quoted} "
-        f"FROM json_populate_recordset(NULL::{target}, :rows)"
+        f"FROM json_populate_recordset(NULL::{target}, {_ROWS})"
     )
     if conflict is not None:
         targets = f" ({', '.join(prep.quote(c) for c in conflict)})" if conflict else ""
         sql += f" ON CONFLICT{targets} DO NOTHING"
     if returning:
         sql += f" RETURNING {prep.quote(returning)}"
-    return _Plan(text(sql), columns, fill, dialect)
+    return _Plan(sql, columns, fill, dialect)
 
 
 def _encoder(column: Column, dialect: Any) -> Callable[[Any], Any]:

@@ -64,6 +64,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lianxin import deadletters
 from lianxin import metrics as kit_metrics
+from lianxin.bulk import defer_rows
 from lianxin.clock import now_utc
 from lianxin.contracts import InvalidEvent, parse_event
 from lianxin.db import unreachable
@@ -279,8 +280,10 @@ class EventHandler(NamekoEventHandler):
         if error is None:
             try:
                 now = now_utc()
-                session.execute(
-                    insert(self.processed),
+                # With what the worker deferred (lianxin.bulk), one round trip, at the commit.
+                defer_rows(
+                    session,
+                    self.processed,
                     [
                         {
                             "event_id": e["id"],

@@ -58,7 +58,7 @@ from tenacity import wait_exponential
 
 from lianxin import metrics as kit_metrics
 from lianxin import tracing
-from lianxin.bulk import insert_rows
+from lianxin.bulk import defer_rows
 from lianxin.clock import now_utc
 from lianxin.contracts import EventType, make_event
 from lianxin.db import Database, UTCDateTime
@@ -175,8 +175,8 @@ class OutboxWriter:
         ]
         if bodies:
             created = now_utc()
-            insert_rows(
-                self._session.connection(),
+            defer_rows(  # with the transaction's other deferred INSERTs, or at its commit
+                self._session,
                 self._table,
                 [
                     dict(

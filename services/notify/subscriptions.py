@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from lianxin.bulk import defer_rows
 from lianxin.clock import now_utc
 from lianxin.contracts import CATALOGUE
 from lianxin.contracts.notify.operations import (
@@ -264,9 +265,10 @@ def archive_event(*, db_session: Session, event: dict[str, Any], now: datetime) 
     return body
 
 
-def archive_events(*, db_session: Session, bodies: list[dict[str, Any]], now: datetime) -> int:
-    """Keep events (each once), given as their envelopes, in one INSERT; returns how many are new."""
-    return insert_ignore(
+def archive_events(*, db_session: Session, bodies: list[dict[str, Any]], now: datetime) -> None:
+    """Keep events (each once), given as their envelopes, in one INSERT — deferred, so that
+    it goes with the batch's processed marks (``lianxin.bulk.defer_rows``)."""
+    defer_rows(
         db_session,
         EventRecord,
         [
@@ -280,7 +282,7 @@ def archive_events(*, db_session: Session, bodies: list[dict[str, Any]], now: da
             }
             for body in bodies
         ],
-        ["event_id"],
+        on_conflict=["event_id"],
     )
 
 

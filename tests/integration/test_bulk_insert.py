@@ -217,3 +217,39 @@ def test_rows_of_different_columns_are_refused(engines):
     engine = engines[0]
     with engine.begin() as conn, pytest.raises(ValueError, match="same columns"):
         insert_rows(conn, Ticket, [_ticket(), {k: v for k, v in _ticket().items() if k != "lat"}])
+
+
+def test_deferred_rows_go_in_one_round_trip_at_the_commit_and_a_rollback_drops_them(engines):
+    from sqlalchemy import event
+
+    from lianxin.bulk import defer_rows, flush_rows
+    from lianxin.db import make_session_factory
+
+    engine = engines[0]
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, sql, *a: sent.append(sql))
+    rows = [_ticket(), _ticket()]
+    at = datetime.now(UTC)
+    claims = [dict(request_key="k1", center_id="yanminghu", ticket_id=rows[0]["id"], at=at)]
+    with make_session_factory(engine)() as db:
+        defer_rows(db, Ticket, rows)
+        defer_rows(db, IntakeClaim, claims, on_conflict=["request_key"])
+        db.rollback()  # dropped: nothing is sent, nothing stored
+        defer_rows(db, Ticket, rows)
+        defer_rows(db, IntakeClaim, claims + claims, on_conflict=["request_key"])
+        with db.begin_nested():  # in a savepoint: at once, so that its rollback takes it
+            defer_rows(db, IntakeClaim, [{**claims[0], "request_key": "k2"}])
+        inserts_before_commit = [s for s in sent if "INSERT" in s]
+        db.commit()
+    inserts = [s for s in sent if "INSERT" in s]
+    assert len(_stored(engine, Ticket, Ticket.id)) == 2
+    assert [c["request_key"] for c in _stored(engine, IntakeClaim, IntakeClaim.request_key)] == [
+        "k1",
+        "k2",
+    ]
+    if engine.dialect.name == "postgresql":
+        assert len(inserts_before_commit) == 1  # the savepoint's
+        assert len(inserts) == 2 and inserts[1].count("INSERT INTO") == 2  # one round trip
+    with make_session_factory(engine)() as db:
+        flush_rows(db)  # nothing deferred: nothing sent
+    assert [s for s in sent if "INSERT" in s] == inserts
