@@ -419,7 +419,7 @@ class TicketsService(HealthCheck):
                 self.caller.for_token(request.authorization), request.center_id, request.payload
             )
 
-        def take_in() -> list[intake.IntakeAnswer]:
+        def take_in(careful: bool) -> list[intake.IntakeAnswer]:
             return intake.take_in(
                 db_session=self.db,
                 outbox=self.outbox,
@@ -427,15 +427,18 @@ class TicketsService(HealthCheck):
                 admit=admit,
                 cache=self.routing,
                 suggestions=self.suggestions,
+                careful=careful,
             )
 
         try:
-            answers = take_in()
+            answers = take_in(careful=False)
         except IntegrityError:
             # The same submission, stored meanwhile through another gateway (the intake
-            # key's unique index): once more, and the look-up answers it as a repeat.
+            # key's unique index), or a request its gateway settled as not taken in (the
+            # claim's key): once more, carefully. The look-up answers the first as a
+            # repeat; the claim, asked first, drops the second.
             self.db.rollback()
-            answers = take_in()
+            answers = take_in(careful=True)
         self.db.commit()
         for new in (a["ticket"] for a in answers if "ticket" in a and not a.get("repeat")):
             self.metrics.get(RECEIVED).labels(new.center_id, new.channel).inc()

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lianxin.bulk import insert_rows
+from lianxin.bulk import defer_rows, insert_rows
 from lianxin.clock import now_utc
 from lianxin.errors import Unavailable
 from services.tickets.models import IntakeClaim, Ticket
@@ -73,6 +73,22 @@ def claim(
     at = now or now_utc()
     return _insert_missing(
         db_session,
+        [dict(request_key=k, center_id=c, ticket_id=t, at=at) for k, c, t in tickets],
+    )
+
+
+def claim_later(
+    *, db_session: Session, tickets: Sequence[tuple[str, str, str]], now: datetime | None = None
+) -> None:
+    """Claim as :func:`claim` does, without waiting to know: the claims go with the
+    transaction's deferred INSERTs (``lianxin.bulk.defer_rows``: one round trip with the
+    tickets), as a plain INSERT. A key already settled as abandoned (rare: its gateway
+    gave up waiting) makes that INSERT fail with ``IntegrityError``; the caller then rolls
+    back and takes the batch in again with :func:`claim`, which drops it."""
+    at = now or now_utc()
+    defer_rows(
+        db_session,
+        IntakeClaim,
         [dict(request_key=k, center_id=c, ticket_id=t, at=at) for k, c, t in tickets],
     )
 

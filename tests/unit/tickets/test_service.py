@@ -366,3 +366,26 @@ def test_the_sla_timer_counts_breaches_and_open_tickets_per_center(service, db, 
     assert recorded.sample(OPEN_TICKETS, center="yanminghu", state="reported") == 1
     assert recorded.sample(OPEN_TICKETS, center="fenghuangtai", state="reported") == 1
     assert recorded.sample(OPEN_TICKETS, center="fenghuangtai", state="assigned") == 0
+
+
+def test_a_batch_with_a_request_settled_as_abandoned_stores_only_the_others(service, db):
+    # The claims go with the tickets' INSERTs; the abandoned key's fails the batch, which is
+    # taken in again with the claims asked first.
+    from services.tickets import settling
+    from services.tickets.models import IntakeClaim, Ticket
+
+    assert settling.settle(db_session=db, center_id="yanminghu", request_key="a" * 32) is None
+    db.commit()
+
+    def item(key: str, description: str) -> dict:
+        payload = {"category": "sanitation", "description": description, "channel": "web"}
+        return {"center_id": "yanminghu", "payload": payload, "request_key": key}
+
+    late, other = service().create_tickets(
+        [item("a" * 32, "东村3号楼门口垃圾没人清运"), item("b" * 32, "路灯不亮")]
+    )
+    assert late["error"]["code"] == "INTAKE_ABANDONED"
+    assert other["ticket"]["description"] == "路灯不亮"
+    assert [t.description for t in db.query(Ticket)] == ["路灯不亮"]
+    claims = {c.request_key: c.ticket_id for c in db.query(IntakeClaim)}
+    assert claims == {"a" * 32: None, "b" * 32: other["ticket"]["id"]}
