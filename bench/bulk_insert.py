@@ -32,11 +32,25 @@ from lianxin.bulk import insert_rows  # noqa: E402
 from lianxin.contracts.schema import load  # noqa: E402
 from lianxin.contracts.tickets import operations as ops  # noqa: E402
 from lianxin.db import make_engine, make_session_factory  # noqa: E402
+from services.tickets import configuration  # noqa: E402
 from services.tickets.intake import ROW_COLUMNS, prepare_ticket  # noqa: E402
-from services.tickets.models import Category, Center, Ticket  # noqa: E402
+from services.tickets.models import Ticket  # noqa: E402
 from services.tickets.routing import RoutingCache  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def add_center(session) -> None:
+    """The demo center with the category the bench's reports are in, as an admin adds them."""
+    configuration.create_center(
+        db_session=session, data=load(ops.CenterCreate, {"id": "yanminghu", "name": "雁鸣湖镇"})
+    )
+    configuration.add_category(
+        db_session=session,
+        center_id="yanminghu",
+        data=load(ops.CategoryCreate, {"code": "sanitation", "name": "环境卫生"}),
+    )
+    session.commit()
 
 
 def main() -> None:
@@ -54,14 +68,8 @@ def main() -> None:
     try:
         migrate.upgrade("tickets", url)
         engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(
-                insert(Center), dict(id="yanminghu", name="雁鸣湖镇", created_at=datetime.now(UTC))
-            )
-            conn.execute(
-                insert(Category),
-                dict(center_id="yanminghu", code="sanitation", name="环境卫生", service_code="001"),
-            )
+        session = make_session_factory(engine)()
+        add_center(session)
 
         def sqlalchemy_insert(conn, rows):
             conn.execute(insert(Ticket), rows)
@@ -69,7 +77,6 @@ def main() -> None:
         def json_rows(conn, rows):
             insert_rows(conn, Ticket, rows)
 
-        session = make_session_factory(engine)()
         routes = RoutingCache()
         report = load(ops.TicketCreate, TICKET)
 

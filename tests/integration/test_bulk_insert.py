@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from lianxin.bulk import insert_rows
-from lianxin.db import make_engine
+from lianxin.contracts.schema import load
+from lianxin.contracts.tickets import operations as ops
+from lianxin.db import make_engine, make_session_factory
 from services.notify.models import Delivery
-from services.tickets.models import Category, Center, IntakeClaim, Ticket, TicketLog
+from services.tickets import configuration
+from services.tickets.models import IntakeClaim, Ticket, TicketLog
 
 pytestmark = pytest.mark.integration
 
@@ -70,14 +73,16 @@ def engines(request, sqlite_url, pg_database, migrated):
         url = sqlite_url(uuid.uuid4().hex) if request.param == "sqlite" else pg_database()
         made.append(make_engine(migrated(service, url)))
     for engine in made[:2]:  # what a ticket refers to: its center and category
-        with engine.begin() as conn:
-            conn.execute(
-                insert(Center), dict(id="yanminghu", name="雁鸣湖镇", created_at=datetime.now(UTC))
+        with make_session_factory(engine)() as session:
+            configuration.create_center(
+                db_session=session,
+                data=load(ops.CenterCreate, {"id": "yanminghu", "name": "雁鸣湖"}),
             )
-            conn.execute(
-                insert(Category),
-                dict(center_id="yanminghu", code="sanitation", name="环境卫生", service_code="001"),
+            category = {"code": "sanitation", "name": "环境卫生"}
+            configuration.add_category(
+                db_session=session, center_id="yanminghu", data=load(ops.CategoryCreate, category)
             )
+            session.commit()
     yield made
     for engine in made:
         engine.dispose()
@@ -223,7 +228,6 @@ def test_deferred_rows_go_in_one_round_trip_at_the_commit_and_a_rollback_drops_t
     from sqlalchemy import event
 
     from lianxin.bulk import defer_rows, flush_rows
-    from lianxin.db import make_session_factory
 
     engine = engines[0]
     sent: list[str] = []
