@@ -4,7 +4,7 @@ notify's deliveries).
 SQLAlchemy sends a list of rows to psycopg2 as one multi-row ``VALUES`` ("insertmanyvalues"),
 which psycopg2 fills in on the client: every value of every row adapted and quoted into the
 SQL text, and every row through SQLAlchemy's bind processors — a batch of 30 tickets is
-1,000 values, and that was a fifth of the tickets service's time and a sixth of notify's.
+1,000 values, the largest part of intake's INSERTs in the tickets service's profile.
 On PostgreSQL :func:`insert_rows` sends the rows as *one* JSON parameter instead, which the
 server unpacks into the table's row type (``json_populate_recordset``)::
 
@@ -115,14 +115,10 @@ def _flush_before_commit(session: Session) -> None:
         flush_rows(session)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_on_rollback(session: Session, previous: Any) -> None:
-    if previous.parent is None:  # the transaction's (a savepoint's deferred rows stay theirs)
-        session.info.pop(_DEFERRED, None)
-
-
 @event.listens_for(Session, "after_transaction_end")
 def _drop_on_end(session: Session, transaction: Any) -> None:
+    # Rolled back or closed without a commit (a commit has flushed them). A savepoint's end
+    # leaves them: nothing is deferred inside one.
     if transaction.parent is None:
         session.info.pop(_DEFERRED, None)
 

@@ -340,6 +340,15 @@ class Publisher:
                 result[index[event_id]] = True
         return result
 
+    def publish_counting_refusals(self, bodies: list[dict[str, Any]]) -> tuple[list[bool], int]:
+        """:meth:`publish`, and how many of ``bodies`` the broker refused. A returned event
+        (no queue bound yet) is not refused: it waits for the relay's next round, as events
+        committed meanwhile do, without holding back the others; a refusal backs off."""
+        returned, parked = self.returned_total, self.parked_total
+        confirmed = self.publish(bodies)
+        waiting = (self.returned_total - returned) - (self.parked_total - parked)
+        return confirmed, len(bodies) - sum(confirmed) - waiting
+
     def _send(self, body: dict[str, Any], exchange: str, routing_key: str, **headers: Any) -> int:
         msg = amqp.Message(
             json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
@@ -507,14 +516,10 @@ class Outbox(DependencyProvider):
             self._wake.set()
 
     def _after_rollback(self, session: Session, previous: Any) -> None:
-        """A rollback forgets the events written in what it undid: a savepoint's (and its
-        savepoints'), or the whole transaction's."""
+        """A savepoint's rollback forgets the events written in it (and in its savepoints)."""
         written = session.info.get(_WRITTEN)
-        if not written:
-            return
-        if not previous.nested:
-            session.info.pop(_WRITTEN, None)
-            return
+        if not written or not previous.nested:
+            return  # the whole transaction's: its end forgets them (_after_end)
 
         def undone(savepoint: Any) -> bool:
             while savepoint is not None:
@@ -526,7 +531,7 @@ class Outbox(DependencyProvider):
         session.info[_WRITTEN] = [(sp, b) for sp, b in written if not undone(sp)]
 
     def _after_end(self, session: Session, transaction: Any) -> None:
-        if transaction.parent is None:  # closed without a commit: nothing to hand on
+        if transaction.parent is None:  # rolled back or closed: nothing to hand on
             session.info.pop(_WRITTEN, None)
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
@@ -593,8 +598,7 @@ class Outbox(DependencyProvider):
         Delivery stays at least once: a crash after the publish re-publishes them from the
         table at the next start."""
         bodies = [self._handed.popleft() for _ in range(min(self.batch, len(self._handed)))]
-        returned, parked = self.publisher.returned_total, self.publisher.parked_total
-        confirmed = self.publisher.publish(bodies)
+        confirmed, refused = self.publisher.publish_counting_refusals(bodies)
         done = [b["id"] for b, ok in zip(bodies, confirmed, strict=True) if ok]
         if done:
             t = self.table
@@ -602,11 +606,8 @@ class Outbox(DependencyProvider):
             with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.execute(update(t).where(t.c.event_id.in_(done)).values(sent_at=now_utc()))
         self.metrics.outbox_published.labels().inc(len(done))
-        waiting = (self.publisher.returned_total - returned) - (
-            self.publisher.parked_total - parked
-        )
-        if len(done) + waiting != len(bodies):  # refused: back to the table, in order
-            raise RuntimeError(f"broker refused {len(bodies) - len(done) - waiting} events")
+        if refused:  # back to the table, in order, after the back-off
+            raise RuntimeError(f"broker refused {refused} events")
         return len(done)
 
     def relay_once(self, min_age: float = 0.0) -> int:
@@ -628,20 +629,14 @@ class Outbox(DependencyProvider):
                 # Don't hold a WAL snapshot through the network wait: the later write
                 # would fail with SQLITE_BUSY_SNAPSHOT once another commit lands.
                 session.commit()
-            returned, parked = self.publisher.returned_total, self.publisher.parked_total
-            confirmed = self.publisher.publish([r.body for r in rows])
+            confirmed, refused = self.publisher.publish_counting_refusals([r.body for r in rows])
             done = [r.id for r, ok in zip(rows, confirmed, strict=True) if ok]
             if done:
                 session.execute(update(t).where(t.c.id.in_(done)).values(sent_at=now_utc()))
             session.commit()
             self.metrics.outbox_published.labels().inc(len(done))
-            # A returned event (no queue bound yet) waits for the next relay, as events
-            # committed meanwhile do: no back-off for the others. A refusal backs off.
-            waiting = (self.publisher.returned_total - returned) - (
-                self.publisher.parked_total - parked
-            )
-            if len(done) + waiting != len(rows):
-                raise RuntimeError(f"broker refused {len(rows) - len(done) - waiting} events")
+            if refused:
+                raise RuntimeError(f"broker refused {refused} events")
             return len(done)
         except BaseException:
             session.rollback()

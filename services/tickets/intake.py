@@ -215,7 +215,8 @@ def insert_tickets(
         at=max(t.created_at for t in tickets),
         cache=duty,
     )
-    # Four INSERTs, one round trip (lianxin.bulk.defer_rows; the outbox's too).
+    # The batch's INSERTs in one round trip (lianxin.bulk.defer_rows): its claims (deferred by
+    # take_in), tickets, timeline, photos and events (the outbox defers its own).
     defer_rows(db_session, Ticket, [{c: getattr(t, c) for c in ROW_COLUMNS} for t in tickets])
     defer_rows(db_session, TicketLog, [line for t in tickets for line in _first_lines(t)])
     photos = [
