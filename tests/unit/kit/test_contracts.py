@@ -116,6 +116,7 @@ def test_make_event_refuses_data_that_breaks_the_contract():
         (lambda b: b["data"].pop("party"), "data"),
         (lambda b: b["data"].update(party="police"), "data"),
         (lambda b: b.update(time="yesterday"), "envelope"),
+        (lambda b: b["data"].update(summary="垃圾\x00没人清运"), "空字符"),
     ],
 )
 def test_parse_event_names_what_is_wrong(mutate, reason):
@@ -135,3 +136,16 @@ def test_parse_event_refuses_a_type_other_than_expected():
 def test_parse_event_refuses_what_is_not_an_object(body):
     with pytest.raises(InvalidEvent, match="not a JSON object"):
         parse_event(body)
+
+
+def test_no_text_the_api_takes_holds_a_nul_character():
+    # PostgreSQL can store none: refused as the caller's mistake, in Chinese, field by field.
+    from lianxin.contracts.schema import load
+    from lianxin.contracts.tickets import operations as ops
+    from lianxin.errors import InvalidInput
+
+    report = {"category": "sanitation", "description": "东村3号楼\x00垃圾没人清运"}
+    with pytest.raises(InvalidInput) as refused:
+        load(ops.TicketCreate, report)
+    assert refused.value.fields == {"description": ["文本中含有无法保存的空字符，请删除后重新提交"]}
+    assert load(ops.TicketCreate, {**report, "description": "东村3号楼\t垃圾没人清运"})
