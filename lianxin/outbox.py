@@ -10,7 +10,9 @@ write), then marks it sent — only what the broker confirmed *and* routed to a 
 commit and rows wait; the relay retries with capped exponential backoff.
 
 The commit hands its events to the relay as they were written (a *hand-off*): the relay
-publishes them without reading them back and marks them sent in one statement. It scans
+publishes them without reading them back and marks them sent in one statement, with those
+of the hand-offs of the next ``OUTBOX_MARK_SECONDS`` (0.1; a busy service hands off every
+few milliseconds), and at stop. It scans
 the table — unsent rows in id order, ``FOR UPDATE SKIP LOCKED`` — when it starts and after
 any failure, until the table has caught up (so the order of events holds across an
 outage), and once a poll for rows written elsewhere (a command-line tool, a hand-off lost)
@@ -448,7 +450,9 @@ class Outbox(DependencyProvider):
     the broker); ``OUTBOX_BATCH`` (rows per publish, default 200);
     ``OUTBOX_POLL_SECONDS`` (idle poll, default 1); ``OUTBOX_HANDOFF_GRACE_SECONDS`` (how
     old an unsent row must be for the poll to take it, default 2: younger ones are on
-    their way through a hand-off); ``OUTBOX_UNROUTED_SECONDS`` (how long an
+    their way through a hand-off); ``OUTBOX_MARK_SECONDS`` (how long the sent marks of
+    hand-offs wait to go together, default 0.1, at most a quarter of the grace);
+    ``OUTBOX_UNROUTED_SECONDS`` (how long an
     event no queue is bound for is retried before it is parked, default 60, see
     :class:`Publisher`)::
 
@@ -473,6 +477,10 @@ class Outbox(DependencyProvider):
         #: Until a scan finds the table caught up (at start, after a failure), the relay
         #: publishes by scanning in id order and ignores what is handed to it.
         self._scanning = True
+        #: Event ids the hand-offs published, not yet marked sent (:meth:`mark_sent`), and
+        #: since when the oldest of them waits.
+        self._unmarked: list[str] = []
+        self._unmarked_since = 0.0
 
     def setup(self) -> None:
         self.db = find_database(self.container)
@@ -480,6 +488,8 @@ class Outbox(DependencyProvider):
         self.batch = int(config.get("OUTBOX_BATCH", 200))
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1))
         self.grace = float(config.get("OUTBOX_HANDOFF_GRACE_SECONDS", 2))
+        # Marks wait well inside the grace: a published row older than it looks lost.
+        self.mark_delay = min(float(config.get("OUTBOX_MARK_SECONDS", 0.1)), self.grace / 4)
         self.exchange = f"{self.container.service_name}.events"
         self.metrics = kit_metrics.for_service(self.container.service_name)
         self.publisher = Publisher(
@@ -502,9 +512,20 @@ class Outbox(DependencyProvider):
     def stop(self) -> None:
         self._running = False
         self._wake.set()
+        try:
+            self.mark_sent()
+        except Exception as exc:  # they are published again at the next start
+            log.warning(
+                "outbox marks of %s not written at stop: %s", self.container.service_name, exc
+            )
         self.publisher.close()
 
-    kill = stop
+    def kill(self) -> None:
+        """No marks: a killed container's unmarked events are published again at its next
+        start (at least once), as a crash's are."""
+        self._running = False
+        self._wake.set()
+        self.publisher.close()
 
     def _after_commit(self, session: Session) -> None:
         if session.get_nested_transaction() is not None:
@@ -541,16 +562,19 @@ class Outbox(DependencyProvider):
         failures = 0
         last_gauge = last_scan = 0.0
         while self._running:
-            self._wake.wait(self.poll)
+            self._wake.wait(self.mark_delay if self._unmarked else self.poll)
             self._wake.clear()
             if not self._running:
                 break
             try:
                 if self._scanning:
+                    self.mark_sent()  # what was published before the failure
                     self._catch_up()
                     last_scan = time.monotonic()
                 while self._running and self._handed:
                     self.relay_handed()
+                if self._marks_due():
+                    self.mark_sent()
                 if time.monotonic() - last_scan >= self.poll:
                     # Events no commit here handed on: another process's (a CLI's), or
                     # one whose hand-off was lost. Older than the grace: not in flight.
@@ -601,14 +625,36 @@ class Outbox(DependencyProvider):
         confirmed, refused = self.publisher.publish_counting_refusals(bodies)
         done = [b["id"] for b, ok in zip(bodies, confirmed, strict=True) if ok]
         if done:
-            t = self.table
-            assert self.db.engine is not None
-            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(update(t).where(t.c.event_id.in_(done)).values(sent_at=now_utc()))
+            if not self._unmarked:
+                self._unmarked_since = time.monotonic()
+            self._unmarked.extend(done)
+            if len(self._unmarked) >= self.batch:
+                self.mark_sent()
         self.metrics.outbox_published.labels().inc(len(done))
         if refused:  # back to the table, in order, after the back-off
             raise RuntimeError(f"broker refused {refused} events")
         return len(done)
+
+    def mark_sent(self) -> None:
+        """Mark what the hand-offs published sent, in one autocommit statement. Under load
+        a hand-off publishes a gathered call's events every few milliseconds: their marks
+        wait up to ``OUTBOX_MARK_SECONDS`` (or a batch) to go together, well inside the
+        scan's grace, so the scan does not take them for lost. A crash before the mark
+        publishes them again from the table at the next start (at least once)."""
+        done, self._unmarked = self._unmarked, []  # no green switch: taken once
+        if not done:
+            return
+        t = self.table
+        assert self.db.engine is not None
+        try:
+            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(update(t).where(t.c.event_id.in_(done)).values(sent_at=now_utc()))
+        except BaseException:
+            self._unmarked[:0] = done  # for the next try (the relay's, after its back-off)
+            raise
+
+    def _marks_due(self) -> bool:
+        return bool(self._unmarked) and (time.monotonic() - self._unmarked_since >= self.mark_delay)
 
     def relay_once(self, min_age: float = 0.0) -> int:
         """Publish one batch of unsent rows (those written at least ``min_age`` seconds ago),

@@ -113,3 +113,66 @@ def test_an_event_another_process_wrote_is_published_from_the_table(probe, bus):
         wait_for(sent)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def slow_marks(container_factory, service_config, rpc, bus):
+    """The probe with marks that wait a second (and a grace long enough for that); the
+    outbox's UPDATEs counted."""
+    from sqlalchemy import event
+
+    from lianxin.outbox import find_database
+
+    config = service_config(
+        "tickets", OUTBOX_HANDOFF_GRACE_SECONDS=20, OUTBOX_MARK_SECONDS=1, OUTBOX_POLL_SECONDS=0.2
+    )
+    container = container_factory(OutboxProbe, config)
+    container.start()
+    updates: list[str] = []
+
+    def count(conn, cursor, statement, *_):
+        if statement.startswith("UPDATE outbox"):
+            updates.append(statement)
+
+    event.listen(find_database(container).engine, "before_cursor_execute", count)
+    queue = bus.bind("outboxprobe", str(CENTER_UPDATED))
+    writer = rpc().outboxprobe
+    writer.write(["add:warm-up", "commit"])  # the first scan, then hand-offs
+    _drain(bus, queue, until="warm-up")
+    return container, writer, queue, config, updates
+
+
+def _unsent(config: dict) -> list[str]:
+    engine = create_engine(config["DB_URL"])
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(outbox_table.c.body).where(outbox_table.c.sent_at.is_(None))
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_the_marks_of_several_hand_offs_go_in_one_statement(slow_marks, bus):
+    """Under load a hand-off every few milliseconds each wrote its own UPDATE; the marks
+    now wait (OUTBOX_MARK_SECONDS) and go together, and no row is left unsent."""
+    _container, writer, queue, config, updates = slow_marks
+    wait_for(lambda: not _unsent(config), timeout=10)  # the warm-up's mark
+    updates.clear()
+    for name in ("a", "b", "c"):
+        writer.write([f"add:{name}", "commit"])
+    assert _drain(bus, queue, until="c") == ["a", "b", "c"]
+    wait_for(lambda: not _unsent(config), timeout=10)
+    assert len(updates) == 1
+
+
+def test_marks_still_waiting_are_written_when_the_service_stops(slow_marks, bus):
+    """A stop (a deploy's rolling restart) leaves nothing to publish again."""
+    container, writer, queue, config, _updates = slow_marks
+    wait_for(lambda: not _unsent(config), timeout=10)
+    writer.write(["add:last", "commit"])
+    _drain(bus, queue, until="last")
+    container.stop()
+    assert _unsent(config) == []
