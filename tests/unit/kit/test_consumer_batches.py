@@ -70,9 +70,15 @@ def recorder(sqlite_url, monkeypatch):
     )
     containers = []
 
-    def make(max_workers=10):
+    def make(max_workers=10, linger=0):
         container = ServiceContainer(
-            Recorder, {"AMQP_URI": "memory://", "DB_URL": url, "max_workers": max_workers}
+            Recorder,
+            {
+                "AMQP_URI": "memory://",
+                "DB_URL": url,
+                "max_workers": max_workers,
+                "EVENT_BATCH_LINGER_SECONDS": linger,
+            },
         )
         containers.append(container)
         get_extension(container, Database).setup()
@@ -136,6 +142,22 @@ def test_the_first_message_is_handled_at_once_and_later_ones_gather_for_the_next
     wait_for(lambda: len(handler.queue_consumer.acked) == 6)
     assert Recorder.calls == [["first"], ["2", "3", "4"], ["5", "6"]]
     assert len(effects(handler)) == 6 and set(effects(handler).values()) == {1}
+
+
+def test_a_short_backlog_waits_a_moment_for_more_before_its_batch(recorder):
+    """Under load events come in bursts: with a linger, the one waiting when a batch ends
+    and the one arriving just after go in one batch, not two (a commit and an ack saved)."""
+    handler = recorder(linger=1.0)
+    Recorder.gate = eventlet.Event()
+    deliver(handler, "first")
+    wait_for(lambda: Recorder.calls == [["first"]])  # idle: at once, no linger
+    deliver(handler, "2")
+    eventlet.sleep(0.05)
+    Recorder.gate.send()  # "first" ends with "2" waiting
+    eventlet.sleep(0.1)
+    deliver(handler, "3")
+    wait_for(lambda: len(handler.queue_consumer.acked) == 3)
+    assert Recorder.calls == [["first"], ["2", "3"]]
 
 
 def test_committed_batches_are_counted_with_their_sizes(recorder):
