@@ -1,7 +1,7 @@
 """Benchmark: ticket intake through the gateway until notify has recorded the staff
 notification, against the trivial ``@http`` → ``@rpc`` echo, in the same run.
 
-    .venv/bin/python bench/intake.py [--seconds 20] [--rounds 3] [--connections 32]
+    .venv/bin/python bench/intake.py [--seconds 20] [--rounds 3] [--connections 32[,64…]]
         [--db sqlite|postgres] [--replicas 1] [--paced-seconds 15]
 
 Starts, as separate processes on a scratch vhost and scratch databases (SQLite files, or
@@ -17,9 +17,13 @@ are minted with the issuer's key in the scratch accounts database
 Prints throughput and latency of both and their ratio, measured in turns (``--rounds``,
 default 3: echo for half its share, intake until notify has caught up, echo's other half;
 each path ``--seconds`` in all): the shared machine's speed moves within seconds, and in
-turns both paths meet the same moments on average; then counts, in the databases, the
+turns both paths meet the same moments on average. With several ``--connections`` (the
+closed loop's concurrency, in all), each level is measured so, and the maxima compared —
+each path at the load where it does best: the most either can take is what "its maximum"
+means, and gathered intake calls grow with the requests waiting while the echo has
+nothing to gather. Then it counts, in the databases, the
 tickets made against the POSTs accepted and the staff notifications recorded per ticket
-(exactly once each?); then posts at a fixed rate (half the intake rate just measured, paced
+(exactly once each?); then posts at a fixed rate (half the highest intake rate measured, paced
 by Python threads from a schedule, wrk2-like: a late request's wait counts from when it was
 due) for ``--paced-seconds`` and prints the latency from each ticket's POST to its staff
 notification (notify's delivery row, ``created_at``). Asserts nothing.
@@ -214,7 +218,12 @@ def parse_args() -> argparse.Namespace:
         default=3,
         help="echo, intake, echo again: the machine's speed moves within seconds",
     )
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[32],
+        help="in all (split over the gateways); several (32,64): each measured, maxima compared",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument(
@@ -768,14 +777,29 @@ def main() -> None:
     try:
         start_stack(stack)
         staff = seed_center(stack)
-        before = warm_up(stack, staff, args.connections)
+        before = warm_up(stack, staff, max(args.connections))
         if args.db == "postgres":
             analyze(stack)
-        measured = measure(stack, staff, before, args.seconds, args.connections, args.rounds)
-        report(measured)
+        levels = []
+        for connections in args.connections:
+            if len(args.connections) > 1:
+                share = max(connections // args.replicas, 1)
+                print(f"-- {connections} connections ({share} a gateway)", flush=True)
+            measured = measure(stack, staff, before, args.seconds, connections, args.rounds)
+            before += measured.notified
+            report(measured)
+            levels.append((connections, measured))
+        if len(levels) > 1:
+            echo_at, echo = max(levels, key=lambda lm: lm[1].echo["rps"])
+            intake_at, best = max(levels, key=lambda lm: lm[1].sustained)
+            print(
+                f"maxima: echo {echo.echo['rps']:.1f} req/s (at {echo_at} connections), "
+                f"intake {best.sustained:.1f} tickets/s (at {intake_at}): "
+                f"ratio {best.sustained / echo.echo['rps']:.2f} (target ≥ 0.8)"
+            )
         made = exactly_once(stack)
         if args.paced_seconds:
-            rate = args.rate or measured.sustained / 2
+            rate = args.rate or max(m.sustained for _c, m in levels) / 2
             accepted = paced(stack, staff, rate, args.paced_seconds)
             now = exactly_once(stack)
             print(f"paced run: {accepted} POSTs answered 201, {now - made} tickets made")
