@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
@@ -47,22 +48,27 @@ validate.Range.message_lt = "小于"
 validate.OneOf.default_message = "应为以下之一：{choices}"
 validate.Regexp.default_message = "格式无效"
 
-# No text anywhere holds a NUL character: PostgreSQL cannot store one in any text column, so
-# a report carrying one (``\u0000`` in its JSON) failed at the INSERT — a 502, and with it
-# every report gathered into the same call. Refused here, in every string field the API and
-# the bus take, it is the caller's 400 like any other bad field.
-fields.String.default_error_messages["nul"] = "文本中含有无法保存的空字符，请删除后重新提交"
+# No text anywhere holds a character no database can store: NUL (PostgreSQL takes none in
+# any text column) or half of a UTF-16 surrogate pair (``\ud83d`` alone in the JSON, what a
+# client that cuts a string in the middle of an emoji sends: neither PostgreSQL nor
+# SQLite's UTF-8 can hold it). A report carrying one failed at the INSERT — a 502, and with
+# it every report gathered into the same call. Refused here, in every string field the API
+# and the bus take, it is the caller's 422 like any other bad field.
+fields.String.default_error_messages["unsavable"] = (
+    "文本中含有无法保存的字符（空字符或残缺的表情符号），请删除后重新提交"
+)
 _load_text = fields.String._deserialize
+_UNSAVABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _text_without_nul(self: fields.String, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+def _savable_text(self: fields.String, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
     text = _load_text(self, value, attr, data, **kwargs)
-    if "\x00" in text:
-        raise self.make_error("nul")
+    if _UNSAVABLE.search(text):
+        raise self.make_error("unsavable")
     return text
 
 
-fields.String._deserialize = _text_without_nul  # type: ignore[method-assign]
+fields.String._deserialize = _savable_text  # type: ignore[method-assign]
 
 CENTER_ID_RE = r"^[a-z][a-z0-9-]{1,39}$"
 CODE_RE = r"^[a-z][a-z0-9_]{0,39}$"

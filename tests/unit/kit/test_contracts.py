@@ -138,14 +138,19 @@ def test_parse_event_refuses_what_is_not_an_object(body):
         parse_event(body)
 
 
-def test_no_text_the_api_takes_holds_a_nul_character():
-    # PostgreSQL can store none: refused as the caller's mistake, in Chinese, field by field.
+@pytest.mark.parametrize("unsavable", ["\x00", "\ud83d", "\udc4d"])
+def test_no_text_the_api_takes_holds_a_character_no_database_stores(unsavable):
+    # NUL, or half an emoji's surrogate pair: refused as the caller's mistake, in Chinese,
+    # field by field.
     from lianxin.contracts.schema import load
     from lianxin.contracts.tickets import operations as ops
     from lianxin.errors import InvalidInput
 
-    report = {"category": "sanitation", "description": "东村3号楼\x00垃圾没人清运"}
+    report = {"category": "sanitation", "description": f"东村3号楼{unsavable}垃圾没人清运"}
     with pytest.raises(InvalidInput) as refused:
         load(ops.TicketCreate, report)
-    assert refused.value.fields == {"description": ["文本中含有无法保存的空字符，请删除后重新提交"]}
-    assert load(ops.TicketCreate, {**report, "description": "东村3号楼\t垃圾没人清运"})
+    assert refused.value.fields == {
+        "description": ["文本中含有无法保存的字符（空字符或残缺的表情符号），请删除后重新提交"]
+    }
+    for fine in ("东村3号楼\t垃圾没人清运", "东村3号楼垃圾没人清运👍"):
+        assert load(ops.TicketCreate, {**report, "description": fine})
