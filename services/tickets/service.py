@@ -4,7 +4,7 @@ domain, commit, dump."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import eventlet
@@ -419,33 +419,60 @@ class TicketsService(HealthCheck):
                 self.caller.for_token(request.authorization), request.center_id, request.payload
             )
 
-        def take_in(careful: bool) -> list[intake.IntakeAnswer]:
+        def take_in(requests: list[ops.IntakeRequest], careful: bool) -> list[intake.IntakeAnswer]:
             return intake.take_in(
                 db_session=self.db,
                 outbox=self.outbox,
-                requests=batch,
+                requests=requests,
                 admit=admit,
                 cache=self.routing,
                 suggestions=self.suggestions,
                 careful=careful,
             )
 
+        def stored(requests: list[ops.IntakeRequest]) -> list[intake.IntakeAnswer]:
+            try:
+                answers = take_in(requests, careful=False)
+                self.db.commit()  # the deferred INSERTs go here: they may fail here
+            except IntegrityError:
+                # The same submission, stored meanwhile through another gateway (the intake
+                # key's unique index), or a request its gateway settled as not taken in (the
+                # claim's key): once more, carefully. The look-up answers the first as a
+                # repeat; the claim, asked first, drops the second.
+                self.db.rollback()
+                answers = take_in(requests, careful=True)
+                self.db.commit()
+            return answers
+
         try:
-            answers = take_in(careful=False)
-        except IntegrityError:
-            # The same submission, stored meanwhile through another gateway (the intake
-            # key's unique index), or a request its gateway settled as not taken in (the
-            # claim's key): once more, carefully. The look-up answers the first as a
-            # repeat; the claim, asked first, drops the second.
+            answers = stored(batch)
+        except intake.UNSTORABLE as exc:
+            # A value the database refuses although its contract took it (a column
+            # narrower than the contract): only its own report may fail, not every report
+            # gathered with it — each is taken in alone, and the one refused says so.
             self.db.rollback()
-            answers = take_in(careful=True)
-        self.db.commit()
+            log.warning("a gathered intake call the database refused (%s): one at a time", exc)
+            answers = [self._stored_alone(stored, request) for request in batch]
         for new in (a["ticket"] for a in answers if "ticket" in a and not a.get("repeat")):
             self.metrics.get(RECEIVED).labels(new.center_id, new.channel).inc()
         return [
             {**a, "ticket": dump(ops.TicketReceipt, a["ticket"])} if "ticket" in a else {**a}
             for a in answers
         ]
+
+    def _stored_alone(
+        self,
+        stored: Callable[[list[ops.IntakeRequest]], list[intake.IntakeAnswer]],
+        request: ops.IntakeRequest,
+    ) -> intake.IntakeAnswer:
+        try:
+            return stored([request])[0]
+        except intake.UNSTORABLE as exc:
+            self.db.rollback()
+            log.warning(
+                "intake of a report for %s refused by the database: %s", request.center_id, exc
+            )
+            return {"error": intake.Unstorable().to_dict()}
 
     @rpc
     def settle_intake(self, center_id: str, request_key: str) -> dict[str, Any]:
