@@ -17,6 +17,7 @@ from lianxin.contracts.schema import dump, load
 from lianxin.contracts.tickets import events as centers_events
 from lianxin.db import Database
 from lianxin.health import HealthCheck
+from lianxin.housekeeping import Housekeeping
 from lianxin.metrics import Metrics
 from lianxin.outbox import Outbox
 from lianxin.roles import Principal
@@ -42,6 +43,7 @@ class EventsService(CenterScoped, HealthCheck):
 
     db = Database(Base.metadata)
     outbox = Outbox(outbox_table)
+    housekeeping = Housekeeping()
     caller = Caller()
     centers = KnownCenters()
     metrics = Metrics()

@@ -21,6 +21,7 @@ from lianxin.contracts.notify import operations as ops
 from lianxin.contracts.schema import dump, dump_page, load
 from lianxin.db import Database
 from lianxin.health import HealthCheck
+from lianxin.housekeeping import Housekeeping
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
 from lianxin.roles import Principal
@@ -52,6 +53,7 @@ class NotifyService(EventHandlers, CenterScoped, HealthCheck):
     name = "notify"
 
     db: Any = Database(Base.metadata)
+    housekeeping = Housekeeping()
     caller: Any = Caller()
     metrics: Any = Metrics()
     tracing = Tracing()

@@ -21,6 +21,7 @@ from lianxin.contracts.tickets import operations as ops
 from lianxin.db import Database
 from lianxin.errors import InvalidInput, from_remote
 from lianxin.health import HealthCheck
+from lianxin.housekeeping import Housekeeping
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
 from lianxin.outbox import Outbox
@@ -113,6 +114,7 @@ class TicketsService(HealthCheck):
 
     db = Database(Base.metadata)
     outbox = Outbox(outbox_table)
+    housekeeping = Housekeeping()
     caller = Caller()
     metrics = Metrics()
     tracing = Tracing()

@@ -28,6 +28,7 @@ from lianxin.contracts.volunteers import operations as ops
 from lianxin.db import Database
 from lianxin.errors import LianxinError
 from lianxin.health import HealthCheck
+from lianxin.housekeeping import Housekeeping
 from lianxin.metrics import Metrics
 from lianxin.operations import Operation
 from lianxin.outbox import Outbox
@@ -61,6 +62,7 @@ class VolunteersService(CenterScoped, HealthCheck):
 
     db = Database(Base.metadata)
     outbox = Outbox(outbox_table)
+    housekeeping = Housekeeping()
     caller = Caller()
     centers = KnownCenters()
     metrics = Metrics()
