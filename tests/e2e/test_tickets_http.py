@@ -276,3 +276,24 @@ def test_a_resident_is_offered_the_open_report_and_joins_it_instead(system, toke
     assert joined.status_code == 201 and joined.json()["supporters"] == 1, joined.text
     again = public_post(system, path, join)
     assert again.status_code == 409 and "您已经反映过" in again.json()["detail"]
+
+
+def test_a_report_with_half_an_emoji_is_refused_in_chinese_and_a_whole_one_is_taken(system):
+    # A phone that cuts a text in the middle of an emoji sends half a surrogate pair
+    # ("\ud83d" in the JSON): UTF-8 has no such character, and the report failed at the
+    # INSERT with every report gathered with it (a 502). It is the field's 422 now.
+    report = {
+        "center_id": "yanminghu",
+        "category": "sanitation",
+        "address": "东村3号楼",
+        "contact": {"name": "王秀兰", "phone": "13912345670"},
+    }
+    refused = public_post(
+        system, "/api/v1/public/tickets", {**report, "description": "垃圾三天没人清运\ud83d"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert "残缺的表情符号" in refused.text
+    taken = public_post(
+        system, "/api/v1/public/tickets", {**report, "description": "垃圾三天没人清运😡"}
+    )
+    assert taken.status_code == 201, taken.text
