@@ -31,7 +31,8 @@ than a batch then waits that long for more before its batch starts — under loa
 arrive in bursts (a relay's batch, split among the replicas) and a batch's commit and ack
 cost as much as several events; idle, nothing waits. The kit inserts the batch's
 processed marks in one statement, commits them with the batch's effects in one
-transaction, then acknowledges its messages (in one write to the broker). The guarantees stay those above, event by event:
+transaction, then acknowledges its messages (in one write to the broker). The guarantees
+stay those above, event by event:
 
 * an invalid message is dead-lettered as it arrives and never joins a batch;
 * an event delivered twice within a batch is handled once (the copy is acknowledged
