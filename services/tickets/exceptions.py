@@ -84,3 +84,10 @@ class AgendaItemDecided(Conflict):
 class InvalidApiKey(Forbidden):
     code = "INVALID_API_KEY"
     default_detail = "API 密钥无效"
+
+
+class Unstorable(InvalidInput):
+    """A report whose contract took it but the database refused to store a value of (a
+    column narrower than the contract): nothing of it is stored, the caller told (422)."""
+
+    default_detail = "诉求中有无法保存的内容（如过长的文字），请修改后重新提交"

@@ -359,13 +359,6 @@ def earlier_submissions(
 # -- many at once ----------------------------------------------------------------------------
 
 
-class Unstorable(InvalidInput):
-    """A report whose contract took it but the database refused to store a value of (a
-    column narrower than the contract): nothing of it is stored, the caller told (422)."""
-
-    default_detail = "诉求中有无法保存的内容（如过长的文字），请修改后重新提交"
-
-
 #: What the database raises for a value it cannot store (SQLSTATE class 22), and what a
 #: driver raises for text it cannot encode: the report's fault, not the system's.
 UNSTORABLE = (DataError, UnicodeError)

@@ -44,7 +44,12 @@ from services.tickets import (
     workflow,
 )
 from services.tickets.dependencies import Routing, Suggestions
-from services.tickets.exceptions import CategoryNotFound, DirectoryUnavailable, TicketNotFound
+from services.tickets.exceptions import (
+    CategoryNotFound,
+    DirectoryUnavailable,
+    TicketNotFound,
+    Unstorable,
+)
 from services.tickets.metrics import (
     ACKNOWLEDGE_SECONDS,
     OPEN_TICKETS,
@@ -474,7 +479,7 @@ class TicketsService(HealthCheck):
             log.warning(
                 "intake of a report for %s refused by the database: %s", request.center_id, exc
             )
-            return {"error": intake.Unstorable().to_dict()}
+            return {"error": Unstorable().to_dict()}
 
     @rpc
     def settle_intake(self, center_id: str, request_key: str) -> dict[str, Any]:
