@@ -88,6 +88,20 @@ def prune(
     return deleted
 
 
+def _positive(config: dict, key: str, default: float) -> float:
+    """A setting that must be a number above zero: a keep of 0 days would delete every
+    processed mark as it is made (and redeliveries would be handled twice), so a wrong one
+    stops the service at start, naming the setting, instead of being guessed at."""
+    raw = config.get(key, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"{key} must be a number above zero (got {raw!r})")
+    return value
+
+
 class Housekeeping(DependencyProvider):
     """Runs :func:`prune` on the service's kit tables in a managed thread (see the module
     doc); the config's ``HOUSEKEEPING_SECONDS``, ``OUTBOX_KEEP_DAYS``,
@@ -98,10 +112,10 @@ class Housekeeping(DependencyProvider):
         self.db = find_database(self.container)
         tables = self.db.metadata.tables
         self.outbox, self.processed = tables["outbox"], tables["processed_events"]
-        self.every = float(config.get("HOUSEKEEPING_SECONDS") or 3600)
-        self.outbox_keep = timedelta(days=float(config.get("OUTBOX_KEEP_DAYS") or 7))
-        self.processed_keep = timedelta(days=float(config.get("PROCESSED_EVENTS_KEEP_DAYS") or 30))
-        self.chunk = int(config.get("HOUSEKEEPING_CHUNK") or 1000)
+        self.every = _positive(config, "HOUSEKEEPING_SECONDS", 3600)
+        self.outbox_keep = timedelta(days=_positive(config, "OUTBOX_KEEP_DAYS", 7))
+        self.processed_keep = timedelta(days=_positive(config, "PROCESSED_EVENTS_KEEP_DAYS", 30))
+        self.chunk = int(_positive(config, "HOUSEKEEPING_CHUNK", 1000))
         self.first_delay = min(FIRST_ROUND_DELAY, self.every)
         self.pruned = kit_metrics.for_service(self.container.service_name).get(PRUNED)
         self._wake = threading.Event()

@@ -84,3 +84,28 @@ def test_a_second_round_finds_nothing_more(kit):
     prune(engine, outbox=outbox, processed=processed, now=NOW, **keep)
     again = prune(engine, outbox=outbox, processed=processed, now=NOW, **keep)
     assert again == {"outbox": 0, "processed_events": 0}
+
+
+@pytest.mark.parametrize("keep", [0, "0", -1, "seven"])
+def test_a_keep_that_is_not_above_zero_stops_the_service_naming_the_setting(keep, sqlite_url):
+    # 0 days would delete every processed mark as it is made: redeliveries handled twice.
+    from nameko.containers import ServiceContainer
+    from nameko.testing.utils import get_extension
+
+    from lianxin.db import Database
+    from lianxin.housekeeping import Housekeeping
+
+    metadata = MetaData()
+    kit_tables(metadata)
+
+    class Kept:
+        name = "kept"
+        db = Database(metadata)
+        housekeeping = Housekeeping()
+
+    container = ServiceContainer(
+        Kept,
+        {"AMQP_URI": "memory://", "DB_URL": sqlite_url("kept"), "PROCESSED_EVENTS_KEEP_DAYS": keep},
+    )
+    with pytest.raises(ValueError, match="PROCESSED_EVENTS_KEEP_DAYS must be a number above zero"):
+        get_extension(container, Housekeeping).setup()
