@@ -209,6 +209,17 @@ class Measured:
     rounds: list[tuple[float, float]] = field(default_factory=list)
 
 
+def connection_levels(text: str) -> list[int]:
+    """``32`` or ``32,64,96``: each a number of connections above zero."""
+    try:
+        levels = [int(n) for n in text.split(",")]
+    except ValueError:
+        levels = []
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: connections as 32 or 32,64,96")
+    return levels
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20, help="of each path, all rounds")
@@ -220,7 +231,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--connections",
-        type=lambda text: [int(n) for n in text.split(",")],
+        type=connection_levels,
         default=[32],
         help="in all (split over the gateways); several (32,64): each measured, maxima compared",
     )
